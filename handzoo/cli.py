@@ -1,0 +1,65 @@
+"""The ``handzoo`` command line: a thin dispatcher over :mod:`handzoo.commands`.
+
+Each sub-command lives in its own module exposing ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``; modules are imported only when their command runs (or for ``--help``),
+so ``handzoo list`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from handzoo import __version__
+from handzoo.errors import HandzooError
+
+__all__ = ["main", "COMMANDS"]
+
+# command name -> module implementing it
+COMMANDS: dict[str, str] = {
+    "list": "handzoo.commands.list_cmd",
+    "info": "handzoo.commands.info_cmd",
+    "plugins": "handzoo.commands.plugins_cmd",
+}
+
+
+def _parser(selected: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="handzoo", description="3D hand reconstruction model zoo.")
+    parser.add_argument("--version", action="version", version=f"handzoo {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, modpath in COMMANDS.items():
+        if selected is not None and name != selected:
+            sub.add_parser(name, help="")
+            continue
+        mod = importlib.import_module(modpath)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``handzoo`` CLI and return its exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in args_list if not a.startswith("-")), None)
+    if selected not in COMMANDS:
+        selected = None
+    parser = _parser(selected)
+    args = parser.parse_args(args_list)
+    if not args.command:
+        parser.print_help()
+        return 0
+    mod = importlib.import_module(COMMANDS[args.command])
+    try:
+        return int(mod.run(args) or 0)
+    except HandzooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``handzoo`` CLI, one module each."""

@@ -1,0 +1,45 @@
+"""``handzoo info VARIANT``: one model card."""
+
+from __future__ import annotations
+
+import argparse
+
+from handzoo.commands._output import print_json
+
+HELP = "Show a model variant's card: method, input, hand model, weights, paper results, licence."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``handzoo info``."""
+    parser.add_argument("variant")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the card."""
+    from handzoo.registry import model_info
+
+    card = model_info(args.variant)
+    if args.json:
+        print_json(card.to_dict())
+        return 0
+    from rich.console import Console
+
+    con = Console()
+    paper = card.paper
+    con.print(f"[bold]{card.name}[/bold]  (method {card.method}, plugin {card.plugin})")
+    if card.summary:
+        con.print(card.summary)
+    con.print(f"paper: {paper.get('title', '?')} — {paper.get('authors', '?')}, {paper.get('venue', '?')} {paper.get('year', '')}")
+    con.print(f"licence: {card.license}")
+    if card.input:
+        con.print(f"input: {card.input}")
+    con.print(f"hand model: {card.hand_model or 'none'}")
+    w = card.weights
+    hub = card.hub
+    con.print(f"weights: {'hub ' + hub['repo_id'] + '/' + hub['filename'] if hub else 'not published (convert the original)'}")
+    if w.get("original"):
+        con.print(f"original checkpoint: {w['original']}")
+    for r in card.results:
+        con.print(f"paper result: {r.get('dataset')} {r.get('metric')} = {r.get('value')} {r.get('unit', '')} ({r.get('source', '')})")
+    return 0

@@ -1,0 +1,21 @@
+"""handzoo plugin for the hand4whole method.
+
+This module is the plugin's entry point and stays light (no torch import): it hands out the
+model cards and, only when a model is built, registers the method's modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from handzoo.hookspecs import hookimpl
+from handzoo.hub.cards import builtin_card_paths
+
+__version__ = "0.1.0"
+METHOD = "hand4whole"
+
+
+@hookimpl
+def handzoo_model_cards() -> list[Path]:
+    """The hand4whole variants' model cards."""
+    return builtin_card_paths(METHOD)
