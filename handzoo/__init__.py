@@ -24,8 +24,8 @@ _LAZY: dict[str, str] = {
     "RIGHT": "handzoo.types:RIGHT",
     "LEFT": "handzoo.types:LEFT",
     "ModelCard": "handzoo.hub.cards:ModelCard",
-    "list_models": "handzoo.registry:list_models",
-    "model_info": "handzoo.registry:model_info",
+    "list_models": "handzoo.variants:list_models",
+    "model_info": "handzoo.variants:model_info",
     "get_plugin_manager": "handzoo.plugins:get_plugin_manager",
 }
 

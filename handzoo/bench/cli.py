@@ -20,9 +20,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``handzoo-bench`` and return its exit code."""
-    args = _build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    _build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
-        from handzoo.registry import list_models, model_cards
+        from handzoo.variants import list_models, model_cards
 
         cards = model_cards()
         names = list_models()

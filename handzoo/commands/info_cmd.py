@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the card."""
-    from handzoo.registry import model_info
+    from handzoo.variants import model_info
 
     card = model_info(args.variant)
     if args.json:

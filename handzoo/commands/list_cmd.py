@@ -31,7 +31,7 @@ def _row(card) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """List the variants matching the pattern."""
-    from handzoo.registry import list_models, model_cards
+    from handzoo.variants import list_models, model_cards
 
     cards = model_cards()
     rows = [_row(cards[n]) for n in list_models(args.pattern, method=args.method)]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-import numpy as np
-
 __all__ = [
     "HANDZOO21_NAMES",
     "TO_HANDZOO21",

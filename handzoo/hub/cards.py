@@ -7,7 +7,7 @@ live under the ``handzoo:`` key of the front matter; everything else is Hugging 
 from __future__ import annotations
 
 import importlib.resources
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
