@@ -1,0 +1,82 @@
+"""Geometry shared by every method: rotations, cameras, alignment, joint orders, flipping.
+
+Submodules are imported lazily so that ``handzoo.geometry.joint_orders`` (numpy only) does not
+pull in torch::
+
+    from handzoo.geometry import axis_angle_to_matrix, align_w_scale, flip_axis_angle
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SUBMODULES = ("rotations", "cameras", "alignment", "flip", "joint_orders")
+
+# public name -> submodule
+_LAZY: dict[str, str] = {
+    **{
+        n: "rotations"
+        for n in (
+            "axis_angle_to_matrix",
+            "matrix_to_axis_angle",
+            "axis_angle_to_quaternion",
+            "quaternion_to_axis_angle",
+            "quaternion_to_matrix",
+            "matrix_to_quaternion",
+            "rot6d_to_matrix",
+            "matrix_to_rot6d",
+            "rot6d_to_axis_angle",
+            "axis_angle_to_rot6d",
+            "standardize_quaternion",
+            "quaternion_multiply",
+        )
+    },
+    **{
+        n: "cameras"
+        for n in (
+            "project_points",
+            "perspective_projection",
+            "weak_perspective_projection",
+            "weak_perspective_to_translation",
+            "unproject_points",
+            "intrinsics_matrix",
+            "opengl_to_opencv",
+            "opencv_to_opengl",
+            "opengl_to_opencv_rotation",
+            "opencv_to_opengl_rotation",
+        )
+    },
+    **{n: "alignment" for n in ("align_w_scale", "umeyama_align", "similarity_transform", "apply_similarity")},
+    **{
+        n: "flip"
+        for n in (
+            "flip_points",
+            "flip_axis_angle",
+            "flip_rotation_matrix",
+            "flip_image",
+            "flip_keypoints_2d",
+            "flip_boxes",
+            "flip_intrinsics",
+            "flip_side",
+        )
+    },
+    **{n: "joint_orders" for n in ("convert_joints", "order_map", "TO_HANDZOO21", "FROM_HANDZOO21", "JOINT_ORDERS")},
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    sub = _LAZY.get(name)
+    if sub is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{sub}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | set(_SUBMODULES))
