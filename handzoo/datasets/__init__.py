@@ -1,0 +1,1 @@
+"""Datasets in handzoo conventions, the synthetic open-hand benchmark, and shared transforms."""

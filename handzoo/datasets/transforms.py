@@ -1,0 +1,676 @@
+"""Image transforms shared by the methods' preprocessing, each with the map back to input pixels.
+
+Every geometric transform returns the 2x3 affine matrix ``M`` that maps a pixel of its input to
+the corresponding pixel of its output (``[x', y'] = M @ [x, y, 1]``), so outputs (keypoints,
+boxes) can be mapped back with :func:`invert_affine` and :func:`apply_affine`. Matrices compose
+with :func:`compose_affine`.
+
+Pixel convention (the package's, see :mod:`handzoo.geometry.flip`): integer coordinates are pixel
+centres, so a horizontal flip maps ``x -> W - 1 - x``. Boxes are ``xywh`` (top-left corner, width,
+height) in the functions that reproduce the authors' code (they all use ``xywh``) and ``xyxy``
+in :class:`~handzoo.types.Sample`; :func:`xyxy_to_xywh` / :func:`xywh_to_xyxy` convert.
+
+The box rules of the methods:
+
+* H2ONet / HandOccNet: :func:`h2onet_box` = tight box of the 2D joints scaled 1.5x about its
+  centre (:func:`keypoint_box`), then clipped to the image and made square without further
+  expansion (:func:`process_box` with ``expansion=1.0``, non-strict degenerate check).
+* Hand4Whole (Pose2Pose): :func:`hand4whole_box` = :func:`process_box` with aspect 1 and 1.25x.
+* 3D-hand (Boukhayma et al.): :func:`threedhand_box` = integer square of 2.2x the longest side of
+  the joints' tight box, shifted to stay inside the image.
+
+:func:`warp_crop` is the affine crop of the authors' ``generate_patch_image`` (box centre to the
+patch centre ``(W/2, H/2)``, box size to the patch size, optional scale, rotation in degrees and
+horizontal flip) done with ``cv2.warpAffine`` and bilinear sampling.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from handzoo.errors import InputError
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "CropResult",
+    "load_image",
+    "load_images",
+    "xyxy_to_xywh",
+    "xywh_to_xyxy",
+    "keypoint_box",
+    "sanitize_box",
+    "process_box",
+    "square_box",
+    "h2onet_box",
+    "hand4whole_box",
+    "threedhand_box",
+    "crop_transform",
+    "flip_transform",
+    "scale_transform",
+    "compose_affine",
+    "invert_affine",
+    "apply_affine",
+    "warp_affine",
+    "warp_crop",
+    "resize_image",
+    "hflip_image",
+    "convert_colour",
+    "normalize_image",
+    "image_to_tensor",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def _describe(obj: Any) -> str:
+    shape = getattr(obj, "shape", None)
+    dtype = getattr(obj, "dtype", None)
+    if shape is not None:
+        return f"{type(obj).__name__} with shape {tuple(shape)} and dtype {dtype}"
+    return type(obj).__name__
+
+
+def _float_to_uint8(arr: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{what} contains NaN or infinite values", hint="pass finite pixel values")
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < -1e-3 or hi > 1.0 + 1e-3:
+        raise InputError(
+            f"{what} is a float image with values in [{lo:.3g}, {hi:.3g}], expected [0, 1]",
+            hint="pass uint8 images in [0, 255] or float images scaled to [0, 1]",
+        )
+    return np.clip(np.rint(arr * 255.0), 0, 255).astype(np.uint8)
+
+
+def _array_to_rgb(arr: np.ndarray, what: str, channels_first: bool = False) -> np.ndarray:
+    """Validate an (H,W), (H,W,C) or (C,H,W) array and return a contiguous RGB uint8 (H,W,3)."""
+    if arr.ndim == 3 and channels_first:
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4):
+        raise InputError(
+            f"{what} must be an image of shape (H, W, 3), got shape {tuple(arr.shape)}",
+            hint="images are RGB (H, W, 3) uint8 arrays, PIL images, file paths or (C, H, W) tensors",
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InputError(f"{what} is empty (shape {tuple(arr.shape)})", hint="pass an image with at least one pixel")
+    if arr.dtype == np.uint8:
+        out = arr
+    elif arr.dtype == np.bool_:
+        out = arr.astype(np.uint8) * 255
+    elif np.issubdtype(arr.dtype, np.floating):
+        out = _float_to_uint8(arr.astype(np.float32), what)
+    elif np.issubdtype(arr.dtype, np.integer):
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi > 255:
+            raise InputError(f"{what} has integer values in [{lo}, {hi}], expected [0, 255]", hint="pass uint8 images")
+        out = arr.astype(np.uint8)
+    else:
+        raise InputError(f"{what} has unsupported dtype {arr.dtype}", hint="pass uint8 or float images")
+    if out.shape[-1] == 1:
+        out = np.repeat(out, 3, axis=-1)
+    elif out.shape[-1] == 4:
+        out = out[..., :3]
+    return np.ascontiguousarray(out)
+
+
+def _read_path(path: Path) -> np.ndarray:
+    if not path.exists():
+        raise InputError(f"image file not found: {path}", hint="check the path")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not an image file", hint="pass image files, one path each")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    if data.size == 0:
+        raise InputError(f"image file is empty: {path}", hint="re-export or re-download the image")
+    # IGNORE_ORIENTATION: the methods read with cv2.imread and never apply EXIF rotation
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if bgr is None:
+        raise InputError(f"cannot decode image file {path} (corrupt or not an image)", hint="check the file")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def load_image(image: Any, name: str = "image") -> np.ndarray:
+    """Turn one image in any supported form into an RGB uint8 (H, W, 3) numpy array.
+
+    Args:
+        image: a numpy array (H, W, 3) / (H, W) / (H, W, 4), uint8 or float in [0, 1]; a PIL image;
+            a path (``str`` or ``pathlib.Path``); or a torch tensor (C, H, W) or (H, W, C), uint8
+            or float in [0, 1].
+        name: how to call the image in error messages.
+
+    Returns:
+        A new or shared contiguous RGB uint8 array.
+
+    Raises:
+        InputError: wrong type, shape, dtype, value range, empty or corrupt file.
+    """
+    if image is None:
+        raise InputError(f"{name} is None", hint="pass an image array, PIL image, path or tensor")
+    if isinstance(image, (str, os.PathLike)):
+        return _read_path(Path(image))
+    if isinstance(image, np.ndarray):
+        return _array_to_rgb(image, name)
+    mod = type(image).__module__
+    if mod.startswith("torch"):
+        import torch
+
+        if isinstance(image, torch.Tensor):
+            arr = image.detach().cpu()
+            if arr.dtype == torch.bfloat16 or arr.dtype == torch.float16:
+                arr = arr.float()
+            arr = arr.numpy()
+            channels_first = arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4)
+            return _array_to_rgb(arr, name, channels_first=channels_first)
+    if mod.startswith("PIL"):
+        try:
+            pil = image.convert("RGB")
+            return np.ascontiguousarray(np.asarray(pil, dtype=np.uint8))
+        except Exception as exc:  # PIL raises many types for truncated data
+            raise InputError(f"cannot read PIL {name}: {exc}", hint="check the image file") from exc
+    raise InputError(
+        f"{name} has unsupported type {_describe(image)}",
+        hint="pass numpy (H, W, 3) uint8, PIL images, file paths or torch tensors",
+    )
+
+
+def load_images(images: Any) -> list[np.ndarray]:
+    """Load one image or a batch of images as a list of RGB uint8 (H, W, 3) arrays.
+
+    Accepted: a single image (see :func:`load_image`), a list/tuple of images, a batched numpy
+    array (B, H, W, 3), or a batched tensor (B, C, H, W) / (B, H, W, C).
+
+    Raises:
+        InputError: for an empty batch or any bad element (named by its index).
+    """
+    if isinstance(images, (list, tuple)):
+        if len(images) == 0:
+            raise InputError("no images given (empty list)", hint="pass at least one image")
+        return [load_image(im, name=f"image {i}") for i, im in enumerate(images)]
+    ndim = getattr(images, "ndim", None)
+    if ndim == 4:
+        if images.shape[0] == 0:
+            raise InputError("no images given (empty batch)", hint="pass at least one image")
+        return [load_image(images[i], name=f"image {i}") for i in range(images.shape[0])]
+    return [load_image(images)]
+
+
+# --------------------------------------------------------------------------------------------
+# boxes
+
+
+def xyxy_to_xywh(box: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Convert (..., 4) boxes ``x0, y0, x1, y1`` to ``x, y, w, h``."""
+    b = np.asarray(box, dtype=np.float64)
+    out = b.copy()
+    out[..., 2:] = b[..., 2:] - b[..., :2]
+    return out
+
+
+def xywh_to_xyxy(box: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Convert (..., 4) boxes ``x, y, w, h`` to ``x0, y0, x1, y1``."""
+    b = np.asarray(box, dtype=np.float64)
+    out = b.copy()
+    out[..., 2:] = b[..., :2] + b[..., 2:]
+    return out
+
+
+def _points2d(points: Any, valid: Any = None) -> np.ndarray:
+    p = np.asarray(points, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise InputError(f"points must have shape (N, 2), got {tuple(p.shape)}")
+    p = p[:, :2]
+    if valid is not None:
+        v = np.asarray(valid).reshape(-1).astype(bool)
+        if v.shape[0] != p.shape[0]:
+            raise InputError(f"valid has {v.shape[0]} entries for {p.shape[0]} points")
+        p = p[v]
+    p = p[np.all(np.isfinite(p), axis=1)]
+    if p.shape[0] == 0:
+        raise InputError("no valid points to build a box from", hint="at least one finite, valid 2D point is needed")
+    return p
+
+
+def keypoint_box(points: Any, valid: Any = None, expansion: float = 1.0) -> np.ndarray:
+    """Tight box of 2D points, scaled about its centre (the methods' ``get_bbox``).
+
+    Args:
+        points: (N, 2+) pixel coordinates.
+        valid: optional (N,) mask of points to use.
+        expansion: factor applied to width and height.
+
+    Returns:
+        (4,) float64 ``xywh``.
+    """
+    p = _points2d(points, valid)
+    lo, hi = p.min(0), p.max(0)
+    c = (lo + hi) / 2.0
+    wh = (hi - lo) * expansion
+    return np.array([c[0] - wh[0] / 2, c[1] - wh[1] / 2, wh[0], wh[1]], dtype=np.float64)
+
+
+def sanitize_box(box_xywh: Any, img_w: int, img_h: int, strict: bool = True) -> np.ndarray | None:
+    """Clip an ``xywh`` box to the image like the methods' ``sanitize_bbox``.
+
+    The top-left corner is clamped to the image, the bottom-right to ``(W - 1, H - 1)`` with the
+    authors' ``w - 1`` convention. Returns None for a degenerate box: ``strict`` (Hand4Whole)
+    rejects a zero-width result, non-strict (HandOccNet / H2ONet) accepts it.
+    """
+    x, y, w, h = (float(v) for v in np.asarray(box_xywh, dtype=np.float64).reshape(4))
+    x1 = max(0.0, x)
+    y1 = max(0.0, y)
+    x2 = min(img_w - 1.0, x1 + max(0.0, w - 1.0))
+    y2 = min(img_h - 1.0, y1 + max(0.0, h - 1.0))
+    ok = (x2 > x1 and y2 > y1) if strict else (x2 >= x1 and y2 >= y1)
+    if w * h > 0 and ok:
+        return np.array([x1, y1, x2 - x1, y2 - y1], dtype=np.float64)
+    return None
+
+
+def process_box(
+    box_xywh: Any,
+    img_w: int,
+    img_h: int,
+    aspect_ratio: float = 1.0,
+    expansion: float = 1.25,
+    strict: bool = True,
+) -> np.ndarray | None:
+    """The methods' ``process_bbox``: sanitize, grow to ``aspect_ratio`` (w/h), then scale.
+
+    Args:
+        box_xywh: (4,) box.
+        img_w, img_h: image size (for the clipping step).
+        aspect_ratio: target width / height (the network input's).
+        expansion: factor applied to both sides after the aspect fix.
+        strict: degenerate-box rule of :func:`sanitize_box`.
+
+    Returns:
+        (4,) ``xywh`` centred where the sanitized box was, or None when degenerate.
+    """
+    b = sanitize_box(box_xywh, img_w, img_h, strict=strict)
+    if b is None:
+        return None
+    w, h = b[2], b[3]
+    cx, cy = b[0] + w / 2.0, b[1] + h / 2.0
+    if w > aspect_ratio * h:
+        h = w / aspect_ratio
+    elif w < aspect_ratio * h:
+        w = h * aspect_ratio
+    w, h = w * expansion, h * expansion
+    return np.array([cx - w / 2.0, cy - h / 2.0, w, h], dtype=np.float64)
+
+
+def square_box(box_xywh: Any, expansion: float = 1.0) -> np.ndarray:
+    """Square box with side ``expansion * max(w, h)`` centred on the box (no clipping)."""
+    x, y, w, h = (float(v) for v in np.asarray(box_xywh, dtype=np.float64).reshape(4))
+    s = max(w, h) * expansion
+    cx, cy = x + w / 2.0, y + h / 2.0
+    return np.array([cx - s / 2.0, cy - s / 2.0, s, s], dtype=np.float64)
+
+
+def h2onet_box(joints2d: Any, img_w: int, img_h: int, valid: Any = None) -> np.ndarray:
+    """H2ONet's (and HandOccNet's) crop box: joints' box x1.5, clipped, made square.
+
+    Falls back to the whole image (``[0, 0, W - 1, H - 1]``) when degenerate, as their test code.
+    """
+    box = process_box(keypoint_box(joints2d, valid, 1.5), img_w, img_h, aspect_ratio=1.0, expansion=1.0, strict=False)
+    if box is None:
+        return np.array([0.0, 0.0, img_w - 1.0, img_h - 1.0])
+    return box
+
+
+def hand4whole_box(box_xywh: Any, img_w: int, img_h: int) -> np.ndarray | None:
+    """Hand4Whole's (Pose2Pose) crop box for a hand box: clipped, square, x1.25."""
+    return process_box(box_xywh, img_w, img_h, aspect_ratio=1.0, expansion=1.25, strict=True)
+
+
+def threedhand_box(joints2d: Any, img_w: int, img_h: int, valid: Any = None, factor: float = 2.2) -> np.ndarray:
+    """3D-hand's integer square crop: side ``round(2.2 * max(w, h))`` of the joints' box.
+
+    The square is centred on the joints' box, then shifted to stay inside the image; when it
+    would be larger than the image's short side it is the short side. Pixels
+    ``image[y0:y1 + 1, x0:x1 + 1]`` are the crop (inclusive bounds, like the authors' code).
+
+    Returns:
+        (4,) int64 ``x0, y0, x1, y1`` inclusive.
+    """
+    p = _points2d(joints2d, valid)
+    umin, vmin = p.min(0)
+    umax, vmax = p.max(0)
+    side = float(round(factor * max(umax - umin, vmax - vmin)))
+    umid, vmid = umin + (umax - umin) / 2.0, vmin + (vmax - vmin) / 2.0
+    minsz = min(img_w, img_h)
+
+    def place(mid: float, size: int, b: float) -> tuple[float, float]:
+        s = float(round(max(0.0, mid - b / 2.0)))
+        e = s + b
+        if e > size - 1:
+            d = e - (size - 1)
+            s, e = s - d, e - d
+        return s, e
+
+    us, ue, vs, ve = 0.0, img_w - 1.0, 0.0, img_h - 1.0
+    if side < minsz - 1:
+        us, ue = place(umid, img_w, side)
+        vs, ve = place(vmid, img_h, side)
+    else:
+        side = minsz - 1.0
+        if img_w == minsz:
+            vs, ve = place(vmid, img_h, side)
+        if img_h == minsz:
+            us, ue = place(umid, img_w, side)
+    return np.array([us, vs, ue, ve], dtype=np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# affine maps
+
+
+def _as_affine(m: Any) -> np.ndarray:
+    a = np.asarray(m, dtype=np.float64)
+    if a.shape == (3, 3):
+        a = a[:2]
+    if a.shape != (2, 3):
+        raise InputError(f"an affine transform must be 2x3 (or 3x3), got shape {a.shape}")
+    return a
+
+
+def compose_affine(*mats: Any) -> np.ndarray:
+    """Compose 2x3 maps applied left to right: ``compose_affine(A, B)`` is B after A."""
+    out = np.eye(3)
+    for m in mats:
+        h = np.vstack([_as_affine(m), [0.0, 0.0, 1.0]])
+        out = h @ out
+    return out[:2].copy()
+
+
+def invert_affine(m: Any) -> np.ndarray:
+    """Inverse of a 2x3 affine map.
+
+    Raises:
+        InputError: for a singular map.
+    """
+    a = _as_affine(m)
+    lin = a[:, :2]
+    det = float(np.linalg.det(lin))
+    if abs(det) < 1e-12:
+        raise InputError("affine transform is singular and cannot be inverted")
+    inv = np.linalg.inv(lin)
+    return np.hstack([inv, -inv @ a[:, 2:]])
+
+
+def apply_affine(m: Any, points: Any) -> np.ndarray:
+    """Map (..., 2+) points through a 2x3 transform; extra columns (depth, score) are kept."""
+    a = _as_affine(m)
+    p = np.asarray(points, dtype=np.float64)
+    if p.ndim < 1 or p.shape[-1] < 2:
+        raise InputError(f"points must have shape (..., 2), got {tuple(p.shape)}")
+    out = p.copy()
+    out[..., :2] = p[..., :2] @ a[:, :2].T + a[:, 2]
+    return out
+
+
+def crop_transform(
+    center: Sequence[float],
+    size: Sequence[float],
+    out_size: Sequence[int],
+    scale: float = 1.0,
+    rot: float = 0.0,
+) -> np.ndarray:
+    """The authors' ``gen_trans_from_patch_cv``: box centre -> patch centre, box size -> patch.
+
+    Args:
+        center: (cx, cy) box centre in input pixels.
+        size: (w, h) box size in input pixels.
+        out_size: (W, H) of the patch.
+        scale: the box is enlarged by this factor first (augmentation).
+        rot: in-plane rotation in degrees (counter-clockwise in the image as the authors').
+
+    Returns:
+        2x3 float64 map input pixels -> patch pixels.
+    """
+    cx, cy = float(center[0]), float(center[1])
+    sw, sh = float(size[0]) * scale, float(size[1]) * scale
+    dw, dh = float(out_size[0]), float(out_size[1])
+    if sw <= 0 or sh <= 0 or dw <= 0 or dh <= 0:
+        raise InputError(f"crop box and output must have positive size, got box {sw}x{sh}, output {dw}x{dh}")
+    r = math.pi * rot / 180.0
+    cs, sn = math.cos(r), math.sin(r)
+    # columns: where the box's half-right and half-down vectors go in the input
+    src = np.array([[cs * sw / 2, -sn * sh / 2], [sn * sw / 2, cs * sh / 2]])
+    dst = np.diag([dw / 2, dh / 2])
+    lin = dst @ np.linalg.inv(src)
+    t = np.array([dw / 2, dh / 2]) - lin @ np.array([cx, cy])
+    return np.hstack([lin, t[:, None]])
+
+
+def flip_transform(width: int | float) -> np.ndarray:
+    """2x3 map of a horizontal image flip: ``x -> W - 1 - x``."""
+    return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0]])
+
+
+def scale_transform(sx: float, sy: float | None = None) -> np.ndarray:
+    """2x3 map of a resize by (sx, sy) under the pixel-centre convention (``cv2.resize``)."""
+    sy = sx if sy is None else sy
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
+
+
+def _check_image(image: Any, name: str = "image") -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
+        raise InputError(f"{name} must be a non-empty (H, W) or (H, W, C) numpy array, got {_describe(image)}")
+    return image
+
+
+def _out_size(out_size: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(out_size, (int, np.integer)):
+        w = h = int(out_size)
+    else:
+        w, h = (int(v) for v in out_size)
+    if w <= 0 or h <= 0:
+        raise InputError(f"output size must be positive, got {w}x{h}")
+    return w, h
+
+
+def warp_affine(
+    image: np.ndarray,
+    m: Any,
+    out_size: int | Sequence[int],
+    interpolation: int = cv2.INTER_LINEAR,
+    border_value: float | Sequence[float] = 0,
+) -> np.ndarray:
+    """``cv2.warpAffine`` with a 2x3 map (input -> output pixels) and output size (W, H)."""
+    _check_image(image)
+    w, h = _out_size(out_size)
+    bv = tuple(border_value) if isinstance(border_value, Sequence) else border_value
+    return cv2.warpAffine(image, _as_affine(m), (w, h), flags=interpolation, borderValue=bv)
+
+
+@dataclass
+class CropResult:
+    """The output of :func:`warp_crop`.
+
+    Attributes:
+        image: the patch (same dtype and channels as the input).
+        transform: 2x3 map input pixels -> patch pixels (the flip included).
+        inverse: 2x3 map patch pixels -> input pixels.
+        flipped: whether the patch is mirrored.
+        box: the ``xywh`` box that was cropped (before ``scale``).
+    """
+
+    image: np.ndarray
+    transform: np.ndarray
+    inverse: np.ndarray
+    flipped: bool
+    box: np.ndarray
+
+    def to_input(self, points: Any) -> np.ndarray:
+        """Map patch-pixel points (..., 2+) back to input pixels."""
+        return apply_affine(self.inverse, points)
+
+    def to_patch(self, points: Any) -> np.ndarray:
+        """Map input-pixel points (..., 2+) into the patch."""
+        return apply_affine(self.transform, points)
+
+
+def warp_crop(
+    image: np.ndarray,
+    box_xywh: Any,
+    out_size: int | Sequence[int],
+    scale: float = 1.0,
+    rot: float = 0.0,
+    flip: bool = False,
+    interpolation: int = cv2.INTER_LINEAR,
+    border_value: float | Sequence[float] = 0,
+) -> CropResult:
+    """Crop a box to a patch with one affine warp (the authors' ``generate_patch_image``).
+
+    With ``flip`` the result equals the authors' flip-then-crop: the image is mirrored
+    (``x -> W - 1 - x``) and the box centre moves with it; the returned ``transform`` includes
+    the mirror, so mapping outputs back through ``inverse`` lands in the *unflipped* input.
+
+    Args:
+        image: (H, W[, C]) array.
+        box_xywh: box to crop, in input pixels.
+        out_size: patch size ``(W, H)`` or one int for a square.
+        scale, rot: augmentation (box scale factor, rotation in degrees).
+        flip: mirror horizontally (left hands for right-hand-only methods).
+        interpolation, border_value: ``cv2.warpAffine`` options (bilinear, black border).
+    """
+    img = _check_image(image)
+    box = np.asarray(box_xywh, dtype=np.float64).reshape(4)
+    if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+        raise InputError(f"crop box must be finite with positive size, got xywh {box.tolist()}")
+    w_out, h_out = _out_size(out_size)
+    cx, cy = box[0] + box[2] / 2.0, box[1] + box[3] / 2.0
+    pre = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    if flip:
+        pre = flip_transform(img.shape[1])
+        cx = img.shape[1] - cx - 1.0
+    crop = crop_transform((cx, cy), box[2:], (w_out, h_out), scale=scale, rot=rot)
+    m = compose_affine(pre, crop)
+    patch = warp_affine(img, m, (w_out, h_out), interpolation=interpolation, border_value=border_value)
+    return CropResult(image=patch, transform=m, inverse=invert_affine(m), flipped=bool(flip), box=box)
+
+
+def resize_image(
+    image: np.ndarray, out_size: int | Sequence[int], interpolation: int = cv2.INTER_LINEAR
+) -> tuple[np.ndarray, np.ndarray]:
+    """Resize to ``(W, H)`` with ``cv2.resize``; returns the image and its 2x3 map."""
+    img = _check_image(image)
+    w, h = _out_size(out_size)
+    out = cv2.resize(img, (w, h), interpolation=interpolation)
+    return out, scale_transform(w / img.shape[1], h / img.shape[0])
+
+
+def hflip_image(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mirror an (H, W[, C]) image horizontally; returns the image and its 2x3 map."""
+    img = _check_image(image)
+    return np.ascontiguousarray(img[:, ::-1]), flip_transform(img.shape[1])
+
+
+# --------------------------------------------------------------------------------------------
+# colour and value transforms
+
+
+def convert_colour(image: Any, src: str = "RGB", dst: str = "BGR") -> Any:
+    """Reorder the colour channels (last axis for numpy, axis -3 for torch) from ``src`` to ``dst``.
+
+    Only RGB <-> BGR exist; SMHR, for one, runs on BGR input.
+    """
+    src, dst = src.upper(), dst.upper()
+    for o in (src, dst):
+        if o not in ("RGB", "BGR"):
+            raise InputError(f"unknown colour order {o!r}", hint="use 'RGB' or 'BGR'")
+    if src == dst:
+        return image
+    if isinstance(image, np.ndarray):
+        if image.ndim < 3 or image.shape[-1] != 3:
+            raise InputError(f"colour conversion needs (..., H, W, 3) arrays, got shape {image.shape}")
+        return np.ascontiguousarray(image[..., ::-1])
+    import torch
+
+    if isinstance(image, torch.Tensor):
+        if image.ndim < 3 or image.shape[-3] != 3:
+            raise InputError(f"colour conversion needs (..., 3, H, W) tensors, got shape {tuple(image.shape)}")
+        return image.flip(-3)
+    raise InputError(f"cannot convert the colour order of {_describe(image)}")
+
+
+def normalize_image(
+    image: Any,
+    scale: float = 1.0 / 255.0,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> Any:
+    """``(image * scale - mean) / std`` as float32.
+
+    numpy input is channels-last (..., C); torch input is channels-first (..., C, H, W). ``mean``
+    and ``std`` are per channel in the input's channel order and default to 0 and 1.
+    """
+    if isinstance(image, np.ndarray):
+        out = image.astype(np.float32) * np.float32(scale)
+        if mean is not None:
+            out -= np.asarray(mean, dtype=np.float32)
+        if std is not None:
+            out /= np.asarray(std, dtype=np.float32)
+        return out
+    import torch
+
+    if isinstance(image, torch.Tensor):
+        out = image.float() * scale
+        shape = (-1, 1, 1)
+        if mean is not None:
+            out = out - torch.as_tensor(mean, dtype=out.dtype, device=out.device).view(shape)
+        if std is not None:
+            out = out / torch.as_tensor(std, dtype=out.dtype, device=out.device).view(shape)
+        return out
+    raise InputError(f"cannot normalise {_describe(image)}")
+
+
+def image_to_tensor(
+    images: np.ndarray | Sequence[np.ndarray],
+    scale: float = 1.0 / 255.0,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    order: str = "RGB",
+):
+    """Stack (H, W, 3) RGB uint8 images of one size into a float32 (B, 3, H, W) tensor.
+
+    Args:
+        images: one image or a sequence of same-size images.
+        scale, mean, std: see :func:`normalize_image` (mean/std in the *output* channel order).
+        order: channel order of the output, ``'RGB'`` or ``'BGR'``.
+    """
+    import torch
+
+    ims = [images] if isinstance(images, np.ndarray) and images.ndim == 3 else list(images)
+    if not ims:
+        raise InputError("no images to stack")
+    shapes = {im.shape for im in ims}
+    if len(shapes) != 1:
+        raise InputError(f"images to stack must share one size, got {sorted(shapes)}", hint="crop or resize first")
+    batch = np.stack(ims, 0)
+    batch = convert_colour(batch, "RGB", order)
+    t = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2)
+    return normalize_image(t, scale=scale, mean=mean, std=std)
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    """Whether a path has a common image suffix."""
+    return Path(path).suffix.lower() in _IMAGE_SUFFIXES
