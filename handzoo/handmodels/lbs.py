@@ -1,0 +1,114 @@
+"""Linear blend skinning in MANO's formulation (functional, batched, differentiable).
+
+``v_shaped = v_template + shapedirs . betas``; ``J = J_regressor . v_shaped``;
+``v_posed = v_shaped + posedirs . vec(R_1..J-1 - I)``; each joint's world transform is the
+product of the local rigid transforms along the kinematic chain; vertices are skinned with
+``sum_j w_vj G_j (v_posed, 1)`` where ``G_j`` is joint j's world transform relative to its rest
+pose. Rotations are axis-angle relative to the parent, expressed in the rest frame (MANO/smplx).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from handzoo.geometry.rotations import axis_angle_to_matrix
+
+__all__ = ["blend_shapes", "vertices_to_joints", "kinematic_levels", "rigid_transforms", "lbs"]
+
+
+def blend_shapes(betas: torch.Tensor, shapedirs: torch.Tensor) -> torch.Tensor:
+    """Per-vertex displacements (B, V, 3) of ``betas`` (B, K) on ``shapedirs`` (V, 3, K)."""
+    return torch.einsum("bk,vck->bvc", betas, shapedirs[..., : betas.shape[-1]])
+
+
+def vertices_to_joints(J_regressor: torch.Tensor, vertices: torch.Tensor) -> torch.Tensor:
+    """Regress joints (B, J, 3) from vertices (B, V, 3) with a dense (J, V) regressor."""
+    return torch.einsum("jv,bvc->bjc", J_regressor, vertices)
+
+
+def kinematic_levels(parents: Sequence[int]) -> list[list[int]]:
+    """Group joints by depth in the tree: every joint of level d has its parent in level d - 1."""
+    depth: list[int] = []
+    for i, p in enumerate(parents):
+        if p >= i:
+            raise ValueError("parents must list each joint after its parent")
+        depth.append(0 if p < 0 else depth[p] + 1)
+    return [[i for i, d in enumerate(depth) if d == k] for k in range(max(depth) + 1)]
+
+
+def rigid_transforms(
+    rot_mats: torch.Tensor, joints: torch.Tensor, parents: Sequence[int], levels: list[list[int]] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Compose local joint rotations along the kinematic tree.
+
+    Args:
+        rot_mats: (B, J, 3, 3) local rotations.
+        joints: (B, J, 3) rest joint positions.
+        parents: (J,) parent indices, -1 for the root.
+        levels: optional precomputed :func:`kinematic_levels` (one batched matmul per level).
+
+    Returns:
+        ``(posed_joints (B, J, 3), skinning (B, J, 3, 4))``: the world transform of each joint
+        relative to its rest pose, as ``[R | t]`` mapping rest-pose points to posed points.
+    """
+    levels = levels if levels is not None else kinematic_levels(parents)
+    parents_t = torch.as_tensor(list(parents), device=joints.device)
+    rel = joints.clone()
+    rel[:, 1:] = joints[:, 1:] - joints[:, parents_t[1:]]
+    world_r = torch.empty_like(rot_mats)
+    world_t = torch.empty_like(joints)
+    root = levels[0]
+    world_r[:, root] = rot_mats[:, root]
+    world_t[:, root] = rel[:, root]
+    for level in levels[1:]:
+        idx = torch.as_tensor(level, device=joints.device)
+        par = parents_t[idx]
+        pr = world_r[:, par]
+        world_r[:, idx] = pr @ rot_mats[:, idx]
+        world_t[:, idx] = (pr @ rel[:, idx, :, None])[..., 0] + world_t[:, par]
+    # posed point = R_world (x - J_rest) + t_world
+    t_skin = world_t - (world_r @ joints[..., None])[..., 0]
+    return world_t, torch.cat([world_r, t_skin[..., None]], dim=-1)
+
+
+def lbs(
+    betas: torch.Tensor,
+    full_pose: torch.Tensor,
+    v_template: torch.Tensor,
+    shapedirs: torch.Tensor,
+    posedirs: torch.Tensor | None,
+    J_regressor: torch.Tensor,
+    parents: Sequence[int],
+    weights: torch.Tensor,
+    levels: list[list[int]] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pose and shape a hand/body model.
+
+    Args:
+        betas: (B, K) shape coefficients (K <= shapedirs.shape[-1]).
+        full_pose: (B, J, 3) axis-angle, or (B, J, 3, 3) rotation matrices.
+        v_template: (V, 3).
+        shapedirs: (V, 3, K).
+        posedirs: (9 (J-1), 3 V) pose blend shapes flattened as smplx does, or None to skip them.
+        J_regressor: (J, V) dense.
+        parents: (J,) parents.
+        weights: (V, J) skinning weights.
+        levels: optional precomputed :func:`kinematic_levels`.
+
+    Returns:
+        ``(vertices (B, V, 3), joints (B, J, 3))`` posed, before any global translation.
+    """
+    batch = full_pose.shape[0]
+    v_shaped = v_template + blend_shapes(betas, shapedirs)
+    joints = vertices_to_joints(J_regressor, v_shaped)
+    rot_mats = full_pose if full_pose.dim() == 4 else axis_angle_to_matrix(full_pose)
+    if posedirs is not None:
+        eye = torch.eye(3, dtype=rot_mats.dtype, device=rot_mats.device)
+        pose_feature = (rot_mats[:, 1:] - eye).reshape(batch, -1)
+        v_shaped = v_shaped + (pose_feature @ posedirs).reshape(batch, -1, 3)
+    posed_joints, skin = rigid_transforms(rot_mats, joints, parents, levels)
+    per_vertex = torch.einsum("vj,bjrc->bvrc", weights, skin)  # (B, V, 3, 4)
+    vertices = (per_vertex[..., :3] @ v_shaped[..., None])[..., 0] + per_vertex[..., 3]
+    return vertices, posed_joints
