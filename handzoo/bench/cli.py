@@ -1,39 +1,145 @@
-"""``handzoo-bench``: run models on datasets and score them with the official protocols."""
+"""``handzoo-bench``: every model on every dataset, scored with the official protocols, one report.
+
+Examples::
+
+    handzoo-bench --all                                  # everything available here
+    handzoo-bench --models 'smhr-*,zero' --datasets freihand --data-root ~/data
+    handzoo-bench --all --json > results.json            # machine-readable, schema-checked
+    torchrun --nproc-per-node 2 -m handzoo.bench --all   # distributed (gloo on CPU)
+    handzoo-bench score --protocol freihand --gt-dir GT --pred pred.json --out scores/
+
+Progress bars go to stderr; with ``--json`` stdout holds only the results document.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from handzoo.errors import HandzooError
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+_SCORE_MODULE = "handzoo.protocols.score_cli"
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="handzoo-bench", description="Benchmark handzoo models on datasets.")
-    parser.add_argument("--all", action="store_true", help="every model on every available dataset")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    return parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the benchmark command (``score`` is dispatched separately)."""
+    p = argparse.ArgumentParser(
+        prog="handzoo-bench",
+        description="Benchmark handzoo models on datasets with the official evaluation protocols. "
+        "Sub-command: `handzoo-bench score ...` scores an official submission file.",
+    )
+    sel = p.add_argument_group("what to evaluate")
+    sel.add_argument("--all", action="store_true", help="every model with weights on every dataset found")
+    sel.add_argument("--models", metavar="PATTERN", help="comma-separated wildcards, e.g. 'smhr-*,mean-hand'")
+    sel.add_argument("--datasets", metavar="NAMES", help="comma-separated dataset names (default: all found)")
+    sel.add_argument(
+        "--data-root",
+        metavar="DIR|NAME=DIR",
+        action="append",
+        default=[],
+        help="folder holding one sub-folder per dataset, or one dataset's folder (repeatable; default: $HANDZOO_DATA)",
+    )
+    sel.add_argument("--split", help="evaluate this split instead of each dataset's official test split")
+    sel.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N samples of each split")
+    run = p.add_argument_group("how")
+    run.add_argument("--batch-size", type=int, default=16, help="images per model call (default 16)")
+    run.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    run.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    run.add_argument("--no-resume", dest="resume", action="store_false", help="re-run cells even if cached")
+    run.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, default=Path("bench-report"), help="report folder (default ./bench-report)")
+    out.add_argument("--json", action="store_true", help="print the results document (JSON) to stdout")
+    return p
+
+
+def _score(argv: list[str]) -> int:
+    try:
+        mod = importlib.import_module(_SCORE_MODULE)
+    except ImportError as exc:
+        print(f"error: the drop-in scorers are not available ({exc})", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(
+        prog="handzoo-bench score", description="Score an official submission file with a handzoo protocol."
+    )
+    mod.add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return int(mod.run(args) or 0)
+    except HandzooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _split_names(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [n.strip() for n in value.split(",") if n.strip()] or None
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from handzoo.bench.distributed import init_from_env
+    from handzoo.bench.report import write_report
+    from handzoo.bench.runner import BenchConfig, run_bench
+    from handzoo.errors import ConfigError
+
+    if not (args.all or args.models or args.datasets):
+        raise ConfigError(
+            "nothing to evaluate", hint="pass --all, or choose with --models PATTERN and/or --datasets NAMES"
+        )
+    cfg = BenchConfig(
+        models=None if args.all and not args.models else args.models,
+        datasets=_split_names(args.datasets),
+        data_roots=list(args.data_root),
+        split=args.split,
+        batch_size=args.batch_size,
+        device=args.device,
+        limit=args.limit,
+        out=args.out,
+        workers=args.workers,
+        progress=args.progress,
+        resume=args.resume,
+    )
+    cfg.validate()
+    ctx = init_from_env(args.device)
+    try:
+        run = run_bench(cfg, ctx=ctx)
+        if not ctx.is_main:
+            return 0
+        doc = write_report(run, cfg.out)
+    finally:
+        ctx.close()
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    else:
+        from handzoo.bench.report.tables import markdown_report
+
+        print(markdown_report(doc))
+    report = Path(doc["files"]["dir"]) / doc["files"]["html"]
+    print(f"handzoo-bench: report written to {doc['files']['dir']} (open {report})", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``handzoo-bench`` and return its exit code."""
-    _build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "score":
+        return _score(args_list[1:])
+    args = build_parser().parse_args(args_list)
     try:
-        from handzoo.variants import list_models, model_cards
-
-        cards = model_cards()
-        names = list_models()
-        print(f"handzoo-bench: {len(names)} model variants known; the harness is not built yet.")
-        for n in names:
-            print(f"  {n:22s} weights: {'published' if cards[n].hub else 'convert-needed'}")
-        print("No dataset loaders or weights are available yet: nothing was evaluated.")
-        return 0
+        return _bench(args)
     except HandzooError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are cached; run the same command again to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

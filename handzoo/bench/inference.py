@@ -1,0 +1,281 @@
+"""Running predictors over a (shard of a) dataset: batched, with a DataLoader, timed.
+
+Samples become evaluation rows (one per valid annotated hand, see :mod:`handzoo.bench.records`).
+A model is called once per batch as ``model(images, boxes=..., **ctx)`` with the ground-truth boxes
+of the valid hands, as the official evaluations do (the methods are crop-based). Its hands are
+matched to the ground-truth hands: in box order when it returned one valid hand per box, by side
+and score otherwise. Model time excludes data loading and one warm-up batch.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from handzoo.bench.records import GroundTruth, Predictions, concat_ground_truth, concat_predictions
+from handzoo.errors import DatasetError, HandzooError, InputError
+
+__all__ = ["Timing", "sample_rows", "ground_truth_of", "iterate_batches", "collect_ground_truth", "run_model"]
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class Timing:
+    """Time spent on a shard.
+
+    Attributes:
+        images: images given to the predictor (timed ones).
+        model_s: seconds inside the predictor (preprocess + network + postprocess).
+        data_s: seconds waiting for the DataLoader.
+        total_s: wall seconds for the whole shard, warm-up included.
+    """
+
+    images: int = 0
+    model_s: float = 0.0
+    data_s: float = 0.0
+    total_s: float = 0.0
+
+    def merged(self, others: Sequence[Timing]) -> Timing:
+        """Combine ranks: images and seconds add up except wall time (the slowest rank)."""
+        allt = [self, *others]
+        return Timing(
+            images=sum(t.images for t in allt),
+            model_s=sum(t.model_s for t in allt),
+            data_s=sum(t.data_s for t in allt),
+            total_s=max(t.total_s for t in allt),
+        )
+
+
+def _collate(batch: list[Any]) -> list[tuple[int, Any]]:
+    return batch
+
+
+class _Indexed:
+    """Dataset view yielding ``(index, sample)`` so rows keep their dataset index."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[int, Any]:
+        return index, self.dataset[index]
+
+
+def iterate_batches(
+    dataset: Any, indices: Sequence[int], batch_size: int, workers: int = 0
+) -> Iterator[tuple[list[tuple[int, Any]], float]]:
+    """Yield ``(batch of (index, sample), seconds waited for it)`` over ``indices`` in order.
+
+    Raises:
+        DatasetError: when the dataset fails to produce a sample (the original error is chained).
+    """
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    loader = DataLoader(
+        Subset(_Indexed(dataset), list(indices)),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=max(0, int(workers)),
+        collate_fn=_collate,
+    )
+    it = iter(loader)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except HandzooError:
+            raise
+        except Exception as exc:
+            raise DatasetError(f"reading samples failed: {type(exc).__name__}: {exc}") from exc
+        yield batch, time.perf_counter() - t0
+
+
+def sample_rows(sample: Any) -> list[int]:
+    """Hands of ``sample`` that are evaluated: valid and annotated in 3D."""
+    if sample.joints3d is None:
+        return []
+    valid = np.asarray(sample.hand_valid, dtype=bool).reshape(-1)
+    return [int(h) for h in np.flatnonzero(valid)]
+
+
+def ground_truth_of(batch: Sequence[tuple[int, Any]]) -> GroundTruth:
+    """Ground-truth rows of a batch of ``(index, sample)`` pairs."""
+    sidx, hidx, side, joints, jvalid, verts, meta = [], [], [], [], [], [], {}
+    for index, s in batch:
+        rows = sample_rows(s)
+        meta[int(index)] = dict(s.meta or {})
+        for h in rows:
+            sidx.append(index)
+            hidx.append(h)
+            side.append(int(np.asarray(s.side).reshape(-1)[h]))
+            joints.append(np.asarray(s.joints3d[h], dtype=np.float64))
+            jv = s.joints_valid[h] if s.joints_valid is not None else np.ones(21, dtype=bool)
+            jvalid.append(np.asarray(jv, dtype=bool))
+            verts.append(None if s.vertices is None else np.asarray(s.vertices[h], dtype=np.float64))
+    m = len(sidx)
+    have_verts = m > 0 and all(v is not None for v in verts) and len({v.shape for v in verts}) == 1
+    return GroundTruth(
+        sample_index=np.asarray(sidx, dtype=np.int64),
+        hand_index=np.asarray(hidx, dtype=np.int64),
+        side=np.asarray(side, dtype=np.int64),
+        joints3d=np.stack(joints) if m else np.zeros((0, 21, 3)),
+        joints_valid=np.stack(jvalid) if m else np.zeros((0, 21), dtype=bool),
+        vertices=np.stack(verts) if have_verts else None,
+        sample_meta=meta,
+    )
+
+
+def collect_ground_truth(
+    dataset: Any, indices: Sequence[int], batch_size: int, workers: int = 0, progress: ProgressFn | None = None
+) -> tuple[GroundTruth, Timing]:
+    """Ground truth of ``indices`` (one shard), read through a DataLoader."""
+    parts, timing, t0 = [], Timing(), time.perf_counter()
+    for batch, waited in iterate_batches(dataset, indices, batch_size, workers):
+        timing.data_s += waited
+        parts.append(ground_truth_of(batch))
+        if progress:
+            progress(len(batch))
+    timing.total_s = time.perf_counter() - t0
+    return concat_ground_truth(parts), timing
+
+
+def _accepted_kwargs(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return kwargs
+    names = {p.name for p in params}
+    return {k: v for k, v in kwargs.items() if k in names}
+
+
+def _to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
+    return None if t is None else t.detach().to("cpu", torch.float64).numpy()
+
+
+def _match(out_side: np.ndarray, out_valid: np.ndarray, out_score: np.ndarray, gt_sides: list[int]) -> list[int]:
+    """Output hand index for each ground-truth hand of one image (-1 when none)."""
+    n = len(gt_sides)
+    if len(out_valid) >= n and out_valid[:n].all():
+        return list(range(n))
+    taken: set[int] = set()
+    picks = []
+    for side in gt_sides:
+        cands = [h for h in range(len(out_valid)) if out_valid[h] and out_side[h] == side and h not in taken]
+        if not cands:
+            picks.append(-1)
+            continue
+        best = max(cands, key=lambda h: out_score[h])
+        taken.add(best)
+        picks.append(best)
+    return picks
+
+
+def _predict_batch(model: Any, batch: Sequence[tuple[int, Any]], device: torch.device) -> Any:
+    images, boxes, ctx_k, ctx_side = [], [], [], []
+    for _, s in batch:
+        rows = sample_rows(s)
+        images.append(s.image)
+        boxes.append(np.asarray(s.bbox, dtype=np.float32)[rows])
+        ctx_k.append(np.asarray(s.K, dtype=np.float32))
+        ctx_side.append(np.asarray(s.side).reshape(-1)[rows])
+    kwargs = _accepted_kwargs(getattr(model, "preprocess", model), {"K": ctx_k, "sides": ctx_side})
+    with torch.inference_mode():
+        out = model(images, boxes=boxes, **kwargs)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return out
+
+
+def _rows_of_output(out: Any, batch: Sequence[tuple[int, Any]], gt: GroundTruth) -> Predictions:
+    j3d = _to_numpy(out.joints3d)
+    verts = _to_numpy(out.vertices)
+    side = out.side.detach().cpu().numpy()
+    valid = out.valid.detach().cpu().numpy().astype(bool)
+    score = out.score.detach().to("cpu", torch.float64).numpy()
+    m = gt.num_hands
+    pj = np.zeros((m, 21, 3))
+    pv = None if verts is None else np.zeros((m, verts.shape[2], 3))
+    found = np.zeros(m, dtype=bool)
+    row = 0
+    for b, (_, s) in enumerate(batch):
+        rows = sample_rows(s)
+        sides = [int(x) for x in np.asarray(s.side).reshape(-1)[rows]]
+        for h in _match(side[b], valid[b], score[b], sides):
+            if h >= 0:
+                pj[row] = j3d[b, h]
+                if pv is not None:
+                    pv[row] = verts[b, h]
+                found[row] = True
+            row += 1
+    root_from_gt = bool(getattr(out, "root_relative", False))
+    if root_from_gt:
+        # root-relative methods are evaluated at the ground-truth root (the mesh papers' protocol)
+        shift = gt.joints3d[:, :1] - pj[:, :1]
+        shift[~found] = 0.0
+        pj = pj + shift
+        if pv is not None:
+            pv = pv + shift
+    return Predictions(joints3d=pj, vertices=pv, found=found, root_from_gt=root_from_gt)
+
+
+def run_model(
+    model: Any,
+    dataset: Any,
+    indices: Sequence[int],
+    batch_size: int,
+    device: torch.device | str = "cpu",
+    workers: int = 0,
+    progress: ProgressFn | None = None,
+    warmup: bool = True,
+) -> tuple[GroundTruth, Predictions, Timing]:
+    """Run ``model`` over ``indices`` of ``dataset``; rows sorted by (sample, hand).
+
+    Raises:
+        HandzooError: from the model or dataset (anything else is wrapped in an InputError naming
+            the batch's first sample).
+    """
+    device = torch.device(device)
+    gts: list[GroundTruth] = []
+    preds: list[Predictions] = []
+    timing, t_start = Timing(), time.perf_counter()
+    warm = not warmup
+    for batch, waited in iterate_batches(dataset, indices, batch_size, workers):
+        timing.data_s += waited
+        gt = ground_truth_of(batch)
+        try:
+            if not warm:
+                _predict_batch(model, batch, device)
+                warm = True
+            t0 = time.perf_counter()
+            out = _predict_batch(model, batch, device)
+            timing.model_s += time.perf_counter() - t0
+        except HandzooError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                f"the model failed on samples starting at index {batch[0][0]}: {type(exc).__name__}: {exc}"
+            ) from exc
+        timing.images += len(batch)
+        gts.append(gt)
+        preds.append(_rows_of_output(out, batch, gt))
+        if progress:
+            progress(len(batch))
+    timing.total_s = time.perf_counter() - t_start
+    gt_all = concat_ground_truth(gts, sort=False)
+    pred_all = concat_predictions(preds)
+    order = gt_all.order()
+    return gt_all.take(order), pred_all.take(order), timing

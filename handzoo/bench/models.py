@@ -1,0 +1,184 @@
+"""Which models can be evaluated here: baselines always; variants whose weights are available.
+
+A variant is runnable when its weights are published on the Hub or already in the local cache
+(``handzoo.hub.weights_status``) and the hand model its weights need is present (MANO files are the
+user's; the open hand ships with handzoo). Otherwise it is reported as skipped with the reason and
+the command that fixes it (``handzoo convert <variant> <checkpoint>``, or where MANO comes from).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from handzoo.bench.baselines import BASELINES
+from handzoo.errors import ConfigError, HandzooError
+
+__all__ = ["ModelEntry", "resolve_models", "split_patterns", "MANO_ENV", "mano_available", "applies_to"]
+
+MANO_ENV = "HANDZOO_MANO_DIR"
+MANO_URL = "https://mano.is.tue.mpg.de"
+
+
+@dataclass
+class ModelEntry:
+    """One model (variant or baseline) the run asked for.
+
+    Attributes:
+        name: variant or baseline name.
+        kind: ``'model'`` or ``'baseline'``.
+        card: the model card (None for baselines).
+        weights_sha256: sha256 of the weights (None for baselines or when unknown).
+        weights_status: ``published``, ``cached``, ``convert-needed`` or ``baseline``.
+        reason: why it cannot run (None when it can).
+        command: what would make it run.
+    """
+
+    name: str
+    kind: str
+    card: Any = None
+    weights_sha256: str | None = None
+    weights_status: str = "baseline"
+    reason: str | None = None
+    command: str = ""
+
+    @property
+    def runnable(self) -> bool:
+        """True when the model can be evaluated."""
+        return self.reason is None
+
+
+def split_patterns(value: str | Sequence[str] | None) -> list[str]:
+    """``'a-*,b'`` or ``['a-*', 'b']`` -> ``['a-*', 'b']``; None -> ``['*']``."""
+    if value is None:
+        return ["*"]
+    items = [value] if isinstance(value, str) else list(value)
+    out = [p.strip() for item in items for p in item.split(",") if p.strip()]
+    return out or ["*"]
+
+
+def mano_available(env: dict[str, str] | None = None) -> bool:
+    """True when ``$HANDZOO_MANO_DIR`` holds ``MANO_RIGHT.pkl``."""
+    env = os.environ if env is None else env
+    folder = env.get(MANO_ENV)
+    return bool(folder) and (Path(folder) / "MANO_RIGHT.pkl").is_file()
+
+
+def _status_of(card: Any) -> tuple[str, str | None, Any]:
+    """(status, sha256, raw) from ``handzoo.hub``: the cache entry's sha256, else the card's pinned one."""
+    from handzoo.hub import weights_status
+
+    status = str(weights_status(card))
+    sha = None
+    if status == "cached":
+        from handzoo.hub.cache import read_entry
+
+        entry = read_entry(card.name)
+        sha = entry.sha256 if entry is not None else None
+    if not sha and getattr(card, "hub", None):
+        sha = card.hub.get("sha256")
+    return status, sha or None, status
+
+
+def _convert_command(card: Any) -> str:
+    try:
+        from handzoo.hub.advice import convert_command, original_source
+
+        return f"{convert_command(card)}   (checkpoint: {original_source(card)})"
+    except (ImportError, AttributeError, KeyError, TypeError):
+        original = (getattr(card, "weights", None) or {}).get("original") or {}
+        url = original.get("url")
+        cmd = f"handzoo convert {card.name} CHECKPOINT"
+        return f"{cmd}   (checkpoint: {url})" if url else cmd
+
+
+def _entry_for_card(card: Any, status_fn: Callable[[Any], tuple[str, str | None, Any]]) -> ModelEntry:
+    entry = ModelEntry(card.name, "model", card=card)
+    try:
+        status, sha, _ = status_fn(card)
+    except ImportError as exc:
+        entry.reason = f"the Hub module is not importable: {exc}"
+        entry.command = "pip install handzoo (with its hub module)"
+        return entry
+    except HandzooError as exc:
+        entry.reason = exc.message
+        entry.command = exc.hint or _convert_command(card)
+        return entry
+    entry.weights_status = status
+    entry.weights_sha256 = sha
+    if status not in ("published", "cached"):
+        entry.reason = f"no weights available ({status})"
+        entry.command = _convert_command(card)
+    elif not sha:
+        entry.reason = "the weights' sha256 is unknown, so results cannot be cached or compared"
+        entry.command = f"add weights.hub.sha256 to the card of {card.name}, or re-run `{_convert_command(card)}`"
+    return entry
+
+
+def resolve_models(
+    patterns: str | Sequence[str] | None,
+    cards: dict[str, Any] | None = None,
+    status_fn: Callable[[Any], tuple[str, str | None, Any]] | None = None,
+    baselines: Sequence[str] | None = None,
+) -> list[ModelEntry]:
+    """The baselines and variants matching ``patterns``, each runnable or with its reason.
+
+    Args:
+        patterns: fnmatch wildcards (``'smhr-*,zero'``); None matches everything.
+        cards: variant name -> card (default: every installed plugin's cards).
+        status_fn: weights status of a card (default: ``handzoo.hub.weights_status``).
+        baselines: baseline names to consider (default: all of :data:`BASELINES`).
+
+    Raises:
+        ConfigError: when a pattern matches no model at all.
+    """
+    pats = split_patterns(patterns)
+    if cards is None:
+        from handzoo.variants import model_cards
+
+        cards = model_cards()
+    status_fn = status_fn or _status_of
+    names = list(BASELINES if baselines is None else baselines)
+    entries: list[ModelEntry] = []
+    for b in names:
+        if any(fnmatch.fnmatchcase(b, p) for p in pats):
+            entries.append(ModelEntry(b, "baseline"))
+    for name in sorted(cards):
+        if any(fnmatch.fnmatchcase(name, p) for p in pats):
+            entries.append(_entry_for_card(cards[name], status_fn))
+    unmatched = [p for p in pats if not any(fnmatch.fnmatchcase(e.name, p) for e in entries)]
+    if unmatched:
+        raise ConfigError(
+            f"--models pattern(s) match no model: {', '.join(unmatched)}",
+            hint="run `handzoo list` to see the variants; baselines: " + ", ".join(names),
+        )
+    return entries
+
+
+def applies_to(entry: ModelEntry, dataset: str, env: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """Why ``entry`` cannot run on ``dataset`` as ``(reason, command)``, or None when it can.
+
+    A card may restrict its datasets with ``handzoo.bench: {datasets: [...], exclude: [...]}``;
+    weights built on MANO topology need the user's MANO files.
+    """
+    if entry.kind == "baseline" or entry.card is None:
+        return None
+    bench = (entry.card.fields.get("bench") or {}) if hasattr(entry.card, "fields") else {}
+    only = bench.get("datasets")
+    if only and dataset not in only:
+        return (
+            f"the card of {entry.name} limits it to {', '.join(only)}",
+            "none (the method cannot run on this dataset)",
+        )
+    if dataset in (bench.get("exclude") or []):
+        return f"the card of {entry.name} excludes {dataset}", "none (the method cannot run on this dataset)"
+    if str(entry.card.hand_model or "").lower() == "mano" and not mano_available(env):
+        return (
+            "its weights need the MANO hand model, whose files are not installed",
+            f"download MANO from {MANO_URL} and set {MANO_ENV}=DIR (holding MANO_RIGHT.pkl and MANO_LEFT.pkl)",
+        )
+    return None

@@ -1,0 +1,143 @@
+"""PNG plots of a run: PCK curves per dataset and accuracy against latency.
+
+Matplotlib runs on the Agg backend (no display needed). Each function writes one PNG and returns
+its path, or None when there is nothing to plot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+__all__ = ["pck_plot", "accuracy_latency_plot", "primary_error_metric"]
+
+_ERROR_PREFERENCE = ("pa_mpjpe", "pa_mpvpe", "mpjpe", "mpvpe")
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+def primary_error_metric(results: list[dict[str, Any]]) -> str | None:
+    """The error metric (mm) shared by the most results, preferring PA-MPJPE-like ones."""
+    from handzoo.bench.paper import canonical_metric
+
+    counts: dict[str, int] = defaultdict(int)
+    for r in results:
+        for name, unit in r["units"].items():
+            if unit == "mm" and r["metrics"].get(name) is not None:
+                counts[name] += 1
+    if not counts:
+        return None
+
+    def rank(name: str) -> tuple[int, int, str]:
+        canon = canonical_metric(name)
+        pref = _ERROR_PREFERENCE.index(canon) if canon in _ERROR_PREFERENCE else len(_ERROR_PREFERENCE)
+        return (-counts[name], pref, name)
+
+    return min(counts, key=rank)
+
+
+def pck_plot(dataset: str, protocol: str, results: list[dict[str, Any]], out_dir: Path) -> Path | None:
+    """One panel per PCK curve of ``dataset``/``protocol``; one line per model."""
+    names: list[str] = []
+    for r in results:
+        names += [n for n in r["curves"] if n not in names]
+    if not names:
+        return None
+    names = names[:3]
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.2), squeeze=False)
+    for ax, curve in zip(axes[0], names):
+        for r in results:
+            c = r["curves"].get(curve)
+            if not c:
+                continue
+            style = "--" if r["kind"] == "baseline" else "-"
+            ax.plot(c["thresholds_mm"], c["values"], style, label=r["model"], linewidth=1.8)
+        ax.set_title(curve, fontsize=10)
+        ax.set_xlabel("threshold (mm)")
+        ax.set_ylabel("PCK")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"PCK curves: {dataset} ({protocol})", fontsize=12)
+    fig.tight_layout()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"pck_{_slug(dataset)}_{_slug(protocol)}.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def accuracy_latency_plot(results: list[dict[str, Any]], out_dir: Path) -> Path | None:
+    """Error (the most shared mm metric) against ms/image: a marker per model cell (log-scaled time),
+    a dashed horizontal line per baseline cell (baselines process no images, so they have no latency)."""
+    points = []
+    metric = primary_error_metric(results)
+    if metric is None:
+        return None
+    floors = []
+    for r in results:
+        y = r["metrics"].get(metric)
+        x = r["timings"].get("ms_per_image")
+        if y is None:
+            continue
+        if r["kind"] == "baseline":
+            floors.append((float(y), r))
+        elif x is not None:
+            points.append((max(float(x), 1e-4), float(y), r))
+    if not points and not floors:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    datasets = sorted({p[2]["dataset"] for p in points})
+    markers = "osD^v<>P*X"
+    for i, ds in enumerate(datasets):
+        pts = [p for p in points if p[2]["dataset"] == ds]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=markers[i % len(markers)], s=60, label=ds)
+        for x, y, r in pts:
+            ax.annotate(r["model"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    for i, (y, r) in enumerate(floors):
+        ax.axhline(
+            y,
+            linestyle=(0, (4, 3)),
+            linewidth=1.0,
+            color=f"C{(i + len(datasets)) % 10}",
+            label=f"{r['model']} baseline ({r['dataset']})",
+        )
+    if not points:
+        ax.set_xlim(0.1, 1000.0)
+        ax.text(
+            0.5,
+            0.5,
+            "no model with weights evaluated: baselines only",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=10,
+            color="0.35",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("latency (ms / image, model only; log scale)")
+    ax.set_ylabel(f"{metric} (mm, lower is better)")
+    ax.set_title("Accuracy vs latency")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "accuracy_vs_latency.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,333 @@
+"""The harness: plan the model x dataset cells, run the missing ones, score them, collect results.
+
+One call of :func:`run_bench` does the whole job on every rank of a ``torchrun`` group (or in one
+process): rank 0 decides which cells are already cached, every rank evaluates its shard of each
+dataset, rank 0 gathers the rows, scores them with the dataset's protocol, stores the cell and
+finally holds the :class:`BenchRun` the reports are written from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from handzoo.bench.baselines import BASELINE_VERSION, BASELINES
+from handzoo.bench.cache import CellCache, cell_key
+from handzoo.bench.datasets import DatasetSlot, DatasetSpec, dataset_fingerprint, resolve_datasets
+from handzoo.bench.distributed import DistContext, shard_indices, single_process
+from handzoo.bench.environment import environment, resolve_device
+from handzoo.bench.inference import Timing, collect_ground_truth, run_model
+from handzoo.bench.models import ModelEntry, applies_to, resolve_models
+from handzoo.bench.progress import Progress
+from handzoo.bench.records import (
+    Cell,
+    CellResult,
+    GroundTruth,
+    Predictions,
+    SkippedCell,
+    concat_ground_truth,
+    concat_predictions,
+)
+from handzoo.bench.scoring import Scorer, ScoreResult, check_protocol, protocol_scorer
+from handzoo.errors import ConfigError, HandzooError
+
+__all__ = ["BenchConfig", "Providers", "BenchRun", "run_bench"]
+
+
+@dataclass
+class BenchConfig:
+    """What to evaluate and how (the ``handzoo-bench`` options).
+
+    Attributes:
+        models: model wildcards (``--models``); None = every model.
+        datasets: dataset names (``--datasets``); None = every known dataset.
+        data_roots: ``--data-root`` values (``DIR`` or ``NAME=DIR``).
+        split: override of the datasets' default evaluation split.
+        batch_size: images per model call.
+        device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
+        limit: evaluate only the first N samples of each split.
+        out: report folder; finished cells are cached in ``<out>/cells``.
+        workers: DataLoader worker processes.
+        progress: show progress bars (rank 0, on stderr).
+        resume: reuse cached cells.
+    """
+
+    models: str | list[str] | None = None
+    datasets: list[str] | None = None
+    data_roots: list[str] = field(default_factory=list)
+    split: str | None = None
+    batch_size: int = 16
+    device: str = "cpu"
+    limit: int | None = None
+    out: Path = Path("bench-report")
+    workers: int = 0
+    progress: bool = True
+    resume: bool = True
+
+    def validate(self) -> None:
+        """Raise a ConfigError for out-of-range options."""
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"--limit must be at least 1, got {self.limit}")
+        if self.workers < 0:
+            raise ConfigError(f"--workers must be 0 or more, got {self.workers}")
+
+
+def _default_load_model(name: str) -> Any:
+    import handzoo
+
+    return handzoo.load(name)
+
+
+@dataclass
+class Providers:
+    """Where the harness gets its models, data and scores (swapped for stand-ins in tests).
+
+    Attributes:
+        load_dataset: ``(name, root=..., split=...) -> dataset`` (default ``handzoo.datasets``).
+        cards: variant name -> card (default: the installed plugins' cards).
+        weights_status: card -> ``(status, sha256, raw)`` (default ``handzoo.hub.weights_status``).
+        load_model: variant name -> model callable as ``model(images, boxes=...)``.
+        scorer: ``(protocol, gt, pred) -> ScoreResult`` (default ``handzoo.protocols``).
+        check_protocol: raises a HandzooError for an unknown protocol name.
+        baselines: baseline name -> predictor.
+        dataset_specs: the dataset table (default :data:`handzoo.bench.datasets.DATASET_SPECS`).
+    """
+
+    load_dataset: Callable[..., Any] | None = None
+    cards: dict[str, Any] | None = None
+    weights_status: Callable[[Any], tuple[str, str | None, Any]] | None = None
+    load_model: Callable[[str], Any] = _default_load_model
+    scorer: Scorer = protocol_scorer
+    check_protocol: Callable[[str], None] = check_protocol
+    baselines: dict[str, Callable[[GroundTruth], Predictions]] = field(default_factory=lambda: dict(BASELINES))
+    dataset_specs: dict[str, DatasetSpec] | None = None
+
+
+@dataclass
+class BenchRun:
+    """Everything one run produced (complete on rank 0 only).
+
+    Attributes:
+        results: evaluated or cached cells.
+        skipped: cells not run, with reasons and commands.
+        environment: the environment of this run.
+        config: the configuration.
+        models: the models considered (for the report's model list and cards).
+        wall_s: seconds the run took.
+    """
+
+    results: list[CellResult]
+    skipped: list[SkippedCell]
+    environment: dict[str, Any]
+    config: BenchConfig
+    models: list[ModelEntry]
+    wall_s: float = 0.0
+
+
+def _fingerprint(slot: DatasetSlot) -> str:
+    return dataset_fingerprint(slot.dataset, slot.name, slot.split, slot.root)
+
+
+def _timings(t: Timing, world_size: int, measured: bool = True) -> dict[str, float | None]:
+    """Timing fields of a cell; baselines process no images, so they get no throughput."""
+    per_img = (t.model_s / t.images) if t.images and measured else None
+    return {
+        "images": float(t.images),
+        "images_per_s": (t.images / t.model_s) if t.model_s > 0 and measured else None,
+        "ms_per_image": per_img * 1000.0 if per_img is not None else None,
+        "model_s": t.model_s,
+        "data_s": t.data_s,
+        "wall_s": t.total_s,
+        "world_size": float(world_size),
+    }
+
+
+class _Harness:
+    def __init__(self, cfg: BenchConfig, prov: Providers, ctx: DistContext) -> None:
+        self.cfg, self.prov, self.ctx = cfg, prov, ctx
+        self.device = resolve_device(cfg.device)
+        self.env = environment(self.device, ctx.world_size)
+        self.cache = CellCache(Path(cfg.out) / "cells")
+        self.results: list[CellResult] = []
+        self.skipped: list[SkippedCell] = []
+        self.progress = Progress(enabled=cfg.progress and ctx.is_main)
+
+    # planning --------------------------------------------------------------------------------
+    def plan_dataset(self, slot: DatasetSlot, models: list[ModelEntry]) -> list[Cell]:
+        cells: list[Cell] = []
+        for proto in slot.protocols:
+            try:
+                self.prov.check_protocol(proto)
+            except HandzooError as exc:
+                self.skipped.append(SkippedCell("*", slot.name, f"protocol {proto!r}: {exc.message}", exc.hint or ""))
+                continue
+            for m in models:
+                why = applies_to(m, slot.name)
+                if why is not None:
+                    self.skipped.append(SkippedCell(m.name, slot.name, *why))
+                    continue
+                cells.append(Cell(m.name, m.kind, slot.name, slot.split, proto, m.weights_sha256))
+        return cells
+
+    def key_of(self, cell: Cell, fingerprint: str) -> str:
+        salt = f"baseline-v{BASELINE_VERSION}" if cell.kind == "baseline" else ""
+        return cell_key(cell, fingerprint, self.env["handzoo_version"], self.cfg.limit, salt)
+
+    # running ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        models = self._models()
+        slots = self._datasets()
+        for slot in slots:
+            if not slot.available:
+                self.skipped.append(SkippedCell("*", slot.name, slot.reason or "not available", slot.command))
+                continue
+            self.run_dataset(slot, models)
+
+    def _models(self) -> list[ModelEntry]:
+        entries = resolve_models(self.cfg.models, self.prov.cards, self.prov.weights_status, list(self.prov.baselines))
+        self.entries = entries
+        runnable = []
+        for e in entries:
+            if e.runnable:
+                runnable.append(e)
+            else:
+                self.skipped.append(SkippedCell(e.name, "*", e.reason or "", e.command))
+        return runnable
+
+    def _datasets(self) -> list[DatasetSlot]:
+        return resolve_datasets(
+            self.cfg.datasets, self.cfg.data_roots, self.cfg.split, self.prov.load_dataset, self.prov.dataset_specs
+        )
+
+    def run_dataset(self, slot: DatasetSlot, models: list[ModelEntry]) -> None:
+        cells = self.plan_dataset(slot, models)
+        if not cells:
+            return
+        n = len(slot.dataset)
+        indices = list(range(min(n, self.cfg.limit) if self.cfg.limit else n))
+        fingerprint = self.ctx.broadcast(_fingerprint(slot) if self.ctx.is_main else None)
+        keys = {c: self.key_of(c, fingerprint) for c in cells}
+        cached: dict[Cell, CellResult] = {}
+        if self.ctx.is_main and self.cfg.resume:
+            for c in cells:
+                hit = self.cache.load(c, keys[c])
+                if hit is not None:
+                    cached[c] = hit
+        done = self.ctx.broadcast(set(cached) if self.ctx.is_main else None)
+        self.results.extend(cached[c] for c in cells if c in cached)
+        pending = [c for c in cells if c not in done]
+        if not pending:
+            return
+        shard = shard_indices(indices, self.ctx)
+        baselines = [c for c in pending if c.kind == "baseline"]
+        if baselines:
+            self._run_baselines(slot, baselines, shard, keys, fingerprint)
+        for c in pending:
+            if c.kind == "model":
+                self._run_model_cell(slot, c, shard, keys[c], fingerprint)
+
+    def _run_baselines(
+        self, slot: DatasetSlot, cells: list[Cell], shard: list[int], keys: dict[Cell, str], fp: str
+    ) -> None:
+        with self.progress.task(f"{slot.name}: ground truth", len(shard)) as advance:
+            gt, timing = collect_ground_truth(slot.dataset, shard, self.cfg.batch_size, self.cfg.workers, advance)
+        parts = self.ctx.gather((gt, timing))
+        if not self.ctx.is_main:
+            return
+        gt_all = concat_ground_truth([p[0] for p in parts])
+        for c in cells:
+            t0 = time.perf_counter()
+            pred = self.prov.baselines[c.model](gt_all)
+            t = Timing(images=gt_all.num_samples, model_s=time.perf_counter() - t0)
+            t.data_s = sum(p[1].data_s for p in parts)
+            t.total_s = max(p[1].total_s for p in parts) + t.model_s
+            self._finish(c, keys[c], fp, gt_all, pred, t)
+
+    def _run_model_cell(self, slot: DatasetSlot, cell: Cell, shard: list[int], key: str, fp: str) -> None:
+        status: tuple[str, str] | None = None
+        payload: Any = None
+        try:
+            model = self.prov.load_model(cell.model)
+            if isinstance(model, torch.nn.Module):
+                model = model.to(self.device).eval()
+            with self.progress.task(f"{cell.model} on {slot.name}", len(shard)) as advance:
+                payload = run_model(
+                    model, slot.dataset, shard, self.cfg.batch_size, self.device, self.cfg.workers, advance
+                )
+        except HandzooError as exc:
+            status = (exc.message, exc.hint or "")
+        except Exception as exc:  # a broken plugin must not stop the other cells (or hang the group)
+            status = (f"{type(exc).__name__}: {exc}", f"report this to the maintainers of {cell.model}")
+        parts = self.ctx.gather((status, payload))
+        if not self.ctx.is_main:
+            return
+        failed = next((p[0] for p in parts if p[0] is not None), None)
+        if failed is not None:
+            self.skipped.append(SkippedCell(cell.model, slot.name, f"failed: {failed[0]}", failed[1]))
+            return
+        gt = concat_ground_truth([p[1][0] for p in parts], sort=False)
+        pred = concat_predictions([p[1][1] for p in parts])
+        order = gt.order()
+        timing = parts[0][1][2].merged([p[1][2] for p in parts[1:]])
+        self._finish(cell, key, fp, gt.take(order), pred.take(order), timing)
+
+    def _finish(self, cell: Cell, key: str, fp: str, gt: GroundTruth, pred: Predictions, timing: Timing) -> None:
+        try:
+            score: ScoreResult = self.prov.scorer(cell.protocol, gt, pred)
+        except HandzooError as exc:
+            self.skipped.append(SkippedCell(cell.model, cell.dataset, f"scoring failed: {exc.message}", exc.hint or ""))
+            return
+        found = pred.found if pred.found is not None else None
+        info = {
+            "limit": self.cfg.limit,
+            "root_from_gt": bool(pred.root_from_gt),
+            "missing_hands": int((~found).sum()) if found is not None else 0,
+            "has_vertices": pred.vertices is not None and gt.vertices is not None,
+            "headline": list(score.headline),
+            "batch_size": self.cfg.batch_size,
+        }
+        result = CellResult(
+            cell=cell,
+            key=key,
+            dataset_fingerprint=fp,
+            num_samples=gt.num_samples,
+            num_hands=gt.num_hands,
+            metrics=dict(score.metrics),
+            units=dict(score.units),
+            curves=dict(score.curves),
+            timings=_timings(timing, self.ctx.world_size, measured=cell.kind == "model"),
+            info=info,
+            environment=dict(self.env),
+        )
+        self.cache.store(result)
+        self.results.append(result)
+
+
+def run_bench(cfg: BenchConfig, providers: Providers | None = None, ctx: DistContext | None = None) -> BenchRun:
+    """Evaluate every planned cell (cached ones are reused) and return what the reports need.
+
+    Args:
+        cfg: what to run.
+        providers: sources of models, data and scores (defaults: handzoo's own).
+        ctx: the distributed context (default: one process).
+
+    Raises:
+        ConfigError: for bad options or model patterns that match nothing.
+    """
+    cfg.validate()
+    ctx = ctx or single_process()
+    t0 = time.perf_counter()
+    h = _Harness(cfg, providers or Providers(), ctx)
+    with h.progress:
+        h.run()
+    ctx.barrier()
+    order = {name: i for i, name in enumerate(e.name for e in h.entries)}
+    h.results.sort(key=lambda r: (r.cell.dataset, r.cell.protocol, order.get(r.cell.model, 1 << 30)))
+    return BenchRun(h.results, h.skipped, h.env, cfg, h.entries, time.perf_counter() - t0)

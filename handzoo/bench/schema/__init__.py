@@ -1,0 +1,1 @@
+"""JSON schemas of the benchmark harness's outputs (``results.schema.json``)."""
