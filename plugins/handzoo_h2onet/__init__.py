@@ -19,3 +19,20 @@ METHOD = "h2onet"
 def handzoo_model_cards() -> list[Path]:
     """The h2onet variants' model cards."""
     return builtin_card_paths(METHOD)
+
+
+@hookimpl
+def handzoo_register(registries) -> None:
+    """Register the H2ONet methods and losses (imports torch code only now)."""
+    from .losses import H2ONetLoss
+    from .model import H2ONetMF, H2ONetSF
+
+    registries.METHODS.register_module(module=H2ONetSF)
+    registries.METHODS.register_module(module=H2ONetMF)
+    registries.LOSSES.register_module(module=H2ONetLoss)
+
+
+@hookimpl
+def handzoo_converters() -> dict[str, str]:
+    """The converter of the authors' checkpoints (dotted path, imported on use)."""
+    return {METHOD: "handzoo_h2onet.convert:convert_state_dict"}

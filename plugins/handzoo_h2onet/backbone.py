@@ -1,0 +1,183 @@
+"""H2ONet's image encoder: MobRecon's DenseStack with a second stack and an orientation stack.
+
+128x128 RGB in; out: a 256-channel latent (4x4), two 1024-channel 4x4 maps (the joint stack's and
+the orientation stack's deepest features) and 21 2D joints normalised to [0, 1] in the crop.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["conv_bn", "linear_bn", "MobileUnit", "DenseBlock", "SEBlock", "DenseStack", "DenseStackBackbone"]
+
+
+def conv_bn(
+    cin: int, cout: int, k: int = 1, stride: int = 1, pad: int = 0, groups: int = 1, bn: bool = True, act: bool = True
+) -> nn.Sequential:
+    """Conv2d (no bias) [+ BatchNorm2d] [+ ReLU]."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, pad, groups=groups, bias=False)]
+    if bn:
+        layers.append(nn.BatchNorm2d(cout))
+    if act:
+        layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def linear_bn(cin: int, cout: int, bn: bool = True, act: bool = True) -> nn.Sequential:
+    """Linear (no bias) [+ BatchNorm1d] [+ Hardtanh(0, 4)]."""
+    layers: list[nn.Module] = [nn.Linear(cin, cout, bias=False)]
+    if bn:
+        layers.append(nn.BatchNorm1d(cout))
+    if act:
+        layers.append(nn.Hardtanh(0, 4))
+    return nn.Sequential(*layers)
+
+
+class MobileUnit(nn.Module):
+    """Depthwise 3x3 conv(s) then pointwise 1x1 conv, residual when the widths match."""
+
+    def __init__(self, cin: int, cout: int, num_depthwise: int = 1) -> None:
+        super().__init__()
+        self.depthwise = nn.Sequential(*(conv_bn(cin, cin, 3, 1, 1, groups=cin) for _ in range(num_depthwise)))
+        self.pointwise = conv_bn(cin, cout)
+        self.residual = cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.pointwise(self.depthwise(x))
+        return out + x if self.residual else out
+
+
+class DenseBlock(nn.Module):
+    """Densely connected mobile units: unit ``i`` sees the input and all previous outputs.
+
+    Args:
+        cin: input channels.
+        growths: output channels of each unit.
+        keep_input: return ``[input, outputs...]`` concatenated (True) or only the outputs.
+    """
+
+    def __init__(self, cin: int, growths: tuple[int, ...], keep_input: bool = True) -> None:
+        super().__init__()
+        width = cin
+        for i, g in enumerate(growths, 1):
+            self.add_module(f"conv{i}", MobileUnit(width, g))
+            width += g
+        self.num = len(growths)
+        self.keep_input = keep_input
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats, outs = x, []
+        for i in range(1, self.num + 1):
+            out = getattr(self, f"conv{i}")(feats)
+            outs.append(out)
+            feats = torch.cat((feats, out), dim=1)
+        return feats if self.keep_input else torch.cat(outs, dim=1)
+
+
+class SEBlock(nn.Module):
+    """Squeeze-and-excitation gate with BN-Hardtanh fully connected layers."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        mid = min(channels // 2, 256)
+        self.fc1 = linear_bn(channels, mid)
+        self.fc2 = linear_bn(mid, channels, act=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate = torch.sigmoid(self.fc2(self.fc1(x.mean((2, 3)))))
+        return x * gate[:, :, None, None]
+
+
+class DenseStack(nn.Module):
+    """Encoder-decoder of dense blocks at 1/2, 1/4, 1/8 resolution.
+
+    Args:
+        c: input channels.
+        cout: output channels of the decoder path.
+        kind: ``'full'`` (MobRecon's stack: no deepest blocks, final bilinear x2 up-sampling),
+            ``'deep'`` (two extra blocks at 1/8, returns the decoder output and the deepest map) or
+            ``'encoder'`` (only the encoder path, returns the deepest map).
+    """
+
+    def __init__(self, c: int, cout: int = 24, kind: str = "full") -> None:
+        super().__init__()
+        self.kind = kind
+        self.dense1 = DenseBlock(c, (c // 2, c // 2))
+        self.senet1 = SEBlock(2 * c)
+        self.dense2 = DenseBlock(2 * c, (c // 2,) * 4)
+        self.senet2 = SEBlock(4 * c)
+        self.dense3 = DenseBlock(4 * c, (c,) * 4)
+        self.senet3 = SEBlock(8 * c)  # present (and in the weights) but unused by the 'full' stack
+        if kind != "full":
+            self.dense4 = DenseBlock(8 * c, (6 * c, 2 * c), keep_input=False)
+            self.dense5 = DenseBlock(8 * c, (6 * c, 2 * c), keep_input=False)
+        if kind != "encoder":
+            self.squeeze1 = nn.Sequential(MobileUnit(8 * c, 4 * c), MobileUnit(4 * c, 4 * c, 2))
+            self.senet4 = SEBlock(4 * c)
+            self.squeeze2 = nn.Sequential(MobileUnit(4 * c, 2 * c), MobileUnit(2 * c, 2 * c, 2))
+            self.senet5 = SEBlock(2 * c)
+            self.squeeze3 = nn.Sequential(MobileUnit(2 * c, 2 * c), MobileUnit(2 * c, cout, 2))
+            self.senet6 = SEBlock(cout)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | torch.Tensor:
+        pool = nn.functional.avg_pool2d
+        d1 = pool(self.senet1(self.dense1(x)), 2)
+        d2 = pool(self.senet2(self.dense2(d1)), 2)
+        d3 = self.dense3(d2)
+        if self.kind == "full":
+            deep = pool(d3, 2)
+        else:
+            deep = self.dense5(self.dense4(pool(self.senet3(d3), 2)))
+        if self.kind == "encoder":
+            return deep
+        up = nn.functional.interpolate
+        u1 = up(self.senet4(self.squeeze1(deep)), scale_factor=2, mode="nearest")
+        u2 = up(self.senet5(self.squeeze2(d2 + u1)), scale_factor=2, mode="nearest")
+        u3 = self.senet6(self.squeeze3(d1 + u2))
+        if self.kind == "full":
+            return up(u3, scale_factor=2, mode="bilinear", align_corners=True)
+        return u3, deep
+
+
+def space_to_depth(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, 4C, H/2, W/2), channel ``4c + 2dy + dx`` (the authors' Reorg)."""
+    b, c, h, w = x.shape
+    return x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(b, 4 * c, h // 2, w // 2)
+
+
+class DenseStackBackbone(nn.Module):
+    """H2ONet's backbone (the authors' ``H2ONet_Backnone``).
+
+    Args:
+        c: first-stage channels (128).
+        cout: decoder output channels (24).
+        latent: latent channels (256).
+        num_joints: 2D joints regressed (21).
+    """
+
+    def __init__(self, c: int = 128, cout: int = 24, latent: int = 256, num_joints: int = 21) -> None:
+        super().__init__()
+        self.num_joints = num_joints
+        self.pre_layer = nn.Sequential(conv_bn(3, c // 2, 3, 2, 1), MobileUnit(c // 2, c))
+        self.squeeze = conv_bn(4 * c, c)
+        self.dense_stack1 = DenseStack(c, cout, "full")
+        self.stack1_remap = conv_bn(cout, cout)
+        self.squeeze2 = conv_bn(cout + c, c)
+        self.dense_stack2 = DenseStack(c, cout, "deep")
+        self.dense_stack3 = DenseStack(c, cout, "encoder")
+        self.latent_proj = conv_bn(8 * c, latent, bn=False, act=False)
+        self.joint_proj = conv_bn(cout, num_joints, bn=False, act=False)
+        self.uv_head = nn.Sequential(
+            linear_bn(latent, 128, bn=False), linear_bn(128, 64, bn=False), linear_bn(64, 2, bn=False, act=False)
+        )
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return ``(latent (B,256,4,4), joint_deep (B,1024,4,4), rot_deep (B,1024,4,4), uv (B,21,2))``."""
+        s = self.squeeze(space_to_depth(self.pre_layer(x)))
+        s2 = self.squeeze2(torch.cat((self.stack1_remap(self.dense_stack1(s)), s), dim=1))
+        dec, joint_deep = self.dense_stack2(s2)
+        latent = self.latent_proj(joint_deep)
+        uv = self.uv_head(self.joint_proj(dec).flatten(2))
+        rot_deep = self.dense_stack3(s2.detach())
+        return latent, joint_deep, rot_deep, uv

@@ -1,0 +1,292 @@
+"""H2ONet single-frame and multi-frame methods (Xu et al., CVPR 2023).
+
+Both networks predict a 778-vertex mesh at a canonical orientation with spiral convolutions, a 6D
+global rotation ("rows" convention, pytorch3d's) applied about the root joint, and 21 2D joints in
+the crop. The multi-frame model reads frames (t, t-short, t-long), classifies finger and hand
+occlusion, adds occlusion-weighted vertex offsets and a rotation correction for frame t.
+
+Raw outputs (``forward``) keep the authors' names: ``pred_verts3d_wo_gr``, ``pred_joints3d_wo_gr``,
+``pred_verts3d_w_gr``, ``pred_joints3d_w_gr``, ``pred_joints_img``, ``pred_glob_rot(_mat)``,
+``pred_occ`` (MF; frames stacked along the batch, frame t first).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from handzoo.errors import ConfigError, InputError
+from handzoo.geometry.rotations import rot6d_to_matrix
+from handzoo.interfaces import Method
+from handzoo.types import HandOutput
+
+from .assets import load_finger_vertex_ids, load_mesh_hierarchy, mano_joint_regressor
+from .backbone import DenseStackBackbone
+from .decoder import FusedRotationHead, MeshDecoder, OcclusionHead, OffsetHead, RotationHead
+from .preprocess import CropMeta, crop_hands, to_image_pixels
+
+__all__ = ["H2ONetSF", "H2ONetMF", "INPUT_SIZE"]
+
+INPUT_SIZE = 128
+_FLIP = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
+
+
+class _H2ONetBase(Method):
+    """Shared construction, pre- and post-processing of both H2ONet networks.
+
+    Args:
+        hand_model: mesh topology of the weights; ``'mano'`` (778 vertices, the authors'
+            hierarchy read from ``template_dir``).
+        template_dir: folder with the authors' ``transform.pkl`` (default
+            ``$HANDZOO_H2ONET_TEMPLATE_DIR``).
+        mano_dir: folder with ``MANO_RIGHT.pkl`` for the joint regressor (default
+            ``$HANDZOO_MANO_DIR``).
+        joint_regressor: optional (21, V) array used instead of MANO's (tests, custom meshes).
+    """
+
+    multi_frame = False
+
+    def __init__(
+        self,
+        hand_model: str = "mano",
+        template_dir: str | os.PathLike | None = None,
+        mano_dir: str | os.PathLike | None = None,
+        joint_regressor: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        if hand_model != "mano":
+            raise ConfigError(
+                f"H2ONet supports hand_model='mano' (the authors' mesh hierarchy), got {hand_model!r}",
+                hint="open-hand H2ONet variants are not available yet",
+            )
+        self.hand_model = hand_model
+        mesh = load_mesh_hierarchy(template_dir)
+        jreg = mano_joint_regressor(mano_dir) if joint_regressor is None else np.asarray(joint_regressor)
+        if jreg.shape != (21, mesh.num_vertices[0]):
+            raise ConfigError(f"joint regressor must be (21, {mesh.num_vertices[0]}), got {jreg.shape}")
+        self.backbone = DenseStackBackbone()
+        self.decoder = MeshDecoder(mesh)
+        self.register_buffer("joint_regressor", torch.as_tensor(jreg, dtype=torch.float32), persistent=False)
+        self.register_buffer("faces", torch.as_tensor(mesh.faces[0], dtype=torch.long), persistent=False)
+        self._mesh = mesh
+
+    # -- network ---------------------------------------------------------------------------
+    def _place(
+        self, verts: torch.Tensor, rot6d: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Joints, rotation matrix, root, rotated vertices (root at the origin) and rotated joints.
+
+        Gradients flow as in the authors' code: the single-frame model regresses joints from
+        the live vertices and re-adds a live root; the multi-frame model detaches both.
+        """
+        joints = torch.matmul(self.joint_regressor, verts.detach() if self.multi_frame else verts)
+        rot = rot6d_to_matrix(rot6d, convention="rows")
+        root = joints[:, :1]
+        verts_w = torch.matmul(verts.detach() - root.detach(), rot.transpose(1, 2))
+        root_add = root.detach() if self.multi_frame else root
+        joints_w = torch.matmul(joints.detach() - root.detach(), rot.transpose(1, 2)) + root_add
+        return joints, rot, root_add, verts_w, joints_w
+
+    def losses(self) -> dict[str, Any]:
+        """Stage-1 (canonical mesh) and stage-2 (with rotation) losses."""
+        from .losses import H2ONetLoss
+
+        return {
+            "stage1": H2ONetLoss(self.faces, with_rotation=False, multi_frame=self.multi_frame),
+            "stage2": H2ONetLoss(self.faces, with_rotation=True, multi_frame=self.multi_frame),
+        }
+
+    # -- user-facing -----------------------------------------------------------------------
+    def _crop(self, images: Any, boxes: Any, ctx: Mapping[str, Any]) -> tuple[torch.Tensor, CropMeta]:
+        return crop_hands(images, boxes, ctx.get("joints2d"), ctx.get("side"), INPUT_SIZE, self._device())
+
+    def _device(self) -> torch.device:
+        return self.joint_regressor.device
+
+    def _output(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any], b: int) -> HandOutput:
+        crop: CropMeta = meta["crop"]
+        verts = raw["pred_verts3d_w_gr"][:b]
+        joints = raw["pred_joints3d_w_gr"][:b]
+        rot = raw["pred_glob_rot_mat"][:b]
+        root = joints[:, :1]
+        verts, joints = verts - root, joints - root
+        left = crop.flipped.to(verts.device)
+        sign = torch.where(left, -1.0, 1.0).to(verts.dtype)[:, None, None]
+        flip = _FLIP.to(rot)
+        verts = torch.cat((verts[..., :1] * sign, verts[..., 1:]), -1)
+        joints = torch.cat((joints[..., :1] * sign, joints[..., 1:]), -1)
+        rot = torch.where(left[:, None, None], flip @ rot @ flip, rot)
+        extras: dict[str, Any] = {"global_rotation": rot[:, None]}
+        if "pred_occ" in raw:
+            p = torch.softmax(raw["pred_occ"][:b], dim=1)[:, 1]
+            extras["finger_occlusion_prob"] = p[:, None, :5]
+            extras["hand_occlusion_prob"] = p[:, None, 5]
+        root_pos = meta.get("root")
+        if root_pos is not None:
+            verts, joints = verts + root_pos[:, None], joints + root_pos[:, None]
+        uv = raw["pred_joints_img"][:b] * INPUT_SIZE
+        joints2d = to_image_pixels(uv, crop)
+        side = crop.flipped.long().to(verts.device)
+        return HandOutput(
+            joints3d=joints[:, None],
+            side=side[:, None],
+            score=torch.ones(b, 1, device=verts.device),
+            valid=torch.ones(b, 1, dtype=torch.bool, device=verts.device),
+            joints2d=joints2d[:, None],
+            vertices=verts[:, None],
+            faces=self.faces,
+            mano=None,
+            root_relative=root_pos is None,
+            extras=extras,
+        )
+
+    def _root(self, ctx: Mapping[str, Any], b: int) -> torch.Tensor | None:
+        root = ctx.get("root")
+        if root is None:
+            return None
+        t = torch.as_tensor(np.asarray(root, dtype=np.float32), device=self._device()).reshape(-1, 3)
+        if t.shape[0] != b or not torch.isfinite(t).all():
+            raise InputError(f"root must be ({b}, 3) finite metres in the camera frame, got shape {tuple(t.shape)}")
+        return t
+
+
+class H2ONetSF(_H2ONetBase):
+    """Single-frame H2ONet.
+
+    ``model(images, boxes=...)``: ``images`` one image or a list of B images (RGB uint8 arrays,
+    PIL images, paths or tensors); ``boxes`` (B, 4) ``xyxy`` tight hand boxes, or ``joints2d=``
+    (B, 21, 2) pixels (the crop is the joints' box x1.5 made square, as the authors'); without
+    either the whole image is used. ``side=`` ('right'/'left' or 0/1 per image; left hands are
+    mirrored in and out) and ``root=`` (B, 3) camera-frame wrist positions for absolute output.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rot_head = RotationHead()
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Run the network on ``batch['img']`` (B, 3, 128, 128) RGB in [0, 1]."""
+        x = batch["img"]
+        latent, joint_deep, rot_deep, uv = self.backbone(x)
+        rot6d = self.rot_head(joint_deep, rot_deep)
+        verts, _ = self.decoder(self.decoder.joint_features(latent, uv))
+        joints, rot, root, verts_w, joints_w = self._place(verts, rot6d)
+        return {
+            "pred_verts3d_wo_gr": verts,
+            "pred_joints3d_wo_gr": joints,
+            "pred_verts3d_w_gr": verts_w + root,
+            "pred_joints3d_w_gr": joints_w,
+            "pred_joints_img": uv,
+            "pred_glob_rot": rot6d,
+            "pred_glob_rot_mat": rot,
+        }
+
+    def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Crop (and mirror left hands) to 128x128 RGB in [0, 1]; see the class docstring."""
+        crops, meta = self._crop(images, boxes, ctx)
+        return {"img": crops}, {"crop": meta, "root": self._root(ctx, crops.shape[0])}
+
+    def postprocess(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> HandOutput:
+        """Root-relative (or ``root``-placed) hands in the input image's terms."""
+        return self._output(raw, meta, raw["pred_joints_img"].shape[0])
+
+
+class H2ONetMF(_H2ONetBase):
+    """Multi-frame H2ONet: frames t, t-short and t-long in, hands of frame t out.
+
+    ``model(frames, boxes=...)``: ``frames`` three images (t, t-short, t-long) for one sample,
+    or a list of B such triples; ``boxes`` (3, 4) or (B, 3, 4) ``xyxy`` per frame, or
+    ``joints2d=`` (B, 3, 21, 2); ``side=`` per sample; ``root=`` (B, 3). For video use
+    :class:`~handzoo_h2onet.stream.H2ONetStream`, which keeps the past frames itself.
+
+    Args:
+        template_dir: also where the per-finger vertex sets are found (see
+            :func:`~handzoo_h2onet.assets.load_finger_vertex_ids`).
+        finger_vertex_ids: optional five arrays (thumb .. little) used instead.
+        **kwargs: see :class:`_H2ONetBase`.
+    """
+
+    multi_frame = True
+
+    def __init__(self, finger_vertex_ids: list | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        nv = self._mesh.num_vertices[0]
+        fingers = finger_vertex_ids or load_finger_vertex_ids(kwargs.get("template_dir"), nv)
+        self.occ_head = OcclusionHead()
+        self.offset_head = OffsetHead(32, self._mesh.spirals[0], [np.asarray(f) for f in fingers])
+        self.rot_head = FusedRotationHead()
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Run the network on ``batch['img_0'|'img_1'|'img_2']`` (each B, 3, 128, 128)."""
+        x = torch.cat((batch["img_0"], batch["img_1"], batch["img_2"]), dim=0)
+        b = batch["img_0"].shape[0]
+        latent, joint_deep, rot_deep, uv = self.backbone(x)
+        jfeat = self.decoder.joint_features(latent, uv)
+        occ = self.occ_head(jfeat.detach())
+        verts, last = self.decoder(jfeat)
+        offset = self.offset_head(last, occ)
+        verts = torch.cat((verts[:b] + offset, verts[b:]), dim=0)
+        rot6d, rot6d_offset = self.rot_head(joint_deep, rot_deep, occ)
+        joints, rot, root, verts_w, joints_w = self._place(verts, rot6d)
+        rot_offset = rot6d_to_matrix(rot6d_offset)
+        verts_w = torch.cat((torch.matmul(verts_w[:b], rot_offset.transpose(1, 2)), verts_w[b:]), dim=0)
+        return {
+            "pred_verts3d_w_gr": verts_w + root,
+            "pred_joints3d_w_gr": joints_w,
+            "pred_verts3d_wo_gr": verts,
+            "pred_joints3d_wo_gr": joints,
+            "pred_joints_img": uv,
+            "pred_occ": occ,
+            "pred_glob_rot_mat": rot,
+            "pred_glob_rot_offset_mat": rot_offset,
+        }
+
+    def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Crop each frame with its own box (mirrored for left hands); see the class docstring."""
+        samples = _frame_triples(images)
+        b = len(samples)
+        flat = [im for s in samples for im in s]
+        fboxes = _per_frame(boxes, b, (4,), "boxes")
+        fjoints = _per_frame(ctx.get("joints2d"), b, (21, 2), "joints2d")
+        side = ctx.get("side")
+        if side is not None and not isinstance(side, (str, int)):
+            side = [s for s in list(side) for _ in range(3)]
+        crops, meta = crop_hands(flat, fboxes, fjoints, side, INPUT_SIZE, self._device())
+        crops = crops.view(b, 3, *crops.shape[1:])
+        batch = {f"img_{i}": crops[:, i] for i in range(3)}
+        return batch, {"crop": meta.select(slice(0, 3 * b, 3)), "root": self._root(ctx, b)}
+
+    def postprocess(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> HandOutput:
+        """Hands of frame t (root-relative or ``root``-placed), with occlusion probabilities."""
+        out = self._output(raw, meta, raw["pred_joints_img"].shape[0] // 3)
+        out.extras["global_rotation_offset"] = raw["pred_glob_rot_offset_mat"][: out.batch_size, None]
+        return out
+
+
+def _frame_triples(images: Any) -> list[list[Any]]:
+    if not isinstance(images, (list, tuple)) or len(images) == 0:
+        raise InputError(
+            "H2ONet-MF needs frames (t, t-short, t-long): pass a list of 3 images or a list of such triples",
+            hint="for video use handzoo_h2onet.stream.H2ONetStream, which keeps the past frames",
+        )
+    if isinstance(images[0], (list, tuple)):
+        triples = [list(s) for s in images]
+    else:
+        triples = [list(images)]
+    for i, s in enumerate(triples):
+        if len(s) != 3:
+            raise InputError(f"sample {i} has {len(s)} frames; H2ONet-MF needs exactly 3 (t, t-short, t-long)")
+    return triples
+
+
+def _per_frame(value: Any, b: int, tail: tuple[int, ...], name: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.size != b * 3 * int(np.prod(tail)):
+        raise InputError(f"{name} must have shape ({b}, 3, {', '.join(map(str, tail))}), got {arr.shape}")
+    return arr.reshape(b * 3, *tail)
