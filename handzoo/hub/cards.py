@@ -15,7 +15,7 @@ import yaml
 
 from handzoo.errors import ConfigError
 
-__all__ = ["ModelCard", "load_card", "parse_card", "builtin_card_paths", "CARD_PACKAGE"]
+__all__ = ["ModelCard", "load_card", "parse_card", "render_card", "builtin_card_paths", "CARD_PACKAGE"]
 
 CARD_PACKAGE = "handzoo_model_cards"
 _REQUIRED = ("variant", "method")
@@ -81,6 +81,17 @@ class ModelCard:
         return dict(hub) if hub else None
 
     @property
+    def original(self) -> dict[str, Any] | None:
+        """The authors' original checkpoint: url, format, filename, notes (None if there is none)."""
+        original = self.weights.get("original")
+        return dict(original) if original else None
+
+    @property
+    def weights_license(self) -> str:
+        """Licence of the weights (``handzoo.weights_license``, else the front-matter ``license``)."""
+        return str(self.fields.get("weights_license") or self.license)
+
+    @property
     def results(self) -> list[dict[str, Any]]:
         """Paper results: dicts with dataset, protocol, metric, value, unit, source."""
         return [dict(r) for r in self.fields.get("results") or []]
@@ -93,6 +104,15 @@ class ModelCard:
     def with_plugin(self, plugin: str) -> ModelCard:
         """Return a copy tagged with the plugin that provided it."""
         return ModelCard(self.name, self.method, self.metadata, self.fields, self.body, self.path, plugin)
+
+    def with_fields(self, **fields: Any) -> ModelCard:
+        """Return a copy whose ``handzoo`` mapping has the given fields replaced (e.g. ``weights``)."""
+        merged = {**self.fields, **fields}
+        return ModelCard(self.name, self.method, self.metadata, merged, self.body, self.path, self.plugin)
+
+    def to_markdown(self) -> str:
+        """Render the card back to Markdown with YAML front matter (see :func:`render_card`)."""
+        return render_card(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable view (for ``handzoo info --json``)."""
@@ -132,6 +152,17 @@ def parse_card(text: str, path: str | None = None) -> ModelCard:
     if missing:
         raise ConfigError(f"model card {where} lacks handzoo fields: {', '.join(missing)}")
     return ModelCard(str(fields["variant"]), str(fields["method"]), meta, fields, body.lstrip("\n"), path)
+
+
+def render_card(card: ModelCard) -> str:
+    """Render a card as Markdown: YAML front matter (Hugging Face keys, then ``handzoo:``) and body.
+
+    ``parse_card(render_card(card))`` gives back an equal card (up to ``path`` and ``plugin``).
+    """
+    front = {**card.metadata, "handzoo": {"variant": card.name, "method": card.method, **card.fields}}
+    head = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
+    body = card.body if card.body.endswith("\n") or not card.body else card.body + "\n"
+    return f"---\n{head}---\n\n{body}"
 
 
 def load_card(path: str | Path) -> ModelCard:

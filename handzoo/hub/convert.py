@@ -1,0 +1,373 @@
+"""Turn an author's original checkpoint into a handzoo safetensors file in the cache.
+
+Steps of :func:`convert_checkpoint`:
+
+1. read the file with ``torch.load(weights_only=True)`` — a pickle that would run code is refused
+   (:class:`~handzoo.errors.CheckpointError`); safetensors input is read directly;
+2. unwrap it: descend into ``state_dict`` / ``network`` / ``model`` entries, strip the
+   ``module.`` (DataParallel) prefix, and a ``model.`` prefix shared by every key;
+3. drop embedded MANO/SMPL arrays (:mod:`handzoo.hub.mano_keys`), recorded in the provenance;
+4. call the method's converter from its plugin's ``handzoo_converters`` hook;
+5. build the variant with random weights and require exactly its keys, with exactly its shapes
+   (missing or unexpected keys are an error: no ``strict=False``);
+6. write ``model.safetensors`` + ``provenance.json`` into the cache (atomically), and optionally a
+   copy elsewhere, so ``handzoo.load(variant)`` then works offline.
+
+Converter contract (plugins): ``convert_state_dict(state: dict[str, Tensor], variant: str) ->
+dict[str, Tensor]`` mapping the unwrapped original keys to the handzoo model's keys (adding any
+buffer the original lacks, e.g. ``num_batches_tracked`` for PyTorch < 0.4 files). Its module
+defines ``KEY_MAP_VERSION`` (a string bumped whenever the mapping changes) and may define
+``MANO_DERIVED_KEYS`` (extra fnmatch patterns of keys holding MANO data).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import inspect
+import json
+import os
+import pickle
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from handzoo.errors import CheckpointError, HandzooError, PluginError, WeightsError
+from handzoo.hub.advice import original_source
+from handzoo.hub.cache import WEIGHTS_FILE, place_entry, work_dir
+from handzoo.hub.cards import ModelCard
+from handzoo.hub.integrity import read_safetensors_header, sha256_file
+from handzoo.hub.mano_keys import mano_keys
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "KEY_MAP_ATTR",
+    "ConversionResult",
+    "read_checkpoint",
+    "unwrap_state_dict",
+    "resolve_converter",
+    "convert_state",
+    "convert_checkpoint",
+]
+
+KEY_MAP_ATTR = "KEY_MAP_VERSION"
+MANO_PATTERNS_ATTR = "MANO_DERIVED_KEYS"
+_WRAPPERS = ("state_dict", "network", "model", "model_state_dict", "net")
+_SHOW = 8
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """What :func:`convert_checkpoint` produced.
+
+    Attributes:
+        variant: the variant converted.
+        path: the cached safetensors file (used by ``handzoo.load``).
+        out: the extra copy written with ``out=``, if any.
+        sha256: digest of the safetensors file.
+        source_sha256: digest of the original checkpoint.
+        key_map_version: the converter's ``KEY_MAP_VERSION``.
+        num_tensors: tensors written.
+        dropped_keys: MANO/SMPL arrays removed from the original.
+        mano_derived_keys: keys of the result flagged as MANO-derived (``handzoo push`` refuses them).
+        provenance: the provenance record written next to the file.
+    """
+
+    variant: str
+    path: Path
+    out: Path | None
+    sha256: str
+    source_sha256: str
+    key_map_version: str | None
+    num_tensors: int
+    dropped_keys: list[str] = field(default_factory=list)
+    mano_derived_keys: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def _examples(items: list[str]) -> str:
+    return ", ".join(items[:_SHOW]) + (f", ... ({len(items)} in all)" if len(items) > _SHOW else "")
+
+
+def read_checkpoint(path: str | Path) -> Any:
+    """Read a checkpoint without executing code: safetensors, or ``torch.load(weights_only=True)``.
+
+    Raises:
+        CheckpointError: missing file, a pickle that needs arbitrary code, truncated/corrupt data.
+    """
+    import torch
+
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {p} does not exist", hint="check the path")
+    try:
+        read_safetensors_header(p)
+    except WeightsError:
+        pass
+    else:
+        from safetensors.torch import load_file
+
+        return load_file(str(p), device="cpu")
+    try:
+        try:
+            return torch.load(p, map_location="cpu", weights_only=True)
+        except UnicodeDecodeError:  # Python 2 era pickles (e.g. PyTorch 0.3 checkpoints)
+            return torch.load(p, map_location="cpu", weights_only=True, encoding="latin1")
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"refused to read {p.name}: it is a pickle that would create Python objects other than tensors and "
+            f"plain containers ({first[:200]})",
+            hint="handzoo never executes code from checkpoints; make sure this is the authors' original file "
+            "(see `handzoo info VARIANT`)",
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, ImportError) as exc:
+        raise CheckpointError(
+            f"cannot read {p.name} as a PyTorch checkpoint ({type(exc).__name__}: {str(exc)[:200]})",
+            hint="the file is truncated, corrupt or in another format; download it again",
+        ) from None
+
+
+def _is_tensor(v: Any) -> bool:
+    import torch
+
+    return isinstance(v, torch.Tensor)
+
+
+def unwrap_state_dict(obj: Any) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Find the state dict in a checkpoint object and strip wrapper prefixes.
+
+    Returns:
+        ``(state, ignored)``: tensors by key, and the keys of non-tensor entries that were left out.
+
+    Raises:
+        CheckpointError: no state dict inside, or prefix stripping makes two keys collide.
+    """
+    while isinstance(obj, Mapping) and not any(_is_tensor(v) for v in obj.values()):
+        inner = next((obj[k] for k in _WRAPPERS if isinstance(obj.get(k), Mapping)), None)
+        if inner is None:
+            break
+        obj = inner
+    if not isinstance(obj, Mapping) or not any(_is_tensor(v) for v in obj.values()):
+        top = ", ".join(map(str, list(obj)[:10])) if isinstance(obj, Mapping) else type(obj).__name__
+        raise CheckpointError(
+            f"no state dict found in the checkpoint (top level: {top})",
+            hint="expected tensors directly or under 'state_dict', 'network' or 'model'",
+        )
+    ignored = sorted(str(k) for k, v in obj.items() if not _is_tensor(v))
+    state: dict[str, Any] = {}
+    for k, v in obj.items():
+        if not _is_tensor(v):
+            continue
+        key = str(k)
+        while key.startswith("module."):
+            key = key[len("module.") :]
+        if key in state:
+            raise CheckpointError(f"key {k!r} collides with another after removing the 'module.' prefix")
+        state[key] = v
+    if state and all(k.startswith("model.") for k in state):
+        state = {k[len("model.") :]: v for k, v in state.items()}
+    return state, ignored
+
+
+def resolve_converter(method: str) -> tuple[Callable[..., Any], str | None, str, tuple[str, ...]]:
+    """The converter a plugin registered for a method.
+
+    Returns:
+        ``(function, key_map_version, reference, mano_patterns)``.
+
+    Raises:
+        CheckpointError: no plugin provides a converter for the method.
+        PluginError: the registered reference cannot be imported.
+    """
+    from handzoo.plugins import get_plugin_manager
+
+    conv = get_plugin_manager().converters().get(method)
+    if conv is None:
+        raise CheckpointError(
+            f"no checkpoint converter is registered for method {method!r}",
+            hint="its plugin does not provide one (`handzoo plugins` lists the converters)",
+        )
+    if isinstance(conv, str):
+        modname, _, attr = conv.partition(":")
+        try:
+            fn = getattr(importlib.import_module(modname), attr)
+        except (ImportError, AttributeError) as exc:
+            raise PluginError(f"converter {conv!r} for {method!r} cannot be loaded: {exc}") from None
+        ref = conv
+    else:
+        fn = conv
+        ref = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
+    if not callable(fn):
+        raise PluginError(f"converter {ref!r} for {method!r} is not callable")
+    module = inspect.getmodule(fn)
+    version = getattr(fn, KEY_MAP_ATTR, None) or getattr(module, KEY_MAP_ATTR, None)
+    patterns = tuple(getattr(fn, MANO_PATTERNS_ATTR, ()) or getattr(module, MANO_PATTERNS_ATTR, ()) or ())
+    return fn, (str(version) if version is not None else None), ref, patterns
+
+
+def _check_against_model(tensors: Mapping[str, Any], expected: Mapping[str, Any], variant: str) -> None:
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    mismatched = [
+        f"{k} {list(tensors[k].shape)} vs {list(expected[k].shape)}"
+        for k in sorted(set(expected) & set(tensors))
+        if tuple(tensors[k].shape) != tuple(expected[k].shape)
+    ]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing: {_examples(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected: {_examples(unexpected)}")
+    if mismatched:
+        problems.append(f"{len(mismatched)} with the wrong shape (converted vs model): {_examples(mismatched)}")
+    if problems:
+        raise CheckpointError(
+            f"the converted checkpoint does not match the {variant} model: " + "; ".join(problems),
+            hint=f"is this the checkpoint of {variant}? If it is, the plugin's key map needs updating",
+        )
+
+
+def convert_state(
+    card: ModelCard, state: dict[str, torch.Tensor], **build_kwargs: Any
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Map an unwrapped original state dict to the variant's model keys and check it.
+
+    Returns:
+        ``(tensors, info)``: the checked state dict (dtypes as the model's, contiguous, unshared)
+        and what was done (converter, key map version, dropped keys, MANO-flagged keys).
+    """
+    fn, version, ref, conv_patterns = resolve_converter(card.method)
+    patterns = tuple(card.weights.get("mano_derived_keys") or ()) + conv_patterns
+    dropped = mano_keys(state, patterns)
+    state = {k: v for k, v in state.items() if k not in set(dropped)}
+    try:
+        mapped = fn(state, card.name)
+    except HandzooError:
+        raise
+    except Exception as exc:
+        raise CheckpointError(
+            f"the {card.method} converter ({ref}) failed: {type(exc).__name__}: {str(exc)[:300]}",
+            hint=f"is this the checkpoint of {card.name}? Expected: {original_source(card)}",
+        ) from None
+    if not isinstance(mapped, Mapping) or not all(isinstance(k, str) and _is_tensor(v) for k, v in mapped.items()):
+        raise PluginError(f"converter {ref} did not return a dict of str -> Tensor")
+    from handzoo.hub.load import build_model
+
+    model = build_model(card, **build_kwargs)
+    expected = model.state_dict()
+    _check_against_model(mapped, expected, card.name)
+    tensors = {}
+    for k, v in mapped.items():
+        target = expected[k]
+        if v.dtype != target.dtype and (v.is_floating_point() == target.is_floating_point()):
+            v = v.to(target.dtype)
+        elif v.dtype != target.dtype:
+            raise CheckpointError(f"tensor {k} has dtype {v.dtype}, the model expects {target.dtype}")
+        tensors[k] = v.detach().to("cpu").contiguous().clone()
+    model.load_state_dict(tensors, strict=True)
+    model_patterns = tuple(getattr(model, "mano_derived_keys", ()) or ())
+    info = {
+        "converter": ref,
+        "key_map_version": version,
+        "dropped_keys": dropped,
+        "mano_derived_keys": mano_keys(tensors, patterns + model_patterns),
+    }
+    return tensors, info
+
+
+def _out_path(out: str | Path, variant: str) -> Path:
+    p = Path(out).expanduser()
+    return p / f"{variant}.safetensors" if p.is_dir() else p
+
+
+def convert_checkpoint(
+    variant: str | ModelCard, path: str | Path, out: str | Path | None = None, **build_kwargs: Any
+) -> ConversionResult:
+    """Convert an author's checkpoint for ``variant`` into the cache (and optionally ``out``).
+
+    Args:
+        variant: the variant name (or its card).
+        path: the original checkpoint file (``.pth``, ``.pt``, ``.pth.tar``, or safetensors).
+        out: also write the safetensors file here (a file path, or a directory); its provenance
+            goes beside it with the suffix ``.json``.
+        **build_kwargs: architecture overrides used to build the model for the shape check.
+
+    Returns:
+        A :class:`ConversionResult`.
+
+    Raises:
+        CheckpointError: unreadable or unsafe file, unknown layout, key or shape mismatch.
+    """
+    from safetensors.torch import save_file
+
+    from handzoo import __version__
+    from handzoo.hub.load import model_card
+
+    card = model_card(variant)
+    src = Path(path).expanduser()
+    if not src.is_file():
+        raise CheckpointError(f"checkpoint {src} does not exist", hint=f"download {original_source(card)}")
+    source_sha = sha256_file(src)
+    known = (card.original or {}).get("sha256")
+    if known and known != source_sha:
+        raise CheckpointError(
+            f"{src.name} is not the checkpoint the card of {card.name} describes (sha256 {source_sha[:12]}... "
+            f"!= {known[:12]}...)",
+            hint=f"download {original_source(card)}",
+        )
+    state, ignored = unwrap_state_dict(read_checkpoint(src))
+    tensors, info = convert_state(card, state, **build_kwargs)
+    metadata = {
+        "format": "pt",
+        "handzoo.variant": card.name,
+        "handzoo.key_map_version": str(info["key_map_version"]),
+        "handzoo.source_sha256": source_sha,
+    }
+    provenance = {
+        "source": {"kind": "convert", "file": src.name, "sha256": source_sha, "size": src.stat().st_size},
+        "method": card.method,
+        **info,
+        "ignored_entries": ignored,
+        "build_kwargs": {k: v for k, v in build_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
+        "handzoo_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+    }
+    out_path = _out_path(out, card.name) if out is not None else None
+    with work_dir() as wd:
+        staged = wd / WEIGHTS_FILE
+        save_file(tensors, str(staged), metadata=metadata)
+        digest = sha256_file(staged)
+        if out_path is not None:
+            _write_copy(staged, out_path, {**provenance, "file": out_path.name, "sha256": digest})
+        entry = place_entry(card.name, staged, provenance, sha256=digest)
+    return ConversionResult(
+        variant=card.name,
+        path=entry.path,
+        out=out_path,
+        sha256=digest,
+        source_sha256=source_sha,
+        key_map_version=info["key_map_version"],
+        num_tensors=len(tensors),
+        dropped_keys=info["dropped_keys"],
+        mano_derived_keys=info["mano_derived_keys"],
+        provenance=entry.provenance,
+    )
+
+
+def _write_copy(src: Path, dst: Path, provenance: dict[str, Any]) -> None:
+    """Copy the file to ``dst`` (+ ``dst.json``) through temporary names, so no partial file remains."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.partial")
+    sidecar = dst.with_suffix(".json")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+        tmp.write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, sidecar)
+    finally:
+        tmp.unlink(missing_ok=True)
