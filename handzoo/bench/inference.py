@@ -22,7 +22,15 @@ from torch.utils.data import DataLoader, Subset
 from handzoo.bench.records import GroundTruth, Predictions, concat_ground_truth, concat_predictions
 from handzoo.errors import DatasetError, HandzooError, InputError
 
-__all__ = ["Timing", "sample_rows", "ground_truth_of", "iterate_batches", "collect_ground_truth", "run_model"]
+__all__ = [
+    "Timing",
+    "sample_rows",
+    "ground_truth_of",
+    "model_inputs",
+    "iterate_batches",
+    "collect_ground_truth",
+    "run_model",
+]
 
 ProgressFn = Callable[[int], None]
 
@@ -169,8 +177,8 @@ def _to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
 def _match(out_side: np.ndarray, out_valid: np.ndarray, out_score: np.ndarray, gt_sides: list[int]) -> list[int]:
     """Output hand index for each ground-truth hand of one image (-1 when none)."""
     n = len(gt_sides)
-    if len(out_valid) >= n and out_valid[:n].all():
-        return list(range(n))
+    if len(out_valid) >= n and out_valid[:n].all() and [int(x) for x in out_side[:n]] == list(gt_sides):
+        return list(range(n))  # one hand per given box, in box order
     taken: set[int] = set()
     picks = []
     for side in gt_sides:
@@ -184,15 +192,45 @@ def _match(out_side: np.ndarray, out_valid: np.ndarray, out_score: np.ndarray, g
     return picks
 
 
-def _predict_batch(model: Any, batch: Sequence[tuple[int, Any]], device: torch.device) -> Any:
-    images, boxes, ctx_k, ctx_side = [], [], [], []
+def model_inputs(batch: Sequence[tuple[int, Any]]) -> tuple[list[np.ndarray], Any, dict[str, Any]]:
+    """``(images, boxes, ctx)`` for one model call over the samples of ``batch`` that have hands.
+
+    When every image has exactly one evaluated hand (the common case) the per-hand values are
+    stacked: boxes (B, 4) ``xyxy``, ``side``/``sides`` (B,), ``joints2d`` (B, 21, 2) and K
+    (B, 3, 3); otherwise they are lists with one (N_i, ...) array per image. ``side`` and
+    ``sides`` carry the same values (plugins read either name); ``joints2d`` (ground truth, when
+    the dataset has it) is what some methods build their crop from, as their authors' evaluation.
+    """
+    images, boxes, ks, sides, j2d = [], [], [], [], []
     for _, s in batch:
         rows = sample_rows(s)
+        if not rows:
+            continue
         images.append(s.image)
-        boxes.append(np.asarray(s.bbox, dtype=np.float32)[rows])
-        ctx_k.append(np.asarray(s.K, dtype=np.float32))
-        ctx_side.append(np.asarray(s.side).reshape(-1)[rows])
-    kwargs = _accepted_kwargs(getattr(model, "preprocess", model), {"K": ctx_k, "sides": ctx_side})
+        boxes.append(np.asarray(s.bbox, dtype=np.float32).reshape(-1, 4)[rows])
+        ks.append(np.asarray(s.K, dtype=np.float32))
+        sides.append(np.asarray(s.side, dtype=np.int64).reshape(-1)[rows])
+        j2d.append(None if s.joints2d is None else np.asarray(s.joints2d, dtype=np.float32)[rows])
+    ctx: dict[str, Any] = {"K": np.stack(ks) if ks else np.zeros((0, 3, 3), np.float32)}
+    have_j2d = bool(j2d) and all(j is not None for j in j2d)
+    if all(len(b) == 1 for b in boxes):
+        box_arg: Any = np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32)
+        ctx["side"] = ctx["sides"] = np.concatenate(sides) if sides else np.zeros(0, np.int64)
+        if have_j2d:
+            ctx["joints2d"] = np.concatenate(j2d)
+    else:
+        box_arg = boxes
+        ctx["side"] = ctx["sides"] = sides
+        if have_j2d:
+            ctx["joints2d"] = j2d
+    return images, box_arg, ctx
+
+
+def _predict_batch(model: Any, batch: Sequence[tuple[int, Any]], device: torch.device) -> Any:
+    images, boxes, ctx = model_inputs(batch)
+    if not images:
+        return None
+    kwargs = _accepted_kwargs(getattr(model, "preprocess", model), ctx)
     with torch.inference_mode():
         out = model(images, boxes=boxes, **kwargs)
     if device.type == "cuda":
@@ -201,18 +239,23 @@ def _predict_batch(model: Any, batch: Sequence[tuple[int, Any]], device: torch.d
 
 
 def _rows_of_output(out: Any, batch: Sequence[tuple[int, Any]], gt: GroundTruth) -> Predictions:
+    """Prediction rows aligned with ``gt`` (the rows of ``batch``) from one model output."""
+    m = gt.num_hands
+    if out is None or m == 0:
+        return Predictions(joints3d=np.zeros((m, 21, 3)), found=np.zeros(m, dtype=bool))
     j3d = _to_numpy(out.joints3d)
     verts = _to_numpy(out.vertices)
     side = out.side.detach().cpu().numpy()
     valid = out.valid.detach().cpu().numpy().astype(bool)
     score = out.score.detach().to("cpu", torch.float64).numpy()
-    m = gt.num_hands
     pj = np.zeros((m, 21, 3))
     pv = None if verts is None else np.zeros((m, verts.shape[2], 3))
     found = np.zeros(m, dtype=bool)
-    row = 0
-    for b, (_, s) in enumerate(batch):
+    row, b = 0, 0
+    for _, s in batch:
         rows = sample_rows(s)
+        if not rows:
+            continue  # images without evaluated hands were not given to the model
         sides = [int(x) for x in np.asarray(s.side).reshape(-1)[rows]]
         for h in _match(side[b], valid[b], score[b], sides):
             if h >= 0:
@@ -221,6 +264,7 @@ def _rows_of_output(out: Any, batch: Sequence[tuple[int, Any]], gt: GroundTruth)
                     pv[row] = verts[b, h]
                 found[row] = True
             row += 1
+        b += 1
     root_from_gt = bool(getattr(out, "root_relative", False))
     if root_from_gt:
         # root-relative methods are evaluated at the ground-truth root (the mesh papers' protocol)

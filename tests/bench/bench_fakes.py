@@ -86,7 +86,7 @@ class TinyModel:
         return HandOutput(
             joints3d=torch.from_numpy(np.stack(js)),
             vertices=torch.from_numpy(np.stack(vs)),
-            side=torch.tensor([[int(s[0]) for s in ctx.get("sides", [[0]] * b)]]).reshape(b, 1),
+            side=torch.tensor([int(np.asarray(x).reshape(-1)[0]) for x in ctx.get("sides", [0] * b)]).reshape(b, 1),
             score=torch.ones(b, 1),
             valid=torch.ones(b, 1, dtype=torch.bool),
             root_relative=self.root_relative,
