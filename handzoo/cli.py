@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "list": "handzoo.commands.list_cmd",
     "info": "handzoo.commands.info_cmd",
     "plugins": "handzoo.commands.plugins_cmd",
+    "convert": "handzoo.commands.convert_cmd",
+    "push": "handzoo.commands.push_cmd",
 }
 
 
