@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from handzoo.errors import ConfigError, DatasetError, HandzooError
+from handzoo.errors import ConfigError, DatasetError, DatasetNotFoundError, HandzooError
 
 __all__ = [
     "DatasetSpec",
@@ -179,23 +179,24 @@ def resolve_datasets(
     for name in wanted:
         spec = specs[name]
         slot = DatasetSlot(name, split or spec.split, spec.protocols)
-        root = find_root(name, parents, named, env)
-        if root is None and not spec.embedded:
-            where = named.get(name) or (parents[0] / name if parents else None)
-            if where is None:
-                data = (env or os.environ).get(DATA_ENV)
-                where = Path(data.split(os.pathsep)[0]) / name if data else Path(f"${DATA_ENV}") / name
-            slot.reason = f"dataset {name!r} not found on disk"
-            slot.command = f"download it from {spec.source} into {where} (or pass --data-root {name}=DIR)"
+        if name in named and not named[name].is_dir():
+            slot.reason = f"--data-root {name}={named[name]}: no such folder"
+            slot.command = f"download it from {spec.source} into {named[name]}"
             slots.append(slot)
             continue
+        # no folder found here: the loader still looks itself (its own env vars, its folder names)
+        root = find_root(name, parents, named, env)
         try:
             fn = loader or _default_loader()
             slot.dataset = fn(name, root=root, split=slot.split)
-            slot.root = root
+            found = getattr(slot.dataset, "root", None)
+            slot.root = Path(found) if found else root
         except ImportError as exc:
             slot.reason = f"the dataset loaders are not importable: {exc}"
             slot.command = "pip install handzoo (with its datasets module)"
+        except DatasetNotFoundError as exc:
+            slot.reason = exc.message
+            slot.command = f"{exc.hint or f'download it from {spec.source}'} (or pass --data-root {name}=DIR)"
         except HandzooError as exc:
             slot.reason = exc.message
             slot.command = exc.hint or f"check the files under {root}; get the data from {spec.source}"

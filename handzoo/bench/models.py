@@ -163,7 +163,8 @@ def applies_to(entry: ModelEntry, dataset: str, env: dict[str, str] | None = Non
     """Why ``entry`` cannot run on ``dataset`` as ``(reason, command)``, or None when it can.
 
     A card may restrict its datasets with ``handzoo.bench: {datasets: [...], exclude: [...]}``;
-    weights built on MANO topology need the user's MANO files.
+    multi-frame (video) models (``input.frames > 1``) do not run on single images; weights built on
+    MANO topology need the user's MANO files.
     """
     if entry.kind == "baseline" or entry.card is None:
         return None
@@ -176,6 +177,13 @@ def applies_to(entry: ModelEntry, dataset: str, env: dict[str, str] | None = Non
         )
     if dataset in (bench.get("exclude") or []):
         return f"the card of {entry.name} excludes {dataset}", "none (the method cannot run on this dataset)"
+    card_input = getattr(entry.card, "input", None) or {}
+    frames = card_input.get("frames", 1) if isinstance(card_input, dict) else 1
+    if isinstance(frames, int) and frames > 1:
+        return (
+            f"{entry.name} is a {frames}-frame video model; the harness evaluates single images",
+            "none yet (evaluate its single-frame sibling, if it has one)",
+        )
     if str(entry.card.hand_model or "").lower() == "mano" and not mano_available(env):
         return (
             "its weights need the MANO hand model, whose files are not installed",

@@ -74,8 +74,48 @@ def _dataset_matches(paper_dataset: str, dataset: str) -> bool:
     return p == d or (p.startswith(d) and not p[len(d) :].isdigit())
 
 
+def _protocol_key(name: str) -> str:
+    # InterHand2.6M is spelled with and without its "2.6M"
+    return canonical_dataset(name).replace("interhand26m", "interhand")
+
+
+def _split_kind(split: str) -> str:
+    s = str(split).lower()
+    if "val" in s:
+        return "val"
+    if "train" in s:
+        return "train"
+    return "test"  # test, evaluation, eval, s0_test, ...
+
+
+def _our_metric_index(metrics: dict[str, Any]) -> dict[str, str]:
+    """Normalised and canonical spellings of our metric names -> our name."""
+    index: dict[str, str] = {}
+    for name in metrics:
+        for key in (normalise_metric_name(name), normalise_metric_name(canonical_metric(name))):
+            index.setdefault(key, name)
+    return index
+
+
+def _paper_keys(metric: str, subset: str | None, split: str) -> list[str]:
+    """Spellings under which a paper metric (of a subset, e.g. InterHand ``single``) may be ours."""
+    bases = [normalise_metric_name(metric), normalise_metric_name(canonical_metric(metric))]
+    sub = normalise_metric_name(subset or "")
+    keys = []
+    if sub and sub != "all" and sub not in normalise_metric_name(split):
+        keys += [b + sub for b in bases] + [sub + b for b in bases]
+        return keys
+    if sub == "all":
+        keys += [b + "all" for b in bases] + ["all" + b for b in bases]
+    return keys + bases
+
+
 def paper_comparisons(result: CellResult, card: Any) -> list[dict[str, Any]]:
     """The card's paper numbers that correspond to one of ``result``'s metrics.
+
+    A card result matches when its dataset, protocol (if given) and split kind (test / val) are
+    the cell's; a ``subset`` (InterHand ``single``/``interacting``) selects our metric of that
+    subset, DexYCB's ``s0`` must be part of the split's name.
 
     Returns:
         Dicts with metric (ours), paper_metric, paper (value in our unit), paper_value and
@@ -83,17 +123,18 @@ def paper_comparisons(result: CellResult, card: Any) -> list[dict[str, Any]]:
     """
     if card is None:
         return []
-    ours_by_canon: dict[str, str] = {}
-    for name in result.metrics:
-        ours_by_canon.setdefault(canonical_metric(name), name)
+    ours_index = _our_metric_index(result.metrics)
     out = []
     for r in getattr(card, "results", []) or []:
         if not _dataset_matches(str(r.get("dataset", "")), result.cell.dataset):
             continue
         proto = r.get("protocol")
-        if proto and canonical_dataset(proto) != canonical_dataset(result.cell.protocol):
+        if proto and _protocol_key(proto) != _protocol_key(result.cell.protocol):
             continue
-        ours_name = ours_by_canon.get(canonical_metric(str(r.get("metric", ""))))
+        if r.get("split") and _split_kind(r["split"]) != _split_kind(result.cell.split):
+            continue
+        keys = _paper_keys(str(r.get("metric", "")), r.get("subset"), result.cell.split)
+        ours_name = next((ours_index[k] for k in keys if k in ours_index), None)
         if ours_name is None:
             continue
         ours = result.metrics.get(ours_name)

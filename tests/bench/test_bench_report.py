@@ -110,3 +110,56 @@ def test_paper_comparison_matches_dataset_and_protocol(report) -> None:
     [cmp] = paper_comparisons(r, card)
     assert cmp["metric"] == "mpvpe" and cmp["paper"] == 2.0
     assert cmp["delta"] == pytest.approx(r.metrics["mpvpe"] - 2.0)
+
+
+def test_paper_subsets_splits_and_spellings() -> None:
+    from bench_fakes import TinyCard
+
+    from handzoo.bench.records import Cell, CellResult
+
+    cell = Cell("digit-interhand", "model", "interhand", "test", "interhand", "a" * 64)
+    metrics = {"mpjpe_all": 12.0, "mpjpe_single": 10.0, "mpjpe_interacting": 14.0, "mrrpe": 30.0}
+    r = CellResult(cell, "k", "f", 1, 1, metrics, {k: "mm" for k in metrics}, {}, {}, {}, {})
+    rows = [
+        {
+            "dataset": "interhand2.6m",
+            "split": "test",
+            "subset": "single",
+            "protocol": "interhand2.6m",
+            "metric": "mpjpe",
+        },
+        {"dataset": "interhand2.6m", "split": "test", "subset": "all", "protocol": "interhand2.6m", "metric": "mpjpe"},
+        {"dataset": "interhand2.6m", "split": "test", "subset": "interacting", "metric": "mrrpe"},
+        {"dataset": "interhand2.6m", "split": "val", "subset": "single", "metric": "mpjpe"},
+        {"dataset": "interhand2.6m", "split": "test", "protocol": "other", "metric": "mpjpe"},
+    ]
+    card = TinyCard("digit-interhand", fields={"results": [dict(x, value=11.0, unit="mm") for x in rows]})
+    got = [(c["metric"], c["delta"]) for c in paper_comparisons(r, card)]
+    assert got == [("mpjpe_single", -1.0), ("mpjpe_all", 1.0)]
+
+    cell = Cell("h2onet-sf-dexycb", "model", "dexycb", "s0_test", "dexycb-handoccnet", "a" * 64)
+    metrics = {"pa_mpjpe": 5.9, "pa_auc_j": 0.88}
+    r = CellResult(cell, "k", "f", 1, 1, metrics, {"pa_mpjpe": "mm", "pa_auc_j": "fraction"}, {}, {}, {}, {})
+    rows = [
+        {
+            "dataset": "dexycb",
+            "split": "test",
+            "subset": "s0",
+            "protocol": "dexycb-handoccnet",
+            "metric": "pa_mpjpe",
+            "value": 5.7,
+            "unit": "mm",
+        },
+        {
+            "dataset": "dexycb",
+            "split": "test",
+            "subset": "s0",
+            "protocol": "dexycb-handoccnet",
+            "metric": "pa_auc_j",
+            "value": 88.9,
+            "unit": "%",
+        },
+        {"dataset": "dexycb", "split": "test", "protocol": "dexycb", "metric": "pa_mpjpe", "value": 1.0, "unit": "mm"},
+    ]
+    got = {c["metric"]: round(c["delta"], 6) for c in paper_comparisons(r, TinyCard("x", fields={"results": rows}))}
+    assert got == {"pa_mpjpe": 0.2, "pa_auc_j": round(0.88 - 0.889, 6)}

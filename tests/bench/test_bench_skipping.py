@@ -29,7 +29,7 @@ def test_skipped_cells_have_reasons_and_commands(tmp_path: Path, monkeypatch: py
     reason, cmd = skips[("tiny-mano", "tiny")]
     assert "MANO" in reason and "HANDZOO_MANO_DIR" in cmd and "mano.is.tue.mpg.de" in cmd
     reason, cmd = skips[("*", "absent")]
-    assert "not found" in reason and "https://example.org/absent" in cmd and "--data-root absent=DIR" in cmd
+    assert "is not here" in reason and "put absent somewhere" in cmd and "--data-root absent=DIR" in cmd
     assert {r.cell.model for r in run.results} == {"mean-hand", "zero", "tiny-good"}
 
 
@@ -121,5 +121,7 @@ def test_present_dataset_is_opened_with_its_root(tmp_path: Path) -> None:
     [slot] = resolve_datasets(None, [str(tmp_path)], None, load, specs, env={})
     assert slot.available and slot.protocols == ("p",)
     assert seen["absent"] == (tmp_path / "absent", "test")
+    [slot] = resolve_datasets(None, [f"absent={tmp_path / 'nowhere'}"], None, load, specs, env={})
+    assert not slot.available and "no such folder" in slot.reason
     with pytest.raises(ConfigError, match="unknown dataset"):
         resolve_datasets(["nope"], [], None, load, specs, env={})
