@@ -39,39 +39,35 @@ class DatasetSpec:
     """How the harness evaluates one dataset.
 
     Attributes:
-        name: dataset name (as ``handzoo.load_dataset`` and the data folder call it).
-        split: the split evaluated by default (the official test/evaluation split).
+        name: dataset name, as ``handzoo.load_dataset`` takes it.
+        split: the split evaluated by default; None = the loader's own evaluation split.
         protocols: protocols that score it; empty = the dataset's own ``protocol`` attribute.
         source: where to get it.
         embedded: True when it needs no download (generated on the fly).
     """
 
     name: str
-    split: str
+    split: str | None = None
     protocols: tuple[str, ...] = ()
     source: str = ""
     embedded: bool = False
 
 
+_FREIBURG = "https://lmb.informatik.uni-freiburg.de"
 DATASET_SPECS: dict[str, DatasetSpec] = {
     s.name: s
     for s in (
-        DatasetSpec("synthetic", "bench", source="embedded (generated on the fly)", embedded=True),
-        DatasetSpec("freihand", "evaluation", source="https://lmb.informatik.uni-freiburg.de/projects/freihand/"),
-        DatasetSpec("ho3d-v2", "evaluation", source="https://github.com/shreyashampali/ho3d (HO-3D v2)"),
-        DatasetSpec("ho3d-v3", "evaluation", source="https://github.com/shreyashampali/ho3d (HO-3D v3)"),
+        DatasetSpec("synthetic", source="embedded (generated on the fly)", embedded=True),
+        DatasetSpec("freihand", source=f"{_FREIBURG}/projects/freihand/"),
+        DatasetSpec("ho3d_v2", source="https://github.com/shreyashampali/ho3d (HO-3D v2)"),
+        DatasetSpec("ho3d_v3", source="https://github.com/shreyashampali/ho3d (HO-3D v3)"),
+        DatasetSpec("dexycb", source="https://dex-ycb.github.io/"),
         DatasetSpec(
-            "dexycb",
-            "s0_test",
-            protocols=("dexycb", "dexycb-handoccnet"),
-            source="https://dex-ycb.github.io/ (and HandOccNet's preprocessed s0 JSONs for the mesh protocol)",
+            "dexycb_handoccnet",
+            source="https://dex-ycb.github.io/ + HandOccNet's DEX_YCB_s0_test_data.json (github.com/namepllet/HandOccNet)",
         ),
-        DatasetSpec("interhand", "test", source="https://mks0601.github.io/InterHand2.6M/ (v1.0 5 fps)"),
-        DatasetSpec(
-            "rhd",
-            "evaluation",
-            source="https://lmb.informatik.uni-freiburg.de/resources/datasets/RenderedHandposeDataset.en.html",
-        ),
+        DatasetSpec("interhand26m", source="https://mks0601.github.io/InterHand2.6M/ (v1.0 5 fps)"),
+        DatasetSpec("rhd", source=f"{_FREIBURG}/resources/datasets/RenderedHandposeDataset.en.html"),
     )
 }
 
@@ -146,6 +142,14 @@ def _default_loader() -> LoadFn:
     return load_dataset
 
 
+def _loader_names() -> list[str]:
+    try:
+        from handzoo.datasets import list_datasets
+    except ImportError:
+        return []
+    return list(list_datasets())
+
+
 def resolve_datasets(
     names: Sequence[str] | None,
     data_roots: Sequence[str] | None = None,
@@ -170,15 +174,16 @@ def resolve_datasets(
     specs = DATASET_SPECS if specs is None else specs
     parents, named = parse_data_roots(data_roots)
     wanted = list(names) if names else list(specs)
-    unknown = [n for n in wanted if n not in specs]
+    extra = _loader_names() if loader is None else []
+    unknown = [n for n in wanted if n not in specs and n not in extra]
     if unknown:
         raise ConfigError(
-            f"unknown dataset(s): {', '.join(unknown)}", hint=f"known datasets: {', '.join(sorted(specs))}"
+            f"unknown dataset(s): {', '.join(unknown)}", hint=f"known datasets: {', '.join(sorted({*specs, *extra}))}"
         )
     slots = []
     for name in wanted:
-        spec = specs[name]
-        slot = DatasetSlot(name, split or spec.split, spec.protocols)
+        spec = specs.get(name) or DatasetSpec(name)
+        slot = DatasetSlot(name, split or spec.split or "", spec.protocols)
         if name in named and not named[name].is_dir():
             slot.reason = f"--data-root {name}={named[name]}: no such folder"
             slot.command = f"download it from {spec.source} into {named[name]}"
@@ -188,7 +193,8 @@ def resolve_datasets(
         root = find_root(name, parents, named, env)
         try:
             fn = loader or _default_loader()
-            slot.dataset = fn(name, root=root, split=slot.split)
+            slot.dataset = fn(name, root=root, split=slot.split or None)
+            slot.split = str(getattr(slot.dataset, "split", "") or slot.split or "default")
             found = getattr(slot.dataset, "root", None)
             slot.root = Path(found) if found else root
         except ImportError as exc:

@@ -70,8 +70,13 @@ def convert_value(value: float, unit: str | None, to_unit: str | None) -> float 
 
 
 def _dataset_matches(paper_dataset: str, dataset: str) -> bool:
+    """Same dataset, allowing a suffix on either side (``dexycb`` ~ ``dexycb_handoccnet``,
+    ``interhand2.6m`` ~ ``interhand26m``) but not a bare number (``ho3dv2`` !~ ``ho3dv3``)."""
     p, d = canonical_dataset(paper_dataset), canonical_dataset(dataset)
-    return p == d or (p.startswith(d) and not p[len(d) :].isdigit())
+    if p == d:
+        return True
+    short, long_ = (p, d) if len(p) < len(d) else (d, p)
+    return long_.startswith(short) and not long_[len(short) :].isdigit() and not short[-1:].isdigit()
 
 
 def _protocol_key(name: str) -> str:
