@@ -84,16 +84,21 @@ def _status_of(card: Any) -> tuple[str, str | None, Any]:
     return status, sha or None, status
 
 
-def _convert_command(card: Any) -> str:
+def _weights_advice(card: Any) -> tuple[str, str]:
+    """(where the authors' checkpoint is, the ``handzoo convert`` command) for a variant without weights."""
+    original = getattr(card, "original", None)
+    if original is None:
+        original = (getattr(card, "weights", None) or {}).get("original")
     try:
         from handzoo.hub.advice import convert_command, original_source
 
-        return f"{convert_command(card)}   (checkpoint: {original_source(card)})"
+        cmd, src = convert_command(card), original_source(card)
     except (ImportError, AttributeError, KeyError, TypeError):
-        original = (getattr(card, "weights", None) or {}).get("original") or {}
-        url = original.get("url")
         cmd = f"handzoo convert {card.name} CHECKPOINT"
-        return f"{cmd}   (checkpoint: {url})" if url else cmd
+        src = (original or {}).get("url") or "the authors published no checkpoint for this variant"
+    if not original:
+        return "the authors released no checkpoint", f"train it, then: {cmd}"
+    return f"authors' checkpoint: {src}", cmd
 
 
 def _entry_for_card(card: Any, status_fn: Callable[[Any], tuple[str, str | None, Any]]) -> ModelEntry:
@@ -106,16 +111,17 @@ def _entry_for_card(card: Any, status_fn: Callable[[Any], tuple[str, str | None,
         return entry
     except HandzooError as exc:
         entry.reason = exc.message
-        entry.command = exc.hint or _convert_command(card)
+        entry.command = exc.hint or _weights_advice(card)[1]
         return entry
     entry.weights_status = status
     entry.weights_sha256 = sha
     if status not in ("published", "cached"):
-        entry.reason = f"no weights available ({status})"
-        entry.command = _convert_command(card)
+        where, cmd = _weights_advice(card)
+        entry.reason = f"no weights published or cached ({status}); {where}"
+        entry.command = cmd
     elif not sha:
         entry.reason = "the weights' sha256 is unknown, so results cannot be cached or compared"
-        entry.command = f"add weights.hub.sha256 to the card of {card.name}, or re-run `{_convert_command(card)}`"
+        entry.command = f"add weights.hub.sha256 to the card of {card.name}, or re-run `{_weights_advice(card)[1]}`"
     return entry
 
 
