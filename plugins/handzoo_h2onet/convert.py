@@ -140,7 +140,9 @@ def convert_state_dict(state: dict[str, torch.Tensor], variant: str) -> dict[str
     required = ("backbone.pre_layer.0.0.weight", "decoder.joint_to_mesh", "decoder.head.linear.weight")
     missing = [k for k in required if k not in out]
     if missing:
-        raise CheckpointError(f"checkpoint lacks H2ONet parameters: {', '.join(missing)}", hint="the file looks truncated")
+        raise CheckpointError(
+            f"checkpoint lacks H2ONet parameters: {', '.join(missing)}", hint="the file looks truncated"
+        )
     return out
 
 

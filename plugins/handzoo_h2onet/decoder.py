@@ -104,7 +104,13 @@ class MeshDecoder(nn.Module):
 
 def _mlp_rot(cin: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Linear(cin, 1024), nn.ReLU(), nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 6)
+        nn.Linear(cin, 1024),
+        nn.ReLU(),
+        nn.Linear(1024, 512),
+        nn.ReLU(),
+        nn.Linear(512, 256),
+        nn.ReLU(),
+        nn.Linear(256, 6),
     )
 
 
@@ -178,10 +184,20 @@ class OcclusionHead(nn.Module):
     def __init__(self, channels: int = 256) -> None:
         super().__init__()
         self.joint_encoder = nn.Sequential(
-            nn.Conv1d(channels, 128, 1), nn.BatchNorm1d(128), nn.ReLU(), nn.Conv1d(128, 64, 1), nn.BatchNorm1d(64), nn.ReLU()
+            nn.Conv1d(channels, 128, 1),
+            nn.BatchNorm1d(128),
+            nn.ReLU(),
+            nn.Conv1d(128, 64, 1),
+            nn.BatchNorm1d(64),
+            nn.ReLU(),
         )
         self.finger_encoder = nn.Sequential(
-            nn.Linear(5 * 4 * 64, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU()
+            nn.Linear(5 * 4 * 64, 512),
+            nn.BatchNorm1d(512),
+            nn.ReLU(),
+            nn.Linear(512, 256),
+            nn.BatchNorm1d(256),
+            nn.ReLU(),
         )
         self.finger_heads = nn.ModuleList(_cls_head(256, 128) for _ in range(5))
         self.global_head = _cls_head(64 * 5 + 256, 256)

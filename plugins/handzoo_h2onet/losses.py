@@ -42,7 +42,9 @@ def normal_vector_loss(pred: torch.Tensor, gt: torch.Tensor, faces: torch.Tensor
 def edge_length_loss(pred: torch.Tensor, gt: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of triangle edge lengths."""
     diffs = [
-        torch.abs(_edges(pred, faces, a, b).norm(dim=2, keepdim=True) - _edges(gt, faces, a, b).norm(dim=2, keepdim=True))
+        torch.abs(
+            _edges(pred, faces, a, b).norm(dim=2, keepdim=True) - _edges(gt, faces, a, b).norm(dim=2, keepdim=True)
+        )
         for a, b in ((0, 1), (0, 2), (1, 2))
     ]
     return torch.cat(diffs, 1).mean()

@@ -148,10 +148,13 @@ class _H2ONetBase(Method):
         root = ctx.get("root")
         if root is None:
             return None
-        t = torch.as_tensor(np.asarray(root, dtype=np.float32), device=self._device()).reshape(-1, 3)
-        if t.shape[0] != b or not torch.isfinite(t).all():
-            raise InputError(f"root must be ({b}, 3) finite metres in the camera frame, got shape {tuple(t.shape)}")
-        return t
+        try:
+            arr = np.asarray(root, dtype=np.float32)
+        except (TypeError, ValueError):
+            arr = np.zeros(0, np.float32)
+        if arr.size != 3 * b or not np.isfinite(arr).all():
+            raise InputError(f"root must be ({b}, 3) finite metres in the camera frame, got shape {arr.shape}")
+        return torch.as_tensor(arr.reshape(b, 3), device=self._device())
 
 
 class H2ONetSF(_H2ONetBase):

@@ -61,7 +61,9 @@ class H2ONetStream:
         """Index the next pushed frame will get."""
         return self._t
 
-    def push(self, image: Any, box: Any = None, joints2d: Any = None, side: Any = "right", root: Any = None) -> HandOutput:
+    def push(
+        self, image: Any, box: Any = None, joints2d: Any = None, side: Any = "right", root: Any = None
+    ) -> HandOutput:
         """Add one frame and return the hand of that frame.
 
         Args:

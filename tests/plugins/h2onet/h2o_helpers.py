@@ -43,9 +43,7 @@ def deterministic_tensor(key: str, shape: tuple[int, ...]) -> torch.Tensor:
 
 def deterministic_state(shapes: Mapping[str, tuple[int, ...]], skip_prefixes: tuple[str, ...] = ()) -> dict:
     """Deterministic values for every key of ``shapes`` except those starting with ``skip_prefixes``."""
-    return {
-        k: deterministic_tensor(k, tuple(s)) for k, s in sorted(shapes.items()) if not k.startswith(skip_prefixes)
-    }
+    return {k: deterministic_tensor(k, tuple(s)) for k, s in sorted(shapes.items()) if not k.startswith(skip_prefixes)}
 
 
 def standin_j_regressor(num_verts: int = 778, seed: int = 7) -> np.ndarray:

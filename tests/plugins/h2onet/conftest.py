@@ -1,0 +1,57 @@
+"""Shared fixtures of the H2ONet plugin tests: stand-in template, golden weights, built models."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from h2o_helpers import FIXTURES, deterministic_state, standin_j_regressor  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def template_dir() -> Path:
+    """The stand-in mesh hierarchy (random sphere meshes in the layout of the authors' transform.pkl)."""
+    return FIXTURES / "template"
+
+
+@pytest.fixture(scope="session")
+def joint_regressor():
+    """The authors' 21 x 778 regressor built from a random stand-in MANO J_regressor."""
+    from handzoo_h2onet.assets import joint_regressor_from_j16
+
+    return joint_regressor_from_j16(standin_j_regressor())
+
+
+def golden_state(model) -> dict:
+    """The deterministic authors'-layout weights of the golden run, converted to handzoo names."""
+    from handzoo_h2onet.convert import convert_state_dict, to_authors_state_dict
+
+    shapes = {k: tuple(v.shape) for k, v in to_authors_state_dict(model.state_dict()).items()}
+    variant = "h2onet-dexycb" if model.multi_frame else "h2onet-sf-dexycb"
+    return convert_state_dict(deterministic_state(shapes), variant)
+
+
+def _build(cls, template_dir, joint_regressor):
+    model = cls(template_dir=template_dir, joint_regressor=joint_regressor)
+    model.load_state_dict(golden_state(model))
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def sf_model(template_dir, joint_regressor):
+    """Single-frame H2ONet with the golden weights."""
+    from handzoo_h2onet.model import H2ONetSF
+
+    return _build(H2ONetSF, template_dir, joint_regressor)
+
+
+@pytest.fixture(scope="session")
+def mf_model(template_dir, joint_regressor):
+    """Multi-frame H2ONet with the golden weights."""
+    from handzoo_h2onet.model import H2ONetMF
+
+    return _build(H2ONetMF, template_dir, joint_regressor)

@@ -1,0 +1,150 @@
+"""The user-facing methods: HandOutput shapes, left hands, absolute placement, video, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from handzoo_h2onet.stream import H2ONetStream, frame_offsets
+
+from handzoo.errors import ConfigError, InputError
+
+
+def _images(n=2, h=120, w=160, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def test_sf_output(sf_model):
+    out = sf_model(_images(), boxes=[[40, 30, 100, 90], [10, 10, 60, 50]])
+    assert out.joints3d.shape == (2, 1, 21, 3) and out.vertices.shape == (2, 1, 778, 3)
+    assert out.joints2d.shape == (2, 1, 21, 2) and out.root_relative and out.mano is None
+    assert out.faces.shape[1] == 3 and out.extras["global_rotation"].shape == (2, 1, 3, 3)
+    assert torch.allclose(out.joints3d[:, :, 0], torch.zeros(2, 1, 3), atol=1e-7)
+    rot = out.extras["global_rotation"][:, 0]
+    assert torch.allclose(rot @ rot.transpose(1, 2), torch.eye(3).expand(2, 3, 3), atol=1e-5)
+
+
+def test_left_hand_is_the_mirrored_right(sf_model):
+    """A left hand is cropped mirrored; its output is the right-hand output mirrored back."""
+    from handzoo_h2onet.preprocess import CropMeta
+
+    img = _images(1)[0]
+    w = img.shape[1]
+    batch, meta = sf_model.preprocess([img], boxes=[[40.0, 30.0, 100.0, 90.0]], side="left")
+    assert bool(meta["crop"].flipped[0])
+    with torch.inference_mode():
+        raw = sf_model(batch)
+    left = sf_model.postprocess(raw, meta)
+    crop = meta["crop"]
+    mirror2d = torch.tensor([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    as_right = CropMeta((mirror2d @ torch.cat([crop.inverse[0], torch.tensor([[0.0, 0, 1]], dtype=torch.float64)]))[None, :2],
+                        torch.tensor([False]), crop.boxes, crop.image_sizes)  # fmt: skip
+    right = sf_model.postprocess(raw, {"crop": as_right, "root": None})
+    mirror = torch.tensor([-1.0, 1.0, 1.0])
+    assert left.side.item() == 1 and right.side.item() == 0
+    assert torch.allclose(left.joints3d, right.joints3d * mirror, atol=1e-7)
+    assert torch.allclose(left.vertices, right.vertices * mirror, atol=1e-7)
+    rl, rr = left.extras["global_rotation"][0, 0], right.extras["global_rotation"][0, 0]
+    assert torch.allclose(rl, torch.diag(mirror) @ rr @ torch.diag(mirror), atol=1e-6)
+    j2 = right.joints2d.clone()
+    j2[..., 0] = w - 1 - j2[..., 0]
+    assert torch.allclose(left.joints2d, j2, atol=1e-4)
+
+
+def test_joints2d_crop_and_root_placement(sf_model):
+    img = _images(1)[0]
+    j2d = np.random.default_rng(1).uniform(40, 90, size=(1, 21, 2))
+    root = np.array([[0.1, -0.05, 0.6]])
+    out = sf_model([img], joints2d=j2d, root=root)
+    assert not out.root_relative
+    assert torch.allclose(out.joints3d[0, 0, 0], torch.tensor(root[0], dtype=torch.float32), atol=1e-6)
+
+
+def test_mf_output_and_stream(mf_model):
+    frames = _images(3)
+    boxes = [[40, 30, 100, 90]] * 3
+    out = mf_model(frames, boxes=boxes)
+    assert out.joints3d.shape == (1, 1, 21, 3) and out.vertices.shape == (1, 1, 778, 3)
+    occ = out.extras["finger_occlusion_prob"]
+    assert occ.shape == (1, 1, 5) and ((occ >= 0) & (occ <= 1)).all()
+    assert out.extras["hand_occlusion_prob"].shape == (1, 1)
+    batched = mf_model([frames, frames[::-1]], boxes=[boxes, boxes])
+    assert batched.joints3d.shape == (2, 1, 21, 3)
+    assert torch.allclose(batched.joints3d[0], out.joints3d[0], atol=1e-5)
+
+    stream = H2ONetStream(mf_model, short=1, long=2)
+    seq = _images(3, seed=3)
+    for im in seq:
+        res = stream.push(im, box=boxes[0])
+        assert res.joints3d.shape == (1, 1, 21, 3)
+    # frame 2 uses frames 1 (short) and 0 (long): the same as the explicit triple
+    ref = mf_model([seq[2], seq[1], seq[0]], boxes=boxes)
+    assert torch.allclose(res.vertices, ref.vertices, atol=1e-5)
+    stream.reset()
+    assert stream.frame_index == 0
+
+
+def test_frame_offsets_follow_the_authors():
+    assert [frame_offsets(t, 5, 10) for t in (0, 1, 4, 9, 10, 30)] == [(0, 0), (0, 1), (2, 4), (4, 9), (5, 10), (5, 10)]
+
+
+@pytest.mark.parametrize(
+    "images, kwargs, match",
+    [
+        ([np.zeros((0, 10, 3), np.uint8)], {}, "image"),
+        (["/nonexistent/frame.jpg"], {}, "frame.jpg"),
+        ([np.zeros((64, 64, 3), np.uint8)], {"boxes": [[1, 2, 3]]}, "boxes"),
+        ([np.zeros((64, 64, 3), np.uint8)], {"side": "middle"}, "side"),
+        ([np.zeros((64, 64, 3), np.uint8)], {"root": [[0, 0]]}, "root"),
+        ([np.zeros((64, 64, 3), np.uint8)], {"joints2d": np.full((1, 21, 2), np.nan)}, "NaN"),
+    ],
+)
+def test_bad_inputs(sf_model, images, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        sf_model(images, **kwargs)
+
+
+def test_mf_bad_frames(mf_model):
+    with pytest.raises(InputError, match="3"):
+        mf_model(_images(2))
+    with pytest.raises(InputError, match="t-short"):
+        mf_model(np.zeros((64, 64, 3), np.uint8))
+    with pytest.raises(ConfigError):
+        H2ONetStream(mf_model, short=5, long=5)
+
+
+def test_losses_backward(sf_model, mf_model):
+    import copy
+
+    for model, mult in ((copy.deepcopy(sf_model), 1), (copy.deepcopy(mf_model), 3)):
+        x = torch.rand(mult * 2, 3, 128, 128)
+        batch = {"img": x} if mult == 1 else {f"img_{i}": x[2 * i : 2 * i + 2] for i in range(3)}
+        model.train()
+        out = model(batch)
+        model.eval()
+        n = out["pred_verts3d_wo_gr"].shape[0]
+        tgt = {
+            "gt_verts3d_wo_gr": torch.zeros(n, 778, 3) + torch.randn(778, 3) * 0.05,
+            "gt_joints3d_wo_gr": torch.zeros(n, 21, 3),
+            "gt_verts3d_w_gr": torch.randn(n, 778, 3) * 0.05,
+            "gt_joints3d_w_gr": torch.zeros(n, 21, 3),
+            "gt_glob_rot_mat": torch.eye(3).expand(n, 3, 3),
+            "joints_img": torch.rand(n, 21, 2),
+            "gt_occ": torch.randint(0, 2, (n, 6)),
+        }
+        terms = model.losses()["stage2"](out, tgt)
+        assert torch.isfinite(terms["loss"])
+        assert ("occ" in terms) == (mult == 3)
+        terms["loss"].backward()
+        assert model.backbone.pre_layer[0][0].weight.grad is not None
+        model.zero_grad(set_to_none=True)
+    with pytest.raises(InputError, match="gt_verts3d_wo_gr"):
+        model.losses()["stage1"](out, {})
+
+
+def test_only_mano_topology(template_dir, joint_regressor):
+    from handzoo_h2onet.model import H2ONetSF
+
+    with pytest.raises(ConfigError, match="mano"):
+        H2ONetSF(hand_model="openhand", template_dir=template_dir, joint_regressor=joint_regressor)
