@@ -118,12 +118,19 @@ def read_checkpoint(path: str | Path) -> Any:
         except UnicodeDecodeError:  # Python 2 era pickles (e.g. PyTorch 0.3 checkpoints)
             return torch.load(p, map_location="cpu", weights_only=True, encoding="latin1")
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        code = next((ln for ln in lines if "GLOBAL" in ln), None)
+        if code is not None:
+            raise CheckpointError(
+                f"refused to read {p.name}: it is a pickle that would run code or create Python objects other "
+                f"than tensors and plain containers ({code[:200]})",
+                hint="handzoo never executes code from checkpoints; make sure this is the authors' original file "
+                "(see `handzoo info VARIANT`)",
+            ) from None
+        detail = next((ln for ln in reversed(lines[1:]) if not ln.startswith("Check the documentation")), "")
         raise CheckpointError(
-            f"refused to read {p.name}: it is a pickle that would create Python objects other than tensors and "
-            f"plain containers ({first[:200]})",
-            hint="handzoo never executes code from checkpoints; make sure this is the authors' original file "
-            "(see `handzoo info VARIANT`)",
+            f"cannot read {p.name} as a PyTorch checkpoint (unpickling failed: {detail[:200] or 'corrupt data'})",
+            hint="the file is truncated, corrupt or in another format; download it again",
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, ImportError) as exc:
         raise CheckpointError(
@@ -322,12 +329,10 @@ def convert_checkpoint(
         )
     state, ignored = unwrap_state_dict(read_checkpoint(src))
     tensors, info = convert_state(card, state, **build_kwargs)
-    metadata = {
-        "format": "pt",
-        "handzoo.variant": card.name,
-        "handzoo.key_map_version": str(info["key_map_version"]),
-        "handzoo.source_sha256": source_sha,
-    }
+    # one metadata entry: safetensors writes the metadata map in random order, and conversions
+    # must be byte-for-byte reproducible (the same source file gives the same sha256)
+    described = {"variant": card.name, "key_map_version": info["key_map_version"], "source_sha256": source_sha}
+    metadata = {"handzoo": json.dumps(described, sort_keys=True)}
     provenance = {
         "source": {"kind": "convert", "file": src.name, "sha256": source_sha, "size": src.stat().st_size},
         "method": card.method,
