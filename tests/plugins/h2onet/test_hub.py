@@ -1,0 +1,34 @@
+"""`handzoo convert h2onet-dexycb <authors' checkpoint>` then `handzoo.load` works offline."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from conftest import golden_state
+from h2o_helpers import FIXTURES, standin_j_regressor, write_standin_mano
+
+from handzoo_h2onet.convert import to_authors_state_dict
+
+
+def test_convert_then_load(tmp_path, monkeypatch, template_dir, mf_model):
+    from handzoo.hub.convert import convert_checkpoint
+    from handzoo.hub.load import load  # handzoo.load once the core re-exports it
+
+    mano = write_standin_mano(tmp_path / "mano", standin_j_regressor()).parent
+    monkeypatch.setenv("HANDZOO_MANO_DIR", str(mano))
+    monkeypatch.setenv("HANDZOO_H2ONET_TEMPLATE_DIR", str(template_dir))
+    # a checkpoint in the authors' layout: DataParallel prefix, manopth buffers, trainer state
+    authors = to_authors_state_dict(golden_state(mf_model))
+    authors["mano_joint_reg"] = torch.rand(21, 778)
+    authors["mano_layer.th_shapedirs"] = torch.rand(778, 3, 10)
+    ckpt = tmp_path / "dexycb_h2onet_mf.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in authors.items()}, "epoch": 25, "step": 1}, ckpt)
+
+    result = convert_checkpoint("h2onet-dexycb", ckpt)
+    assert result.path.is_file()
+    model = load("h2onet-dexycb")
+    golden = np.load(FIXTURES / "golden_mf.npz")
+    batch = {n: torch.from_numpy(golden[f"in_{n}"].astype(np.float32)) / 255.0 for n in ("img_0", "img_1", "img_2")}
+    with torch.inference_mode():
+        out = model(batch)
+    np.testing.assert_allclose(out["pred_verts3d_w_gr"].numpy(), golden["out_pred_verts3d_w_gr"], atol=1e-4)
