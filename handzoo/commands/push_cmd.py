@@ -39,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     if args.write_card:
         Path(args.write_card).write_text(res.card_text, encoding="utf-8")
     if args.json:
-        print_json({k: getattr(res, k) for k in ("variant", "repo_id", "filename", "revision", "card_revision", "sha256", "size")})
+        print_json(
+            {
+                k: getattr(res, k)
+                for k in ("variant", "repo_id", "filename", "revision", "card_revision", "sha256", "size")
+            }
+        )
         return 0
     print(f"pushed {res.variant} to {res.repo_id}/{res.filename} at revision {res.revision}")
     print(f"  sha256 {res.sha256} ({res.size} bytes); card committed as {res.card_revision}")

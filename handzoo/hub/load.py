@@ -133,7 +133,9 @@ def load_weights(model: nn.Module, path: str | Path, name: str = "the model") ->
     try:
         state = load_file(str(p), device="cpu")
     except Exception as exc:
-        raise WeightsError(f"cannot read the tensors in {p}: {exc}", hint="delete the file and fetch it again") from None
+        raise WeightsError(
+            f"cannot read the tensors in {p}: {exc}", hint="delete the file and fetch it again"
+        ) from None
     model.load_state_dict(state, strict=True)
 
 

@@ -58,7 +58,9 @@ class StandInHub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="stand-in-hub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="stand-in-hub", daemon=True
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -226,7 +228,9 @@ def _handler_for(hub: StandInHub) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
             if path == "/api/repos/create":
                 payload = json.loads(body or b"{}")
-                repo_id = f"{payload['organization']}/{payload['name']}" if payload.get("organization") else payload["name"]
+                repo_id = (
+                    f"{payload['organization']}/{payload['name']}" if payload.get("organization") else payload["name"]
+                )
                 if repo_id in hub._repos:
                     self._json(409, {"error": "You already created this model repo", "url": f"{hub.url}/{repo_id}"})
                     return
@@ -260,7 +264,9 @@ def _handler_for(hub: StandInHub) -> type[BaseHTTPRequestHandler]:
                         self._json(400, {"error": f"unsupported commit operation {item.get('key')}"})
                         return
                 oid = hub.commit(repo_id, files, branch=revision)
-                self._json(200, {"commitUrl": f"{hub.url}/{repo_id}/commit/{oid}", "commitOid": oid, "pullRequestUrl": None})
+                self._json(
+                    200, {"commitUrl": f"{hub.url}/{repo_id}/commit/{oid}", "commitOid": oid, "pullRequestUrl": None}
+                )
                 return
             self._json(404, {"error": f"unknown endpoint {path}"})
 

@@ -99,5 +99,3 @@ def standin_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
         monkeypatch.delenv("HF_TOKEN", raising=False)
         yield hub
-
-

@@ -86,11 +86,18 @@ def to_original(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def tiny_card(
-    variant: str = TINY_VARIANT, hub: dict[str, Any] | None = None, original: dict[str, Any] | None = "default", **arch: Any
+    variant: str = TINY_VARIANT,
+    hub: dict[str, Any] | None = None,
+    original: dict[str, Any] | None = "default",
+    **arch: Any,
 ) -> ModelCard:
     """A valid card for the tiny method."""
     if original == "default":
-        original = {"url": "https://example.org/tiny/model_best.pth", "format": "torch.save dict", "filename": "model_best.pth"}
+        original = {
+            "url": "https://example.org/tiny/model_best.pth",
+            "format": "torch.save dict",
+            "filename": "model_best.pth",
+        }
     front = {
         "license": "mit",
         "library_name": "handzoo",

@@ -53,7 +53,12 @@ def test_template_plugin_card_meets_the_schema():
 def test_render_parse_round_trip(path):
     card = load_card(path)
     again = parse_card(render_card(card))
-    assert (again.name, again.method, again.metadata, again.fields) == (card.name, card.method, card.metadata, card.fields)
+    assert (again.name, again.method, again.metadata, again.fields) == (
+        card.name,
+        card.method,
+        card.metadata,
+        card.fields,
+    )
     assert again.body.strip() == card.body.strip()
 
 
@@ -88,8 +93,22 @@ GOOD_HUB = {"repo_id": "org/h2onet-dexycb", "filename": "model.safetensors", "re
         ({"architecture": {"backbone": "resnet50"}}, "type"),
         ({"hand_model": "smpl"}, "hand_model"),
         ({"input": {"size": [128], "colour": "RGB", "range": [0, 1]}}, "size"),
-        ({"results": [{"dataset": "x", "protocol": "p", "metric": "mpjpe", "value": 5, "unit": "inch", "source": "s"}]}, "unit"),
-        ({"results": [{"dataset": "x", "protocol": "p", "metric": "f@5mm", "value": 80, "unit": "fraction", "source": "s"}]}, "out of range"),
+        (
+            {
+                "results": [
+                    {"dataset": "x", "protocol": "p", "metric": "mpjpe", "value": 5, "unit": "inch", "source": "s"}
+                ]
+            },
+            "unit",
+        ),
+        (
+            {
+                "results": [
+                    {"dataset": "x", "protocol": "p", "metric": "f@5mm", "value": 80, "unit": "fraction", "source": "s"}
+                ]
+            },
+            "out of range",
+        ),
         ({"results": [{"dataset": "x", "metric": "mpjpe", "value": 5, "unit": "mm", "source": "s"}]}, "protocol"),
         ({"license": "cc-by-nc-4.0"}, "weights_license"),
         ({"library_name": "timm"}, "library_name"),

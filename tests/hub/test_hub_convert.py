@@ -61,7 +61,10 @@ def test_conversion_is_reproducible(install_tiny, original_checkpoint):
     a = convert_checkpoint(TINY_VARIANT, original_checkpoint)
     b = convert_checkpoint(TINY_VARIANT, original_checkpoint)
     assert a.sha256 == b.sha256
-    assert cache_files(cache_dir()) == [f"weights/{TINY_VARIANT}/model.safetensors", f"weights/{TINY_VARIANT}/provenance.json"]
+    assert cache_files(cache_dir()) == [
+        f"weights/{TINY_VARIANT}/model.safetensors",
+        f"weights/{TINY_VARIANT}/provenance.json",
+    ]
 
 
 def test_out_copy_and_sidecar(install_tiny, original_checkpoint, tmp_path, tiny_model):
@@ -136,7 +139,10 @@ def _save_original(path, state):
     [
         (lambda s: s.pop("fc.bias"), "1 missing: head.bias"),
         (lambda s: s.__setitem__("fc.extra", torch.zeros(2)), "1 unexpected: head.extra"),
-        (lambda s: s.__setitem__("fc.weight", torch.zeros(63, 5)), "wrong shape (converted vs model): head.weight [63, 5] vs [63, 4]"),
+        (
+            lambda s: s.__setitem__("fc.weight", torch.zeros(63, 5)),
+            "wrong shape (converted vs model): head.weight [63, 5] vs [63, 4]",
+        ),
         (lambda s: s.__setitem__("features.1.num_batches_tracked", torch.tensor(1.5)), "dtype"),
     ],
 )

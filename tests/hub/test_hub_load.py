@@ -53,7 +53,9 @@ def test_local_weights_must_fit(install_tiny, tiny_model, tmp_path):
     with pytest.raises(WeightsError) as exc:
         load(TINY_VARIANT, weights=path)
     msg = str(exc.value)
-    assert "missing: head.bias" in msg and "unexpected: extra" in msg and "conv.weight [4, 3, 5, 5] vs [4, 3, 3, 3]" in msg
+    assert (
+        "missing: head.bias" in msg and "unexpected: extra" in msg and "conv.weight [4, 3, 5, 5] vs [4, 3, 3, 3]" in msg
+    )
 
 
 def test_pickle_weights_are_not_loaded(install_tiny, tiny_model, tmp_path):
@@ -111,7 +113,12 @@ def test_no_weights_error(install_tiny):
 def test_hub_round_trip_and_warning(install_tiny, standin_hub, tiny_model, monkeypatch):
     data = save(dict(tiny_model.state_dict()))
     rev = standin_hub.add_file("org/tiny", "model.safetensors", data)
-    hub = {"repo_id": "org/tiny", "filename": "model.safetensors", "revision": rev, "sha256": hashlib.sha256(data).hexdigest()}
+    hub = {
+        "repo_id": "org/tiny",
+        "filename": "model.safetensors",
+        "revision": rev,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
     card = tiny_card(hub=hub)
     card = card.with_fields(hand_model="mano")
     install_tiny(cards=[card])
@@ -145,7 +152,9 @@ except HandzooError as exc:
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HANDZOO_PLUGIN", "HF_"))}
     env.update({"HANDZOO_CACHE": str(tmp_path / "cache"), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"})
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, cwd=REPO_ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, cwd=REPO_ROOT
+    )
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["s"] < 2.0, res
     assert not res["torch"], "the failure path must not import torch"

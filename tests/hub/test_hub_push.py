@@ -27,7 +27,13 @@ def test_push_publishes_weights_and_card(install_tiny, standin_hub, original_che
     assert res.sha256 == conv.sha256 == hashlib.sha256(files["model.safetensors"]).hexdigest()
     card = parse_card(files["README.md"].decode())
     assert card_problems(card) == []
-    assert card.hub == {"repo_id": REPO, "filename": "model.safetensors", "revision": res.revision, "sha256": res.sha256, "size": res.size}
+    assert card.hub == {
+        "repo_id": REPO,
+        "filename": "model.safetensors",
+        "revision": res.revision,
+        "sha256": res.sha256,
+        "size": res.size,
+    }
     assert "## Provenance" in card.body and conv.source_sha256 in card.body
     assert res.card_revision != res.revision and card.metadata["library_name"] == "handzoo"
     assert standin_hub.count("POST", "/api/validate-yaml") == 1

@@ -27,7 +27,19 @@ def wheel(tmp_path_factory) -> Path:
         elif p.exists():
             shutil.copy2(p, src / name)
     dist = tmp_path_factory.mktemp("dist")
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(dist), str(src)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "-q",
+        "-w",
+        str(dist),
+        str(src),
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr[-2000:]
     (whl,) = dist.glob("handzoo-*.whl")
@@ -44,7 +56,7 @@ def test_wheel_contains_cards_schema_and_plugins(wheel):
         assert f"handzoo_{plugin}/__init__.py" in names
     (ep,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(ep).decode()
-    assert all(f'{p} = handzoo_{p}' in text for p in PLUGINS), text
+    assert all(f"{p} = handzoo_{p}" in text for p in PLUGINS), text
 
 
 def test_installed_wheel_lists_valid_cards(wheel, tmp_path):
@@ -62,7 +74,9 @@ print(json.dumps({"handzoo": handzoo.__file__,
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith("HANDZOO_")}
     env["PYTHONPATH"] = str(target)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads(out.stdout)
     assert res["handzoo"].startswith(str(target))
