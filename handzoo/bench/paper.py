@@ -31,8 +31,8 @@ CANONICAL: dict[str, tuple[str, ...]] = {
     "mpvpe": ("mpvpe", "vpe", "meshmean3d", "pve"),
     "f@5": ("f@5", "fscore@5", "f5", "falscore5", "pafscore5", "fscore5"),
     "f@15": ("f@15", "fscore@15", "f15", "falscore15", "pafscore15", "fscore15"),
-    "pa_auc_j": ("paaucj", "aucj", "xyzalauc3d", "xyzprocrustesalauc3d", "paauc"),
-    "pa_auc_v": ("paaucv", "aucv", "meshalauc3d"),
+    "pa_auc_j": ("paaucj", "jaucpa", "xyzalauc3d", "xyzprocrustesalauc3d", "paauc"),
+    "pa_auc_v": ("paaucv", "vaucpa", "meshalauc3d"),
     "auc": ("auc", "auc050", "auc2050", "3dpckauc"),
     "mrrpe": ("mrrpe",),
 }

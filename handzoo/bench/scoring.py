@@ -56,6 +56,21 @@ def normalise_metric_name(name: str) -> str:
     return re.sub(r"(@\d+)mm$", r"\1", n)
 
 
+def _get_protocol(name: str) -> Any:
+    """``handzoo.protocols.get_protocol``, also accepting ``_`` for ``-`` (``dexycb_handoccnet``)."""
+    from handzoo.protocols import get_protocol
+
+    try:
+        try:
+            return get_protocol(name)
+        except ConfigError:
+            if "_" in name:
+                return get_protocol(name.replace("_", "-"))
+            raise
+    except ImportError as exc:  # a protocol module that cannot be imported
+        raise ConfigError(f"protocol {name!r} cannot be loaded: {exc}") from None
+
+
 def check_protocol(name: str) -> None:
     """Raise unless ``handzoo.protocols`` knows protocol ``name``.
 
@@ -63,10 +78,10 @@ def check_protocol(name: str) -> None:
         ConfigError: when the protocols module is missing or does not know the name.
     """
     try:
-        from handzoo.protocols import get_protocol
+        import handzoo.protocols  # noqa: F401
     except ImportError as exc:
         raise ConfigError(f"the evaluation protocols are not importable: {exc}") from None
-    get_protocol(name)
+    _get_protocol(name)
 
 
 def _curves_of(raw: Any) -> dict[str, dict[str, list[float]]]:
@@ -91,9 +106,7 @@ def protocol_scorer(name: str, gt: GroundTruth, pred: Predictions) -> ScoreResul
     Raises:
         ConfigError: when the protocol is unknown.
     """
-    from handzoo.protocols import get_protocol
-
-    protocol = get_protocol(name)
+    protocol = _get_protocol(name)
     raw = protocol.evaluate(
         pred_joints=pred.joints3d,
         gt_joints=gt.joints3d,

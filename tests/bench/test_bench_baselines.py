@@ -109,3 +109,34 @@ def test_baselines_report_no_throughput(baseline_run) -> None:
         assert r.cell.kind == "baseline" and r.cell.weights_sha256 is None
         assert r.timings["images_per_s"] is None and r.timings["ms_per_image"] is None
         assert r.num_samples == 7 and r.num_hands == 7  # the invalid second hands are not evaluated
+
+
+def test_baselines_with_the_freihand_protocol_equal_hand_computed_values(tmp_path) -> None:
+    """The real FreiHAND protocol on the tiny dataset: zero and mean-hand against loops by hand."""
+    from handzoo.bench.datasets import DatasetSpec
+    from handzoo.bench.scoring import check_protocol, protocol_scorer
+
+    prov = tiny_providers(n=6)
+    prov.scorer, prov.check_protocol = protocol_scorer, check_protocol
+    prov.dataset_specs = {"tiny": DatasetSpec("tiny", "bench", protocols=("freihand",), embedded=True)}
+    run = run_bench(BenchConfig(models="zero,mean-hand", out=tmp_path, batch_size=4, progress=False), prov)
+    by = {r.cell.model: r for r in run.results}
+    joints = [hand_of(i)[0].astype(np.float64) for i in range(6)]
+    verts = [hand_of(i)[1].astype(np.float64) for i in range(6)]
+
+    zero = by["zero"].metrics
+    assert zero["MPJPE"] == pytest.approx(1000 * np.mean([np.linalg.norm(j, axis=1).mean() for j in joints]), rel=1e-9)
+    # zero prediction: Procrustes maps it onto the ground-truth mean, so the error is the spread
+    spread = np.mean([np.linalg.norm(j - j.mean(0), axis=1).mean() for j in joints]) * 1000
+    assert zero["PA-MPJPE"] == pytest.approx(spread, rel=1e-9)
+    vspread = np.mean([np.linalg.norm(v - v.mean(0), axis=1).mean() for v in verts]) * 1000
+    assert zero["PA-MPVPE"] == pytest.approx(vspread, rel=1e-9)
+    assert zero["F@5-unaligned"] == 0.0
+
+    sides = [TinyDataset(n=6)[i].side[0] for i in range(6)]
+    flip = [np.array([-1.0, 1, 1]) if s == 1 else np.ones(3) for s in sides]
+    mean = sum((joints[i] - joints[i][0]) * flip[i] for i in range(6)) / 6
+    errs = [np.linalg.norm(joints[i][0] + mean * flip[i] - joints[i], axis=1).mean() for i in range(6)]
+    assert by["mean-hand"].metrics["MPJPE"] == pytest.approx(1000 * np.mean(errs), rel=1e-9)
+    assert set(by["mean-hand"].info["headline"]) >= {"PA-MPJPE", "PA-MPVPE", "F@5", "F@15"}
+    assert len(by["mean-hand"].curves["xyz_al"]["values"]) == 100

@@ -16,6 +16,21 @@ __all__ = ["pck_plot", "accuracy_latency_plot", "primary_error_metric"]
 _ERROR_PREFERENCE = ("pa_mpjpe", "pa_mpvpe", "mpjpe", "mpvpe")
 
 
+_CURVE_TITLES = {
+    "xyz": "joints, unaligned",
+    "xyz_al": "joints, Procrustes-aligned",
+    "xyz_procrustes_al": "joints, Procrustes-aligned",
+    "xyz_scale_trans_al": "joints, scale+translation aligned",
+    "mesh": "vertices, unaligned",
+    "mesh_al": "vertices, Procrustes-aligned",
+}
+
+
+def _is_aligned(name: str) -> bool:
+    n = name.lower()
+    return n.endswith("_al") or "procrustes" in n or n.startswith("pa")
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -56,7 +71,8 @@ def pck_plot(dataset: str, protocol: str, results: list[dict[str, Any]], out_dir
         names += [n for n in r["curves"] if n not in names]
     if not names:
         return None
-    names = names[:3]
+    # aligned curves (what papers report) first, then the others; at most three panels
+    names = sorted(names, key=lambda n: (not _is_aligned(n), names.index(n)))[:3]
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.2), squeeze=False)
     for ax, curve in zip(axes[0], names):
@@ -66,7 +82,7 @@ def pck_plot(dataset: str, protocol: str, results: list[dict[str, Any]], out_dir
                 continue
             style = "--" if r["kind"] == "baseline" else "-"
             ax.plot(c["thresholds_mm"], c["values"], style, label=r["model"], linewidth=1.8)
-        ax.set_title(curve, fontsize=10)
+        ax.set_title(_CURVE_TITLES.get(curve, curve), fontsize=10)
         ax.set_xlabel("threshold (mm)")
         ax.set_ylabel("PCK")
         ax.set_ylim(0, 1.02)
