@@ -1,0 +1,148 @@
+"""DexYCB hand pose estimation, as the NVlabs toolkit (``dex_ycb_toolkit/hpe_eval.py``) scores it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from handzoo.errors import SubmissionError
+from handzoo.metrics.errors import point_errors
+from handzoo.metrics.pck import summarize_errors
+from handzoo.metrics.procrustes import align_w_scale, root_align
+from handzoo.protocols._common import all_valid, reorder, rows
+from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
+from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
+from handzoo.protocols.io import DEXYCB_GT_FILE, read_joint_txt
+
+__all__ = ["DexYCBToolkitProtocol", "read_dexycb_pair"]
+
+_ALIGNMENTS = (
+    ("absolute", "absolute", ""),
+    ("root-relative", "root_relative", "RR-"),
+    ("procrustes", "procrustes", "PA-"),
+)
+
+
+def read_dexycb_pair(gt_dir: Path, pred_file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Read ground truth (``gt_dir/joint_3d.txt``) and a toolkit results file, matched by image id.
+
+    Returns:
+        ``(ids (N,), gt (N, 21, 3), pred (N, 21, 3), notes)``, mm, in ground-truth order.
+
+    Raises:
+        SubmissionError: malformed results or ground-truth ids missing from them.
+    """
+    from handzoo.errors import AnnotationError, DatasetNotFoundError
+
+    if not gt_dir.is_dir():
+        raise DatasetNotFoundError(f"ground-truth directory not found: {gt_dir}", hint="check --gt-dir")
+    gt_ids, gt, _ = read_joint_txt(gt_dir / DEXYCB_GT_FILE, "ground truth", AnnotationError)
+    ids, pred, dup = read_joint_txt(pred_file, "results file")
+    where = {int(i): k for k, i in enumerate(ids)}
+    missing = [int(i) for i in gt_ids if int(i) not in where]
+    if missing:
+        raise SubmissionError(
+            f"results file lacks {len(missing)} of the {len(gt_ids)} ground-truth image ids (first: {missing[:5]})",
+            hint="write one line per evaluated image: image_id, then 21 x (x, y, z) in mm",
+        )
+    notes = []
+    if dup:
+        notes.append(
+            f"{dup} image ids appear more than once in the results; the last line of each was used (as the toolkit)"
+        )
+    extra = len(ids) - len(gt_ids)
+    if extra > 0:
+        notes.append(f"{extra} result lines have no ground truth and were ignored (as the toolkit)")
+    take = np.array([where[int(i)] for i in gt_ids], dtype=np.int64)
+    return gt_ids, gt, pred[take], notes
+
+
+class DexYCBToolkitProtocol(Protocol):
+    """DexYCB 3D hand pose (HPE) benchmark of the NVlabs toolkit."""
+
+    name = "dexycb"
+    title = "DexYCB (toolkit)"
+    dataset = "DexYCB"
+    reference = (
+        "github.com/NVlabs/dex-ycb-toolkit@64551b0 dex_ycb_toolkit/hpe_eval.py (EvalUtil/align_w_scale from freihand)"
+    )
+    units = "mm in and out (the toolkit multiplies the metre labels by 1000); AUC as fraction"
+    joint_order = "dexycb"
+    frame = "opencv"
+    root_joint = 0
+    alignments = ("absolute", "root-relative", "procrustes")
+    reflection = "allowed (FreiHAND align_w_scale, its 1e-8 epsilon applied in mm)"
+    pck = PCKSpec(0.0, 50.0, 100, "mm")
+    official_size = None
+    submission = "results .txt: one line per image, 64 comma-separated numbers: image_id, 21 x (x, y, z) in mm"
+    ground_truth = (
+        f"{DEXYCB_GT_FILE} in --gt-dir, same layout as the results (image_id + 63 numbers, mm), one line per "
+        "image the toolkit keeps (joint_3d not all -1): the toolkit's anno_hpe_<split>.pkl written as text"
+    )
+    quirks = (
+        "three error sets, each through FreiHAND's EvalUtil: absolute camera-space, root-relative (joint 0 "
+        "subtracted from both), Procrustes (align_w_scale: reflections allowed, 1e-8 epsilon in mm)",
+        "MPJPE = mean over keypoints of per-keypoint means (mm); AUC on numpy.linspace(0, 50, 100) mm with "
+        "<=, per-keypoint trapz normalised then averaged",
+        "ground-truth samples whose joints are all -1 are skipped; every remaining id must be in the "
+        "results file; extra ids are ignored; a repeated id keeps its last line",
+    )
+    headline = ("RR-MPJPE", "PA-MPJPE", "MPJPE", "RR-AUC", "PA-AUC", "AUC")
+
+    def _score_native(self, gt: torch.Tensor, pred: torch.Tensor, notes: list[str]) -> ProtocolResult:
+        spec = self.pck
+        assert spec is not None
+        sets = {
+            "absolute": (pred, gt),
+            "root-relative": (root_align(pred), root_align(gt)),
+            "procrustes": (align_w_scale(gt, pred), gt),
+        }
+        scores: dict[str, float] = {}
+        metrics: dict[str, float] = {}
+        curves: dict[str, dict[str, list[float]]] = {}
+        for label, key, prefix in _ALIGNMENTS:
+            p, g = sets[label]
+            s = summarize_errors(point_errors(p, g), None, spec.start, spec.stop, spec.steps)
+            scores[f"{key}_mpjpe"] = s.mean
+            scores[f"{key}_auc"] = s.auc
+            metrics[f"{prefix}MPJPE"] = s.mean
+            metrics[f"{prefix}AUC"] = s.auc
+            curves[label] = curve_dict(s.thresholds, s.pck)
+        units = {m: ("mm" if "MPJPE" in m else "fraction") for m in metrics}
+        order = list(self.headline)
+        return ProtocolResult(self.name, scores, metrics, units, order, curves, int(gt.shape[0]), notes)
+
+    def evaluate(
+        self,
+        *,
+        pred_joints: Any,
+        gt_joints: Any,
+        pred_verts: Any = None,
+        gt_verts: Any = None,
+        joints_valid: Any = None,
+        side: Any = None,
+        sample_index: Any = None,
+        meta: dict[int, dict[str, Any]] | None = None,
+        progress: ProgressSink = NULL_PROGRESS,
+        **kwargs: Any,
+    ) -> ProtocolResult:
+        """Score handzoo rows (metres, OpenCV, ``handzoo21``): converted to mm and DexYCB order.
+
+        Every joint counts (the toolkit feeds all-ones visibility); a ``joints_valid`` with False
+        entries is ignored and noted.
+        """
+        gj = rows(gt_joints, "gt_joints", 21)
+        pj = rows(pred_joints, "pred_joints", 21, gj.shape[0])
+        notes = [] if all_valid(joints_valid) else ["the toolkit scores every joint: joints_valid was ignored"]
+        return self._score_native(reorder(gj, self.joint_order) * 1000.0, reorder(pj, self.joint_order) * 1000.0, notes)
+
+    def score_files(
+        self, gt_dir: str | Path, pred_file: str | Path, progress: ProgressSink = NULL_PROGRESS
+    ) -> ProtocolResult:
+        """Score a toolkit results ``.txt`` against ``gt_dir/joint_3d.txt``."""
+        progress.task("reading files")
+        _, gt, pred, notes = read_dexycb_pair(Path(gt_dir), Path(pred_file))
+        return self._score_native(torch.from_numpy(gt), torch.from_numpy(pred), notes)
