@@ -117,6 +117,7 @@ class RotationHead(Head):
         self.joint_conv = nn.Conv2d(in_channels, mid_channels, kernel_size=1)
         self.joint_bn = nn.BatchNorm2d(mid_channels)
         joint_feat = num_joints * (mid_channels + 3)
+        self.joint_feat = joint_feat
         self.root_pose = nn.Linear(joint_feat, 6)
         self.hand_pose = nn.Linear(joint_feat, (num_rot_joints - 1) * 6)
         self.betas = nn.Linear(in_channels, num_betas)
@@ -143,7 +144,7 @@ class RotationHead(Head):
         cam_param = self.camera(pooled)
         joint_feat = F.relu(self.joint_bn(self.joint_conv(feat)))
         sampled = torch.cat((sample_joint_features(joint_feat, joint_img), joint_img), dim=2)
-        flat = sampled.reshape(feat.shape[0], -1)
+        flat = sampled.reshape(feat.shape[0], self.joint_feat)
         return {
             "root_pose_6d": self.root_pose(flat),
             "hand_pose_6d": self.hand_pose(flat),

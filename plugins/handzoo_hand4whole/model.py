@@ -153,10 +153,15 @@ class Hand4WholeHand(Method):
         rot = self.rotation_head(feats, joint_img=joint_img.detach())
         n = img.shape[0]
         root_pose = _axis_angle(rot["root_pose_6d"]).reshape(n, 3)
-        hand_pose = _axis_angle(rot["hand_pose_6d"].reshape(-1, 6)).reshape(n, -1)
+        hand_pose = _axis_angle(rot["hand_pose_6d"].reshape(-1, 6)).reshape(
+            n, 3 * (self.rotation_head.num_rot_joints - 1)
+        )
         betas = rot["betas"]
         cam_t = camera_translation(rot["cam_param"], self.depth_scale)
-        vertices, _ = self.hand_model(root_pose, hand_pose, betas)
+        if n:
+            vertices, _ = self.hand_model(root_pose, hand_pose, betas)
+        else:  # no hand in the batch (the hand model needs at least one)
+            vertices = img.new_zeros(0, self.hand_model.num_vertices, 3)
         joints = torch.einsum("jv,bvc->bjc", self.joint_regressor.to(vertices.dtype), vertices)
         joints3d = joints + cam_t[:, None, :]
         return {
