@@ -157,6 +157,7 @@ class _Harness:
         self.cache = CellCache(Path(cfg.out) / "cells")
         self.results: list[CellResult] = []
         self.skipped: list[SkippedCell] = []
+        self.entries: list[ModelEntry] = []
         self.progress = Progress(enabled=cfg.progress and ctx.is_main)
 
     # planning --------------------------------------------------------------------------------
@@ -206,13 +207,23 @@ class _Harness:
             self.cfg.datasets, self.cfg.data_roots, self.cfg.split, self.prov.load_dataset, self.prov.dataset_specs
         )
 
+    @staticmethod
+    def _fingerprint_or_error(slot: DatasetSlot) -> str | tuple[str, str]:
+        try:
+            return _fingerprint(slot)
+        except HandzooError as exc:
+            return f"cannot read the dataset: {exc.message}", exc.hint or ""
+
     def run_dataset(self, slot: DatasetSlot, models: list[ModelEntry]) -> None:
         cells = self.plan_dataset(slot, models)
         if not cells:
             return
         n = len(slot.dataset)
         indices = list(range(min(n, self.cfg.limit) if self.cfg.limit else n))
-        fingerprint = self.ctx.broadcast(_fingerprint(slot) if self.ctx.is_main else None)
+        fingerprint = self.ctx.broadcast(self._fingerprint_or_error(slot) if self.ctx.is_main else None)
+        if isinstance(fingerprint, tuple):
+            self.skipped.append(SkippedCell("*", slot.name, *fingerprint))
+            return
         keys = {c: self.key_of(c, fingerprint) for c in cells}
         cached: dict[Cell, CellResult] = {}
         if self.ctx.is_main and self.cfg.resume:
@@ -236,11 +247,24 @@ class _Harness:
     def _run_baselines(
         self, slot: DatasetSlot, cells: list[Cell], shard: list[int], keys: dict[Cell, str], fp: str
     ) -> None:
-        with self.progress.task(f"{slot.name}: ground truth", len(shard)) as advance:
-            gt, timing = collect_ground_truth(slot.dataset, shard, self.cfg.batch_size, self.cfg.workers, advance)
-        parts = self.ctx.gather((gt, timing))
+        status: tuple[str, str] | None = None
+        payload: Any = None
+        try:
+            with self.progress.task(f"{slot.name}: ground truth", len(shard)) as advance:
+                payload = collect_ground_truth(slot.dataset, shard, self.cfg.batch_size, self.cfg.workers, advance)
+        except HandzooError as exc:
+            status = (exc.message, exc.hint or "")
+        gathered = self.ctx.gather((status, payload))
         if not self.ctx.is_main:
             return
+        failed = next((g[0] for g in gathered if g[0] is not None), None)
+        if failed is not None:
+            for c in cells:
+                self.skipped.append(
+                    SkippedCell(c.model, slot.name, f"reading the dataset failed: {failed[0]}", failed[1])
+                )
+            return
+        parts = [g[1] for g in gathered]
         gt_all = concat_ground_truth([p[0] for p in parts])
         for c in cells:
             t0 = time.perf_counter()

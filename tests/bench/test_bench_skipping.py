@@ -125,3 +125,25 @@ def test_present_dataset_is_opened_with_its_root(tmp_path: Path) -> None:
     assert not slot.available and "no such folder" in slot.reason
     with pytest.raises(ConfigError, match="unknown dataset"):
         resolve_datasets(["nope"], [], None, load, specs, env={})
+
+
+def test_unreadable_samples_skip_the_cells_with_the_loader_message(tmp_path: Path) -> None:
+    from bench_fakes import TinyDataset
+
+    from handzoo.errors import AnnotationError
+
+    class Broken(TinyDataset):
+        def __getitem__(self, index: int):
+            if index == 3:
+                raise AnnotationError("tiny: sample 3 is malformed in anno.json", hint="re-download anno.json")
+            return super().__getitem__(index)
+
+    prov = tiny_providers()
+    prov.load_dataset = lambda name, root=None, split=None: Broken(n=7)
+    prov.dataset_specs = {"tiny": prov.dataset_specs["tiny"]}
+    run = run_bench(BenchConfig(out=tmp_path, progress=False), prov)
+    assert not run.results
+    skips = _skips(run)
+    for model in ("mean-hand", "zero", "tiny-good"):
+        reason, cmd = skips[(model, "tiny")]
+        assert "sample 3 is malformed" in reason and cmd == "re-download anno.json"
