@@ -34,7 +34,6 @@ TESTS = ROOT / "tests" / "plugins" / "h2onet"
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins"), str(TESTS)]
 
 from h2o_helpers import FIXTURES, deterministic_state, standin_finger_vertex_ids, standin_j_regressor  # noqa: E402
-
 from handzoo_h2onet.assets import joint_regressor_from_j16, load_mesh_hierarchy  # noqa: E402
 from handzoo_h2onet.convert import convert_state_dict, to_authors_state_dict  # noqa: E402
 from handzoo_h2onet.model import H2ONetMF, H2ONetSF  # noqa: E402

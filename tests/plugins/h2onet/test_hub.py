@@ -6,7 +6,6 @@ import numpy as np
 import torch
 from conftest import golden_state
 from h2o_helpers import FIXTURES, standin_j_regressor, write_standin_mano
-
 from handzoo_h2onet.convert import to_authors_state_dict
 
 
