@@ -20,12 +20,14 @@ __all__ = ["blend_shapes", "vertices_to_joints", "kinematic_levels", "rigid_tran
 
 def blend_shapes(betas: torch.Tensor, shapedirs: torch.Tensor) -> torch.Tensor:
     """Per-vertex displacements (B, V, 3) of ``betas`` (B, K) on ``shapedirs`` (V, 3, K)."""
-    return torch.einsum("bk,vck->bvc", betas, shapedirs[..., : betas.shape[-1]])
+    v, _, _ = shapedirs.shape
+    k = betas.shape[-1]
+    return (betas @ shapedirs.reshape(v * 3, -1)[:, :k].T).reshape(betas.shape[0], v, 3)
 
 
 def vertices_to_joints(J_regressor: torch.Tensor, vertices: torch.Tensor) -> torch.Tensor:
     """Regress joints (B, J, 3) from vertices (B, V, 3) with a dense (J, V) regressor."""
-    return torch.einsum("jv,bvc->bjc", J_regressor, vertices)
+    return torch.matmul(J_regressor, vertices)
 
 
 def kinematic_levels(parents: Sequence[int]) -> list[list[int]]:
@@ -83,6 +85,7 @@ def lbs(
     parents: Sequence[int],
     weights: torch.Tensor,
     levels: list[list[int]] | None = None,
+    joints: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pose and shape a hand/body model.
 
@@ -96,19 +99,24 @@ def lbs(
         parents: (J,) parents.
         weights: (V, J) skinning weights.
         levels: optional precomputed :func:`kinematic_levels`.
+        joints: optional precomputed rest joints (B, J, 3) of the shaped mesh (``J_regressor`` is
+            then not used); a model can get them cheaply from ``J_regressor @ v_template`` and
+            ``J_regressor @ shapedirs``, since regression is linear.
 
     Returns:
         ``(vertices (B, V, 3), joints (B, J, 3))`` posed, before any global translation.
     """
     batch = full_pose.shape[0]
     v_shaped = v_template + blend_shapes(betas, shapedirs)
-    joints = vertices_to_joints(J_regressor, v_shaped)
+    if joints is None:
+        joints = vertices_to_joints(J_regressor, v_shaped)
     rot_mats = full_pose if full_pose.dim() == 4 else axis_angle_to_matrix(full_pose)
     if posedirs is not None:
         eye = torch.eye(3, dtype=rot_mats.dtype, device=rot_mats.device)
         pose_feature = (rot_mats[:, 1:] - eye).reshape(batch, -1)
         v_shaped = v_shaped + (pose_feature @ posedirs).reshape(batch, -1, 3)
     posed_joints, skin = rigid_transforms(rot_mats, joints, parents, levels)
-    per_vertex = torch.einsum("vj,bjrc->bvrc", weights, skin)  # (B, V, 3, 4)
-    vertices = (per_vertex[..., :3] @ v_shaped[..., None])[..., 0] + per_vertex[..., 3]
+    num_joints = skin.shape[1]
+    per_vertex = torch.matmul(weights, skin.reshape(batch, num_joints, 12)).reshape(batch, -1, 3, 4)
+    vertices = (per_vertex[..., :3] * v_shaped[:, :, None, :]).sum(-1) + per_vertex[..., 3]
     return vertices, posed_joints

@@ -87,6 +87,12 @@ class LBSHandModel(HandModel):
             posedirs = None  # all-zero pose correctives: skip the work
         buf("posedirs", None if posedirs is None else posedirs.reshape(-1, posedirs.shape[-1]).T)
         buf("J_regressor", data.J_regressor)
+        # regression is linear: rest joints = J_template + betas @ J_shapedirs (no V-sized product)
+        buf("J_template", data.J_regressor @ data.v_template)
+        buf(
+            "J_shapedirs",
+            np.einsum("jv,vck->kjc", data.J_regressor, data.shapedirs[..., :k]).reshape(k, 3 * data.num_joints),
+        )
         buf("lbs_weights", data.weights)
         buf("hand_components", data.hands_components[: self.num_pca_comps] if use_pca else None)
         buf("hand_mean", np.zeros(num_pose) if flat_hand_mean else data.hands_mean)
@@ -158,6 +164,7 @@ class LBSHandModel(HandModel):
             hp = hp @ self.hand_components
         hp = hp + self.hand_mean
         full_pose = torch.cat([go, hp], dim=1).reshape(batch, -1, 3)
+        rest_joints = self.J_template + (be @ self.J_shapedirs).reshape(batch, -1, 3)
         vertices, joints = lbs(
             be,
             full_pose,
@@ -168,6 +175,7 @@ class LBSHandModel(HandModel):
             self.parents,
             self.lbs_weights,
             self._levels,
+            joints=rest_joints,
         )
         if transl is not None:
             t = self._as_batch(transl, 3, "transl", batch)[:, None]
