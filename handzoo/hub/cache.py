@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ WEIGHTS_FILE = "model.safetensors"
 PROVENANCE_FILE = "provenance.json"
 PROVENANCE_FORMAT = "handzoo-provenance/1"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_STALE_AFTER_S = 24 * 3600
 
 
 def cache_dir() -> Path:
@@ -108,6 +110,8 @@ def read_entry(variant: str) -> CacheEntry | None:
 
 
 def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -118,14 +122,21 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _sweep_stale(tmp_root: Path) -> None:
-    """Remove work dirs left behind by processes that no longer exist (e.g. killed mid-download)."""
+    """Remove work dirs left behind by dead processes (e.g. killed mid-download) or older than a day."""
     try:
         children = list(tmp_root.iterdir())
     except OSError:
         return
+    now = time.time()
     for child in children:
         pid = child.name.split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            old = now - child.stat().st_mtime > _STALE_AFTER_S
+        except OSError:
+            continue
+        if old or not _pid_alive(int(pid)):
             shutil.rmtree(child, ignore_errors=True)
 
 

@@ -225,3 +225,20 @@ def test_unpublished_card_names_the_authors_file():
     no_original = tiny_card(original=None)
     with pytest.raises(WeightsNotAvailableError, match="pretrained=False"):
         resolve_weights(no_original)
+
+
+def test_work_dirs_of_dead_processes_are_swept():
+    import subprocess
+    import sys
+
+    from handzoo.hub.cache import work_dir
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = cache_dir() / "tmp" / f"{proc.stdout.strip()}-deadbeef"
+    dead.mkdir(parents=True)
+    (dead / "x.incomplete").write_bytes(b"partial")
+    mine = cache_dir() / "tmp" / f"{os.getpid()}-other"
+    mine.mkdir()
+    with work_dir() as wd:
+        assert wd.is_dir() and not dead.exists() and mine.exists()
+    assert not wd.exists()
