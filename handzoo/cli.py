@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "plugins": "handzoo.commands.plugins_cmd",
     "convert": "handzoo.commands.convert_cmd",
     "push": "handzoo.commands.push_cmd",
+    "data": "handzoo.commands.data_cmd",
 }
 
 

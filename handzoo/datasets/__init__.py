@@ -1,1 +1,114 @@
-"""Datasets in handzoo conventions, the synthetic open-hand benchmark, and shared transforms."""
+"""Datasets in handzoo conventions, the synthetic open-hand benchmark, and shared transforms.
+
+Every loader yields :class:`~handzoo.types.Sample` objects: RGB uint8 image, intrinsics, joints in
+``handzoo21`` order in metres in the OpenCV camera frame, hand sides, boxes, validity, and the raw
+fields its official protocol needs in ``meta``. Importing this package registers the loaders in
+:data:`handzoo.registry.DATASETS`::
+
+    from handzoo.datasets import load_dataset
+    ds = load_dataset("freihand", split="evaluation")        # $HANDZOO_DATA/FreiHAND
+    ds = load_dataset("dexycb", split="s0_test", source="handoccnet")
+    ds = load_dataset("synthetic", split="bench")            # generated, no download
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from typing import Any
+
+from handzoo.datasets.base import DATA_ENV, HandDataset
+from handzoo.datasets.collate import collate_samples
+from handzoo.datasets.dexycb import DexYCB
+from handzoo.datasets.freihand import FreiHAND
+from handzoo.datasets.ho3d import HO3D
+from handzoo.datasets.interhand import InterHand26M
+from handzoo.datasets.rhd import RHD
+from handzoo.datasets.synthetic import SyntheticHands
+from handzoo.errors import RegistryError
+
+__all__ = [
+    "DATA_ENV",
+    "DATASET_CLASSES",
+    "DexYCB",
+    "FreiHAND",
+    "HO3D",
+    "HandDataset",
+    "InterHand26M",
+    "RHD",
+    "SyntheticHands",
+    "collate_samples",
+    "list_datasets",
+    "load_dataset",
+]
+
+DATASET_CLASSES: dict[str, type[HandDataset]] = {
+    "freihand": FreiHAND,
+    "ho3d": HO3D,
+    "dexycb": DexYCB,
+    "interhand26m": InterHand26M,
+    "rhd": RHD,
+    "synthetic": SyntheticHands,
+}
+
+# other names users type -> (registry name, fixed keyword arguments)
+_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "ho3d_v2": ("ho3d", {"version": "v2"}),
+    "ho3d_v3": ("ho3d", {"version": "v3"}),
+    "ho-3d": ("ho3d", {}),
+    "dexycb_handoccnet": ("dexycb", {"source": "handoccnet"}),
+    "dex-ycb": ("dexycb", {}),
+    "interhand": ("interhand26m", {}),
+    "interhand2.6m": ("interhand26m", {}),
+}
+
+
+def _register() -> None:
+    from handzoo.registry import DATASETS
+
+    for name, cls in DATASET_CLASSES.items():
+        DATASETS.register_module(name=name, module=cls, force=True)
+
+
+_register()
+
+
+def list_datasets() -> list[str]:
+    """Names accepted by :func:`load_dataset` (registered names and aliases)."""
+    return sorted(set(DATASET_CLASSES) | set(_ALIASES))
+
+
+def load_dataset(
+    name: str, root: str | os.PathLike | None = None, split: str | None = None, **kwargs: Any
+) -> HandDataset:
+    """Open a dataset by name.
+
+    Args:
+        name: ``freihand``, ``ho3d`` (``ho3d_v2``/``ho3d_v3``), ``dexycb``
+            (``dexycb_handoccnet``), ``interhand26m``, ``rhd``, ``synthetic``, or any name a
+            plugin registered in ``DATASETS``.
+        root: the dataset folder; default ``$HANDZOO_DATA/<the dataset's own folder name>``.
+        split: the split (default: the loader's evaluation split).
+        **kwargs: loader options (``version``, ``source``, ``hands``, ``n``, ``seed``, ...).
+
+    Raises:
+        RegistryError: unknown name. DatasetNotFoundError: data missing (says where to get it).
+    """
+    key = name.lower()
+    fixed: dict[str, Any] = {}
+    if key in _ALIASES:
+        key, fixed = _ALIASES[key]
+    cls: Any = DATASET_CLASSES.get(key)
+    if cls is None:
+        from handzoo.registry import DATASETS, ensure_registered
+
+        ensure_registered()
+        cls = DATASETS.get(key)
+    if cls is None:
+        close = difflib.get_close_matches(key, list_datasets(), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(list_datasets())}"
+        raise RegistryError(f"unknown dataset {name!r}", hint=hint)
+    args: dict[str, Any] = {**kwargs, **fixed}
+    if split is not None:
+        args["split"] = split
+    return cls(root=root, **args)

@@ -158,11 +158,60 @@ def _perspective_bary(lam: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor,
     return q / inv, 1.0 / inv.squeeze(-1)
 
 
+def _expand(counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For segments of the given lengths: (segment index, position within the segment) per element."""
+    seg = torch.repeat_interleave(torch.arange(counts.numel(), device=counts.device), counts)
+    first = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    return seg, torch.arange(seg.numel(), device=counts.device) - first
+
+
+def _linear_coeffs(p2: torch.Tensor, inv_z: torch.Tensor) -> torch.Tensor:
+    """Per face, screen-linear coefficients (A, B, C) of l0, l1, l2 and of 1/z: (F, 4, 3).
+
+    ``l_i(x, y) = A x + B y + C`` are the screen barycentrics; ``1/z`` is linear in screen space
+    too, which is what makes perspective-correct interpolation cheap.
+    """
+    a, b, c = p2[:, 0], p2[:, 1], p2[:, 2]
+    area = _edge(a, b, c[:, 0], c[:, 1])
+
+    def lin(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        dx, dy = q[:, 0] - p[:, 0], q[:, 1] - p[:, 1]
+        return torch.stack([-dy, dx, dy * p[:, 0] - dx * p[:, 1]], -1) / area[:, None]
+
+    l0, l1 = lin(b, c), lin(c, a)
+    l2 = -l0 - l1
+    l2[:, 2] += 1.0
+    lz = l0 * inv_z[:, 0:1] + l1 * inv_z[:, 1:2] + l2 * inv_z[:, 2:3]
+    return torch.stack([l0, l1, l2, lz], 1)
+
+
+def _spans(
+    coef: torch.Tensor, py: torch.Tensor, x0: torch.Tensor, x1: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inclusive integer x range covered on row ``py`` by each (face, row): three half-planes."""
+    eps = 1e-6
+    lo = x0.to(coef.dtype)
+    hi = x1.to(coef.dtype)
+    for i in range(3):
+        A, B, C = coef[:, i, 0], coef[:, i, 1], coef[:, i, 2]
+        rest = B * py + C
+        bound = (-eps - rest) / torch.where(A.abs() > 1e-12, A, torch.ones_like(A))
+        lo = torch.where(A > 1e-12, torch.maximum(lo, bound), lo)
+        hi = torch.where(A < -1e-12, torch.minimum(hi, bound), hi)
+        dead = (A.abs() <= 1e-12) & (rest < -eps)
+        hi = torch.where(dead, lo - 1.0, hi)
+    return torch.ceil(lo - 1e-4).long(), torch.floor(hi + 1e-4).long()
+
+
 def _visible_pairs(
     proj: torch.Tensor, faces: torch.Tensor, h: int, w: int, znear: float, cull_backfaces: bool, max_pairs: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    """Z-buffer search for one mesh: (pixel index, winning face, full z-buffer) or None."""
-    tri = proj[faces]  # (F, 3, 3)
+    """Z-buffer search for one mesh: (pixel index, winning face, full z-buffer) or None.
+
+    Each face enumerates, row by row of its bounding box, only the pixel span its three edges
+    admit, so the work is proportional to the covered area, not to the boxes.
+    """
+    tri = proj[faces].double()  # (F, 3, 3); float64 keeps depth ties between close surfaces exact
     zf = tri[..., 2]
     p2 = tri[..., :2]
     area = _edge(p2[:, 0], p2[:, 1], p2[:, 2, 0], p2[:, 2, 1])
@@ -171,20 +220,39 @@ def _visible_pairs(
         ok &= area < 0
     fids = torch.nonzero(ok).squeeze(1)
     x0, y0, bw, bh = _face_boxes(p2[fids], h, w, 0.0)
-    hits_pix, hits_z, hits_face = [], [], []
-    for f, px, py in _pairs(fids, x0, y0, bw, bh, max_pairs):
-        lam = _screen_bary(p2[f], px.to(p2.dtype), py.to(p2.dtype))
-        inside = (lam >= -1e-7).all(-1)
-        if not inside.any():
-            continue
-        f, px, py, lam = f[inside], px[inside], py[inside], lam[inside]
-        _, z = _perspective_bary(lam, zf[f])
-        hits_pix.append(py * w + px)
-        hits_z.append(z)
-        hits_face.append(f)
-    if not hits_pix:
+    keep = (bw > 0) & (bh > 0)
+    fids, x0, y0, bw, bh = fids[keep], x0[keep], y0[keep], bw[keep], bh[keep]
+    if fids.numel() == 0:
         return None
+    coef_all = _linear_coeffs(p2[fids], 1.0 / zf[fids])
+    hits_pix, hits_z, hits_face = [], [], []
+    csum = torch.cumsum(bw * bh, 0)
+    start, n = 0, fids.numel()
+    while start < n:
+        base = int(csum[start - 1]) if start > 0 else 0
+        end = max(int(torch.searchsorted(csum, torch.tensor(base + max_pairs), right=True)), start + 1)
+        # rows of each face's box, then the covered span of each row
+        r_face, r_off = _expand(bh[start:end])
+        r_face += start
+        py = y0[r_face] + r_off
+        coef = coef_all[r_face]
+        xs, xe = _spans(coef, py.to(coef.dtype), x0[r_face], x0[r_face] + bw[r_face] - 1)
+        cnt = (xe - xs + 1).clamp(min=0)
+        seg, off = _expand(cnt)
+        px = xs[seg] + off
+        pyy = py[seg]
+        c = coef[seg]
+        xf, yf = px.to(c.dtype), pyy.to(c.dtype)
+        lam = c[:, :, 0] * xf[:, None] + c[:, :, 1] * yf[:, None] + c[:, :, 2]  # (P, 4)
+        inside = (lam[:, :3] >= -1e-6).all(-1)
+        f = fids[r_face[seg]][inside]
+        hits_pix.append((pyy * w + px)[inside])
+        hits_z.append(1.0 / lam[inside, 3])
+        hits_face.append(f)
+        start = end
     pix = torch.cat(hits_pix)
+    if pix.numel() == 0:
+        return None
     z = torch.cat(hits_z)
     fc = torch.cat(hits_face)
     zb = torch.full((h * w,), math.inf, dtype=z.dtype, device=z.device)
@@ -194,7 +262,7 @@ def _visible_pairs(
     best = torch.full((h * w,), -1, dtype=torch.long, device=z.device)
     best = best.scatter_reduce(0, pix[win], fc[win], reduce="amax", include_self=True)
     sel = win & (fc == best[pix])
-    return pix[sel], fc[sel], zb
+    return pix[sel], fc[sel], zb.to(proj.dtype)
 
 
 def rasterize(

@@ -28,7 +28,9 @@ class RenderOutput:
         mask: (H, W) bool, pixels covered by a mesh (at least half covered when supersampled).
         coverage: (H, W) float32 fraction of each pixel covered (anti-aliasing weight).
         depth: (H, W) float32 camera depth of the visible surface (``inf`` on background).
-        mesh_id: (H, W) int64 index of the visible mesh, -1 on background.
+        mesh_id: (H, W) int64 index of the mesh covering most of the pixel, -1 where ``mask`` is
+            False.
+        mesh_coverage: (M, H, W) float32 fraction of each pixel covered by each mesh.
     """
 
     image: torch.Tensor
@@ -36,6 +38,7 @@ class RenderOutput:
     coverage: torch.Tensor
     depth: torch.Tensor
     mesh_id: torch.Tensor
+    mesh_coverage: torch.Tensor
 
     def image_uint8(self) -> np.ndarray:
         """The image as an RGB uint8 numpy array."""
@@ -117,6 +120,7 @@ def render_mesh(
     supersample: int = 1,
     smooth: bool = True,
     backend: str | RasterBackend | None = None,
+    cull_backfaces: bool = False,
 ) -> RenderOutput:
     """Render one or several triangle meshes with Lambert shading.
 
@@ -131,6 +135,8 @@ def render_mesh(
         supersample: render at this factor and average down (anti-aliasing).
         smooth: smooth (vertex-normal) or flat shading.
         backend: rasteriser backend (see :func:`handzoo.render.backends.get_backend`).
+        cull_backfaces: skip faces pointing away from the camera (faster; only for closed meshes
+            with outward, counter-clockwise faces).
 
     Returns:
         :class:`RenderOutput`.
@@ -159,19 +165,18 @@ def render_mesh(
     col, per_face = _colours(colors, verts.shape[0], fcs.shape[0], f2m, n_meshes)
     col = col.to(dev)
     be = get_backend(backend)
-    frags = be.rasterize(verts[None], fcs, supersample_intrinsics(Kt, s)[None], (h * s, w * s))
+    frags = be.rasterize(
+        verts[None], fcs, supersample_intrinsics(Kt, s)[None], (h * s, w * s), cull_backfaces=cull_backfaces
+    )
     rgb = shade(frags, verts[None], fcs, col[None], light=light, per_face=per_face, smooth=smooth)[0]
     cov = frags.mask[0].to(torch.float32)
-    mesh_id = torch.where(
-        frags.mask[0], f2m[frags.pix_to_face[0].clamp(min=0)], torch.full_like(frags.pix_to_face[0], -1)
-    )
+    hit = torch.where(frags.mask[0], f2m[frags.pix_to_face[0].clamp(min=0)], torch.full_like(frags.pix_to_face[0], -1))
+    mesh_cov = torch.stack([(hit == i).to(torch.float32) for i in range(n_meshes)])
     depth = frags.zbuf[0]
     if s > 1:
         rgb = F.avg_pool2d(rgb.permute(2, 0, 1)[None], s)[0].permute(1, 2, 0)
         cov = F.avg_pool2d(cov[None, None], s)[0, 0]
-        # nearest sample (the centre-most of each block) for the discrete maps
-        c = s // 2
-        mesh_id = mesh_id[c::s, c::s]
+        mesh_cov = F.avg_pool2d(mesh_cov[None], s)[0]
         finite = torch.where(torch.isfinite(depth), depth, torch.full_like(depth, 1e30))
         depth = -F.max_pool2d(-finite[None, None], s)[0, 0]
         depth = torch.where(depth >= 1e30, torch.full_like(depth, float("inf")), depth)
@@ -185,7 +190,8 @@ def render_mesh(
     # rgb is premultiplied by coverage (background pixels are 0), so composite with (1 - cov)
     image = rgb + bg * (1.0 - cov)[..., None]
     mask = cov >= 0.5
-    return RenderOutput(image=image, mask=mask, coverage=cov, depth=depth, mesh_id=mesh_id)
+    mesh_id = torch.where(mask, mesh_cov.argmax(0), torch.full(mask.shape, -1, dtype=torch.long, device=dev))
+    return RenderOutput(image=image, mask=mask, coverage=cov, depth=depth, mesh_id=mesh_id, mesh_coverage=mesh_cov)
 
 
 def silhouette(

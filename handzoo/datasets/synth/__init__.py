@@ -1,0 +1,1 @@
+"""The synthetic open-hand data generator: poses, backgrounds, scenes and the FreiHAND-layout writer."""
