@@ -7,6 +7,8 @@ Public API (imported lazily so that ``import handzoo`` and ``handzoo list`` stay
     handzoo.model_info("h2onet-dexycb")
     model = handzoo.load("h2onet-dexycb")
     out = model(images, boxes=boxes)          # -> handzoo.HandOutput
+    right = handzoo.hand_model("openhand")   # shipped open hand model (MANO layout)
+    ds = handzoo.load_dataset("synthetic", split="bench")
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ _LAZY: dict[str, str] = {
     "list_models": "handzoo.variants:list_models",
     "model_info": "handzoo.variants:model_info",
     "get_plugin_manager": "handzoo.plugins:get_plugin_manager",
+    "load": "handzoo.hub.load:load",
+    "convert_checkpoint": "handzoo.hub.convert:convert_checkpoint",
+    "weights_status": "handzoo.hub.status:weights_status",
+    "hand_model": "handzoo.handmodels:hand_model",
+    "load_dataset": "handzoo.datasets:load_dataset",
+    "list_datasets": "handzoo.datasets:list_datasets",
+    "get_protocol": "handzoo.protocols:get_protocol",
+    "list_protocols": "handzoo.protocols:list_protocols",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -44,7 +44,7 @@ METHODS = Registry("method", scope=_SCOPE)
 REGISTRY_NAMES = ("BACKBONES", "HEADS", "HAND_MODELS", "DATASETS", "LOSSES", "METHODS")
 
 # Core modules that register classes (hand models, datasets, shared backbones) on import.
-_CORE_REGISTRATION_MODULES: tuple[str, ...] = ()
+_CORE_REGISTRATION_MODULES: tuple[str, ...] = ("handzoo.handmodels.registration", "handzoo.datasets")
 _core_done = False
 
 
