@@ -70,6 +70,7 @@ class ProtocolResult:
         d.pop("score_format")
         d["scores"] = {k: _finite(v) for k, v in self.scores.items()}
         d["metrics"] = {k: _finite(v) for k, v in self.metrics.items()}
+        d["curves"] = {n: {k: [_finite(x) for x in v] for k, v in c.items()} for n, c in self.curves.items()}
         return d
 
 

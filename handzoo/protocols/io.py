@@ -101,10 +101,15 @@ def points_array(
                 raise err(
                     f"{what}: sample {i} holds something that is not a number array", hint=f"expected {want}"
                 ) from None
+            if a.ndim != 2 or a.shape[-1] != 3 or (n_points is not None and a.shape[0] != n_points):
+                raise err(f"{what}: sample {i} has shape {a.shape}, expected {want}")
             if first is None:
                 first = a.shape
-            if a.ndim != 2 or a.shape[-1] != 3 or (n_points is not None and a.shape[0] != n_points) or a.shape != first:
-                raise err(f"{what}: sample {i} has shape {a.shape}, expected {want}")
+            elif a.shape != first:
+                raise err(
+                    f"{what}: sample {i} has shape {a.shape} but sample 0 has {first}",
+                    hint="every sample must have the same number of points",
+                )
         raise err(f"{what} has an unexpected layout", hint=f"expected N samples of {want}")
     bad = ~np.isfinite(arr).reshape(len(arr), -1).all(1)
     if bad.any():

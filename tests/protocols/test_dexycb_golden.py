@@ -1,0 +1,109 @@
+"""DexYCB: the toolkit, HandOccNet's and H2ONet's evaluations, equal to the official code (1e-9 relative)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from protocol_golden import assert_close, load_golden, write_fh_files, write_joint_txt
+
+from handzoo.protocols import get_protocol
+from handzoo.protocols.score_cli import add_arguments, run
+
+TOOLKIT = load_golden("dexycb")
+HANDOCCNET = load_golden("dexycb_handoccnet")
+H2ONET = load_golden("dexycb_h2onet")
+SCENARIOS = sorted(TOOLKIT["scenarios"])
+_ALIGN = {"absolute": "absolute", "root-relative": "root_relative", "procrustes": "procrustes"}
+
+
+def _score_json(tmp: Path, protocol: str, gt_dir: Path, pred: Path) -> dict:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(
+        ["--protocol", protocol, "--gt-dir", str(gt_dir), "--pred", str(pred), "--out", str(tmp / "out"), "--no-plot"]
+    )
+    assert run(args) == 0
+    return json.loads((tmp / "out" / "scores.json").read_text())
+
+
+def _check_toolkit(scores: dict, golden: dict, label: str) -> None:
+    for al, key in _ALIGN.items():
+        for m in ("mpjpe", "auc"):
+            assert_close(scores[f"{key}_{m}"], golden["results"][al][m], f"{label} {key}_{m}")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_toolkit_tensor_path(dexycb_inputs, scenario: str) -> None:
+    d = dexycb_inputs
+    res = get_protocol("dexycb").evaluate(pred_joints=d[f"pred_{scenario}"] / 1000, gt_joints=d["gt"] / 1000)
+    _check_toolkit(res.scores, TOOLKIT["scenarios"][scenario], scenario)
+    for al, curve in TOOLKIT["scenarios"][scenario]["pck"].items():
+        np.testing.assert_allclose(res.curves[al]["values"], curve, rtol=1e-12, atol=1e-15)
+    assert res.metrics["PA-MPJPE"] == res.scores["procrustes_mpjpe"]
+    assert res.units["PA-MPJPE"] == "mm" and res.units["PA-AUC"] == "fraction"
+
+
+@pytest.mark.parametrize("scenario", ["noise", "mirrored", "zero"])
+def test_toolkit_drop_in(dexycb_inputs, tmp_path: Path, scenario: str) -> None:
+    d = dexycb_inputs
+    write_joint_txt(tmp_path / "joint_3d.txt", d["ids"], d["gt"], extra=False)
+    pred = write_joint_txt(tmp_path / "results.txt", d["ids"], d[f"pred_{scenario}"])
+    payload = _score_json(tmp_path, "dexycb", tmp_path, pred)
+    _check_toolkit(payload["scores"], TOOLKIT["scenarios"][scenario], scenario)
+    assert any("ignored" in n for n in payload["notes"])  # the extra id 99999
+    assert "absolute_mpjpe: " in (tmp_path / "out" / "scores.txt").read_text()
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_handoccnet_tensor_path(dexycb_inputs, scenario: str) -> None:
+    d = dexycb_inputs
+    res = get_protocol("dexycb-handoccnet").evaluate(
+        pred_joints=d[f"pred_{scenario}"] / 1000, gt_joints=d["gt"] / 1000, side=d["side"]
+    )
+    gold = HANDOCCNET["scenarios"][scenario]
+    assert_close(res.scores["mpjpe"], gold["mpjpe"], "mpjpe")
+    assert_close(res.scores["pa_mpjpe"], gold["pa_mpjpe"], "pa_mpjpe")
+
+
+def test_handoccnet_rejects_reflections(dexycb_inputs) -> None:
+    mirrored, noise = HANDOCCNET["scenarios"]["mirrored"], HANDOCCNET["scenarios"]["noise"]
+    assert mirrored["pa_mpjpe"] > 5 * noise["pa_mpjpe"]  # the official numbers themselves
+    h2o = H2ONET["scenarios"]
+    assert h2o["mirrored"]["PAMPJPE"] == pytest.approx(h2o["noise"]["PAMPJPE"])
+
+
+def test_handoccnet_drop_in(dexycb_inputs, tmp_path: Path) -> None:
+    d = dexycb_inputs
+    write_joint_txt(tmp_path / "joint_3d.txt", d["ids"], d["gt"], extra=False)
+    pred = write_joint_txt(tmp_path / "results.txt", d["ids"], d["pred_large"])
+    payload = _score_json(tmp_path, "dexycb-handoccnet", tmp_path, pred)
+    for k in ("mpjpe", "pa_mpjpe"):
+        assert_close(payload["scores"][k], HANDOCCNET["scenarios"]["large"][k], k)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_h2onet_tensor_path(dexycb_inputs, scenario: str) -> None:
+    d = dexycb_inputs
+    res = get_protocol("dexycb-h2onet").evaluate(
+        pred_joints=d[f"pred_{scenario}"] / 1000,
+        gt_joints=d["gt"] / 1000,
+        pred_verts=d[f"pred_verts_{scenario}"],
+        gt_verts=d["gt_verts"],
+    )
+    gold = H2ONET["scenarios"][scenario]
+    for ours, theirs in (("mpjpe", "MPJPE"), ("pa_mpjpe", "PAMPJPE"), ("mpvpe", "MPVPE"), ("pa_mpvpe", "PAMPVPE")):
+        assert_close(res.scores[ours], gold[theirs], f"{scenario} {ours}")
+
+
+def test_h2onet_drop_in_and_joints_only(dexycb_inputs, tmp_path: Path) -> None:
+    d = dexycb_inputs
+    pred = write_fh_files(tmp_path, d["gt"] / 1000, d["gt_verts"], d["pred_noise"] / 1000, d["pred_verts_noise"])
+    payload = _score_json(tmp_path, "dexycb-h2onet", tmp_path, pred)
+    assert_close(payload["scores"]["pa_mpvpe"], H2ONET["scenarios"]["noise"]["PAMPVPE"], "pa_mpvpe")
+    res = get_protocol("dexycb-h2onet").evaluate(pred_joints=d["pred_noise"] / 1000, gt_joints=d["gt"] / 1000)
+    assert np.isnan(res.scores["mpvpe"]) and res.notes
+    assert_close(res.scores["pa_mpjpe"], H2ONET["scenarios"]["noise"]["PAMPJPE"], "pa_mpjpe")
