@@ -19,9 +19,12 @@ def run(args: argparse.Namespace) -> int:
     """Print the card."""
     from handzoo.variants import model_info
 
+    from handzoo.hub.status import weights_status
+
     card = model_info(args.variant)
+    status = weights_status(card)
     if args.json:
-        print_json(card.to_dict())
+        print_json({**card.to_dict(), "weights_status": status})
         return 0
     from rich.console import Console
 
@@ -37,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     con.print(f"hand model: {card.hand_model or 'none'}")
     w = card.weights
     hub = card.hub
-    con.print(f"weights: {'hub ' + hub['repo_id'] + '/' + hub['filename'] if hub else 'not published (convert the original)'}")
+    where = f"hub {hub['repo_id']}/{hub['filename']}" if hub else "not published (convert the original)"
+    con.print(f"weights: {where} — status: {status}")
     if w.get("original"):
         con.print(f"original checkpoint: {w['original']}")
     for r in card.results:
