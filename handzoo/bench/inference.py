@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,8 @@ __all__ = [
     "ground_truth_of",
     "model_inputs",
     "iterate_batches",
-    "collect_ground_truth",
+    "ModelRun",
+    "evaluate_shard",
     "run_model",
 ]
 
@@ -143,20 +144,6 @@ def ground_truth_of(batch: Sequence[tuple[int, Any]]) -> GroundTruth:
         vertices=np.stack(verts) if have_verts else None,
         sample_meta=meta,
     )
-
-
-def collect_ground_truth(
-    dataset: Any, indices: Sequence[int], batch_size: int, workers: int = 0, progress: ProgressFn | None = None
-) -> tuple[GroundTruth, Timing]:
-    """Ground truth of ``indices`` (one shard), read through a DataLoader."""
-    parts, timing, t0 = [], Timing(), time.perf_counter()
-    for batch, waited in iterate_batches(dataset, indices, batch_size, workers):
-        timing.data_s += waited
-        parts.append(ground_truth_of(batch))
-        if progress:
-            progress(len(batch))
-    timing.total_s = time.perf_counter() - t0
-    return concat_ground_truth(parts), timing
 
 
 def _accepted_kwargs(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +263,99 @@ def _rows_of_output(out: Any, batch: Sequence[tuple[int, Any]], gt: GroundTruth)
     return Predictions(joints3d=pj, vertices=pv, found=found, root_from_gt=root_from_gt)
 
 
+@dataclass
+class ModelRun:
+    """One model's share of a pass over a shard.
+
+    Attributes:
+        predictions: prediction rows, aligned with the pass's ground truth (empty after an error).
+        timing: model time and images (data time belongs to the pass).
+        error: ``(message, what to do)`` when the model failed; it is not called again after that.
+    """
+
+    predictions: list[Predictions] = field(default_factory=list)
+    timing: Timing = field(default_factory=Timing)
+    error: tuple[str, str] | None = None
+
+    def merged(self) -> Predictions:
+        """All prediction rows of the pass."""
+        return concat_predictions(self.predictions)
+
+
+def _call_model(
+    name: str, model: Any, batch: Sequence[tuple[int, Any]], device: torch.device, run: ModelRun, warm: bool
+) -> Any:
+    try:
+        if not warm:
+            _predict_batch(model, batch, device)
+        t0 = time.perf_counter()
+        out = _predict_batch(model, batch, device)
+        run.timing.model_s += time.perf_counter() - t0
+        return out
+    except HandzooError as exc:
+        run.error = (exc.message, exc.hint or "")
+    except Exception as exc:  # a broken plugin must not stop the other models
+        run.error = (
+            f"{type(exc).__name__}: {exc} (on samples from index {batch[0][0]})",
+            f"report this to the maintainers of {name}",
+        )
+    return None
+
+
+def evaluate_shard(
+    models: dict[str, Any],
+    dataset: Any,
+    indices: Sequence[int],
+    batch_size: int,
+    device: torch.device | str = "cpu",
+    workers: int = 0,
+    progress: ProgressFn | None = None,
+    warmup: bool = True,
+) -> tuple[GroundTruth, dict[str, ModelRun], Timing]:
+    """One pass over ``indices``: ground truth, and every model's predictions on the same batches.
+
+    Images are read (or rendered) once for all models. Rows stay in pass order (sort them with
+    ``GroundTruth.order()``); each model's first batch is run once untimed (warm-up).
+
+    Returns:
+        ``(ground truth, name -> ModelRun, pass timing)``; the pass timing has the data time,
+        the number of images and the wall time.
+
+    Raises:
+        HandzooError: when the dataset fails (a model's failure is recorded in its ModelRun).
+    """
+    device = torch.device(device)
+    runs = {name: ModelRun() for name in models}
+    gts: list[GroundTruth] = []
+    timing, t_start = Timing(), time.perf_counter()
+    first = True
+    for batch, waited in iterate_batches(dataset, indices, batch_size, workers):
+        timing.data_s += waited
+        timing.images += len(batch)
+        gt = ground_truth_of(batch)
+        gts.append(gt)
+        for name, model in models.items():
+            run = runs[name]
+            if run.error is not None:
+                continue
+            out = _call_model(name, model, batch, device, run, warm=not (first and warmup))
+            if run.error is None:
+                run.timing.images += len(batch)
+                preds = _rows_of_output(out, batch, gt)
+                if gt.vertices is None:
+                    preds.vertices = None  # nothing to score them against
+                run.predictions.append(preds)
+        first = False
+        if progress:
+            progress(len(batch))
+    timing.total_s = time.perf_counter() - t_start
+    for run in runs.values():
+        run.timing.data_s, run.timing.total_s = timing.data_s, timing.total_s
+        if run.error is not None:
+            run.predictions = []
+    return concat_ground_truth(gts, sort=False), runs, timing
+
+
 def run_model(
     model: Any,
     dataset: Any,
@@ -286,40 +366,16 @@ def run_model(
     progress: ProgressFn | None = None,
     warmup: bool = True,
 ) -> tuple[GroundTruth, Predictions, Timing]:
-    """Run ``model`` over ``indices`` of ``dataset``; rows sorted by (sample, hand).
+    """Run one model over ``indices`` of ``dataset``; rows sorted by (sample, hand).
 
     Raises:
-        HandzooError: from the model or dataset (anything else is wrapped in an InputError naming
-            the batch's first sample).
+        HandzooError: from the dataset, or the model's failure as an InputError (or its own
+            HandzooError) naming what went wrong.
     """
-    device = torch.device(device)
-    gts: list[GroundTruth] = []
-    preds: list[Predictions] = []
-    timing, t_start = Timing(), time.perf_counter()
-    warm = not warmup
-    for batch, waited in iterate_batches(dataset, indices, batch_size, workers):
-        timing.data_s += waited
-        gt = ground_truth_of(batch)
-        try:
-            if not warm:
-                _predict_batch(model, batch, device)
-                warm = True
-            t0 = time.perf_counter()
-            out = _predict_batch(model, batch, device)
-            timing.model_s += time.perf_counter() - t0
-        except HandzooError:
-            raise
-        except Exception as exc:
-            raise InputError(
-                f"the model failed on samples starting at index {batch[0][0]}: {type(exc).__name__}: {exc}"
-            ) from exc
-        timing.images += len(batch)
-        gts.append(gt)
-        preds.append(_rows_of_output(out, batch, gt))
-        if progress:
-            progress(len(batch))
-    timing.total_s = time.perf_counter() - t_start
-    gt_all = concat_ground_truth(gts, sort=False)
-    pred_all = concat_predictions(preds)
-    order = gt_all.order()
-    return gt_all.take(order), pred_all.take(order), timing
+    gt, runs, _ = evaluate_shard({"model": model}, dataset, indices, batch_size, device, workers, progress, warmup)
+    run = runs["model"]
+    if run.error is not None:
+        exc = InputError(f"the model failed: {run.error[0]}", hint=run.error[1] or None)
+        raise exc
+    order = gt.order()
+    return gt.take(order), run.merged().take(order), run.timing

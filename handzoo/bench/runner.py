@@ -21,7 +21,7 @@ from handzoo.bench.cache import CellCache, cell_key
 from handzoo.bench.datasets import DatasetSlot, DatasetSpec, dataset_fingerprint, resolve_datasets
 from handzoo.bench.distributed import DistContext, shard_indices, single_process
 from handzoo.bench.environment import environment, resolve_device
-from handzoo.bench.inference import Timing, collect_ground_truth, run_model
+from handzoo.bench.inference import Timing, evaluate_shard
 from handzoo.bench.models import ModelEntry, applies_to, resolve_models
 from handzoo.bench.progress import Progress
 from handzoo.bench.records import (
@@ -236,71 +236,72 @@ class _Harness:
         pending = [c for c in cells if c not in done]
         if not pending:
             return
-        shard = shard_indices(indices, self.ctx)
-        baselines = [c for c in pending if c.kind == "baseline"]
-        if baselines:
-            self._run_baselines(slot, baselines, shard, keys, fingerprint)
-        for c in pending:
-            if c.kind == "model":
-                self._run_model_cell(slot, c, shard, keys[c], fingerprint)
+        self._run_pass(slot, pending, shard_indices(indices, self.ctx), keys, fingerprint)
 
-    def _run_baselines(
-        self, slot: DatasetSlot, cells: list[Cell], shard: list[int], keys: dict[Cell, str], fp: str
-    ) -> None:
+    def _load_models(self, cells: list[Cell]) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+        models: dict[str, Any] = {}
+        errors: dict[str, tuple[str, str]] = {}
+        for c in cells:
+            try:
+                model = self.prov.load_model(c.model)
+                if isinstance(model, torch.nn.Module):
+                    model = model.to(self.device).eval()
+                models[c.model] = model
+            except HandzooError as exc:
+                errors[c.model] = (exc.message, exc.hint or "")
+            except Exception as exc:  # a broken plugin must not stop the other cells (or hang the group)
+                errors[c.model] = (f"{type(exc).__name__}: {exc}", f"report this to the maintainers of {c.model}")
+        return models, errors
+
+    def _run_pass(self, slot: DatasetSlot, cells: list[Cell], shard: list[int], keys: dict[Cell, str], fp: str) -> None:
+        """One pass over this rank's shard for every pending cell of a dataset; rank 0 scores."""
+        model_cells = [c for c in cells if c.kind == "model"]
+        models, load_errors = self._load_models(model_cells)
         status: tuple[str, str] | None = None
         payload: Any = None
+        what = f"{len(models)} model(s)" if models else "ground truth"
         try:
-            with self.progress.task(f"{slot.name}: ground truth", len(shard)) as advance:
-                payload = collect_ground_truth(slot.dataset, shard, self.cfg.batch_size, self.cfg.workers, advance)
+            with self.progress.task(f"{slot.name}: {what}", len(shard)) as advance:
+                gt, runs, timing = evaluate_shard(
+                    models, slot.dataset, shard, self.cfg.batch_size, self.device, self.cfg.workers, advance
+                )
+            payload = (
+                gt,
+                {n: (r.error, r.merged() if r.error is None else None, r.timing) for n, r in runs.items()},
+                timing,
+            )
         except HandzooError as exc:
             status = (exc.message, exc.hint or "")
-        gathered = self.ctx.gather((status, payload))
+        del models
+        gathered = self.ctx.gather((status, load_errors, payload))
         if not self.ctx.is_main:
             return
         failed = next((g[0] for g in gathered if g[0] is not None), None)
         if failed is not None:
             for c in cells:
-                self.skipped.append(
-                    SkippedCell(c.model, slot.name, f"reading the dataset failed: {failed[0]}", failed[1])
-                )
+                reason = f"reading the dataset failed: {failed[0]}"
+                self.skipped.append(SkippedCell(c.model, slot.name, reason, failed[1]))
             return
-        parts = [g[1] for g in gathered]
-        gt_all = concat_ground_truth([p[0] for p in parts])
+        parts = [g[2] for g in gathered]
+        gt_all = concat_ground_truth([p[0] for p in parts], sort=False)
+        order = gt_all.order()
+        gt_sorted = gt_all.take(order)
+        pass_timing = parts[0][2].merged([p[2] for p in parts[1:]])
         for c in cells:
-            t0 = time.perf_counter()
-            pred = self.prov.baselines[c.model](gt_all)
-            t = Timing(images=gt_all.num_samples, model_s=time.perf_counter() - t0)
-            t.data_s = sum(p[1].data_s for p in parts)
-            t.total_s = max(p[1].total_s for p in parts) + t.model_s
-            self._finish(c, keys[c], fp, gt_all, pred, t)
-
-    def _run_model_cell(self, slot: DatasetSlot, cell: Cell, shard: list[int], key: str, fp: str) -> None:
-        status: tuple[str, str] | None = None
-        payload: Any = None
-        try:
-            model = self.prov.load_model(cell.model)
-            if isinstance(model, torch.nn.Module):
-                model = model.to(self.device).eval()
-            with self.progress.task(f"{cell.model} on {slot.name}", len(shard)) as advance:
-                payload = run_model(
-                    model, slot.dataset, shard, self.cfg.batch_size, self.device, self.cfg.workers, advance
-                )
-        except HandzooError as exc:
-            status = (exc.message, exc.hint or "")
-        except Exception as exc:  # a broken plugin must not stop the other cells (or hang the group)
-            status = (f"{type(exc).__name__}: {exc}", f"report this to the maintainers of {cell.model}")
-        parts = self.ctx.gather((status, payload))
-        if not self.ctx.is_main:
-            return
-        failed = next((p[0] for p in parts if p[0] is not None), None)
-        if failed is not None:
-            self.skipped.append(SkippedCell(cell.model, slot.name, f"failed: {failed[0]}", failed[1]))
-            return
-        gt = concat_ground_truth([p[1][0] for p in parts], sort=False)
-        pred = concat_predictions([p[1][1] for p in parts])
-        order = gt.order()
-        timing = parts[0][1][2].merged([p[1][2] for p in parts[1:]])
-        self._finish(cell, key, fp, gt.take(order), pred.take(order), timing)
+            if c.kind == "baseline":
+                t0 = time.perf_counter()
+                pred = self.prov.baselines[c.model](gt_sorted)
+                t = Timing(gt_sorted.num_samples, time.perf_counter() - t0, pass_timing.data_s, pass_timing.total_s)
+                self._finish(c, keys[c], fp, gt_sorted, pred, t)
+                continue
+            errors = [g[1][c.model] for g in gathered if c.model in g[1]]
+            errors += [p[1][c.model][0] for p in parts if p[1].get(c.model, (None,))[0] is not None]
+            if errors:
+                self.skipped.append(SkippedCell(c.model, slot.name, f"failed: {errors[0][0]}", errors[0][1]))
+                continue
+            pred = concat_predictions([p[1][c.model][1] for p in parts]).take(order)
+            timings = [p[1][c.model][2] for p in parts]
+            self._finish(c, keys[c], fp, gt_sorted, pred, timings[0].merged(timings[1:]))
 
     def _finish(self, cell: Cell, key: str, fp: str, gt: GroundTruth, pred: Predictions, timing: Timing) -> None:
         try:

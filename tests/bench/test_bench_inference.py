@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from bench_fakes import TinyDataset, TinyModel
 
@@ -74,3 +75,39 @@ def test_root_relative_outputs_are_placed_at_the_ground_truth_root() -> None:
     np.testing.assert_allclose(pred.joints3d[:, 0], gt.joints3d[:, 0])
     # the rest is the ground truth shifted by 1 mm * (index % 4), relative to the root: equal
     np.testing.assert_allclose(pred.joints3d - pred.joints3d[:, :1], gt.joints3d - gt.joints3d[:, :1], atol=1e-6)
+
+
+def test_one_pass_serves_every_model_and_a_failing_model_does_not_stop_the_others(tmp_path) -> None:
+    from bench_fakes import SHA_A, TinyCard, tiny_providers
+
+    from handzoo.bench.runner import BenchConfig, run_bench
+
+    reads = []
+
+    class Counting(TinyDataset):
+        def __getitem__(self, index: int):
+            reads.append(index)
+            return super().__getitem__(index)
+
+    class FailsLater(TinyModel):
+        def __call__(self, images, boxes=None, **ctx):
+            if self.calls >= 2:
+                raise RuntimeError("out of memory")
+            return super().__call__(images, boxes, **ctx)
+
+    models = {"a": TinyModel(), "b": FailsLater(), "c": TinyModel(root_relative=True)}
+    cards = {n: TinyCard(n, hub={"sha256": SHA_A}) for n in models}
+    prov = tiny_providers(n=7, cards=cards)
+    prov.load_model = models.__getitem__
+    prov.load_dataset = lambda name, root=None, split=None: Counting(n=7)
+    prov.dataset_specs = {"tiny": prov.dataset_specs["tiny"]}
+    run = run_bench(BenchConfig(out=tmp_path, batch_size=3, progress=False), prov)
+    assert sorted(reads[2:]) == list(range(7))  # fingerprint reads samples 0 and 6, then one pass
+    assert {r.cell.model for r in run.results} == {"mean-hand", "zero", "a", "c"}
+    [skip] = [s for s in run.skipped if s.model == "b"]
+    assert "out of memory" in skip.reason and "index 3" in skip.reason
+    by = {r.cell.model: r for r in run.results}
+    assert by["a"].metrics["mpjpe"] == pytest.approx(9 / 7) and not by["a"].info["root_from_gt"]
+    # root-relative: the x shift is undone by placing the hand at the ground-truth root
+    assert by["c"].metrics["mpjpe"] == pytest.approx(0.0, abs=1e-4) and by["c"].info["root_from_gt"]
+    assert by["a"].timings["images"] == 7 and by["a"].timings["ms_per_image"] > 0
