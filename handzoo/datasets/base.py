@@ -119,7 +119,7 @@ def read_yaml(path: Path, dataset: str, url: str = "") -> Any:
         raise DatasetNotFoundError(f"{dataset}: file missing: {path}", hint=f"get it from {url}" if url else None)
     try:
         with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
+            return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise AnnotationError(f"{dataset}: malformed YAML in {path}: {exc}") from exc
 
