@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = p.add_argument_group("how")
     run.add_argument("--batch-size", type=int, default=16, help="images per model call (default 16)")
     run.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
-    run.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="DataLoader worker processes reading/rendering samples (default: min(2, CPU count))",
+    )
     run.add_argument("--no-resume", dest="resume", action="store_false", help="re-run cells even if cached")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     out = p.add_argument_group("output")

@@ -63,12 +63,26 @@ class Timing:
         )
 
 
+@dataclass
+class _ReadFailure:
+    """A sample that could not be read, carried out of a DataLoader worker without its traceback."""
+
+    index: int
+    kind: str
+    message: str
+    hint: str | None
+
+
 def _collate(batch: list[Any]) -> list[tuple[int, Any]]:
     return batch
 
 
 class _Indexed:
-    """Dataset view yielding ``(index, sample)`` so rows keep their dataset index."""
+    """Dataset view yielding ``(index, sample)`` so rows keep their dataset index.
+
+    A failure becomes a :class:`_ReadFailure` value, re-raised in the main process as a clean
+    HandzooError (a DataLoader worker would otherwise wrap it in its own traceback text).
+    """
 
     def __init__(self, dataset: Any) -> None:
         self.dataset = dataset
@@ -77,7 +91,21 @@ class _Indexed:
         return len(self.dataset)
 
     def __getitem__(self, index: int) -> tuple[int, Any]:
-        return index, self.dataset[index]
+        try:
+            return index, self.dataset[index]
+        except HandzooError as exc:
+            return index, _ReadFailure(index, type(exc).__name__, exc.message, exc.hint)
+        except Exception as exc:  # a loader bug: report it with the sample it happened on
+            return index, _ReadFailure(index, "", f"{type(exc).__name__}: {exc}", None)
+
+
+def _raise_failure(f: _ReadFailure) -> None:
+    import handzoo.errors as errors
+
+    cls = getattr(errors, f.kind, None) if f.kind else None
+    if not (isinstance(cls, type) and issubclass(cls, HandzooError)):
+        raise DatasetError(f"reading sample {f.index} failed: {f.message}", hint=f.hint)
+    raise cls(f.message, hint=f.hint)
 
 
 def iterate_batches(
@@ -86,7 +114,8 @@ def iterate_batches(
     """Yield ``(batch of (index, sample), seconds waited for it)`` over ``indices`` in order.
 
     Raises:
-        DatasetError: when the dataset fails to produce a sample (the original error is chained).
+        HandzooError: the dataset's own error for a sample it cannot read (DatasetError for
+            anything else), without a worker traceback.
     """
     if batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {batch_size}")
@@ -104,10 +133,11 @@ def iterate_batches(
             batch = next(it)
         except StopIteration:
             return
-        except HandzooError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # the DataLoader itself failed (worker killed, unpicklable dataset)
             raise DatasetError(f"reading samples failed: {type(exc).__name__}: {exc}") from exc
+        for _, item in batch:
+            if isinstance(item, _ReadFailure):
+                _raise_failure(item)
         yield batch, time.perf_counter() - t0
 
 

@@ -127,7 +127,8 @@ def test_present_dataset_is_opened_with_its_root(tmp_path: Path) -> None:
         resolve_datasets(["nope"], [], None, load, specs, env={})
 
 
-def test_unreadable_samples_skip_the_cells_with_the_loader_message(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 2])
+def test_unreadable_samples_skip_the_cells_with_the_loader_message(tmp_path: Path, workers: int) -> None:
     from bench_fakes import TinyDataset
 
     from handzoo.errors import AnnotationError
@@ -141,9 +142,10 @@ def test_unreadable_samples_skip_the_cells_with_the_loader_message(tmp_path: Pat
     prov = tiny_providers()
     prov.load_dataset = lambda name, root=None, split=None: Broken(n=7)
     prov.dataset_specs = {"tiny": prov.dataset_specs["tiny"]}
-    run = run_bench(BenchConfig(out=tmp_path, progress=False), prov)
+    run = run_bench(BenchConfig(out=tmp_path, progress=False, workers=workers), prov)
     assert not run.results
     skips = _skips(run)
     for model in ("mean-hand", "zero", "tiny-good"):
         reason, cmd = skips[(model, "tiny")]
         assert "sample 3 is malformed" in reason and cmd == "re-download anno.json"
+        assert "Traceback" not in reason
