@@ -304,6 +304,7 @@ class _Harness:
             self._finish(c, keys[c], fp, gt_sorted, pred, timings[0].merged(timings[1:]))
 
     def _finish(self, cell: Cell, key: str, fp: str, gt: GroundTruth, pred: Predictions, timing: Timing) -> None:
+        t0 = time.perf_counter()
         try:
             score: ScoreResult = self.prov.scorer(cell.protocol, gt, pred)
         except HandzooError as exc:
@@ -327,7 +328,10 @@ class _Harness:
             metrics=dict(score.metrics),
             units=dict(score.units),
             curves=dict(score.curves),
-            timings=_timings(timing, self.ctx.world_size, measured=cell.kind == "model"),
+            timings={
+                **_timings(timing, self.ctx.world_size, measured=cell.kind == "model"),
+                "score_s": time.perf_counter() - t0,
+            },
             info=info,
             environment=dict(self.env),
         )
