@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-HELP = "Dataset tools: 'synth' renders the synthetic open-hand dataset in the FreiHAND layout."
+HELP = "Dataset tools: 'synth' renders the synthetic open-hand data (FreiHAND layout); 'preview' draws samples."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    v = sub.add_parser("preview", help="save a PNG grid of a dataset's samples with their 2D keypoints")
+    v.add_argument("name", help="dataset name, e.g. synthetic, freihand, ho3d_v3")
+    v.add_argument("--out", required=True, help="PNG file to write")
+    v.add_argument("--root", default=None, help="dataset folder (default: $HANDZOO_DATA/<name>)")
+    v.add_argument("--split", default=None, help="split (default: the loader's)")
+    v.add_argument("--n", type=int, default=16, help="number of samples (default 16)")
+    v.add_argument("--start", type=int, default=0, help="first sample index")
+    v.add_argument("--cols", type=int, default=4, help="grid columns (default 4)")
+    v.add_argument("--size", type=int, default=224, help="tile size in pixels (default 224)")
+    v.add_argument("--mask", action="store_true", help="tint the hand mask")
+    v.add_argument("--boxes", action="store_true", help="draw the hand boxes")
 
 
 _GEN: Any = None
@@ -111,9 +122,53 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tile(sample: Any, size: int, mask: bool, boxes: bool) -> Any:
+    import cv2
+    import numpy as np
+
+    from handzoo.render.overlay import draw_boxes, draw_keypoints
+
+    img = sample.image
+    h, w = img.shape[:2]
+    scale = size / max(h, w)
+    img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    if mask and sample.mask is not None:
+        m = cv2.resize(sample.mask, img.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
+        img = img.copy()
+        img[m] = (0.6 * img[m] + 0.4 * np.array([60, 220, 120])).astype(np.uint8)
+    if sample.joints2d is not None:
+        valid = sample.joints_valid & sample.hand_valid[:, None]
+        img = draw_keypoints(img, sample.joints2d * scale, valid=valid)
+    if boxes:
+        img = draw_boxes(img, sample.bbox * scale)
+    tile = np.full((size, size, 3), 255, np.uint8)
+    tile[: img.shape[0], : img.shape[1]] = img
+    return tile
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from handzoo.datasets import load_dataset
+    from handzoo.errors import ConfigError
+    from handzoo.render.overlay import image_grid, save_png
+
+    if args.n <= 0 or args.cols <= 0 or args.size < 16:
+        raise ConfigError("--n and --cols must be positive and --size at least 16")
+    ds = load_dataset(args.name, root=args.root, split=args.split)
+    idx = [i for i in range(args.start, args.start + args.n) if i < len(ds)]
+    if not idx:
+        raise ConfigError(f"{args.name} has {len(ds)} samples; nothing to show from index {args.start}")
+    tiles = [_tile(ds[i], args.size, args.mask, args.boxes) for i in idx]
+    path = save_png(args.out, image_grid(tiles, ncols=args.cols))
+    print(f"wrote {len(tiles)} samples of {args.name}/{ds.split} to {path}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Dispatch ``handzoo data ACTION``."""
-    if getattr(args, "data_command", None) == "synth":
+    action = getattr(args, "data_command", None)
+    if action == "synth":
         return _synth(args)
-    print("usage: handzoo data synth --out DIR [--n N] [--seed S]", file=sys.stderr)
+    if action == "preview":
+        return _preview(args)
+    print("usage: handzoo data {synth,preview} ... (see handzoo data --help)", file=sys.stderr)
     return 2

@@ -77,3 +77,18 @@ def test_data_synth_errors(tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert main(["data", "synth", "--out", str(tmp_path / "y"), "--n", "0"]) == 2
     assert main(["data"]) == 2
+
+
+def test_data_preview_draws_any_dataset(tmp_path, capsys):
+    from handzoo.datasets.testing import write_rhd
+
+    write_rhd(tmp_path / "rhd", n=2)
+    out = tmp_path / "grid.png"
+    args = ["data", "preview", "rhd", "--root", str(tmp_path / "rhd"), "--n", "3", "--cols", "2", "--size", "64"]
+    assert main([*args, "--mask", "--boxes", "--out", str(out)]) == 0
+    import cv2
+
+    img = cv2.imread(str(out))
+    assert img.shape == (64 + 2 * 4, 2 * 64 + 3 * 4, 3)
+    assert "wrote 2 samples" in capsys.readouterr().out
+    assert main(["data", "preview", "rhd", "--root", str(tmp_path / "rhd"), "--start", "5", "--out", str(out)]) == 2

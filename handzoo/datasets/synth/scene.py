@@ -203,18 +203,21 @@ class HandSynthesizer:
         loop = rest_v[self.data.closing_loop]
         sgn = 1.0 if h.side == RIGHT else -1.0  # the left model is mirrored through x = 0
         c = loop.mean(0)
-        ry = (loop[:, 1].max() - loop[:, 1].min()) / 2 * 0.95
-        rz = (loop[:, 2].max() - loop[:, 2].min()) / 2 * 0.95
+        ry = (loop[:, 1].max() - loop[:, 1].min()) / 2
+        rz = (loop[:, 2].max() - loop[:, 2].min()) / 2
         length = rng.uniform(0.08, 0.22)
         grow = rng.uniform(1.1, 1.35)
         ang = np.linspace(0, 2 * np.pi, _TUBE_AROUND, endpoint=False)
         rings = []
-        for t in np.linspace(0.0, 1.0, _TUBE_ALONG):
-            s = 1.0 + (grow - 1.0) * t
-            x = c[0] + sgn * (-0.006 + length * t)
+        # the first ring is narrower and sunk into the wrist so the open rim never shows
+        # and the second, at the wrist cut, matches the cut so the hand's wrist cap stays hidden
+        xs = np.concatenate([[-0.012], length * np.linspace(0.0, 1.0, _TUBE_ALONG - 1) ** 1.5])
+        scales = np.concatenate([[0.85], 1.04 + (grow - 1.0) * np.linspace(0.0, 1.0, _TUBE_ALONG - 1)])
+        for x_off, s in zip(xs, scales):
+            x = c[0] + sgn * x_off
             ring = np.stack([np.full_like(ang, x), c[1] + ry * s * np.cos(ang), c[2] + rz * s * np.sin(ang)], 1)
             rings.append(ring)
-        cap = np.array([[c[0] + sgn * (-0.006 + length), c[1], c[2]]])
+        cap = np.array([[c[0] + sgn * length, c[1], c[2]]])
         tube = np.concatenate(rings + [cap])
         R = _rot(h.global_orient)
         j0 = rest_j[0]
