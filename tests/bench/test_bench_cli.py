@@ -61,3 +61,10 @@ def test_score_delegates_to_the_protocols_scorer(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "handzoo.protocols.score_cli", fake)
     assert cli.main(["score", "--protocol", "freihand"]) == 0
     assert seen == {"protocol": "freihand"}
+
+
+def test_score_help_comes_from_the_drop_in_scorer(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["score", "--help"])
+    assert exc.value.code == 0
+    assert "--protocol" in capsys.readouterr().out
