@@ -68,3 +68,22 @@ def test_score_help_comes_from_the_drop_in_scorer(capsys: pytest.CaptureFixture)
         cli.main(["score", "--help"])
     assert exc.value.code == 0
     assert "--protocol" in capsys.readouterr().out
+
+
+def test_real_synthetic_benchmark_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    """What `make bench` runs, on 4 samples: real cards, hub status, synthetic data and protocol."""
+    monkeypatch.delenv("HANDZOO_DATA", raising=False)
+    out = tmp_path / "report"
+    rc = cli.main(["--all", "--json", "--limit", "4", "--workers", "0", "--no-progress", "--out", str(out)])
+    assert rc == 0
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, load_schema())
+    cells = {(r["model"], r["dataset"], r["protocol"]) for r in doc["results"]}
+    assert {("mean-hand", "synthetic", "freihand"), ("zero", "synthetic", "freihand")} <= cells
+    for r in doc["results"]:
+        assert r["num_samples"] == 4 and r["info"]["limit"] == 4
+        assert r["metrics"]["PA-MPJPE"] > 0 and len(r["curves"]["xyz_al"]["values"]) == 100
+    skipped = {(s["model"], s["dataset"]) for s in doc["skipped"]}
+    assert ("*", "freihand") in skipped  # not on this machine: listed with where to get it
+    for name in ("results.json", "results.md", "results.csv", "report.html"):
+        assert (out / name).is_file()
