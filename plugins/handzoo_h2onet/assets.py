@@ -17,6 +17,7 @@ the authors' (derived from MANO's template, so handzoo never ships them):
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -131,8 +132,8 @@ def hierarchy_from_arrays(
     """
     if not (len(vertices) == len(faces) == len(up) + 1) or len(up) < 1:
         raise AssetError(f"{source}: need L vertex/face levels and L-1 up-sampling matrices")
-    verts = tuple(np.asarray(v, dtype=np.float64) for v in vertices)
-    fcs = tuple(np.asarray(f, dtype=np.int64) for f in faces)
+    verts = tuple(np.array(v, dtype=np.float64) for v in vertices)
+    fcs = tuple(np.array(f, dtype=np.int64) for f in faces)
     for lvl, (v, f) in enumerate(zip(verts, fcs)):
         if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3 or f.size == 0:
             raise AssetError(f"{source}: level {lvl} vertices/faces are not (N, 3)")
@@ -142,6 +143,8 @@ def hierarchy_from_arrays(
         _up_gather(u, f"{source} up_transform[{i}]", len(verts[i]), len(verts[i + 1])) for i, u in enumerate(up)
     )
     spirals = tuple(extract_spirals(verts[i], fcs[i], seq_length) for i in range(len(verts) - 1))
+    for arr in (*verts, *fcs, *spirals, *(a for pair in ups for a in pair)):
+        arr.setflags(write=False)  # hierarchies are cached and shared between models
     return MeshHierarchy(verts, fcs, ups, spirals, source)
 
 
@@ -151,8 +154,19 @@ def load_mesh_hierarchy(template_dir: str | os.PathLike | None = None, seq_lengt
     Raises:
         AssetError: when the folder or file is missing or malformed.
     """
-    folder = find_template_dir(template_dir)
-    path = folder / "transform.pkl"
+    path = find_template_dir(template_dir) / "transform.pkl"
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise AssetError(f"cannot read {path}: {exc}", hint=_template_hint()) from None
+    return _read_hierarchy(str(path.resolve()), st.st_mtime_ns, st.st_size, seq_length)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_hierarchy(path_str: str, mtime_ns: int, size: int, seq_length: int) -> MeshHierarchy:
+    # keyed on the file's identity and stamp: building a second model (convert, then load)
+    # reuses the spirals, and an edited file is read again.
+    path = Path(path_str)
     data = safe_load(path, "H2ONet mesh template")
     if not isinstance(data, dict) or not {"vertices", "face", "up_transform"} <= set(data):
         raise AssetError(f"{path} lacks the keys vertices/face/up_transform", hint=_template_hint())

@@ -26,7 +26,7 @@ class SpiralConv(nn.Module):
 
     def __init__(self, cin: int, cout: int, spiral: np.ndarray) -> None:
         super().__init__()
-        idx = torch.as_tensor(np.asarray(spiral), dtype=torch.long)
+        idx = torch.tensor(np.asarray(spiral), dtype=torch.long)
         self.register_buffer("index", idx.reshape(-1), persistent=False)
         self.num_vertices, self.seq_length = int(idx.shape[0]), int(idx.shape[1])
         self.linear = nn.Linear(cin * self.seq_length, cout)
@@ -79,8 +79,8 @@ class MeshDecoder(nn.Module):
             self.blocks.append(SpiralUpBlock(cin, channels[lvl], mesh.spirals[lvl]))
         self.head = SpiralConv(channels[0], 3, mesh.spirals[0])
         for lvl, (idx, w) in enumerate(mesh.up):
-            self.register_buffer(f"up_index{lvl}", torch.as_tensor(idx, dtype=torch.long), persistent=False)
-            self.register_buffer(f"up_weight{lvl}", torch.as_tensor(w, dtype=torch.float32), persistent=False)
+            self.register_buffer(f"up_index{lvl}", torch.tensor(idx, dtype=torch.long), persistent=False)
+            self.register_buffer(f"up_weight{lvl}", torch.tensor(w, dtype=torch.float32), persistent=False)
 
     @staticmethod
     def sample_joints(feat: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:

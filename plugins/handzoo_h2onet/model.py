@@ -70,8 +70,8 @@ class _H2ONetBase(Method):
             raise ConfigError(f"joint regressor must be (21, {mesh.num_vertices[0]}), got {jreg.shape}")
         self.backbone = DenseStackBackbone()
         self.decoder = MeshDecoder(mesh)
-        self.register_buffer("joint_regressor", torch.as_tensor(jreg, dtype=torch.float32), persistent=False)
-        self.register_buffer("faces", torch.as_tensor(mesh.faces[0], dtype=torch.long), persistent=False)
+        self.register_buffer("joint_regressor", torch.tensor(jreg, dtype=torch.float32), persistent=False)
+        self.register_buffer("faces", torch.tensor(mesh.faces[0], dtype=torch.long), persistent=False)
         self._mesh = mesh
 
     # -- network ---------------------------------------------------------------------------

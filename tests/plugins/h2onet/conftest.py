@@ -12,6 +12,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 from h2o_helpers import FIXTURES, deterministic_state, standin_j_regressor  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_intra_op_thread():
+    """Run these tests on one intra-op thread, restoring the setting afterwards.
+
+    The networks run hundreds of small ops; with two OpenMP threads each op ends in a barrier,
+    and when other processes share the cores (the full suite, parallel jobs) a descheduled
+    thread stalls every barrier: the same tests took 10x longer. One thread has no barriers.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def template_dir() -> Path:
     """The stand-in mesh hierarchy (random sphere meshes in the layout of the authors' transform.pkl)."""

@@ -27,7 +27,8 @@ def test_convert_then_load(tmp_path, monkeypatch, template_dir, mf_model):
     assert result.path.is_file()
     model = load("h2onet-dexycb")
     golden = np.load(FIXTURES / "golden_mf.npz")
-    batch = {n: torch.from_numpy(golden[f"in_{n}"].astype(np.float32)) / 255.0 for n in ("img_0", "img_1", "img_2")}
+    # the first sample only: its three frames are rows 0, 2, 4 of the golden (frames stacked)
+    batch = {n: torch.from_numpy(golden[f"in_{n}"][:1].astype(np.float32)) / 255.0 for n in ("img_0", "img_1", "img_2")}
     with torch.inference_mode():
         out = model(batch)
-    np.testing.assert_allclose(out["pred_verts3d_w_gr"].numpy(), golden["out_pred_verts3d_w_gr"], atol=1e-4)
+    np.testing.assert_allclose(out["pred_verts3d_w_gr"].numpy(), golden["out_pred_verts3d_w_gr"][::2], atol=1e-4)

@@ -62,25 +62,26 @@ def test_joints2d_crop_and_root_placement(sf_model):
 
 
 def test_mf_output_and_stream(mf_model):
-    frames = _images(3)
-    boxes = [[40, 30, 100, 90]] * 3
-    out = mf_model(frames, boxes=boxes)
-    assert out.joints3d.shape == (1, 1, 21, 3) and out.vertices.shape == (1, 1, 778, 3)
-    occ = out.extras["finger_occlusion_prob"]
-    assert occ.shape == (1, 1, 5) and ((occ >= 0) & (occ <= 1)).all()
-    assert out.extras["hand_occlusion_prob"].shape == (1, 1)
-    batched = mf_model([frames, frames[::-1]], boxes=[boxes, boxes])
-    assert batched.joints3d.shape == (2, 1, 21, 3)
-    assert torch.allclose(batched.joints3d[0], out.joints3d[0], atol=1e-5)
-
-    stream = H2ONetStream(mf_model, short=1, long=2)
+    box = [40, 30, 100, 90]
     seq = _images(3, seed=3)
-    for im in seq:
-        res = stream.push(im, box=boxes[0])
-        assert res.joints3d.shape == (1, 1, 21, 3)
-    # frame 2 uses frames 1 (short) and 0 (long): the same as the explicit triple
-    ref = mf_model([seq[2], seq[1], seq[0]], boxes=boxes)
-    assert torch.allclose(res.vertices, ref.vertices, atol=1e-5)
+    stream = H2ONetStream(mf_model, short=1, long=2)
+    pushed = [stream.push(im, box=box) for im in seq]
+    assert stream.frame_index == 3 and all(r.joints3d.shape == (1, 1, 21, 3) for r in pushed)
+    # while t < long, frame t uses frames t - t//2 and 0; then t - short and t - long
+    triples = [[seq[1], seq[1], seq[0]], [seq[2], seq[1], seq[0]]]
+    out = mf_model(triples, boxes=[[box] * 3] * 2)
+    assert out.joints3d.shape == (2, 1, 21, 3) and out.vertices.shape == (2, 1, 778, 3)
+    occ = out.extras["finger_occlusion_prob"]
+    assert occ.shape == (2, 1, 5) and ((occ >= 0) & (occ <= 1)).all()
+    assert out.extras["hand_occlusion_prob"].shape == (2, 1)
+    # each batch row equals the stream's single-sample run of the same frames
+    for i, res in enumerate(pushed[1:]):
+        assert torch.allclose(res.vertices[0], out.vertices[i], atol=1e-5)
+        assert torch.allclose(res.extras["finger_occlusion_prob"][0], occ[i], atol=1e-5)
+    # one flat triple is one sample, cropped like the same triple inside a batch
+    single, _ = mf_model.preprocess(triples[1], boxes=[box] * 3)
+    batch, _ = mf_model.preprocess(triples, boxes=[[box] * 3] * 2)
+    assert all(torch.equal(single[k][0], batch[k][1]) for k in ("img_0", "img_1", "img_2"))
     stream.reset()
     assert stream.frame_index == 0
 
@@ -117,12 +118,11 @@ def test_mf_bad_frames(mf_model):
 def test_losses_backward(sf_model, mf_model):
     import copy
 
-    for model, mult in ((copy.deepcopy(sf_model), 1), (copy.deepcopy(mf_model), 3)):
-        x = torch.rand(mult * 2, 3, 128, 128)
-        batch = {"img": x} if mult == 1 else {f"img_{i}": x[2 * i : 2 * i + 2] for i in range(3)}
+    # the smallest train-mode batches: BatchNorm needs two samples (SF), MF stacks three frames
+    for model, batch in ((copy.deepcopy(sf_model), {"img": torch.rand(2, 3, 128, 128)}),
+                         (copy.deepcopy(mf_model), {f"img_{i}": torch.rand(1, 3, 128, 128) for i in range(3)})):  # fmt: skip
         model.train()
         out = model(batch)
-        model.eval()
         n = out["pred_verts3d_wo_gr"].shape[0]
         tgt = {
             "gt_verts3d_wo_gr": torch.zeros(n, 778, 3) + torch.randn(778, 3) * 0.05,
@@ -135,10 +135,9 @@ def test_losses_backward(sf_model, mf_model):
         }
         terms = model.losses()["stage2"](out, tgt)
         assert torch.isfinite(terms["loss"])
-        assert ("occ" in terms) == (mult == 3)
+        assert ("occ" in terms) == model.multi_frame
         terms["loss"].backward()
         assert model.backbone.pre_layer[0][0].weight.grad is not None
-        model.zero_grad(set_to_none=True)
     with pytest.raises(InputError, match="gt_verts3d_wo_gr"):
         model.losses()["stage1"](out, {})
 
