@@ -6,6 +6,7 @@ its path, or None when there is nothing to plot.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -29,6 +30,15 @@ _CURVE_TITLES = {
 def _is_aligned(name: str) -> bool:
     n = name.lower()
     return n.endswith("_al") or "procrustes" in n or n.startswith("pa")
+
+
+def model_color(model: str) -> str:
+    """A colour per model name, the same in every plot of a report (and across reports)."""
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+    fixed = {"mean-hand": "#1f77b4", "zero": "#ff7f0e"}
+    if model in fixed:
+        return fixed[model]
+    return palette[2 + int(hashlib.sha1(model.encode()).hexdigest(), 16) % (len(palette) - 2)]
 
 
 def _pyplot() -> Any:
@@ -81,7 +91,9 @@ def pck_plot(dataset: str, protocol: str, results: list[dict[str, Any]], out_dir
             if not c:
                 continue
             style = "--" if r["kind"] == "baseline" else "-"
-            ax.plot(c["thresholds_mm"], c["values"], style, label=r["model"], linewidth=1.8)
+            ax.plot(
+                c["thresholds_mm"], c["values"], style, label=r["model"], linewidth=1.8, color=model_color(r["model"])
+            )
         ax.set_title(_CURVE_TITLES.get(curve, curve), fontsize=10)
         ax.set_xlabel("threshold (mm)")
         ax.set_ylabel("PCK")
@@ -122,15 +134,22 @@ def accuracy_latency_plot(results: list[dict[str, Any]], out_dir: Path) -> Path 
     markers = "osD^v<>P*X"
     for i, ds in enumerate(datasets):
         pts = [p for p in points if p[2]["dataset"] == ds]
-        ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=markers[i % len(markers)], s=60, label=ds)
+        ax.scatter(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            marker=markers[i % len(markers)],
+            s=60,
+            c=[model_color(p[2]["model"]) for p in pts],
+            label=f"models on {ds}",
+        )
         for x, y, r in pts:
             ax.annotate(r["model"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    for i, (y, r) in enumerate(floors):
+    for y, r in floors:
         ax.axhline(
             y,
             linestyle=(0, (4, 3)),
-            linewidth=1.0,
-            color=f"C{(i + len(datasets)) % 10}",
+            linewidth=1.2,
+            color=model_color(r["model"]),
             label=f"{r['model']} baseline ({r['dataset']})",
         )
     if not points:
@@ -145,11 +164,13 @@ def accuracy_latency_plot(results: list[dict[str, Any]], out_dir: Path) -> Path 
             fontsize=10,
             color="0.35",
         )
+    top = max([p[1] for p in points] + [f[0] for f in floors])
+    ax.set_ylim(0, top * 1.15 if top > 0 else 1.0)
     ax.set_xscale("log")
     ax.set_xlabel("latency (ms / image, model only; log scale)")
     ax.set_ylabel(f"{metric} (mm, lower is better)")
     ax.set_title("Accuracy vs latency")
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     out_dir.mkdir(parents=True, exist_ok=True)
