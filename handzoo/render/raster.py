@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from handzoo.errors import RenderError
+from handzoo.render._threads import single_threaded
 
 __all__ = ["Fragments", "project_vertices", "rasterize", "soft_silhouette", "check_mesh"]
 
@@ -265,6 +266,7 @@ def _visible_pairs(
     return pix[sel], fc[sel], zb.to(proj.dtype)
 
 
+@single_threaded
 def rasterize(
     vertices: torch.Tensor,
     faces: torch.Tensor,
@@ -322,6 +324,7 @@ def _point_segment_dist2(px: torch.Tensor, py: torch.Tensor, a: torch.Tensor, b:
     return dx * dx + dy * dy
 
 
+@single_threaded
 def soft_silhouette(
     vertices: torch.Tensor,
     faces: torch.Tensor,

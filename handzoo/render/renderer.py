@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from handzoo.errors import RenderError
+from handzoo.render._threads import single_threaded
 from handzoo.render.backends import RasterBackend, get_backend
 from handzoo.render.shading import Light, shade
 
@@ -109,6 +110,7 @@ def _colours(
     raise RenderError(f"colors must be (3,), (V, 3) or (F, 3), got {tuple(c.shape)}")
 
 
+@single_threaded
 def render_mesh(
     vertices: Array | Sequence[Array],
     faces: Array | Sequence[Array],
@@ -194,6 +196,7 @@ def render_mesh(
     return RenderOutput(image=image, mask=mask, coverage=cov, depth=depth, mesh_id=mesh_id, mesh_coverage=mesh_cov)
 
 
+@single_threaded
 def silhouette(
     vertices: Array,
     faces: Array,

@@ -18,6 +18,7 @@ from handzoo.datasets.base import make_sample, project
 from handzoo.datasets.synth.backgrounds import random_background, random_colour
 from handzoo.datasets.synth.poses import HandKinematics, PoseSampler, axis_angle_of, random_rotation, sample_betas
 from handzoo.geometry.flip import flip_axis_angle
+from handzoo.render._threads import single_thread
 from handzoo.render.renderer import render_mesh
 from handzoo.render.shading import Light
 from handzoo.types import LEFT, RIGHT, SIDE_NAMES, Sample
@@ -255,7 +256,16 @@ class HandSynthesizer:
     # ------------------------------------------------------------------ sample
 
     def generate(self, seed: int, index: int) -> Sample:
-        """Render sample ``index`` of the stream ``seed``."""
+        """Render sample ``index`` of the stream ``seed``.
+
+        Runs with one torch thread (restored afterwards): the many small tensor operations of one
+        render get slower, not faster, with intra-op threads; parallelise across samples instead
+        (DataLoader workers, ``handzoo data synth --workers``).
+        """
+        with single_thread():
+            return self._generate(seed, index)
+
+    def _generate(self, seed: int, index: int) -> Sample:
         cfg = self.config
         rng = np.random.default_rng([int(seed), int(index)])
         S = int(cfg.image_size)
