@@ -105,8 +105,10 @@ class DexYCB(HandDataset):
         self.setup, self.subset = m.group(1), m.group(2)
         self.split = split
         self.source = source
-        self.protocol = "dexycb" if source == "toolkit" else "dexycb_handoccnet"
-        self.root = resolve_root(root, "DexYCB", ["DexYCB", "dex-ycb", "DEX_YCB"], URL, env_vars=("DEX_YCB_DIR",))
+        self.protocol = "dexycb" if source == "toolkit" else "dexycb-handoccnet"
+        self.root = resolve_root(
+            root, "DexYCB", ["DexYCB", "dex-ycb", "DEX_YCB", "dexycb"], URL, env_vars=("DEX_YCB_DIR",)
+        )
         if source == "handoccnet":
             self._init_handoccnet()
         else:

@@ -87,7 +87,7 @@ class FreiHAND(HandDataset):
         if self.split == "evaluation" and version != "gs":
             raise ConfigError("the FreiHAND evaluation split has only the 'gs' version")
         self.version = version
-        self.root = resolve_root(root, "FreiHAND", ["FreiHAND", "FreiHAND_pub_v2"], URL)
+        self.root = resolve_root(root, "FreiHAND", ["FreiHAND", "FreiHAND_pub_v2", "freihand"], URL)
         s = self.split
         require(self.root, [f"{s}_K.json", f"{s}/rgb"], "FreiHAND", URL)
         if s == "training":

@@ -96,8 +96,10 @@ class HO3D(HandDataset):
             raise ConfigError(f"unknown HO-3D split {split!r}", hint="use 'train' or 'evaluation'")
         self.version = version
         self.split = _SPLITS[split]
-        self.protocol = f"ho3d_{version}"
-        self.root = resolve_root(root, f"HO-3D {version}", [f"HO3D_{version}", f"HO-3D_{version}"], URL)
+        self.protocol = f"ho3d-{version}"
+        self.root = resolve_root(
+            root, f"HO-3D {version}", [f"HO3D_{version}", f"HO-3D_{version}", f"ho3d_{version}"], URL
+        )
         list_file = f"{self.split}.txt"
         require(self.root, [list_file, self.split], f"HO-3D {version}", URL)
         lines = (self.root / list_file).read_text(encoding="utf-8").split()

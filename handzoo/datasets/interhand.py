@@ -49,7 +49,7 @@ class InterHand26M(HandDataset):
     """
 
     name = "interhand26m"
-    protocol = "interhand26m"
+    protocol = "interhand"
     url = URL
 
     def __init__(
@@ -61,7 +61,9 @@ class InterHand26M(HandDataset):
             raise ConfigError(f"unknown hands filter {hands!r}", hint="use all, single or interacting")
         self.split = split
         self.hands = hands
-        self.root = resolve_root(root, "InterHand2.6M", ["InterHand2.6M", "InterHand2.6M_5fps_batch1"], URL)
+        self.root = resolve_root(
+            root, "InterHand2.6M", ["InterHand2.6M", "InterHand2.6M_5fps_batch1", "interhand26m"], URL
+        )
         adir = Path("annotations") / split
         pre = f"InterHand2.6M_{split}"
         require(

@@ -71,7 +71,7 @@ class RHD(HandDataset):
         if split not in _SPLITS:
             raise ConfigError(f"unknown RHD split {split!r}", hint="use 'training' or 'evaluation'")
         self.split = _SPLITS[split]
-        self.root = resolve_root(root, "RHD", ["RHD_published_v2", "RHD"], URL)
+        self.root = resolve_root(root, "RHD", ["RHD_published_v2", "RHD", "rhd"], URL)
         s = self.split
         require(self.root, [f"{s}/anno_{s}.pickle", f"{s}/color"], "RHD", URL)
         if with_mask:

@@ -66,7 +66,7 @@ def test_toolkit_incomplete(tmp_path, dex_root):
 def test_handoccnet_json(tmp_path):
     exp = write_dexycb_handoccnet(tmp_path, split="test")
     ds = load_dataset("dexycb_handoccnet", root=tmp_path, split="s0_test")
-    assert ds.protocol == "dexycb_handoccnet" and len(ds) == 2
+    assert ds.protocol == "dexycb-handoccnet" and len(ds) == 2
     for i, e in enumerate(exp):
         s = ds[i]
         np.testing.assert_array_equal(s.image, e["image"])

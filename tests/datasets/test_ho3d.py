@@ -16,7 +16,7 @@ from handzoo.errors import AnnotationError, DatasetNotFoundError
 def test_train_split(tmp_path, version):
     exp = write_ho3d(tmp_path, version=version, split="train")
     ds = load_dataset(f"ho3d_{version}", root=tmp_path, split="train")
-    assert len(ds) == 3 and ds.protocol == f"ho3d_{version}"
+    assert len(ds) == 3 and ds.protocol == f"ho3d-{version}"
     for i, e in enumerate(exp):
         s = ds[i]
         np.testing.assert_array_equal(s.image, e["image"])

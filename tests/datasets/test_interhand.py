@@ -14,7 +14,7 @@ from handzoo.errors import AnnotationError, ConfigError, DatasetNotFoundError
 def test_values_and_order(tmp_path):
     exp = write_interhand(tmp_path, split="test")
     ds = load_dataset("interhand26m", root=tmp_path, split="test")
-    assert len(ds) == 3 and ds.protocol == "interhand26m"
+    assert len(ds) == 3 and ds.protocol == "interhand"
     for i, e in enumerate(exp):
         s = ds[i]
         assert s.meta["hand_type"] == e["hand_type"]

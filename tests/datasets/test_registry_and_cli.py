@@ -92,3 +92,16 @@ def test_data_preview_draws_any_dataset(tmp_path, capsys):
     assert img.shape == (64 + 2 * 4, 2 * 64 + 3 * 4, 3)
     assert "wrote 2 samples" in capsys.readouterr().out
     assert main(["data", "preview", "rhd", "--root", str(tmp_path / "rhd"), "--start", "5", "--out", str(out)]) == 2
+
+
+def test_dataset_protocols_exist():
+    from handzoo.protocols import get_protocol
+
+    for cls in DATASET_CLASSES.values():
+        names = {cls.protocol} if cls.protocol else set()
+        if cls.__name__ == "HO3D":
+            names = {"ho3d-v2", "ho3d-v3"}
+        if cls.__name__ == "DexYCB":
+            names = {"dexycb", "dexycb-handoccnet"}
+        for name in names - {"rhd"}:  # RHD has no official evaluation script
+            assert get_protocol(name).name

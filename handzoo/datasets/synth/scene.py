@@ -16,7 +16,14 @@ import torch
 
 from handzoo.datasets.base import make_sample, project
 from handzoo.datasets.synth.backgrounds import random_background, random_colour
-from handzoo.datasets.synth.poses import HandKinematics, PoseSampler, axis_angle_of, random_rotation, sample_betas
+from handzoo.datasets.synth.poses import (
+    HandKinematics,
+    PoseSampler,
+    axis_angle_of,
+    random_rotation,
+    rotation_of,
+    sample_betas,
+)
 from handzoo.geometry.flip import flip_axis_angle
 from handzoo.render._threads import single_thread
 from handzoo.render.renderer import render_mesh
@@ -139,8 +146,6 @@ class HandSynthesizer:
         self.sampler = PoseSampler(self.kin)
         self.num_vertices = int(self.data.v_template.shape[0])
         self.faces = {s: m.faces.numpy().astype(np.int64) for s, m in self.models.items()}
-        self._open_faces = {s: f[: self.data.faces.shape[0]] for s, f in self.faces.items()}
-        self._rest_cache: dict[bytes, Any] = {}
 
     # ------------------------------------------------------------------ hands
 
@@ -220,15 +225,14 @@ class HandSynthesizer:
             rings.append(ring)
         cap = np.array([[c[0] + sgn * length, c[1], c[2]]])
         tube = np.concatenate(rings + [cap])
-        R = _rot(h.global_orient)
+        R = rotation_of(h.global_orient)
         j0 = rest_j[0]
         h.forearm = (tube - j0) @ R.T + j0 + h.transl
 
     # ------------------------------------------------------------------ camera and placement
 
-    def _place(self, h: _Hand, K: np.ndarray, box_target: tuple[float, float, float, float]) -> None:
-        """Translate a hand so its projected box has the target centre and longest side."""
-        uc, vc, side_px, _ = box_target
+    def _place(self, h: _Hand, K: np.ndarray, uc: float, vc: float, side_px: float) -> None:
+        """Translate a hand so its projected mesh box is centred at (uc, vc) with longest side ``side_px``."""
         f = 0.5 * (K[0, 0] + K[1, 1])
         self._pose_hand(h)
         v0 = h.vertices - h.transl
@@ -294,7 +298,7 @@ class HandSynthesizer:
             margin = side_px / 2 + 0.02 * S
             uc = rng.uniform(lo_u + margin, hi_u - margin) if hi_u - lo_u > 2 * margin else (lo_u + hi_u) / 2
             vc = rng.uniform(margin, S - margin) if S > 2 * margin else S / 2
-            self._place(h, K, (uc, vc, side_px, 0.0))
+            self._place(h, K, uc, vc, side_px)
             self._forearm(rng, h, rest_v, rest_j)
             fills.append(float(fill))
         bg, kind = random_background(rng, S, S)
@@ -385,9 +389,3 @@ class HandSynthesizer:
         d = np.full(joints.shape[:2], np.inf)
         d[inside] = depth[px[..., 1][inside], px[..., 0][inside]]
         return inside & (joints[..., 2] <= d + tol)
-
-
-def _rot(aa: np.ndarray) -> np.ndarray:
-    from handzoo.datasets.synth.poses import rotation_of
-
-    return rotation_of(aa)
