@@ -88,7 +88,8 @@ class Pytorch3DBackend(RasterBackend):  # pragma: no cover - pytorch3d is not in
         settings = RasterizationSettings(
             image_size=(h, w), blur_radius=0.0, faces_per_pixel=1, cull_backfaces=cull_backfaces
         )
-        fr = MeshRasterizer(cameras=cams, raster_settings=settings)(meshes, znear=znear)
+        # pytorch3d drops faces behind the camera itself; znear is the torch backend's finer cut
+        fr = MeshRasterizer(cameras=cams, raster_settings=settings)(meshes)
         p2f = fr.pix_to_face[..., 0]
         offs = (torch.arange(p2f.shape[0], device=p2f.device) * nf).view(-1, 1, 1)
         p2f = torch.where(p2f >= 0, p2f - offs, p2f)
