@@ -68,6 +68,7 @@ def main() -> None:
     env["HANDZOO_CACHE"] = str(scratch / "cache")
     env.pop("HANDZOO_DATA", None)
     bench = [sys.executable, "-m", "handzoo.bench", "--all", "--no-progress"]
+    load_before = os.getloadavg()[0]
     try:
         fresh = []
         for i in range(args.repeats):
@@ -93,6 +94,8 @@ def main() -> None:
                 "platform": platform.platform(),
                 "python": platform.python_version(),
                 "omp_num_threads": env["OMP_NUM_THREADS"],
+                "load_avg_1min_at_start": round(load_before, 2),
+                "note": "other jobs shared the machine while this ran; timings are noisy",
             },
             "cells": sorted(one),
             "models_with_weights": json.loads((scratch / "fresh0" / "results.json").read_text())["summary"][
@@ -105,8 +108,18 @@ def main() -> None:
         if not args.no_torchrun:
             torchrun = str(Path(sys.executable).with_name("torchrun"))
             wall, _ = run(
-                [torchrun, "--nproc-per-node", "2", "--standalone", "-m", "handzoo.bench", "--all", "--no-progress",
-                 "--out", str(scratch / "two")],
+                [
+                    torchrun,
+                    "--nproc-per-node",
+                    "2",
+                    "--standalone",
+                    "-m",
+                    "handzoo.bench",
+                    "--all",
+                    "--no-progress",
+                    "--out",
+                    str(scratch / "two"),
+                ],
                 env,
             )
             two = cells(scratch / "two")
