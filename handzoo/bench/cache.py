@@ -20,7 +20,7 @@ from handzoo.bench.records import Cell, CellResult
 __all__ = ["CACHE_FORMAT", "cell_key", "CellCache"]
 
 # bump when the stored cell format or the harness's scoring changes
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"
 
 
 def cell_key(cell: Cell, dataset_fingerprint: str, handzoo_version: str, limit: int | None, salt: str = "") -> str:
