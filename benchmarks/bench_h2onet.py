@@ -42,11 +42,12 @@ from handzoo_h2onet.model import H2ONetMF, H2ONetSF  # noqa: E402
 def ours(kind: str) -> torch.nn.Module:
     """handzoo's model with the deterministic weights."""
     cls = H2ONetSF if kind == "sf" else H2ONetMF
-    m = cls(template_dir=FIXTURES / "template", joint_regressor=joint_regressor_from_j16(standin_j_regressor()))
+    jreg = joint_regressor_from_j16(standin_j_regressor())
+    m = cls(template_dir=FIXTURES / "template", joint_regressor=jreg)
     shapes = {k: tuple(v.shape) for k, v in to_authors_state_dict(m.state_dict()).items()}
-    m.load_state_dict(
-        convert_state_dict(deterministic_state(shapes), "h2onet-dexycb" if kind == "mf" else "h2onet-sf-dexycb")
-    )
+    state = deterministic_state(shapes, ("mano_joint_reg",))
+    state["mano_joint_reg"] = torch.from_numpy(jreg)  # the authors' model starts from the same regressor
+    m.load_state_dict(convert_state_dict(state, "h2onet-dexycb" if kind == "mf" else "h2onet-sf-dexycb"))
     return m.eval()
 
 

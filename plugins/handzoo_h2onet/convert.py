@@ -2,29 +2,46 @@
 
 The hub framework hands over the already unwrapped state dict (``state_dict`` entry taken,
 ``module.`` stripped), checks shapes against the built model and writes safetensors. This module
-renames keys, drops MANO-derived arrays (the manopth buffers ``mano_layer.*`` and the 21 x 778
-``mano_joint_reg``, rebuilt at load time from the user's MANO file) and refuses anything it does
-not know.
+renames keys, drops the manopth buffers ``mano_layer.*`` (unused at inference) and refuses
+anything it does not know.
+
+The authors' ``mano_joint_reg`` (21 x 778) is a *trained* parameter: it starts as MANO's
+``J_regressor`` plus one-hot fingertip rows and the optimiser updates it with the network, so the
+checkpoint's copy is part of the function. It becomes our ``joint_regressor`` in the local file
+(MANO-derived: the model lists it in ``mano_derived_keys`` and ``handzoo push`` refuses it). When
+the state dict lacks it, it is rebuilt from the user's ``MANO_RIGHT.pkl`` with a warning (an
+approximation of the trained one).
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 
 import torch
 
 from handzoo.errors import CheckpointError
 
-__all__ = ["KEY_MAP_VERSION", "VARIANTS", "convert_state_dict", "to_authors_state_dict", "rename_key"]
+__all__ = [
+    "KEY_MAP_VERSION",
+    "MANO_LOCAL_KEYS",
+    "VARIANTS",
+    "convert_state_dict",
+    "to_authors_state_dict",
+    "rename_key",
+]
 
-KEY_MAP_VERSION = "1"
+KEY_MAP_VERSION = "2"
 # variant -> multi-frame?
 VARIANTS = {"h2onet-dexycb": True, "h2onet-sf-dexycb": False}
 
-_DROPPED = re.compile(r"^(mano_layer\.|mano_joint_reg$)")
+_DROPPED = re.compile(r"^mano_layer\.")
+# MANO-derived entries of the authors' checkpoint that the converter keeps in the local file.
+MANO_LOCAL_KEYS = ("mano_joint_reg",)
 
 # (authors' pattern, handzoo replacement), applied in order; each key must match a top-level rule.
 _TOP_RULES: tuple[tuple[str, str], ...] = (
+    (r"^mano_joint_reg$", "joint_regressor"),
     (r"^backbone\.mid_proj\.", "backbone.latent_proj."),
     (r"^backbone\.reduce\.", "backbone.joint_proj."),
     (r"^backbone\.uv_reg\.", "backbone.uv_head."),
@@ -52,6 +69,7 @@ _INNER_RULES: tuple[tuple[str, str], ...] = (
     (r"\.layer\.(weight|bias)$", r".linear.\1"),
 )
 _INVERSE_TOP: tuple[tuple[str, str], ...] = (
+    (r"^joint_regressor$", "mano_joint_reg"),
     (r"^backbone\.latent_proj\.", "backbone.mid_proj."),
     (r"^backbone\.joint_proj\.", "backbone.reduce."),
     (r"^backbone\.uv_head\.", "backbone.uv_reg."),
@@ -95,10 +113,11 @@ def convert_state_dict(state: dict[str, torch.Tensor], variant: str) -> dict[str
 
     Args:
         state: authors' keys (``backbone.*``, ``decoder3d.*``, ``mano_joint_reg``, ``mano_layer.*``).
+            Without ``mano_joint_reg`` the regressor is rebuilt from ``$HANDZOO_MANO_DIR`` (warning).
         variant: ``h2onet-dexycb`` (multi-frame) or ``h2onet-sf-dexycb`` (single-frame).
 
     Returns:
-        A new dict of tensors under handzoo names, MANO-derived entries removed.
+        A new dict of tensors under handzoo names, manopth buffers removed.
 
     Raises:
         CheckpointError: unknown variant, unknown keys, or keys of the other model kind.
@@ -137,6 +156,8 @@ def convert_state_dict(state: dict[str, torch.Tensor], variant: str) -> dict[str
             f"{variant} is the single-frame model but the checkpoint is a multi-frame one",
             hint="convert it as h2onet-dexycb",
         )
+    if "joint_regressor" not in out:
+        out["joint_regressor"] = _rebuilt_joint_regressor()
     required = ("backbone.pre_layer.0.0.weight", "decoder.joint_to_mesh", "decoder.head.linear.weight")
     missing = [k for k in required if k not in out]
     if missing:
@@ -146,8 +167,21 @@ def convert_state_dict(state: dict[str, torch.Tensor], variant: str) -> dict[str
     return out
 
 
+def _rebuilt_joint_regressor() -> torch.Tensor:
+    from .assets import mano_joint_regressor
+
+    warnings.warn(
+        "the H2ONet checkpoint has no mano_joint_reg (or it was dropped before conversion); rebuilding it from "
+        "MANO's J_regressor + fingertip vertices, an approximation of the regressor trained with the network: "
+        "joints may differ slightly from the authors'",
+        UserWarning,
+        stacklevel=3,
+    )
+    return torch.from_numpy(mano_joint_regressor())
+
+
 def to_authors_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Inverse of :func:`convert_state_dict` (without the dropped MANO arrays).
+    """Inverse of :func:`convert_state_dict` (without the dropped manopth buffers).
 
     Raises:
         CheckpointError: for a key that is not a handzoo H2ONet name.

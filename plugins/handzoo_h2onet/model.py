@@ -13,11 +13,13 @@ Raw outputs (``forward``) keep the authors' names: ``pred_verts3d_wo_gr``, ``pre
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.rotations import rot6d_to_matrix
@@ -46,6 +48,14 @@ class _H2ONetBase(Method):
         mano_dir: folder with ``MANO_RIGHT.pkl`` for the joint regressor (default
             ``$HANDZOO_MANO_DIR``).
         joint_regressor: optional (21, V) array used instead of MANO's (tests, custom meshes).
+
+    The 21 x V joint regressor is a trained parameter, as in the authors' code (their
+    ``mano_joint_reg`` is an ``nn.Parameter`` the optimiser updates): it starts as MANO's
+    ``J_regressor`` plus one-hot fingertip rows and the checkpoint holds the learned copy, which
+    ``handzoo convert`` keeps in the local weights file (``joint_regressor``). It is MANO-derived
+    (listed in ``mano_derived_keys``, so ``handzoo push`` refuses it); weights without it (e.g. from
+    the Hub) load with the initial value and a warning, since the joints then only approximate
+    the trained model's.
     """
 
     multi_frame = False
@@ -70,9 +80,12 @@ class _H2ONetBase(Method):
             raise ConfigError(f"joint regressor must be (21, {mesh.num_vertices[0]}), got {jreg.shape}")
         self.backbone = DenseStackBackbone()
         self.decoder = MeshDecoder(mesh)
-        self.register_buffer("joint_regressor", torch.tensor(jreg, dtype=torch.float32), persistent=False)
+        self.joint_regressor = nn.Parameter(torch.tensor(jreg, dtype=torch.float32))
         self.register_buffer("faces", torch.tensor(mesh.faces[0], dtype=torch.long), persistent=False)
         self._mesh = mesh
+        # state-dict keys holding MANO-derived data (never uploaded; see handzoo.hub.mano_keys)
+        self.mano_derived_keys: tuple[str, ...] = ("joint_regressor",) if hand_model == "mano" else ()
+        self.register_load_state_dict_pre_hook(_keep_initial_joint_regressor)
 
     # -- network ---------------------------------------------------------------------------
     def _place(
@@ -155,6 +168,23 @@ class _H2ONetBase(Method):
         if arr.size != 3 * b or not np.isfinite(arr).all():
             raise InputError(f"root must be ({b}, 3) finite metres in the camera frame, got shape {arr.shape}")
         return torch.as_tensor(arr.reshape(b, 3), device=self._device())
+
+
+def _keep_initial_joint_regressor(module: _H2ONetBase, state_dict: dict, prefix: str, *_: Any) -> None:
+    """Load weights that lack the joint regressor: keep the initial one, and say so."""
+    key = prefix + "joint_regressor"
+    if key in state_dict:
+        return
+    if module.hand_model == "mano":
+        what = (
+            "MANO's J_regressor plus fingertip vertices (the value training started from), an approximation of "
+            "the regressor trained with the network; joints may differ slightly from the authors'. For the exact "
+            "one, convert the authors' checkpoint locally (`handzoo convert <variant> <checkpoint>`)"
+        )
+    else:
+        what = f"the {module.hand_model} J_regressor plus fingertip vertices (the value training started from)"
+    warnings.warn(f"the H2ONet weights hold no joint regressor ({key}); using {what}", UserWarning, stacklevel=3)
+    state_dict[key] = module.joint_regressor.detach().clone()
 
 
 class H2ONetSF(_H2ONetBase):

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from h2o_helpers import FIXTURES, deterministic_state, standin_j_regressor  # noqa: E402
+from h2o_helpers import FIXTURES, golden_state, standin_j_regressor  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -40,15 +40,6 @@ def joint_regressor():
     from handzoo_h2onet.assets import joint_regressor_from_j16
 
     return joint_regressor_from_j16(standin_j_regressor())
-
-
-def golden_state(model) -> dict:
-    """The deterministic authors'-layout weights of the golden run, converted to handzoo names."""
-    from handzoo_h2onet.convert import convert_state_dict, to_authors_state_dict
-
-    shapes = {k: tuple(v.shape) for k, v in to_authors_state_dict(model.state_dict()).items()}
-    variant = "h2onet-dexycb" if model.multi_frame else "h2onet-sf-dexycb"
-    return convert_state_dict(deterministic_state(shapes), variant)
 
 
 def _build(cls, template_dir, joint_regressor):

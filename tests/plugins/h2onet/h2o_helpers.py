@@ -148,3 +148,27 @@ def make_standin_template(seed: int = 0, counts: tuple[int, ...] = (778, 389, 19
         a = sp.csc_matrix((np.ones(len(e), np.float32), (e[:, 0], e[:, 1])), shape=(n, n))
         adj.append(((a + a.T) > 0).astype(np.float32).tocsc())
     return {"vertices": vertices, "face": faces, "adj": adj, "down_transform": down, "up_transform": up}
+
+
+def golden_authors_state(model) -> dict:
+    """The authors'-layout weights of the golden run: deterministic, and the stand-in regressor.
+
+    The golden run built the authors' models from the stand-in MANO arrays, so their
+    ``mano_joint_reg`` was the stand-in's J_regressor + fingertip rows.
+    """
+    import torch
+    from handzoo_h2onet.assets import joint_regressor_from_j16
+    from handzoo_h2onet.convert import to_authors_state_dict
+
+    shapes = {k: tuple(v.shape) for k, v in to_authors_state_dict(model.state_dict()).items()}
+    state = deterministic_state(shapes, skip_prefixes=("mano_joint_reg",))
+    state["mano_joint_reg"] = torch.from_numpy(joint_regressor_from_j16(standin_j_regressor()))
+    return state
+
+
+def golden_state(model) -> dict:
+    """:func:`golden_authors_state` converted to handzoo names."""
+    from handzoo_h2onet.convert import convert_state_dict
+
+    variant = "h2onet-dexycb" if model.multi_frame else "h2onet-sf-dexycb"
+    return convert_state_dict(golden_authors_state(model), variant)
