@@ -12,6 +12,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 import h4w_testutils as tu  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_intra_op_thread():
+    """One intra-op thread for these tests (restored afterwards): with two OpenMP threads on
+    shared, busy cores every op's barrier waits for a descheduled thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def mano_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with random MANO_RIGHT/LEFT.pkl stand-ins (seeded, identical to the fixtures')."""

@@ -196,3 +196,24 @@ def test_openhand_uses_the_same_network_and_weights(h4w_model) -> None:
     ref = h4w_model(IMAGE, boxes=[np.stack([BOX, _mirror_box(BOX, W_IMG)])], sides=[["right", "left"]])
     torch.testing.assert_close(out.mano["hand_pose"], ref.mano["hand_pose"], rtol=0, atol=1e-5)
     torch.testing.assert_close(out.cam_t, ref.cam_t, rtol=0, atol=1e-5)
+
+
+def test_inference_backbone_folds_batchnorm_and_follows_weight_changes() -> None:
+    from handzoo_hand4whole.backbone import ResNetBackbone
+
+    torch.manual_seed(0)
+    net = ResNetBackbone("resnet18").eval()
+    for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.normal_(0, 0.1)
+        bn.running_var.uniform_(0.5, 1.5)
+    x = torch.rand(2, 3, 64, 64)
+    exact = net(x)[0]  # autograd on: the plain modules
+    with torch.no_grad():
+        fused = net(x)[0]
+        assert net._fused_cache  # the folded copy was used
+        torch.testing.assert_close(fused, exact, rtol=1e-4, atol=1e-5)
+        net.bn1.weight.mul_(2.0)  # new weights must not be served from a stale copy
+        changed = net(x)[0]
+    torch.testing.assert_close(changed, net(x)[0], rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(changed, fused)
+    assert all(k.split(".")[0] in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4") for k in net.state_dict())
