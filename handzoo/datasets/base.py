@@ -231,7 +231,8 @@ def make_sample(
     """Assemble a :class:`Sample` with handzoo dtypes, reordering joints from ``order``.
 
     ``joints2d`` defaults to the projection of ``joints3d``; ``bbox`` to the tight box of the
-    valid 2D joints; ``joints_valid`` and ``hand_valid`` to all True.
+    valid 2D joints; ``joints_valid`` to all True when joints are given (all False otherwise) and
+    ``hand_valid`` to all True.
     """
     side_arr = np.asarray(side, dtype=np.int64).reshape(-1)
     n = side_arr.shape[0]
@@ -245,7 +246,8 @@ def make_sample(
         j2 = convert_joints(np.asarray(joints2d, dtype=np.float64).reshape(n, 21, 2), order, "handzoo21")
     elif j3 is not None:
         j2 = project(j3, K)
-    jv = np.ones((n, 21), bool) if joints_valid is None else np.asarray(joints_valid, bool).reshape(n, 21)
+    has_joints = j3 is not None or j2 is not None
+    jv = np.full((n, 21), has_joints) if joints_valid is None else np.asarray(joints_valid, bool).reshape(n, 21)
     if joints_valid is not None:
         jv = convert_joints(jv[..., None], order, "handzoo21")[..., 0]
     hv = np.ones(n, bool) if hand_valid is None else np.asarray(hand_valid, bool).reshape(n)

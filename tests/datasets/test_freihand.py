@@ -49,7 +49,7 @@ def test_evaluation_without_and_with_annotations(tmp_path):
         (tmp_path / f"evaluation_{f}.json").unlink()
     ds = FreiHAND(tmp_path)  # the default split
     s = ds[0]
-    assert s.joints3d is None and s.mask is None and np.isnan(s.bbox).all()
+    assert s.joints3d is None and s.mask is None and np.isnan(s.bbox).all() and not s.joints_valid.any()
     assert "scale" in s.meta
     write_freihand(tmp_path, n=2, split="evaluation")
     assert FreiHAND(tmp_path)[1].joints3d.shape == (1, 21, 3)
