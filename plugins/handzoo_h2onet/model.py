@@ -1,6 +1,7 @@
 """H2ONet single-frame and multi-frame methods (Xu et al., CVPR 2023).
 
-Both networks predict a 778-vertex mesh at a canonical orientation with spiral convolutions, a 6D
+Both networks predict a mesh (778 vertices on MANO's topology, 1609 on the open hand's) at a
+canonical orientation with spiral convolutions, a 6D
 global rotation ("rows" convention, pytorch3d's) applied about the root joint, and 21 2D joints in
 the crop. The multi-frame model reads frames (t, t-short, t-long), classifies finger and hand
 occlusion, adds occlusion-weighted vertex offsets and a rotation correction for frame t.
@@ -29,6 +30,7 @@ from handzoo.types import HandOutput
 from .assets import load_finger_vertex_ids, load_mesh_hierarchy, mano_joint_regressor
 from .backbone import DenseStackBackbone
 from .decoder import FusedRotationHead, MeshDecoder, OcclusionHead, OffsetHead, RotationHead
+from .hierarchy import openhand_finger_vertex_ids, openhand_hierarchy, openhand_joint_regressor
 from .preprocess import CropMeta, crop_hands, to_image_pixels
 
 __all__ = ["H2ONetSF", "H2ONetMF", "INPUT_SIZE"]
@@ -41,13 +43,15 @@ class _H2ONetBase(Method):
     """Shared construction, pre- and post-processing of both H2ONet networks.
 
     Args:
-        hand_model: mesh topology of the weights; ``'mano'`` (778 vertices, the authors'
-            hierarchy read from ``template_dir``).
-        template_dir: folder with the authors' ``transform.pkl`` (default
+        hand_model: mesh topology of the weights: ``'mano'`` (778 vertices, the authors'
+            hierarchy read from ``template_dir``, regressor from MANO) or ``'openhand'`` (1609
+            vertices, handzoo's own hierarchy decimated from the shipped open hand, its regressor;
+            needs no file).
+        template_dir: ``'mano'`` only: folder with the authors' ``transform.pkl`` (default
             ``$HANDZOO_H2ONET_TEMPLATE_DIR``).
-        mano_dir: folder with ``MANO_RIGHT.pkl`` for the joint regressor (default
+        mano_dir: ``'mano'`` only: folder with ``MANO_RIGHT.pkl`` for the joint regressor (default
             ``$HANDZOO_MANO_DIR``).
-        joint_regressor: optional (21, V) array used instead of MANO's (tests, custom meshes).
+        joint_regressor: optional (21, V) initial regressor used instead of the hand model's.
 
     The 21 x V joint regressor is a trained parameter, as in the authors' code (their
     ``mano_joint_reg`` is an ``nn.Parameter`` the optimiser updates): it starts as MANO's
@@ -68,14 +72,18 @@ class _H2ONetBase(Method):
         joint_regressor: np.ndarray | None = None,
     ) -> None:
         super().__init__()
-        if hand_model != "mano":
+        if hand_model == "mano":
+            mesh = load_mesh_hierarchy(template_dir)
+            jreg = mano_joint_regressor(mano_dir) if joint_regressor is None else np.asarray(joint_regressor)
+        elif hand_model == "openhand":
+            mesh = openhand_hierarchy()
+            jreg = openhand_joint_regressor() if joint_regressor is None else np.asarray(joint_regressor)
+        else:
             raise ConfigError(
-                f"H2ONet supports hand_model='mano' (the authors' mesh hierarchy), got {hand_model!r}",
-                hint="open-hand H2ONet variants are not available yet",
+                f"H2ONet is built on hand_model 'mano' or 'openhand', got {hand_model!r}",
+                hint="use hand_model='mano' (the authors' weights) or 'openhand' (no MANO files needed)",
             )
         self.hand_model = hand_model
-        mesh = load_mesh_hierarchy(template_dir)
-        jreg = mano_joint_regressor(mano_dir) if joint_regressor is None else np.asarray(joint_regressor)
         if jreg.shape != (21, mesh.num_vertices[0]):
             raise ConfigError(f"joint regressor must be (21, {mesh.num_vertices[0]}), got {jreg.shape}")
         self.backbone = DenseStackBackbone()
@@ -237,8 +245,9 @@ class H2ONetMF(_H2ONetBase):
     :class:`~handzoo_h2onet.stream.H2ONetStream`, which keeps the past frames itself.
 
     Args:
-        template_dir: also where the per-finger vertex sets are found (see
-            :func:`~handzoo_h2onet.assets.load_finger_vertex_ids`).
+        template_dir: ``'mano'``: also where the per-finger vertex sets are found (see
+            :func:`~handzoo_h2onet.assets.load_finger_vertex_ids`); ``'openhand'`` derives them
+            from its skinning weights.
         finger_vertex_ids: optional five arrays (thumb .. little) used instead.
         **kwargs: see :class:`_H2ONetBase`.
     """
@@ -248,7 +257,12 @@ class H2ONetMF(_H2ONetBase):
     def __init__(self, finger_vertex_ids: list | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         nv = self._mesh.num_vertices[0]
-        fingers = finger_vertex_ids or load_finger_vertex_ids(kwargs.get("template_dir"), nv)
+        if finger_vertex_ids is not None:
+            fingers = finger_vertex_ids
+        elif self.hand_model == "openhand":
+            fingers = openhand_finger_vertex_ids()
+        else:
+            fingers = load_finger_vertex_ids(kwargs.get("template_dir"), nv)
         self.occ_head = OcclusionHead()
         self.offset_head = OffsetHead(32, self._mesh.spirals[0], [np.asarray(f) for f in fingers])
         self.rot_head = FusedRotationHead()

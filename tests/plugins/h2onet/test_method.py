@@ -142,8 +142,27 @@ def test_losses_backward(sf_model, mf_model):
         model.losses()["stage1"](out, {})
 
 
-def test_only_mano_topology(template_dir, joint_regressor):
+def test_unknown_hand_model(template_dir, joint_regressor):
     from handzoo_h2onet.model import H2ONetSF
 
-    with pytest.raises(ConfigError, match="mano"):
-        H2ONetSF(hand_model="openhand", template_dir=template_dir, joint_regressor=joint_regressor)
+    with pytest.raises(ConfigError, match="openhand"):
+        H2ONetSF(hand_model="smplx", template_dir=template_dir, joint_regressor=joint_regressor)
+
+
+def test_openhand_variants_need_no_files(monkeypatch):
+    """The open-hand cards build untrained from shipped data only and return 1609-vertex hands."""
+    import handzoo
+
+    monkeypatch.delenv("HANDZOO_MANO_DIR", raising=False)
+    monkeypatch.delenv("HANDZOO_H2ONET_TEMPLATE_DIR", raising=False)
+    box = [40, 30, 100, 90]
+    sf = handzoo.load("h2onet-sf-openhand", pretrained=False)
+    out = sf(_images(1)[0], boxes=[box])
+    assert out.vertices.shape == (1, 1, 1609, 3) and out.joints3d.shape == (1, 1, 21, 3)
+    assert out.faces.shape == (3196, 3) and out.joints2d.shape == (1, 1, 21, 2)
+    assert sf.hand_model == "openhand" and sf.mano_derived_keys == ()
+    assert sf.state_dict()["joint_regressor"].shape == (21, 1609)
+    mf = handzoo.load("h2onet-openhand", pretrained=False)
+    out = mf(_images(3), boxes=[box] * 3)
+    assert out.vertices.shape == (1, 1, 1609, 3)
+    assert out.extras["finger_occlusion_prob"].shape == (1, 1, 5)
