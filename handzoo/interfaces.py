@@ -131,6 +131,16 @@ class Method(nn.Module, abc.ABC):
     def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Turn user images into network inputs exactly as the authors do.
 
+        Args:
+            images: RGB uint8 (H, W, 3) arrays, PIL images, paths or tensors (one or a batch).
+            boxes: hand boxes ``x0, y0, x1, y1`` in input pixels, one (N_i, 4) array per image;
+                methods that detect hands themselves ignore them.
+            **ctx: optional context with these standard names, each per image (and per box):
+                ``sides`` ('right'/'left' or 0/1), ``K`` (3, 3) intrinsics of the input camera,
+                ``joints2d`` (N_i, 21, 2) 2D joints in input pixels (methods that crop from joints),
+                ``root`` (N_i, 3) camera-frame wrist for root-relative methods. Methods accept the
+                ones they use and ignore the others.
+
         Returns:
             ``(batch, meta)``: tensors for :meth:`forward` and what :meth:`postprocess` needs to
             map outputs back to the input images (crop transforms, flips, sizes).

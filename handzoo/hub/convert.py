@@ -23,6 +23,7 @@ defines ``KEY_MAP_VERSION`` (a string bumped whenever the mapping changes) and m
 from __future__ import annotations
 
 import datetime as _dt
+import fnmatch
 import importlib
 import inspect
 import json
@@ -250,7 +251,10 @@ def convert_state(
     """
     fn, version, ref, conv_patterns = resolve_converter(card.method)
     patterns = tuple(card.weights.get("mano_derived_keys") or ()) + conv_patterns
-    dropped = mano_keys(state, patterns)
+    # MANO-derived entries a converter keeps in the LOCAL file (e.g. a trained regressor); they stay
+    # flagged through the model's mano_derived_keys and the card, so `handzoo push` still refuses them.
+    keep = tuple(getattr(inspect.getmodule(fn), "MANO_LOCAL_KEYS", ()) or ())
+    dropped = [k for k in mano_keys(state, patterns) if not any(fnmatch.fnmatchcase(k, p) for p in keep)]
     state = {k: v for k, v in state.items() if k not in set(dropped)}
     try:
         mapped = fn(state, card.name)

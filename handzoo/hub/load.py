@@ -17,6 +17,7 @@ from handzoo.hub.advice import weights_not_available
 from handzoo.hub.cache import read_entry, verify_entry
 from handzoo.hub.cards import ModelCard
 from handzoo.hub.integrity import read_safetensors_header
+from handzoo.hub.mano_keys import mano_keys
 
 if TYPE_CHECKING:
     from torch import nn
@@ -108,7 +109,10 @@ def load_weights(model: nn.Module, path: str | Path, name: str = "the model") ->
     p = Path(path)
     info = read_safetensors_header(p)
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(info.tensors))
+    # MANO-derived entries are never published: the model keeps the values it built from the user's files
+    optional = set(mano_keys(expected, getattr(model, "mano_derived_keys", ()) or ()))
+    absent = optional - set(info.tensors)
+    missing = sorted(set(expected) - set(info.tensors) - optional)
     unexpected = sorted(set(info.tensors) - set(expected))
     mismatched = [
         f"{k} {list(info.tensors[k]['shape'])} vs {list(expected[k].shape)}"
@@ -136,7 +140,7 @@ def load_weights(model: nn.Module, path: str | Path, name: str = "the model") ->
         raise WeightsError(
             f"cannot read the tensors in {p}: {exc}", hint="delete the file and fetch it again"
         ) from None
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=not absent)
 
 
 def _to_device(model: nn.Module, device: Any) -> nn.Module:

@@ -148,8 +148,9 @@ def push_weights(
         raise WeightsError(
             f"refusing to upload {path.name}: {len(flagged)} tensor(s) hold MANO-derived data ({shown}); "
             "MANO's licence forbids redistributing its arrays",
-            hint="keep hand-model arrays in non-persistent buffers (register_buffer(..., persistent=False)) "
-            "filled from the user's MANO files, then convert again",
+            hint="MANO-derived tensors stay in your local file; publish a file without them (hand-model arrays belong "
+            "in non-persistent buffers filled from the user's MANO files; trained MANO-derived parameters are "
+            "rebuilt from MANO at load time)",
         )
     digest = sha256_file(path)
     hub = {"repo_id": repo_id, "filename": filename, "revision": _PLACEHOLDER_REVISION, "sha256": digest}

@@ -123,7 +123,7 @@ class _H2ONetBase(Method):
 
     # -- user-facing -----------------------------------------------------------------------
     def _crop(self, images: Any, boxes: Any, ctx: Mapping[str, Any]) -> tuple[torch.Tensor, CropMeta]:
-        return crop_hands(images, boxes, ctx.get("joints2d"), ctx.get("side"), INPUT_SIZE, self._device())
+        return crop_hands(images, boxes, ctx.get("joints2d"), ctx.get("sides", ctx.get("side")), INPUT_SIZE, self._device())
 
     def _device(self) -> torch.device:
         return self.joint_regressor.device
@@ -201,7 +201,7 @@ class H2ONetSF(_H2ONetBase):
     ``model(images, boxes=...)``: ``images`` one image or a list of B images (RGB uint8 arrays,
     PIL images, paths or tensors); ``boxes`` (B, 4) ``xyxy`` tight hand boxes, or ``joints2d=``
     (B, 21, 2) pixels (the crop is the joints' box x1.5 made square, as the authors'); without
-    either the whole image is used. ``side=`` ('right'/'left' or 0/1 per image; left hands are
+    either the whole image is used. ``sides=`` (or ``side=``) ('right'/'left' or 0/1 per image; left hands are
     mirrored in and out) and ``root=`` (B, 3) camera-frame wrist positions for absolute output.
     """
 
@@ -299,7 +299,7 @@ class H2ONetMF(_H2ONetBase):
         flat = [im for s in samples for im in s]
         fboxes = _per_frame(boxes, b, (4,), "boxes")
         fjoints = _per_frame(ctx.get("joints2d"), b, (21, 2), "joints2d")
-        side = ctx.get("side")
+        side = ctx.get("sides", ctx.get("side"))
         if side is not None and not isinstance(side, (str, int)):
             side = [s for s in list(side) for _ in range(3)]
         crops, meta = crop_hands(flat, fboxes, fjoints, side, INPUT_SIZE, self._device())

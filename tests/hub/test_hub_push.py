@@ -55,7 +55,7 @@ def test_push_refuses_mano_derived_tensors(install_tiny, standin_hub, tmp_path):
     save_file(dict(model.state_dict()), str(path))
     with pytest.raises(WeightsError, match="MANO-derived data \\(mano.shapedirs\\)") as exc:
         push_weights(TINY_VARIANT, REPO, weights=path, token="hf_test")
-    assert "persistent=False" in str(exc.value)
+    assert "publish a file without them" in str(exc.value)
     assert standin_hub.requests == []
 
 
