@@ -54,6 +54,10 @@ def test_wheel_contains_cards_schema_and_plugins(wheel):
     assert {"handzoo/hub/card_schema.json", "handzoo/hub/__init__.py", "handzoo/hub/cards.py"} <= names
     for plugin in PLUGINS:
         assert f"handzoo_{plugin}/__init__.py" in names
+    # the open hand asset travels with its licence texts and derivation notice (Apache-2.0 §4)
+    asset = "handzoo/assets/openhand/"
+    for f in ("openhand_right.npz", "LICENSE", "NOTICE", "LICENSE-CC0-MakeHuman.md", "README.md"):
+        assert asset + f in names, f
     (ep,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(ep).decode()
     assert all(f"{p} = handzoo_{p}" in text for p in PLUGINS), text
