@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "convert": "handzoo.commands.convert_cmd",
     "push": "handzoo.commands.push_cmd",
     "data": "handzoo.commands.data_cmd",
+    "hand": "handzoo.commands.hand_cmd",
 }
 
 

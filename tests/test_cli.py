@@ -115,3 +115,19 @@ def test_list_does_not_import_torch():
     code = "import sys; from handzoo.cli import main; main(['list', '--json']); print('torch' in sys.modules, file=sys.stderr)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and res.stderr.strip().endswith("False"), res.stderr
+
+
+def test_hand_png_rest_and_left_fist(tmp_path, capsys):
+    for args in (["--out", str(tmp_path / "rest.png")], ["--side", "left", "--flex", "60", "--out", str(tmp_path / "fist.png")]):
+        assert main(["hand", *args]) == 0
+        path = Path(args[-1])
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_hand_errors_are_clear(tmp_path, capsys, monkeypatch):
+    assert main(["hand", "--out", str(tmp_path / "x.jpg")]) == 2
+    assert ".png" in capsys.readouterr().err
+    monkeypatch.delenv("HANDZOO_MANO_DIR", raising=False)
+    assert main(["hand", "--model", "mano", "--mano-dir", str(tmp_path), "--out", str(tmp_path / "m.png")]) == 2
+    err = capsys.readouterr().err
+    assert "MANO_RIGHT.pkl" in err and "mano.is.tue.mpg.de" in err

@@ -41,6 +41,7 @@ PROTOCOL_ALIASES: dict[str, str] = {
     "ho3d_v3": "ho3d-v3",
     "dex-ycb": "dexycb",
     "dexycb-toolkit": "dexycb",
+    "dexycb_handoccnet": "dexycb-handoccnet",
     "interhand2.6m": "interhand",
     "interhand26m": "interhand",
 }
