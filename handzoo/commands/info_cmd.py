@@ -17,9 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the card."""
-    from handzoo.variants import model_info
-
     from handzoo.hub.status import weights_status
+    from handzoo.variants import model_info
 
     card = model_info(args.variant)
     status = weights_status(card)
