@@ -8,7 +8,7 @@ Two array sets, one run:
 * ``openhand``: the shipped open hand (1609 vertices) written in MANO's layout for smplx, with
   the zero pose blend shapes it needs; handzoo skips the zero pose blend shapes.
 
-Float32, ``torch.inference_mode()``, ``torch.set_num_threads(2)``; the two implementations are
+Float32, ``torch.inference_mode()``, 2 and 1 torch threads; the two implementations are
 called alternately (so both see the same load from other jobs) and the median is reported. The
 load average at the start is recorded: on a shared 2-core machine timings of small ops vary. Writes ``benchmarks/results/lbs.json``::
 
@@ -138,16 +138,19 @@ def bench_arrays(name: str, arrays: dict, batches: list[int], repeats: dict[int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "lbs.json")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", default="2,1", help="comma-separated torch thread counts to run")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     load_at_start = os.getloadavg()
     batches = [1, 1024]
     repeats = {1: 200, 1024: 15}
-    results = {
-        "mano_layout": bench_arrays("mano_layout", random_mano_layout(), batches, repeats),
-        "openhand": bench_arrays("openhand", openhand_layout(), batches, repeats),
-    }
+    results = {}
+    for threads in (int(t) for t in args.threads.split(",")):
+        torch.set_num_threads(threads)
+        print(f"-- torch threads: {threads}")
+        results[f"threads_{threads}"] = {
+            "mano_layout": bench_arrays("mano_layout", random_mano_layout(), batches, repeats),
+            "openhand": bench_arrays("openhand", openhand_layout(), batches, repeats),
+        }
     from importlib.metadata import version
 
     report = {
@@ -155,7 +158,6 @@ def main() -> None:
         "what": "hand model forward (vertices + joints), float32, inference_mode, median ms per call",
         "machine": {
             "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),

@@ -9,6 +9,7 @@ pose. Rotations are axis-angle relative to the parent, expressed in the rest fra
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -40,6 +41,15 @@ def kinematic_levels(parents: Sequence[int]) -> list[list[int]]:
     return [[i for i, d in enumerate(depth) if d == k] for k in range(max(depth) + 1)]
 
 
+@functools.lru_cache(maxsize=32)
+def _index_tensors(parents: tuple[int, ...], levels: tuple[tuple[int, ...], ...], device: torch.device):
+    """Index tensors for :func:`rigid_transforms`, built once per tree and device."""
+    parents_t = torch.tensor(parents, device=device)
+    root = torch.tensor(levels[0], device=device)
+    rest = [(torch.tensor(lv, device=device), parents_t[torch.tensor(lv, device=device)]) for lv in levels[1:]]
+    return parents_t, [root, *rest]
+
+
 def rigid_transforms(
     rot_mats: torch.Tensor, joints: torch.Tensor, parents: Sequence[int], levels: list[list[int]] | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,17 +66,14 @@ def rigid_transforms(
         relative to its rest pose, as ``[R | t]`` mapping rest-pose points to posed points.
     """
     levels = levels if levels is not None else kinematic_levels(parents)
-    parents_t = torch.as_tensor(list(parents), device=joints.device)
-    rel = joints.clone()
-    rel[:, 1:] = joints[:, 1:] - joints[:, parents_t[1:]]
+    parents_t, level_idx = _index_tensors(tuple(int(p) for p in parents), tuple(map(tuple, levels)), joints.device)
+    rel = torch.cat([joints[:, :1], joints[:, 1:] - joints[:, parents_t[1:]]], dim=1)
     world_r = torch.empty_like(rot_mats)
     world_t = torch.empty_like(joints)
-    root = levels[0]
+    root = level_idx[0]
     world_r[:, root] = rot_mats[:, root]
     world_t[:, root] = rel[:, root]
-    for level in levels[1:]:
-        idx = torch.as_tensor(level, device=joints.device)
-        par = parents_t[idx]
+    for idx, par in level_idx[1:]:
         pr = world_r[:, par]
         world_r[:, idx] = pr @ rot_mats[:, idx]
         world_t[:, idx] = (pr @ rel[:, idx, :, None])[..., 0] + world_t[:, par]
@@ -117,6 +124,12 @@ def lbs(
         v_shaped = v_shaped + (pose_feature @ posedirs).reshape(batch, -1, 3)
     posed_joints, skin = rigid_transforms(rot_mats, joints, parents, levels)
     num_joints = skin.shape[1]
-    per_vertex = torch.matmul(weights, skin.reshape(batch, num_joints, 12)).reshape(batch, -1, 3, 4)
-    vertices = (per_vertex[..., :3] * v_shaped[:, :, None, :]).sum(-1) + per_vertex[..., 3]
-    return vertices, posed_joints
+    # blended per-vertex transforms in a vertex-last layout (B, 3, 4, V): the application below is
+    # then three fused multiply-adds over contiguous rows instead of B*V tiny matrix products
+    per_vertex = torch.matmul(skin.reshape(batch, num_joints, 12).transpose(1, 2), weights.T)
+    per_vertex = per_vertex.reshape(batch, 3, 4, -1)
+    vt = v_shaped.transpose(1, 2)[:, None]  # (B, 1, 3, V)
+    out = torch.addcmul(per_vertex[:, :, 3], per_vertex[:, :, 0], vt[:, :, 0])
+    out = torch.addcmul(out, per_vertex[:, :, 1], vt[:, :, 1])
+    out = torch.addcmul(out, per_vertex[:, :, 2], vt[:, :, 2])
+    return out.transpose(1, 2).contiguous(), posed_joints
