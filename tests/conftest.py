@@ -6,6 +6,11 @@ import os
 import random
 
 import pytest
+from hypothesis import settings
+
+# CI runs are reproducible: fixed example generation, no example database written to the repo.
+settings.register_profile("handzoo", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HANDZOO_HYPOTHESIS_PROFILE", "handzoo"))
 
 # Set before anything imports huggingface_hub or handzoo.
 os.environ["HF_HUB_OFFLINE"] = "1"

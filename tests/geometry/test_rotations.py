@@ -81,7 +81,8 @@ def test_rot6d_gives_rotation_and_round_trips(convention, v):
     a1 = x[0:3] if convention == "rows" else x[0::2]
     a2 = x[3:6] if convention == "rows" else x[1::2]
     # Gram-Schmidt needs two clearly independent vectors
-    if torch.linalg.cross(a1, a2).norm() < 1e-3 * (a1.norm() * a2.norm() + 1e-12) or a1.norm() < 1e-3:
+    # ... both clearly non-zero too: the authors' normalisation clamps norms below its epsilon
+    if torch.linalg.cross(a1, a2).norm() < 1e-3 * (a1.norm() * a2.norm() + 1e-12) or min(a1.norm(), a2.norm()) < 1e-3:
         return
     m = rot.rot6d_to_matrix(x, convention)
     assert _is_rotation(m, tol=1e-8)
