@@ -51,9 +51,18 @@ def make_inputs(seed: int = 0, n: int = N_SAMPLES) -> dict[str, np.ndarray]:
     angle = rng.normal(scale=0.15, size=(n, 3))
     rot = torch.linalg.matrix_exp(
         torch.from_numpy(
-            np.einsum("nk,kij->nij", angle, np.array([[[0, 0, 0], [0, 0, -1], [0, 1, 0]],
-                                                      [[0, 0, 1], [0, 0, 0], [-1, 0, 0]],
-                                                      [[0, -1, 0], [1, 0, 0], [0, 0, 0]]], dtype=float))
+            np.einsum(
+                "nk,kij->nij",
+                angle,
+                np.array(
+                    [
+                        [[0, 0, 0], [0, 0, -1], [0, 1, 0]],
+                        [[0, 0, 1], [0, 0, 0], [-1, 0, 0]],
+                        [[0, -1, 0], [1, 0, 0], [0, 0, 0]],
+                    ],
+                    dtype=float,
+                ),
+            )
         )
     ).numpy()
     scale = rng.uniform(0.9, 1.1, size=(n, 1, 1))
@@ -115,7 +124,12 @@ def fscore_np(gt: np.ndarray, pr: np.ndarray, th: float) -> float:
 
 def numpy_loop(data: dict[str, np.ndarray], n: int) -> tuple[dict[str, KeypointLists], list, list]:
     """The official per-sample loop over the first ``n`` samples."""
-    ev = {"xyz": KeypointLists(21), "xyz_al": KeypointLists(21), "mesh": KeypointLists(778), "mesh_al": KeypointLists(778)}
+    ev = {
+        "xyz": KeypointLists(21),
+        "xyz_al": KeypointLists(21),
+        "mesh": KeypointLists(778),
+        "mesh_al": KeypointLists(778),
+    }
     f, fa = [], []
     for i in range(n):
         g, p = data["gt_xyz"][i], data["pred_xyz"][i]
@@ -191,6 +205,7 @@ def main() -> None:
             gt_verts=data["gt_verts"][:n],
         )
 
+    load_before = os.getloadavg()
     ours(64)  # warm-up (imports, allocator)
     runs, peaks = [], []
     result = None
@@ -207,7 +222,9 @@ def main() -> None:
         kl.data = [(d * (N_SAMPLES // len(d) + 1))[:N_SAMPLES] for d in kl.data]
     _, measures_dt, _ = measure(lambda: [kl.measures() for kl in ev.values()])
     baseline_s = loop_dt * N_SAMPLES / s + measures_dt
-    print(f"numpy loop: {loop_dt:.1f} s for {s} samples -> {baseline_s:.0f} s extrapolated (+ measures {measures_dt:.1f} s)")
+    print(
+        f"numpy loop: {loop_dt:.1f} s for {s} samples -> {baseline_s:.0f} s extrapolated (+ measures {measures_dt:.1f} s)"
+    )
 
     # agreement on the subset
     ev_sub, f_sub, fa_sub = numpy_loop(data, min(s, 50))
@@ -226,6 +243,9 @@ def main() -> None:
             "python": platform.python_version(),
             "torch": torch.__version__,
             "numpy": np.__version__,
+            "load_average_1_5_15_before": [round(x, 2) for x in load_before],
+            "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+            "note": "shared machine (other jobs run beside this one): single runs vary; the median is reported",
         },
         "handzoo": {
             "median_s": round(med, 3),

@@ -14,8 +14,8 @@ centred per sample), which costs a fraction of a brute-force float64 pass. A rig
 the float32 rounding error tells which points are certainly inside or outside every threshold;
 the few points whose nearest distance falls within that bound of a threshold are re-done
 exactly in float64 with the official formula ``sqrt((dx^2 + dy^2) + dz^2)`` on the original
-coordinates. The decisions, hence the F-scores, are the official ones. Memory is bounded by
-``chunk_size * N_gt * N_pred`` floats.
+coordinates. The decisions, hence the F-scores, are the official ones. Distance blocks take
+``chunk_size * N_gt * N_pred`` float32s; everything else is linear in the number of points.
 """
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ from handzoo.metrics._checks import as_points, check_finite
 
 __all__ = ["FScoreResult", "fscore", "nearest_distances"]
 
-# Bound on |float32 squared distance - exact| in units of u32 * (|x| + |y|)^2: input rounding
-# (about 4 u), the norms (3 u) and the length-5 dot product (5 u) are below 16 u; 4x margin.
-_F32_ERROR_FACTOR = 64.0 * 2.0**-24
-_EXACT_BLOCK = 1 << 22  # point pairs per exact float64 block (about 100 MB of temporaries)
+# Bound on |float32 squared distance - exact| in units of u32 * (|x| + |y|)^2 (x, y centred):
+# the length-5 dot product contributes gamma_5 ~ 5 u, the two float32 norms 3 u, the rounding of
+# the coordinates to float32 a term in u * d * (|x| + |y|) that is far smaller; 16 u leaves a
+# margin of almost 2.
+_F32_ERROR_FACTOR = 16.0 * 2.0**-24
+_EXACT_BLOCK = 1 << 20  # point pairs per exact float64 block (about 25 MB per temporary)
 
 
 @dataclass(frozen=True)
@@ -93,34 +95,62 @@ def nearest_distances(a: Any, b: Any, chunk_size: int | None = None) -> tuple[to
     return d_ab, d_ba
 
 
-def _fast_hits(g: torch.Tensor, p: torch.Tensor, th: torch.Tensor, exact: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hit masks (B, Ng, T) and (B, Np, T): is the nearest distance < th (official decision)."""
-    if exact:
-        sq = _exact_sq(g, p)
-        dg, dp = torch.sqrt(sq.amin(2)), torch.sqrt(sq.amin(1))
-        return dg[..., None] < th, dp[..., None] < th
-    centre = g.mean(dim=1, keepdim=True)
-    gc, pc = g - centre, p - centre
-    ng, np_ = (gc * gc).sum(-1), (pc * pc).sum(-1)
-    radius = torch.sqrt(torch.maximum(ng.amax(1), np_.amax(1)))  # (B,)
-    g32, p32 = gc.float(), pc.float()
-    ga = torch.cat([g32, (g32 * g32).sum(-1, keepdim=True), torch.ones_like(g32[..., :1])], -1)
-    pa = torch.cat([-2.0 * p32, torch.ones_like(p32[..., :1]), (p32 * p32).sum(-1, keepdim=True)], -1)
-    d2 = torch.bmm(ga, pa.transpose(1, 2))
-    mg, mp = d2.amin(2).double(), d2.amin(1).double()  # (B, Ng), (B, Np) approximate squared minima
-    del d2
-    # float32 error of the product, plus a float64 guard for the centring and the official rounding
-    far = centre.abs().amax(dim=(1, 2)) + radius
-    tol = (_F32_ERROR_FACTOR * (2.0 * radius) ** 2 + 2.0**-40 * far**2)[:, None, None]  # (B, 1, 1)
-    th2 = (th * th)[None, None, :]
-    hit_g, hit_p = mg[..., None] < th2 - tol, mp[..., None] < th2 - tol
-    amb_g = ((mg[..., None] - th2).abs() <= tol).any(-1)  # (B, Ng)
-    amb_p = ((mp[..., None] - th2).abs() <= tol).any(-1)
-    if bool(amb_g.any()):
-        _resolve(g, p, amb_g, th, hit_g)
-    if bool(amb_p.any()):
-        _resolve(p, g, amb_p, th, hit_p)
+def _exact_hits(
+    g: torch.Tensor, p: torch.Tensor, th: torch.Tensor, chunk_size: int, progress: Callable[[int], None] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reference path: every distance in float64, official formula."""
+    hit_g = torch.empty((g.shape[0], g.shape[1], th.numel()), dtype=torch.bool, device=g.device)
+    hit_p = torch.empty((p.shape[0], p.shape[1], th.numel()), dtype=torch.bool, device=g.device)
+    for s in range(0, g.shape[0], chunk_size):
+        sq = _exact_sq(g[s : s + chunk_size], p[s : s + chunk_size])
+        hit_g[s : s + chunk_size] = torch.sqrt(sq.amin(2))[..., None] < th
+        hit_p[s : s + chunk_size] = torch.sqrt(sq.amin(1))[..., None] < th
+        if progress is not None:
+            progress(min(chunk_size, g.shape[0] - s))
     return hit_g, hit_p
+
+
+def _fast_hits(
+    g: torch.Tensor, p: torch.Tensor, th: torch.Tensor, chunk_size: int, progress: Callable[[int], None] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hit masks (N, Ng, T) and (N, Np, T): is the nearest distance < th (the official decision)."""
+    n, ng, np_ = g.shape[0], g.shape[1], p.shape[1]
+    centre = g.mean(dim=1, keepdim=True)
+    g32, p32 = (g - centre).float(), (p - centre).float()
+    sg, sp = (g32 * g32).sum(-1, keepdim=True), (p32 * p32).sum(-1, keepdim=True)
+    # |x|^2 + |y|^2 - 2 x.y as one product of augmented vectors [x, |x|^2, 1] . [-2y, 1, |y|^2]
+    ga = torch.cat([g32, sg, torch.ones_like(sg)], -1)
+    pa = torch.cat([-2.0 * p32, torch.ones_like(sp), sp], -1).transpose(1, 2).contiguous()
+    # distances to the centre, only for the error bound (inflated to cover their float32 rounding)
+    rg, rp = (torch.sqrt(sg[..., 0]) * (1 + 1e-5)).double(), (torch.sqrt(sp[..., 0]) * (1 + 1e-5)).double()
+    del g32, p32, sg, sp
+    mg = torch.empty((n, ng), dtype=torch.float32, device=g.device)
+    mp = torch.empty((n, np_), dtype=torch.float32, device=g.device)
+    buf = torch.empty((min(chunk_size, n), ng, np_), dtype=torch.float32, device=g.device)
+    for s in range(0, n, chunk_size):
+        e = min(s + chunk_size, n)
+        d2 = buf[: e - s]
+        torch.bmm(ga[s:e], pa[s:e], out=d2)
+        torch.amin(d2, 2, out=mg[s:e])
+        torch.amin(d2, 1, out=mp[s:e])
+        if progress is not None:
+            progress(e - s)
+    del buf, ga, pa
+    # Per query point: every entry of its row errs by at most F (|x| + max|y|)^2 (float32), plus a
+    # float64 guard for the centring and the official script's own rounding.
+    far = (centre.abs().amax(dim=(1, 2)) + torch.maximum(rg.amax(1), rp.amax(1)))[:, None]  # (N, 1)
+    guard = 2.0**-40 * far**2
+    th2 = (th * th)[None, None, :]
+    out = []
+    for m, q, t, rq, rt in ((mg, g, p, rg, rp), (mp, p, g, rp, rg)):
+        tol = (_F32_ERROR_FACTOR * (rq + rt.amax(1, keepdim=True)) ** 2 + guard)[..., None]  # (N, Nq, 1)
+        m64 = m.double()[..., None]
+        hits = m64 < th2 - tol
+        amb = ((m64 - th2).abs() <= tol).any(-1)
+        if bool(amb.any()):
+            _resolve(q, t, amb, th, hits)
+        out.append(hits)
+    return out[0], out[1]
 
 
 def _resolve(q: torch.Tensor, t: torch.Tensor, amb: torch.Tensor, th: torch.Tensor, hits: torch.Tensor) -> None:
@@ -141,6 +171,7 @@ def fscore(
     chunk_size: int = 4,
     exact: bool = False,
     progress: Callable[[int], None] | None = None,
+    check: bool = True,
 ) -> FScoreResult:
     """F-scores of predicted point sets against GT point sets, exactly as the official scripts.
 
@@ -151,6 +182,7 @@ def fscore(
         chunk_size: samples per batched distance block (memory ~ ``chunk_size * Ng * Np * 4`` B).
         exact: compute every distance in float64 (slow reference path; same results).
         progress: called with the number of samples finished after each block.
+        check: verify that every coordinate is finite (callers that already did may skip it).
 
     Returns:
         An :class:`FScoreResult`.
@@ -161,21 +193,20 @@ def fscore(
     g, p = as_points(gt, "gt", 3), as_points(pred, "pred", 3)
     if g.shape[0] != p.shape[0]:
         raise InputError(f"gt and pred must hold the same number of samples, got {g.shape[0]} and {p.shape[0]}")
-    check_finite(g, "gt")
-    check_finite(p, "pred")
+    if check:
+        check_finite(g, "gt")
+        check_finite(p, "pred")
     th = torch.as_tensor(thresholds, dtype=torch.float64, device=g.device).reshape(-1)
     n, ng, np_ = g.shape[0], g.shape[1], p.shape[1]
     t = th.numel()
     prec = torch.zeros((n, t), dtype=torch.float64, device=g.device)
     rec = torch.zeros((n, t), dtype=torch.float64, device=g.device)
-    if ng and np_:
-        for s in range(0, n, max(1, chunk_size)):
-            hit_g, hit_p = _fast_hits(g[s : s + chunk_size], p[s : s + chunk_size], th, exact)
-            # float(count) / float(len): exact integer counts divided once, as the official code
-            prec[s : s + chunk_size] = hit_g.sum(1).double() / ng
-            rec[s : s + chunk_size] = hit_p.sum(1).double() / np_
-            if progress is not None:
-                progress(min(chunk_size, n - s))
+    if n and ng and np_:
+        hits = _exact_hits if exact else _fast_hits
+        hit_g, hit_p = hits(g, p, th, max(1, chunk_size), progress)
+        # float(count) / float(len): exact integer counts divided once, as the official code
+        prec = hit_g.sum(1).double() / ng
+        rec = hit_p.sum(1).double() / np_
     elif progress is not None:
         progress(n)
     denom = rec + prec

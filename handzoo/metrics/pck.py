@@ -11,8 +11,9 @@
 * ``AUC_k = trapz(PCK_k, t) / trapz(1, t)``; ``auc`` = mean over keypoints; the reported curve is
   the mean of the per-keypoint curves.
 
-This module computes the same numbers for all keypoints at once by sorting each keypoint's errors
-and counting with a binary search, so no (samples x keypoints x thresholds) array is built.
+This module computes the same numbers for all keypoints at once: each error is placed between two
+thresholds by a binary search and the counts are accumulated, so no (samples x keypoints x
+thresholds) array is built; medians (optional) sort each keypoint's errors.
 """
 
 from __future__ import annotations
@@ -93,24 +94,34 @@ def pck_curve(errors: Any, thresholds: Any, valid: Any = None) -> torch.Tensor:
         raise InputError(f"errors must have shape (N, K), got {tuple(e.shape)}")
     v = as_mask(valid, tuple(e.shape), "valid", e.device)
     t = as_float64(thresholds, "thresholds").to(e.device)
-    return _pck(e.T, v.T, t)[0]
+    return _pck(e.T.contiguous(), v.T.contiguous(), t)[0]
 
 
-def _pck(e: torch.Tensor, v: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(K, N) errors and mask -> (pck (K, T), sorted (K, N) with invalid/NaN as +inf, counts (K,))."""
+def _pck(e: torch.Tensor, v: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(K, N) errors and mask -> (pck (K, T), counts (K,)), without sorting.
+
+    Each visible error falls in bucket ``b`` = number of thresholds below it (``t[b-1] < e <=
+    t[b]``); the count of errors ``<= t[k]`` is the number in buckets ``0..k``. NaN errors are never
+    ``<= t`` (numpy), so they go to the overflow bucket with the invisible ones.
+    """
+    k, nt = e.shape[0], t.numel()
     counts = v.sum(1)
-    inf = torch.full_like(e, float("inf"))
-    keyed = torch.where(v & ~torch.isnan(e), e, inf)
-    ordered = torch.sort(keyed, dim=1).values
-    # NaN errors are never <= t (numpy), +inf never either: both sort to the end and are not counted
-    hits = torch.searchsorted(ordered, t.expand(e.shape[0], -1).contiguous(), right=True)
-    n = counts.to(e.dtype)
-    pck = hits.to(e.dtype) / n[:, None]
-    return pck, ordered, counts
+    bucket = torch.bucketize(e, t, right=False)  # (K, N) in [0, T]
+    bucket = torch.where(v & ~torch.isnan(e), bucket, torch.full_like(bucket, nt))
+    flat = bucket + (nt + 1) * torch.arange(k, device=e.device)[:, None]
+    hist = torch.bincount(flat.reshape(-1), minlength=k * (nt + 1)).reshape(k, nt + 1)
+    hits = hist[:, :nt].cumsum(1)
+    pck = hits.to(e.dtype) / counts.to(e.dtype)[:, None]
+    return pck, counts
 
 
 def summarize_errors(
-    errors: Any, valid: Any = None, val_min: float = 0.0, val_max: float = 0.05, steps: int = 100
+    errors: Any,
+    valid: Any = None,
+    val_min: float = 0.0,
+    val_max: float = 0.05,
+    steps: int = 100,
+    median: bool = True,
 ) -> KeypointErrorSummary:
     """``EvalUtil.get_measures(val_min, val_max, steps)`` for all keypoints at once.
 
@@ -120,6 +131,7 @@ def summarize_errors(
         val_min: first threshold.
         val_max: last threshold.
         steps: number of thresholds.
+        median: compute the medians (a sort per keypoint; the official scripts discard them).
 
     Returns:
         A :class:`KeypointErrorSummary` (NaN measures when no keypoint has data).
@@ -130,7 +142,7 @@ def summarize_errors(
     v = as_mask(valid, tuple(e.shape), "valid", e.device)
     t = pck_thresholds(val_min, val_max, steps).to(e.device)
     et, vt = e.T.contiguous(), v.T.contiguous()
-    pck, ordered, counts = _pck(et, vt, t)
+    pck, counts = _pck(et, vt, t)
     has = counts > 0
     nan = torch.full((et.shape[0],), float("nan"), dtype=e.dtype, device=e.device)
     n = counts.to(e.dtype).clamp_min(1)
@@ -138,13 +150,17 @@ def summarize_errors(
     total = torch.where(vt, et, torch.zeros_like(et)).sum(1)
     kp_mean = torch.where(has, total / n, nan)
 
-    any_nan = (vt & torch.isnan(et)).any(1)
-    idx_hi = (counts // 2).clamp_max(et.shape[1] - 1)[:, None]
-    idx_lo = ((counts - 1) // 2).clamp_min(0)[:, None]
-    hi = ordered.gather(1, idx_hi)[:, 0]
-    lo = ordered.gather(1, idx_lo)[:, 0]
-    med = torch.where(counts % 2 == 1, hi, (lo + hi) / 2.0)
-    kp_median = torch.where(has & ~any_nan, med, nan)
+    if median:
+        any_nan = (vt & torch.isnan(et)).any(1)
+        ordered = torch.sort(torch.where(vt & ~torch.isnan(et), et, torch.full_like(et, float("inf"))), 1).values
+        idx_hi = (counts // 2).clamp_max(et.shape[1] - 1)[:, None]
+        idx_lo = ((counts - 1) // 2).clamp_min(0)[:, None]
+        hi = ordered.gather(1, idx_hi)[:, 0]
+        lo = ordered.gather(1, idx_lo)[:, 0]
+        med = torch.where(counts % 2 == 1, hi, (lo + hi) / 2.0)
+        kp_median = torch.where(has & ~any_nan, med, nan)
+    else:
+        kp_median = nan
 
     kp_auc = torch.where(has, trapz_auc(pck, t), nan)
 

@@ -52,18 +52,22 @@ class SimilarityTrafo(NamedTuple):
 
 
 def _frobenius(x: torch.Tensor) -> torch.Tensor:
-    return torch.sqrt((x * x).sum(dim=(-2, -1)))
+    return torch.linalg.vector_norm(x, dim=(-2, -1))
 
 
 def _procrustes(gt: torch.Tensor, pred: torch.Tensor) -> tuple[torch.Tensor, SimilarityTrafo, torch.Tensor]:
+    # in-place divisions keep the temporaries to two point sets (large meshes, whole datasets)
     t1 = gt.mean(dim=-2, keepdim=True)
     t2 = pred.mean(dim=-2, keepdim=True)
-    s1 = _frobenius(gt - t1) + FREIHAND_EPS
-    s2 = _frobenius(pred - t2) + FREIHAND_EPS
-    gn = (gt - t1) / s1[..., None, None]
-    pn = (pred - t2) / s2[..., None, None]
+    gn = gt - t1
+    s1 = _frobenius(gn) + FREIHAND_EPS
+    gn.div_(s1[..., None, None])
+    pn = pred - t2
+    s2 = _frobenius(pn) + FREIHAND_EPS
+    pn.div_(s2[..., None, None])
     # scipy.linalg.orthogonal_procrustes(gn, pn): svd(gn^T pn) = U S V^T, R = U V^T, scale = sum(S)
     u, sv, vh = torch.linalg.svd(gn.transpose(-1, -2) @ pn)
+    del gn
     rot = u @ vh
     scale = sv.sum(-1)
     trafo = SimilarityTrafo(rot, scale, s1, (t1 - t2)[..., 0, :])
@@ -98,8 +102,10 @@ def align_w_scale(gt: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         (..., N, 3) aligned prediction.
     """
     pn, trafo, t1 = _procrustes(gt, pred)
-    out = (pn @ trafo.rotation.transpose(-1, -2)) * trafo.scale[..., None, None]
-    return out * trafo.gt_norm[..., None, None] + t1
+    out = pn @ trafo.rotation.transpose(-1, -2)
+    del pn
+    out.mul_(trafo.scale[..., None, None]).mul_(trafo.gt_norm[..., None, None])
+    return out.add_(t1)
 
 
 def align_by_trafo(points: torch.Tensor, trafo: SimilarityTrafo) -> torch.Tensor:

@@ -9,7 +9,8 @@ per-sample mean error over the 21 joints (and vertices) is averaged over samples
   fix). Joints only.
 * ``dexycb-h2onet`` (hxwork/H2ONet_Pytorch ``DEX_YCB_SF/MF.evaluate``): the same root-relative
   MPJPE, but PA with FreiHAND's ``align_w_scale`` (reflections allowed, 1e-8 epsilon), plus MPVPE
-  and PA-MPVPE of vertices centred on the joint root.
+  and PA-MPVPE of vertices centred on the joint root. The PA AUCs and aligned F@5/F@15 its paper
+  also reports are not in the released code; handzoo adds them FreiHAND-style as metrics.
 
 Left hands: both codes run the network on a mirrored crop and un-mirror the joints (x -> -x) after
 root-centring. handzoo predictions are already in the true camera frame, so no flip is applied
@@ -25,10 +26,13 @@ import torch
 
 from handzoo.errors import SubmissionError
 from handzoo.metrics.errors import point_errors
+from handzoo.metrics.fscore import fscore
+from handzoo.metrics.pck import summarize_errors
 from handzoo.metrics.procrustes import align_w_scale, rigid_align, root_align
 from handzoo.protocols._common import all_valid, nan, optional_rows, reorder, rows
+from handzoo.protocols._fh_core import FH_FSCORE_THRESHOLDS
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
-from handzoo.protocols.base import Protocol, ProtocolResult
+from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
 from handzoo.protocols.dexycb import read_dexycb_pair
 from handzoo.protocols.io import DEXYCB_GT_FILE, read_fh_ground_truth, read_fh_prediction
 
@@ -134,8 +138,13 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         "vertices are compared index-wise, so predicted and GT meshes must share a topology",
         "the official code un-mirrors left-hand joints but not vertices (GT vertices come mirrored too); "
         "in the true frame, as handzoo rows are, the numbers are the same",
+        "EXTENSION, not in H2ONet's released evaluate(): its paper also reports PA AUC_J / AUC_V and F@5 / "
+        "F@15; handzoo adds them FreiHAND-style (EvalUtil PCK <= on numpy.linspace(0, 50 mm, 100), F-score "
+        "strict < on the Procrustes-aligned root-relative vertices) as metrics only, never as scores.txt keys",
     )
-    headline = ("PA-MPJPE", "PA-MPVPE", "MPJPE", "MPVPE")
+    headline = ("PA-MPJPE", "PA-MPVPE", "F@5", "F@15", "MPJPE", "MPVPE")
+    pck = PCKSpec(0.0, 0.05, 100, "m")
+    fscore_thresholds = FH_FSCORE_THRESHOLDS
 
     def _score_native(
         self,
@@ -144,15 +153,22 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         gt_verts: torch.Tensor | None,
         pred_verts: torch.Tensor | None,
         notes: list[str],
+        progress: ProgressSink = NULL_PROGRESS,
     ) -> ProtocolResult:
         pj = root_align(pred)
         gj = root_align(gt)
+        pj_al = align_w_scale(gj, pj)
         scores = {
             "mpjpe": float(_per_sample_mean(pj * 1000.0, gj * 1000.0)),
-            "pa_mpjpe": float(_per_sample_mean(align_w_scale(gj, pj) * 1000.0, gj * 1000.0)),
+            "pa_mpjpe": float(_per_sample_mean(pj_al * 1000.0, gj * 1000.0)),
             "mpvpe": nan,
             "pa_mpvpe": nan,
         }
+        extra = dict.fromkeys(("PA-AUC-J", "PA-AUC-V", "F@5", "F@15"), nan)
+        curves = {}
+        joints_al = summarize_errors(point_errors(pj_al, gj), median=False)
+        extra["PA-AUC-J"] = joints_al.auc
+        curves["joints_pa"] = curve_dict(joints_al.thresholds * 1000.0, joints_al.pck)
         if gt_verts is not None and pred_verts is not None:
             if gt_verts.shape[1] != pred_verts.shape[1]:
                 raise SubmissionError(
@@ -162,7 +178,13 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
             pv = pred_verts - pred[:, :1, :]
             gv = gt_verts - gt[:, :1, :]
             scores["mpvpe"] = float(_per_sample_mean(pv * 1000.0, gv * 1000.0))
-            scores["pa_mpvpe"] = float(_per_sample_mean(align_w_scale(gv, pv) * 1000.0, gv * 1000.0))
+            pv_al = align_w_scale(gv, pv)
+            scores["pa_mpvpe"] = float(_per_sample_mean(pv_al * 1000.0, gv * 1000.0))
+            verts_al = summarize_errors(point_errors(pv_al, gv), median=False)
+            extra["PA-AUC-V"] = verts_al.auc
+            curves["vertices_pa"] = curve_dict(verts_al.thresholds * 1000.0, verts_al.pck)
+            f = fscore(gv, pv_al, self.fscore_thresholds, check=False, progress=progress.task("F-scores", len(gv)))
+            extra["F@5"], extra["F@15"] = (float(x) for x in f.mean())
         else:
             notes = notes + ["no vertices given: MPVPE and PA-MPVPE are not computed (NaN)"]
         metrics = {
@@ -170,9 +192,10 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
             "PA-MPJPE": scores["pa_mpjpe"],
             "MPVPE": scores["mpvpe"],
             "PA-MPVPE": scores["pa_mpvpe"],
+            **extra,
         }
-        units = dict.fromkeys(metrics, "mm")
-        return ProtocolResult(self.name, scores, metrics, units, list(self.headline), {}, int(gt.shape[0]), notes)
+        units = {k: ("mm" if "MP" in k else "fraction") for k in metrics}
+        return ProtocolResult(self.name, scores, metrics, units, list(self.headline), curves, int(gt.shape[0]), notes)
 
     def evaluate(
         self,
@@ -194,7 +217,12 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         gv = optional_rows(gt_verts, "gt_verts", gj.shape[0])
         pv = optional_rows(pred_verts, "pred_verts", gj.shape[0])
         return self._score_native(
-            reorder(gj, self.joint_order), reorder(pj, self.joint_order), gv, pv, self._common_notes(joints_valid)
+            reorder(gj, self.joint_order),
+            reorder(pj, self.joint_order),
+            gv,
+            pv,
+            self._common_notes(joints_valid),
+            progress,
         )
 
     def score_files(
@@ -205,4 +233,4 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         gx, gv = read_fh_ground_truth(Path(gt_dir))
         px, pv = read_fh_prediction(Path(pred_file), len(gx))
         t = torch.from_numpy
-        return self._score_native(t(gx), t(px), t(gv), t(pv), [])
+        return self._score_native(t(gx), t(px), t(gv), t(pv), [], progress)

@@ -107,3 +107,25 @@ def test_h2onet_drop_in_and_joints_only(dexycb_inputs, tmp_path: Path) -> None:
     res = get_protocol("dexycb-h2onet").evaluate(pred_joints=d["pred_noise"] / 1000, gt_joints=d["gt"] / 1000)
     assert np.isnan(res.scores["mpvpe"]) and res.notes
     assert_close(res.scores["pa_mpjpe"], H2ONET["scenarios"]["noise"]["PAMPJPE"], "pa_mpjpe")
+
+
+@pytest.mark.parametrize("scenario", ["noise", "mirrored", "large"])
+def test_h2onet_paper_extras_equal_freihand_official(fh_inputs, scenario: str) -> None:
+    """PA-AUC and aligned F-scores (H2ONet's paper metrics, not in its evaluate()) use FreiHAND's
+    definitions; Procrustes ignores the root shift, so on the FreiHAND fixture they equal the
+    official FreiHAND outputs."""
+    d = fh_inputs
+    res = get_protocol("dexycb-h2onet").evaluate(
+        pred_joints=d[f"pred_xyz_{scenario}"],
+        gt_joints=d["gt_xyz"],
+        pred_verts=d[f"pred_verts_{scenario}"],
+        gt_verts=d["gt_verts"],
+    )
+    fh = load_golden("freihand")["scenarios"][scenario]["scores"]
+    assert_close(res.metrics["PA-AUC-J"], fh["xyz_al_auc3d"], "PA-AUC-J")
+    assert_close(res.metrics["PA-AUC-V"], fh["mesh_al_auc3d"], "PA-AUC-V")
+    assert_close(res.metrics["F@5"], fh["f_al_score_5"], "F@5")
+    assert_close(res.metrics["F@15"], fh["f_al_score_15"], "F@15")
+    assert_close(res.metrics["PA-MPJPE"], fh["xyz_al_mean3d"] * 10, "PA-MPJPE")
+    assert set(res.scores) == {"mpjpe", "pa_mpjpe", "mpvpe", "pa_mpvpe"}
+    assert res.units["F@5"] == "fraction" and "vertices_pa" in res.curves
