@@ -171,6 +171,9 @@ def read_fh_prediction(pred_file: Path, n_samples: int, n_joints: int = 21) -> t
                 hint="predict every sample of the evaluation set, in the ground-truth order",
             )
     xyz = points_array(pred[0], f"{path.name} joints", n_joints)
+    if all(isinstance(v, list) and not v for v in pred[1]):
+        # joints-only submission: FreiHAND's script then scores no mesh and F-scores of 0
+        return xyz, np.zeros((n_samples, 0, 3))
     verts = points_array(pred[1], f"{path.name} vertices", None)
     return xyz, verts
 

@@ -155,3 +155,13 @@ def test_interhand_file_errors(interhand_inputs, tmp_path: Path) -> None:
     assert run(_args(tmp_path, pred, tmp_path / "out", "interhand")) == 0
     scores = json.loads((tmp_path / "out" / "scores.json").read_text())["scores"]
     assert scores["mpjpe_all"] == 0.0 and scores["mrrpe"] == 0.0 and scores["handedness_accuracy"] is None
+
+
+def test_joints_only_submission(fh_dir: Path) -> None:
+    pred = _rewrite_pred(fh_dir, lambda p: [p[0], [[] for _ in p[1]]])
+    assert run(_args(fh_dir, pred, fh_dir / "out")) == 0
+    payload = json.loads((fh_dir / "out" / "scores.json").read_text())
+    s = payload["scores"]
+    assert s["mesh_al_mean3d"] == -100.0 and s["mesh_auc3d"] == -1.0 and s["f_al_score_15"] == 0.0
+    golden = load_golden("freihand")["scenarios"]["noise"]["scores"]
+    assert s["xyz_al_mean3d"] == pytest.approx(golden["xyz_al_mean3d"], rel=1e-12)
