@@ -13,8 +13,7 @@ Public API (imported lazily so that ``import handzoo`` and ``handzoo list`` stay
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from handzoo._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -42,14 +41,7 @@ _LAZY: dict[str, str] = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'handzoo' has no attribute {name!r}")
-    module, attr = target.split(":")
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

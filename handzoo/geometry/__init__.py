@@ -8,8 +8,7 @@ pull in torch::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from handzoo._lazy import lazy_getattr
 
 _SUBMODULES = ("rotations", "cameras", "alignment", "flip", "joint_orders")
 
@@ -67,15 +66,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    sub = _LAZY.get(name)
-    if sub is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{sub}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, _SUBMODULES)
 
 
 def __dir__() -> list[str]:

@@ -17,8 +17,7 @@ huggingface_hub):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from handzoo._lazy import lazy_getattr
 
 _LAZY = {
     "ModelCard": "handzoo.hub.cards:ModelCard",
@@ -35,11 +34,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'handzoo.hub' has no attribute {name!r}")
-    module, attr = target.split(":")
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
