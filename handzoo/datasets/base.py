@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import numpy as np
 from handzoo.errors import AnnotationError, DatasetError, DatasetNotFoundError
 from handzoo.geometry.joint_orders import convert_joints
 from handzoo.interfaces import Dataset
+from handzoo.io.safe_pickle import safe_load
 from handzoo.types import Sample
 
 __all__ = [
@@ -148,48 +147,15 @@ def read_mask(path: Path, dataset: str, threshold: int = 128) -> np.ndarray:
     return np.where(m >= threshold, 255, 0).astype(np.uint8)
 
 
-_NUMPY_GLOBALS = {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("_codecs", "encode"),  # bytes in protocol-2 pickles written by Python 3
-    ("collections", "OrderedDict"),
-}
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only numpy array/scalar/dtype constructors (no code execution)."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _NUMPY_GLOBALS or (module == "numpy.dtypes" and name.endswith("DType")):
-            import importlib
-
-            return getattr(importlib.import_module(module), name)
-        raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
-
-
 def safe_pickle_load(path: Path, dataset: str) -> Any:
-    """Load an annotation pickle allowing only numpy classes (Python 2 pickles via latin-1).
+    """Load an annotation pickle with :mod:`handzoo.io.safe_pickle`, allowing only numpy classes.
 
     Raises:
         DatasetNotFoundError: missing file. AnnotationError: refused or malformed content.
     """
     if not path.is_file():
         raise DatasetNotFoundError(f"{dataset}: annotation file missing: {path}", hint="check the dataset download")
-    data = path.read_bytes()
-    try:
-        return _NumpyOnlyUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except pickle.UnpicklingError as exc:
-        raise AnnotationError(
-            f"{dataset}: unsafe or malformed pickle {path}: {exc}", hint="re-download the file"
-        ) from exc
-    except Exception as exc:  # truncated or garbage data raises many types
-        raise AnnotationError(f"{dataset}: cannot read pickle {path}: {type(exc).__name__}: {exc}") from exc
+    return safe_load(path, f"{dataset} annotation", error=AnnotationError, hint="re-download the file", record=())
 
 
 def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from handzoo.errors import AssetError
+from handzoo.handmodels.mano_reader import find_mano_file, read_mano_pickle
+from handzoo.io.safe_pickle import safe_load, sparse_entries, to_array
 
-from .safe_pickle import as_array, safe_load, sparse_entries
 from .spiral import extract_spirals
 
 __all__ = [
@@ -171,8 +172,8 @@ def _read_hierarchy(path_str: str, mtime_ns: int, size: int, seq_length: int) ->
     if not isinstance(data, dict) or not {"vertices", "face", "up_transform"} <= set(data):
         raise AssetError(f"{path} lacks the keys vertices/face/up_transform", hint=_template_hint())
     try:
-        vertices = [as_array(v, f"{path} vertices") for v in data["vertices"]]
-        faces = [as_array(f, f"{path} face") for f in data["face"]]
+        vertices = [to_array(v, f"{path} vertices") for v in data["vertices"]]
+        faces = [to_array(f, f"{path} face") for f in data["face"]]
         up = list(data["up_transform"])
     except TypeError:
         raise AssetError(f"{path}: vertices/face/up_transform must be lists", hint=_template_hint()) from None
@@ -247,27 +248,8 @@ def mano_joint_regressor(mano_dir: str | os.PathLike | None = None) -> np.ndarra
     Raises:
         AssetError: when MANO is not configured or the file is malformed.
     """
-    try:
-        from handzoo.handmodels.mano_reader import find_mano_file, read_mano_pickle
-    except ImportError:  # core hand-model reader not available: read the one array we need
-        return joint_regressor_from_j16(_fallback_j_regressor(mano_dir))
     path = find_mano_file("right", mano_dir)
     data = read_mano_pickle(path)
     if "J_regressor" not in data:
         raise AssetError(f"{path} has no J_regressor", hint="use the official MANO_RIGHT.pkl")
     return joint_regressor_from_j16(np.asarray(data["J_regressor"]))
-
-
-def _fallback_j_regressor(mano_dir: str | os.PathLike | None) -> np.ndarray:
-    root = mano_dir if mano_dir is not None else os.environ.get("HANDZOO_MANO_DIR")
-    hint = "download MANO (mano.is.tue.mpg.de) and set HANDZOO_MANO_DIR to the folder with MANO_RIGHT.pkl"
-    if not root:
-        raise AssetError("MANO model files are not configured (HANDZOO_MANO_DIR is not set)", hint=hint)
-    root = Path(root).expanduser()
-    path = root if root.is_file() else root / "MANO_RIGHT.pkl"
-    if not path.is_file():
-        raise AssetError(f"MANO_RIGHT.pkl not found in {root}", hint=hint)
-    data = safe_load(path, "MANO model")
-    if not isinstance(data, dict) or "J_regressor" not in data:
-        raise AssetError(f"{path} has no J_regressor", hint=hint)
-    return as_array(data["J_regressor"], f"{path} J_regressor")

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from h2o_helpers import standin_finger_vertex_ids, standin_j_regressor, write_standin_mano
 from handzoo_h2onet import assets
-from handzoo_h2onet.safe_pickle import safe_load
 
 from handzoo.errors import AssetError
+from handzoo.io.safe_pickle import safe_load
 
 
 def test_missing_template_names_env_and_file(tmp_path, monkeypatch):
