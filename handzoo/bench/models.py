@@ -12,16 +12,13 @@ import fnmatch
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from handzoo.bench.baselines import BASELINES
-from handzoo.errors import ConfigError, HandzooError
+from handzoo.errors import AssetError, ConfigError, HandzooError
+from handzoo.handmodels.mano_reader import MANO_ENV, MANO_URL, find_mano_file
 
-__all__ = ["ModelEntry", "resolve_models", "split_patterns", "MANO_ENV", "mano_available", "applies_to"]
-
-MANO_ENV = "HANDZOO_MANO_DIR"
-MANO_URL = "https://mano.is.tue.mpg.de"
+__all__ = ["ModelEntry", "resolve_models", "split_patterns", "mano_available", "applies_to"]
 
 
 @dataclass
@@ -62,10 +59,16 @@ def split_patterns(value: str | Sequence[str] | None) -> list[str]:
 
 
 def mano_available(env: dict[str, str] | None = None) -> bool:
-    """True when ``$HANDZOO_MANO_DIR`` holds ``MANO_RIGHT.pkl``."""
+    """True when ``$HANDZOO_MANO_DIR`` holds ``MANO_RIGHT.pkl`` where the MANO reader looks for it."""
     env = os.environ if env is None else env
     folder = env.get(MANO_ENV)
-    return bool(folder) and (Path(folder) / "MANO_RIGHT.pkl").is_file()
+    if not folder:
+        return False
+    try:
+        find_mano_file("right", folder)
+    except AssetError:
+        return False
+    return True
 
 
 def _status_of(card: Any) -> tuple[str, str | None, Any]:

@@ -30,11 +30,9 @@ __all__ = [
     "project",
     "tight_boxes",
     "make_sample",
-    "OPENGL_TO_OPENCV",
 ]
 
 DATA_ENV = "HANDZOO_DATA"
-OPENGL_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
 
 
 def resolve_root(

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from handzoo.datasets.base import (
-    OPENGL_TO_OPENCV,
     HandDataset,
     make_sample,
     read_image,
@@ -32,6 +31,7 @@ from handzoo.datasets.base import (
     safe_pickle_load,
 )
 from handzoo.errors import AnnotationError, ConfigError, DatasetNotFoundError
+from handzoo.geometry.frames import OPENGL_TO_OPENCV
 from handzoo.types import RIGHT, Sample
 
 __all__ = ["HO3D", "HO3D_SIZES"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from handzoo._lazy import lazy_getattr
 
-_SUBMODULES = ("rotations", "cameras", "alignment", "flip", "joint_orders")
+_SUBMODULES = ("rotations", "cameras", "frames", "alignment", "flip", "joint_orders")
 
 # public name -> submodule
 _LAZY: dict[str, str] = {
@@ -40,6 +40,12 @@ _LAZY: dict[str, str] = {
             "weak_perspective_to_translation",
             "unproject_points",
             "intrinsics_matrix",
+        )
+    },
+    **{
+        n: "frames"
+        for n in (
+            "OPENGL_TO_OPENCV",
             "opengl_to_opencv",
             "opencv_to_opengl",
             "opengl_to_opencv_rotation",
@@ -60,7 +66,10 @@ _LAZY: dict[str, str] = {
             "flip_side",
         )
     },
-    **{n: "joint_orders" for n in ("convert_joints", "order_map", "TO_HANDZOO21", "FROM_HANDZOO21", "JOINT_ORDERS")},
+    **{
+        n: "joint_orders"
+        for n in ("convert_joints", "order_map", "TO_HANDZOO21", "FROM_HANDZOO21", "JOINT_ORDERS", "HANDZOO21_BONES")
+    },
 }
 
 __all__ = sorted(_LAZY)

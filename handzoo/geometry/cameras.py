@@ -20,15 +20,7 @@ __all__ = [
     "unproject_points",
     "intrinsics_matrix",
     "weak_perspective_to_translation",
-    "OPENGL_TO_OPENCV",
-    "opengl_to_opencv",
-    "opencv_to_opengl",
-    "opengl_to_opencv_rotation",
-    "opencv_to_opengl_rotation",
 ]
-
-# x stays, y and z flip: OpenGL (y up, camera looks along -z) <-> OpenCV (y down, looks along +z)
-OPENGL_TO_OPENCV = torch.diag(torch.tensor([1.0, -1.0, -1.0]))
 
 _DEPTH_EPS = 1e-9
 
@@ -173,22 +165,3 @@ def unproject_points(uv: torch.Tensor, depth: torch.Tensor, K: torch.Tensor) -> 
     ones = torch.ones_like(uv[..., :1])
     rays = torch.cat([uv, ones], dim=-1) @ torch.linalg.inv(K.to(uv.dtype)).transpose(-1, -2)
     return rays * depth
-
-
-def opengl_to_opencv(points: torch.Tensor) -> torch.Tensor:
-    """Change points (..., 3) between the OpenGL and OpenCV camera frames: ``x -> diag(1, -1, -1) x``.
-
-    The map is its own inverse (``opencv_to_opengl`` is the same function).
-    """
-    _check(points, (3,), "points")
-    return points * OPENGL_TO_OPENCV.diagonal().to(dtype=points.dtype, device=points.device)
-
-
-def opengl_to_opencv_rotation(matrix: torch.Tensor) -> torch.Tensor:
-    """Change camera-from-object rotations (..., 3, 3) between OpenGL and OpenCV: ``R -> D R``."""
-    _check(matrix, (3, 3), "matrix")
-    return OPENGL_TO_OPENCV.to(dtype=matrix.dtype, device=matrix.device) @ matrix
-
-
-opencv_to_opengl = opengl_to_opencv
-opencv_to_opengl_rotation = opengl_to_opencv_rotation

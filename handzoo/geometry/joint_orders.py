@@ -12,6 +12,7 @@ from typing import TypeVar
 
 __all__ = [
     "HANDZOO21_NAMES",
+    "HANDZOO21_BONES",
     "TO_HANDZOO21",
     "FROM_HANDZOO21",
     "JOINT_ORDERS",
@@ -23,6 +24,11 @@ __all__ = [
 
 _FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 HANDZOO21_NAMES: tuple[str, ...] = ("wrist",) + tuple(f"{f}{i}" for f in _FINGERS for i in range(1, 5))
+# The handzoo21 skeleton, 20 bones (parent, child): per finger (thumb .. pinky) wrist -> base, then
+# along the finger to the tip. The finger of bone (p, c) is (c - 1) // 4.
+HANDZOO21_BONES: tuple[tuple[int, int], ...] = tuple(
+    (0 if j == 0 else 1 + 4 * f + j - 1, 1 + 4 * f + j) for f in range(5) for j in range(4)
+)
 
 # index in the source order of each handzoo21 joint
 TO_HANDZOO21: dict[str, tuple[int, ...]] = {

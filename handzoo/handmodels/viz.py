@@ -13,11 +13,10 @@ from typing import Any
 import numpy as np
 
 from handzoo.errors import InputError, RenderError
+from handzoo.geometry.joint_orders import HANDZOO21_BONES
 
 __all__ = ["save_hand_png", "hand_display_frame"]
 
-# handzoo21 bones: wrist to each finger base, then along each finger
-_BONES = [(0, 1 + 4 * f) for f in range(5)] + [(1 + 4 * f + i, 2 + 4 * f + i) for f in range(5) for i in range(3)]
 _SKIN = np.array([0.93, 0.76, 0.64])
 _FINGER_COLORS = ["#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd"]
 
@@ -118,9 +117,8 @@ def save_hand_png(
             coll = Poly3DCollection(tri, facecolors=colors, edgecolors="none", linewidths=0)
             ax.add_collection3d(coll)
             if j is not None:
-                for b, (p, c) in enumerate(_BONES):
-                    finger = b if b < 5 else (b - 5) // 3
-                    ax.plot(*j[[p, c]].T, color=_FINGER_COLORS[finger], linewidth=1.5, alpha=0.9, zorder=10)
+                for p, c in HANDZOO21_BONES:
+                    ax.plot(*j[[p, c]].T, color=_FINGER_COLORS[(c - 1) // 4], linewidth=1.5, alpha=0.9, zorder=10)
                 ax.scatter(*j.T, color="k", s=6, depthshade=False, zorder=11)
             ax.set_xlim(-half, half)
             ax.set_ylim(-half, half)

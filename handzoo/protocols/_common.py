@@ -11,9 +11,8 @@ from handzoo.errors import InputError
 from handzoo.geometry.joint_orders import order_map
 from handzoo.metrics._checks import as_float64, check_finite
 
-__all__ = ["rows", "optional_rows", "reorder", "OPENGL", "to_opengl", "all_valid", "size_note", "nan"]
+__all__ = ["rows", "optional_rows", "reorder", "all_valid", "size_note", "nan"]
 
-OPENGL = (1.0, -1.0, -1.0)  # diag(1, -1, -1): OpenCV <-> OpenGL camera frame
 nan = float("nan")
 
 
@@ -44,11 +43,6 @@ def reorder(joints: torch.Tensor, dst: str, src: str = "handzoo21") -> torch.Ten
     if idx == tuple(range(len(idx))):
         return joints
     return joints[..., list(idx), :]
-
-
-def to_opengl(points: torch.Tensor) -> torch.Tensor:
-    """OpenCV -> OpenGL camera frame (y and z negated; its own inverse)."""
-    return points * torch.tensor(OPENGL, dtype=points.dtype, device=points.device)
 
 
 def all_valid(mask: Any) -> bool:

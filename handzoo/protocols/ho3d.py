@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from handzoo.protocols._common import to_opengl
+from handzoo.geometry.frames import opencv_to_opengl
 from handzoo.protocols.freihand import _FH_QUIRKS, FHStyleProtocol
 
 __all__ = ["HO3Dv2Protocol", "HO3Dv3Protocol"]
@@ -33,7 +33,7 @@ class _HO3DProtocol(FHStyleProtocol):
 
     def to_native(self, points: torch.Tensor, joints: bool) -> torch.Tensor:
         """handzoo (OpenCV, handzoo21) -> HO-3D files (OpenGL, HO-3D order)."""
-        return to_opengl(super().to_native(points, joints))
+        return opencv_to_opengl(super().to_native(points, joints))
 
     def _keys(self) -> dict[str, str]:
         return {"xyz": "xyz", "xyz_al": "xyz_procrustes_al"}

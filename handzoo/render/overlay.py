@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from handzoo.errors import RenderError
+from handzoo.geometry.joint_orders import HANDZOO21_BONES
 
 __all__ = [
     "HAND_BONES",
@@ -21,10 +22,7 @@ __all__ = [
     "save_png",
 ]
 
-# handzoo21 bones (parent, child): wrist to each finger base, then along each finger
-HAND_BONES: tuple[tuple[int, int], ...] = tuple(
-    (0 if j == 0 else 1 + 4 * f + j - 1, 1 + 4 * f + j) for f in range(5) for j in range(4)
-)
+HAND_BONES = HANDZOO21_BONES  # the handzoo21 skeleton, re-exported for drawing code
 # RGB per finger: thumb, index, middle, ring, pinky
 FINGER_COLORS: tuple[tuple[int, int, int], ...] = (
     (230, 60, 60),

@@ -68,14 +68,6 @@ def test_weak_perspective_to_translation_reprojects():
     assert torch.allclose(uv, weak, atol=1e-6)
 
 
-def test_opengl_opencv():
-    p = torch.tensor([[1.0, 2.0, 3.0]])
-    assert torch.equal(cam.opengl_to_opencv(p), torch.tensor([[1.0, -2.0, -3.0]]))
-    assert torch.equal(cam.opencv_to_opengl(cam.opengl_to_opencv(p)), p)
-    r = torch.eye(3)[None]
-    assert torch.equal(cam.opengl_to_opencv_rotation(r), torch.diag(torch.tensor([1.0, -1.0, -1.0]))[None])
-
-
 def test_bad_shapes():
     with pytest.raises(InputError):
         cam.project_points(torch.zeros(5, 2), torch.eye(3))
