@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from handzoo.hub.cache import read_entry
+from handzoo.hub.cache import CacheEntry, read_entry
 from handzoo.hub.cards import ModelCard
 
-__all__ = ["WeightsStatus", "weights_status"]
+__all__ = ["WeightsStatus", "weights_status", "usable_cache_entry"]
 
 WeightsStatus = Literal["published", "cached", "convert-needed"]
+
+
+def usable_cache_entry(card: ModelCard) -> CacheEntry | None:
+    """The cache entry ``handzoo.load`` would use, or None.
+
+    A download is stale (None) when the card now pins another sha256 than the one fetched; a
+    locally converted file is always usable.
+    """
+    entry = read_entry(card.name)
+    if entry is None:
+        return None
+    hub = card.hub
+    if entry.source == "hub" and hub and entry.sha256 != hub.get("sha256"):
+        return None
+    return entry
 
 
 def weights_status(card: ModelCard) -> WeightsStatus:
@@ -20,10 +35,6 @@ def weights_status(card: ModelCard) -> WeightsStatus:
         and still matching the card's pinned sha256); ``"published"`` when they can be downloaded
         from the Hugging Face Hub; ``"convert-needed"`` otherwise (run ``handzoo convert``).
     """
-    hub = card.hub
-    entry = read_entry(card.name)
-    if entry is not None:
-        stale = entry.source == "hub" and hub is not None and entry.sha256 != hub.get("sha256")
-        if not stale:
-            return "cached"
-    return "published" if hub else "convert-needed"
+    if usable_cache_entry(card) is not None:
+        return "cached"
+    return "published" if card.hub else "convert-needed"
