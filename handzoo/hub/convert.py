@@ -41,6 +41,7 @@ from handzoo.hub.cache import WEIGHTS_FILE, place_entry, work_dir
 from handzoo.hub.cards import ModelCard
 from handzoo.hub.integrity import read_safetensors_header, sha256_file
 from handzoo.hub.mano_keys import mano_keys
+from handzoo.hub.state_keys import key_mismatch
 
 if TYPE_CHECKING:
     import torch
@@ -58,7 +59,6 @@ __all__ = [
 KEY_MAP_ATTR = "KEY_MAP_VERSION"
 MANO_PATTERNS_ATTR = "MANO_DERIVED_KEYS"
 _WRAPPERS = ("state_dict", "network", "model", "model_state_dict", "net")
-_SHOW = 8
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,6 @@ class ConversionResult:
     dropped_keys: list[str] = field(default_factory=list)
     mano_derived_keys: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
-
-
-def _examples(items: list[str]) -> str:
-    return ", ".join(items[:_SHOW]) + (f", ... ({len(items)} in all)" if len(items) > _SHOW else "")
 
 
 def read_checkpoint(path: str | Path) -> Any:
@@ -219,23 +215,14 @@ def resolve_converter(method: str) -> tuple[Callable[..., Any], str | None, str,
 
 
 def _check_against_model(tensors: Mapping[str, Any], expected: Mapping[str, Any], variant: str) -> None:
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    mismatched = [
-        f"{k} {list(tensors[k].shape)} vs {list(expected[k].shape)}"
-        for k in sorted(set(expected) & set(tensors))
-        if tuple(tensors[k].shape) != tuple(expected[k].shape)
-    ]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing: {_examples(missing)}")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected: {_examples(unexpected)}")
-    if mismatched:
-        problems.append(f"{len(mismatched)} with the wrong shape (converted vs model): {_examples(mismatched)}")
+    problems = key_mismatch(
+        {k: tuple(v.shape) for k, v in tensors.items()},
+        {k: tuple(v.shape) for k, v in expected.items()},
+        label="converted vs model",
+    )
     if problems:
         raise CheckpointError(
-            f"the converted checkpoint does not match the {variant} model: " + "; ".join(problems),
+            f"the converted checkpoint does not match the {variant} model: {problems}",
             hint=f"is this the checkpoint of {variant}? If it is, the plugin's key map needs updating",
         )
 

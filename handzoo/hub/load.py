@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from handzoo.errors import ConfigError, HandzooError, PluginError, WeightsError
 from handzoo.hub.advice import weights_not_available
-from handzoo.hub.cache import read_entry, verify_entry
+from handzoo.hub.cache import verify_entry
 from handzoo.hub.cards import ModelCard
 from handzoo.hub.integrity import read_safetensors_header
 from handzoo.hub.mano_keys import mano_keys
+from handzoo.hub.state_keys import key_mismatch
+from handzoo.hub.status import usable_cache_entry
 
 if TYPE_CHECKING:
     from torch import nn
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
     from handzoo.interfaces import Method
 
 __all__ = ["load", "resolve_weights", "build_model", "load_weights", "model_card"]
-
-_SHOW = 5
 
 
 def model_card(name: str | ModelCard) -> ModelCard:
@@ -47,12 +47,10 @@ def resolve_weights(card: ModelCard) -> Path:
     ``handzoo convert`` command.
     """
     hub = card.hub
-    entry = read_entry(card.name)
+    entry = usable_cache_entry(card)
     if entry is not None:
-        from_hub = entry.source == "hub"
-        if not (from_hub and hub and entry.sha256 != hub.get("sha256")):
-            verify_entry(entry, hub.get("sha256") if (from_hub and hub) else None)
-            return entry.path
+        verify_entry(entry, hub.get("sha256") if (entry.source == "hub" and hub) else None)
+        return entry.path
     if hub:
         from handzoo.hub.download import download_weights
 
@@ -96,10 +94,6 @@ def build_model(card: ModelCard, hand_model: str | None = None, **kwargs: Any) -
     return model
 
 
-def _examples(keys: list[str]) -> str:
-    return ", ".join(keys[:_SHOW]) + (f", ... ({len(keys)} in all)" if len(keys) > _SHOW else "")
-
-
 def load_weights(model: nn.Module, path: str | Path, name: str = "the model") -> None:
     """Load a safetensors file into a model strictly (no missing, unexpected or mis-shaped key).
 
@@ -112,23 +106,14 @@ def load_weights(model: nn.Module, path: str | Path, name: str = "the model") ->
     # MANO-derived entries are never published: the model keeps the values it built from the user's files
     optional = set(mano_keys(expected, getattr(model, "mano_derived_keys", ()) or ()))
     absent = optional - set(info.tensors)
-    missing = sorted(set(expected) - set(info.tensors) - optional)
-    unexpected = sorted(set(info.tensors) - set(expected))
-    mismatched = [
-        f"{k} {list(info.tensors[k]['shape'])} vs {list(expected[k].shape)}"
-        for k in sorted(set(expected) & set(info.tensors))
-        if list(info.tensors[k]["shape"]) != list(expected[k].shape)
-    ]
-    if missing or unexpected or mismatched:
-        lines = []
-        if missing:
-            lines.append(f"missing: {_examples(missing)}")
-        if unexpected:
-            lines.append(f"unexpected: {_examples(unexpected)}")
-        if mismatched:
-            lines.append(f"shape (file vs model): {_examples(mismatched)}")
+    problems = key_mismatch(
+        {k: t["shape"] for k, t in info.tensors.items()},
+        {k: tuple(v.shape) for k, v in expected.items()},
+        optional=optional,
+    )
+    if problems:
         raise WeightsError(
-            f"the weights in {p} do not fit {name}: " + "; ".join(lines),
+            f"the weights in {p} do not fit {name}: {problems}",
             hint="the file was made for another variant or architecture; convert the right checkpoint, or check "
             "the keyword arguments passed to handzoo.load",
         )
