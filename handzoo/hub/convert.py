@@ -6,24 +6,31 @@ Steps of :func:`convert_checkpoint`:
    (:class:`~handzoo.errors.CheckpointError`); safetensors input is read directly;
 2. unwrap it: descend into ``state_dict`` / ``network`` / ``model`` entries, strip the
    ``module.`` (DataParallel) prefix, and a ``model.`` prefix shared by every key;
-3. drop embedded MANO/SMPL arrays (:mod:`handzoo.hub.mano_keys`), recorded in the provenance;
-4. call the method's converter from its plugin's ``handzoo_converters`` hook;
-5. build the variant with random weights and require exactly its keys, with exactly its shapes
-   (missing or unexpected keys are an error: no ``strict=False``);
-6. write ``model.safetensors`` + ``provenance.json`` into the cache (atomically), and optionally a
-   copy elsewhere, so ``handzoo.load(variant)`` then works offline.
+3. build the variant with random weights and find which of its entries are MANO-derived from
+   where they come from (:func:`handzoo.hub.mano_keys.mano_provenance`), never from key names;
+4. drop the MANO/SMPL arrays the authors' loader embedded (:func:`~handzoo.hub.mano_keys.authors_mano_keys`,
+   the converter's ``MANO_DERIVED_KEYS``), recorded in the provenance;
+5. call the method's converter from its plugin's ``handzoo_converters`` hook, and leave out the
+   entries of modules holding arrays read from the user's MANO file (rebuilt at every build);
+6. require exactly the model's keys, with exactly its shapes (missing or unexpected keys are an
+   error: no ``strict=False``);
+7. write ``model.safetensors`` + ``provenance.json`` into the cache (atomically), and optionally a
+   copy elsewhere, so ``handzoo.load(variant)`` then works offline. The provenance lists the
+   MANO-derived keys the local file keeps (declared trained parameters, copies of MANO arrays):
+   ``handzoo push`` refuses them.
 
 Converter contract (plugins): ``convert_state_dict(state: dict[str, Tensor], variant: str) ->
 dict[str, Tensor]`` mapping the unwrapped original keys to the handzoo model's keys (adding any
 buffer the original lacks, e.g. ``num_batches_tracked`` for PyTorch < 0.4 files). Its module
 defines ``KEY_MAP_VERSION`` (a string bumped whenever the mapping changes) and may define
-``MANO_DERIVED_KEYS`` (extra fnmatch patterns of keys holding MANO data).
+``MANO_DERIVED_KEYS`` (fnmatch patterns of the authors' keys holding MANO data, dropped before
+the converter runs) and ``MANO_LOCAL_KEYS`` (patterns of the authors' keys that are MANO-derived
+but kept, because the converter maps them to a key the model declares in ``mano_derived_keys``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import fnmatch
 import importlib
 import inspect
 import json
@@ -40,8 +47,8 @@ from handzoo.hub.advice import original_source
 from handzoo.hub.cache import WEIGHTS_FILE, place_entry, work_dir
 from handzoo.hub.cards import ModelCard
 from handzoo.hub.integrity import read_safetensors_header, sha256_file
-from handzoo.hub.mano_keys import mano_keys
-from handzoo.hub.state_keys import key_mismatch
+from handzoo.hub.mano_keys import authors_mano_keys, mano_provenance, matching
+from handzoo.hub.state_keys import examples, key_mismatch
 
 if TYPE_CHECKING:
     import torch
@@ -58,6 +65,7 @@ __all__ = [
 
 KEY_MAP_ATTR = "KEY_MAP_VERSION"
 MANO_PATTERNS_ATTR = "MANO_DERIVED_KEYS"
+MANO_LOCAL_ATTR = "MANO_LOCAL_KEYS"
 _WRAPPERS = ("state_dict", "network", "model", "model_state_dict", "net")
 
 
@@ -74,7 +82,8 @@ class ConversionResult:
         key_map_version: the converter's ``KEY_MAP_VERSION``.
         num_tensors: tensors written.
         dropped_keys: MANO/SMPL arrays removed from the original.
-        mano_derived_keys: keys of the result flagged as MANO-derived (``handzoo push`` refuses them).
+        mano_derived_keys: keys of the result that hold MANO-derived data (kept in the local file;
+            ``handzoo push`` refuses them).
         provenance: the provenance record written next to the file.
     """
 
@@ -232,16 +241,30 @@ def convert_state(
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Map an unwrapped original state dict to the variant's model keys and check it.
 
+    What is MANO-derived is decided by provenance (:mod:`handzoo.hub.mano_keys`): the model is
+    built first, and its modules say which entries come from the user's MANO file; in the
+    authors' file, the embedded MANO loader's buffers and the converter's ``MANO_DERIVED_KEYS``
+    are dropped. A plugin's own hand-model arrays (e.g. the open hand's ``hand.v_template``) are
+    ordinary weights.
+
     Returns:
         ``(tensors, info)``: the checked state dict (dtypes as the model's, contiguous, unshared)
-        and what was done (converter, key map version, dropped keys, MANO-flagged keys).
+        and what was done (converter, key map version, dropped keys, MANO-derived keys kept).
     """
     fn, version, ref, conv_patterns = resolve_converter(card.method)
-    patterns = tuple(card.weights.get("mano_derived_keys") or ()) + conv_patterns
-    # MANO-derived entries a converter keeps in the LOCAL file (e.g. a trained regressor); they stay
-    # flagged through the model's mano_derived_keys and the card, so `handzoo push` still refuses them.
-    keep = tuple(getattr(inspect.getmodule(fn), "MANO_LOCAL_KEYS", ()) or ())
-    dropped = [k for k in mano_keys(state, patterns) if not any(fnmatch.fnmatchcase(k, p) for p in keep)]
+    card_patterns = tuple(card.weights.get("mano_derived_keys") or ())
+    from handzoo.hub.load import build_model
+
+    model = build_model(card, **build_kwargs)
+    expected = model.state_dict()
+    prov = mano_provenance(model, card_patterns)
+    # the authors' embedded MANO data: what the converter declares, and the arrays of a MANO loader
+    # (or matching the card's patterns) that the model has no place for
+    local = tuple(getattr(inspect.getmodule(fn), MANO_LOCAL_ATTR, ()) or ())
+    candidates = set(matching(state, conv_patterns)) | {
+        k for k in authors_mano_keys(state, card_patterns) if k not in expected
+    }
+    dropped = sorted(k for k in candidates if not matching([k], local))
     state = {k: v for k, v in state.items() if k not in set(dropped)}
     try:
         mapped = fn(state, card.name)
@@ -254,11 +277,21 @@ def convert_state(
         ) from None
     if not isinstance(mapped, Mapping) or not all(isinstance(k, str) and _is_tensor(v) for k, v in mapped.items()):
         raise PluginError(f"converter {ref} did not return a dict of str -> Tensor")
-    from handzoo.hub.load import build_model
-
-    model = build_model(card, **build_kwargs)
-    expected = model.state_dict()
-    _check_against_model(mapped, expected, card.name)
+    # arrays of modules built from the user's MANO file are rebuilt at every build: never stored
+    rebuilt = sorted(set(prov.from_file) - set(prov.declared))
+    dropped += sorted(k for k in rebuilt if k in mapped and k not in set(dropped))
+    mapped = {k: v for k, v in mapped.items() if k not in set(rebuilt)}
+    try:
+        _check_against_model(mapped, expected, card.name)
+    except CheckpointError as exc:
+        held = [k for k in rebuilt if k in expected]
+        if held:
+            exc.hint = (
+                f"{card.name} keeps arrays read from the user's MANO file as weights ({examples(held)}); a "
+                "converted file never holds them: register them with register_buffer(..., persistent=False) "
+                "(see CONTRIBUTING.md, 'MANO-derived data')"
+            )
+        raise
     tensors = {}
     for k, v in mapped.items():
         target = expected[k]
@@ -268,12 +301,11 @@ def convert_state(
             raise CheckpointError(f"tensor {k} has dtype {v.dtype}, the model expects {target.dtype}")
         tensors[k] = v.detach().to("cpu").contiguous().clone()
     model.load_state_dict(tensors, strict=True)
-    model_patterns = tuple(getattr(model, "mano_derived_keys", ()) or ())
     info = {
         "converter": ref,
         "key_map_version": version,
         "dropped_keys": dropped,
-        "mano_derived_keys": mano_keys(tensors, patterns + model_patterns),
+        "mano_derived_keys": prov.flagged(tensors),
     }
     return tensors, info
 

@@ -17,7 +17,7 @@ from handzoo.hub.advice import weights_not_available
 from handzoo.hub.cache import verify_entry
 from handzoo.hub.cards import ModelCard
 from handzoo.hub.integrity import read_safetensors_header
-from handzoo.hub.mano_keys import mano_keys
+from handzoo.hub.mano_keys import mano_provenance
 from handzoo.hub.state_keys import key_mismatch
 from handzoo.hub.status import usable_cache_entry
 
@@ -104,7 +104,7 @@ def load_weights(model: nn.Module, path: str | Path, name: str = "the model") ->
     info = read_safetensors_header(p)
     expected = model.state_dict()
     # MANO-derived entries are never published: the model keeps the values it built from the user's files
-    optional = set(mano_keys(expected, getattr(model, "mano_derived_keys", ()) or ()))
+    optional = set(mano_provenance(model).keys)
     absent = optional - set(info.tensors)
     problems = key_mismatch(
         {k: t["shape"] for k, t in info.tensors.items()},

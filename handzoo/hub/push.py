@@ -5,8 +5,12 @@ Two commits: the safetensors file first, then ``README.md`` — the variant's ca
 same card text is returned so it can replace ``model_cards/<variant>.md``, after which
 ``handzoo.load`` downloads the published file.
 
-Nothing is uploaded when the file holds a tensor flagged as MANO-derived
-(:mod:`handzoo.hub.mano_keys`): MANO's licence forbids redistributing its arrays.
+Nothing is uploaded when the file holds a MANO-derived tensor: MANO's licence forbids
+redistributing its arrays. Which tensors are MANO-derived is decided by where they come from
+(:mod:`handzoo.hub.mano_keys`): the variant is built (randomly initialised) and its modules built
+from the user's MANO file, the keys it or its card declares, tensors equal to one of its MANO
+arrays, and the keys the conversion recorded in the provenance are refused. Key names alone
+never decide (a plugin on the open hand publishes its ``hand.v_template``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from handzoo.hub.cache import read_entry, verify_entry
 from handzoo.hub.cards import ModelCard, render_card
 from handzoo.hub.download import hub_endpoint, hub_offline
 from handzoo.hub.integrity import read_safetensors_header, sha256_file
-from handzoo.hub.mano_keys import mano_keys
+from handzoo.hub.mano_keys import authors_mano_keys, matching
 from handzoo.hub.validate import check_card
 
 __all__ = ["PushResult", "generate_card", "push_weights"]
@@ -95,16 +99,41 @@ def _weights_file(card: ModelCard, weights: str | Path | None) -> tuple[Path, di
     return entry.path, entry.provenance
 
 
-def _flagged_keys(card: ModelCard, keys: list[str], prov: dict[str, Any]) -> list[str]:
-    patterns = list(card.weights.get("mano_derived_keys") or [])
+def _model_provenance(card: ModelCard) -> tuple[Any, set[str]]:
+    """The MANO provenance of the variant's model (built randomly initialised) and its state keys."""
+    from handzoo.hub.load import build_model
+    from handzoo.hub.mano_keys import mano_provenance
+
+    try:
+        model = build_model(card)
+    except HandzooError as exc:
+        raise WeightsError(
+            f"cannot check which tensors of {card.name} hold MANO-derived data: building the model failed "
+            f"({exc.message})",
+            hint=(exc.hint or "install the variant's plugin")
+            + "; handzoo push builds the variant to find the arrays read from the user's MANO file",
+        ) from None
+    return mano_provenance(model, card.weights.get("mano_derived_keys") or ()), set(model.state_dict())
+
+
+def _flagged_keys(card: ModelCard, path: Path, keys: list[str], prov: dict[str, Any]) -> list[str]:
+    """Keys of the file that hold MANO-derived data (see the module docstring)."""
+    model_prov, expected = _model_provenance(card)
+    recorded = set(prov.get("mano_derived_keys") or [])
+    flagged = set(matching(keys, model_prov.patterns)) | (set(model_prov.keys) & set(keys)) | (recorded & set(keys))
+    # entries the model has no place for, laid out like an authors' embedded MANO loader
     try:
         from handzoo.hub.convert import resolve_converter
 
-        patterns += list(resolve_converter(card.method)[3])
+        authors_patterns: tuple[str, ...] = resolve_converter(card.method)[3]
     except HandzooError:
-        pass  # no converter (e.g. weights trained with handzoo): the name rules still apply
-    recorded = set(prov.get("mano_derived_keys") or [])
-    return sorted(set(mano_keys(keys, patterns)) | (recorded & set(keys)))
+        authors_patterns = ()  # no converter (e.g. weights trained with handzoo)
+    flagged |= {k for k in authors_mano_keys(keys, authors_patterns) if k not in expected}
+    if model_prov.arrays:  # a model built on MANO: also refuse copies of its arrays under other names
+        from safetensors.torch import load_file
+
+        flagged |= set(model_prov.copies(load_file(str(path), device="cpu")))
+    return sorted(flagged)
 
 
 def push_weights(
@@ -142,7 +171,7 @@ def push_weights(
         raise ConfigError(f"refusing to push {filename!r}: handzoo publishes only .safetensors files")
     path, prov = _weights_file(card, weights)
     info = read_safetensors_header(path)
-    flagged = _flagged_keys(card, sorted(info.tensors), prov)
+    flagged = _flagged_keys(card, path, sorted(info.tensors), prov)
     if flagged:
         shown = ", ".join(flagged[:8]) + (" ..." if len(flagged) > 8 else "")
         raise WeightsError(

@@ -30,8 +30,9 @@ class TinyMethod(Method):
         self.bn = nn.BatchNorm2d(width)
         self.head = nn.Linear(width, 63)
         self.register_buffer("tips", torch.arange(5), persistent=False)
-        if with_mano_buffer:  # a MANO array kept (wrongly) as a persistent buffer
+        if with_mano_buffer:  # an array read from the user's MANO file, kept (wrongly) as a persistent buffer
             self.mano = nn.Module()
+            self.mano.mano_derived = True  # how a module says it holds the user's MANO data
             self.mano.register_buffer("shapedirs", torch.zeros(7, 3, 2))
 
     def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
