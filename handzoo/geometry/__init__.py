@@ -1,16 +1,19 @@
-"""Geometry shared by every method: rotations, cameras, alignment, joint orders, flipping.
+"""Geometry shared by every method: rotations, cameras, camera frames, joint orders, flipping.
 
 Submodules are imported lazily so that ``handzoo.geometry.joint_orders`` (numpy only) does not
 pull in torch::
 
-    from handzoo.geometry import axis_angle_to_matrix, align_w_scale, flip_axis_angle
+    from handzoo.geometry import axis_angle_to_matrix, opengl_to_opencv, flip_axis_angle
+
+The alignments the metrics use (FreiHAND's ``align_w_scale``, Umeyama) are in
+:mod:`handzoo.metrics.procrustes`.
 """
 
 from __future__ import annotations
 
 from handzoo._lazy import lazy_getattr
 
-_SUBMODULES = ("rotations", "cameras", "frames", "alignment", "flip", "joint_orders")
+_SUBMODULES = ("rotations", "cameras", "frames", "flip", "joint_orders")
 
 # public name -> submodule
 _LAZY: dict[str, str] = {
@@ -52,7 +55,6 @@ _LAZY: dict[str, str] = {
             "opencv_to_opengl_rotation",
         )
     },
-    **{n: "alignment" for n in ("align_w_scale", "umeyama_align", "similarity_transform", "apply_similarity")},
     **{
         n: "flip"
         for n in (

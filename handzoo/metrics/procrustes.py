@@ -11,8 +11,8 @@ operation by operation, so results agree with it to rounding (about 1e-15 relati
 * :func:`align_scale_translation`: HO-3D's ``align_sc_tr`` (scale from one bone, translation from
   the root, no rotation).
 
-``handzoo.geometry.alignment`` holds general-purpose alignments (masks, Umeyama); this module holds
-the official variants with their quirks, which the metrics depend on bit for bit.
+These are handzoo's only similarity alignments: the official variants with their quirks, which the
+metrics depend on bit for bit.
 """
 
 from __future__ import annotations
