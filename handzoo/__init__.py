@@ -14,8 +14,7 @@ Public API (imported lazily so that ``import handzoo`` and ``handzoo list`` stay
 from __future__ import annotations
 
 from handzoo._lazy import lazy_getattr
-
-__version__ = "0.1.0"
+from handzoo._version import __version__
 
 # public name -> "module:attribute"
 _LAZY: dict[str, str] = {

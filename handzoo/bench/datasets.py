@@ -1,9 +1,11 @@
 """Which datasets can be evaluated here: where they live on disk, which split, which protocols.
 
-A dataset named ``NAME`` is looked for in ``--data-root NAME=DIR``, then ``<DIR>/NAME`` for each
-plain ``--data-root DIR``, then ``$HANDZOO_DATA/NAME``. The synthetic benchmark exists everywhere
-(it is generated on the fly when no folder holds it), so a machine with nothing downloaded still
-has a default to evaluate.
+The datasets are the catalogue's (:func:`handzoo.catalogue.dataset_specs`, declared by the loaders);
+names are accepted in any spelling (``ho3d_v2`` = ``ho3d-v2``). A dataset is looked for in
+``--data-root NAME=DIR``, then under each plain ``--data-root DIR`` and each ``$HANDZOO_DATA``
+folder by the folder names its spec lists (:meth:`~handzoo.catalogue.DatasetSpec.find_root`, the
+same lookup the loaders use). The synthetic benchmark exists everywhere (it is generated on the fly
+when no folder holds it), so a machine with nothing downloaded still has a default to evaluate.
 """
 
 from __future__ import annotations
@@ -18,62 +20,34 @@ from typing import Any
 
 import numpy as np
 
+from handzoo.catalogue.datasets import DATA_ENV, DatasetSpec
+from handzoo.catalogue.names import DATASET_NAMES
 from handzoo.errors import ConfigError, DatasetError, DatasetNotFoundError, HandzooError
 
 __all__ = [
     "DatasetSpec",
-    "DATASET_SPECS",
     "DATA_ENV",
     "DatasetSlot",
+    "catalogue_specs",
     "parse_data_roots",
     "find_root",
     "resolve_datasets",
     "dataset_fingerprint",
 ]
 
-DATA_ENV = "HANDZOO_DATA"
 
+def catalogue_specs() -> dict[str, DatasetSpec]:
+    """The catalogue's dataset specs (importing the loaders, which declare them)."""
+    import handzoo.datasets  # noqa: F401  (each loader module declares its specs)
+    from handzoo.catalogue.datasets import dataset_specs
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """How the harness evaluates one dataset.
-
-    Attributes:
-        name: dataset name, as ``handzoo.load_dataset`` takes it.
-        split: the split evaluated by default; None = the loader's own evaluation split.
-        protocols: protocols that score it; empty = the dataset's own ``protocol`` attribute.
-        source: where to get it.
-        embedded: True when it needs no download (generated on the fly).
-    """
-
-    name: str
-    split: str | None = None
-    protocols: tuple[str, ...] = ()
-    source: str = ""
-    embedded: bool = False
-
-
-_FREIBURG = "https://lmb.informatik.uni-freiburg.de"
-DATASET_SPECS: dict[str, DatasetSpec] = {
-    s.name: s
-    for s in (
-        DatasetSpec("synthetic", source="embedded (generated on the fly)", embedded=True),
-        DatasetSpec("freihand", source=f"{_FREIBURG}/projects/freihand/"),
-        DatasetSpec("ho3d_v2", source="https://github.com/shreyashampali/ho3d (HO-3D v2)"),
-        DatasetSpec("ho3d_v3", source="https://github.com/shreyashampali/ho3d (HO-3D v3)"),
-        DatasetSpec("dexycb", source="https://dex-ycb.github.io/"),
-        DatasetSpec(
-            "dexycb_handoccnet",
-            source="https://dex-ycb.github.io/ + HandOccNet's DEX_YCB_s0_test_data.json (github.com/namepllet/HandOccNet)",
-        ),
-        DatasetSpec("interhand26m", source="https://mks0601.github.io/InterHand2.6M/ (v1.0 5 fps)"),
-        DatasetSpec("rhd", source=f"{_FREIBURG}/resources/datasets/RenderedHandposeDataset.en.html"),
-    )
-}
+    return dataset_specs()
 
 
 def parse_data_roots(values: Sequence[str] | None) -> tuple[list[Path], dict[str, Path]]:
     """Split ``--data-root`` values into parent folders and per-dataset roots (``NAME=DIR``).
+
+    ``NAME`` is stored in its canonical spelling (``ho3d_v2=DIR`` -> ``ho3d-v2``).
 
     Raises:
         ConfigError: for an empty name or folder in ``NAME=DIR``.
@@ -83,25 +57,36 @@ def parse_data_roots(values: Sequence[str] | None) -> tuple[list[Path], dict[str
     for value in values or []:
         if "=" in value:
             name, _, folder = value.partition("=")
-            if not name or not folder:
+            if not name.strip() or not folder:
                 raise ConfigError(f"bad --data-root {value!r}", hint="use --data-root DIR or --data-root NAME=DIR")
-            named[name.strip()] = Path(folder).expanduser()
+            named[DATASET_NAMES.canonical(name.strip())] = Path(folder).expanduser()
         else:
             parents.append(Path(value).expanduser())
     return parents, named
 
 
+def _spec_of(name: str, specs: dict[str, DatasetSpec] | None) -> DatasetSpec:
+    table = catalogue_specs() if specs is None else specs
+    return table.get(DATASET_NAMES.canonical(name)) or table.get(name) or DatasetSpec(name)
+
+
 def find_root(
-    name: str, parents: Sequence[Path], named: dict[str, Path], env: dict[str, str] | None = None
+    name: str,
+    parents: Sequence[Path],
+    named: dict[str, Path],
+    env: dict[str, str] | None = None,
+    specs: dict[str, DatasetSpec] | None = None,
 ) -> Path | None:
-    """The folder holding dataset ``name``, or None when none of the candidate folders exists."""
-    env = os.environ if env is None else env
-    if name in named:
-        return named[name] if named[name].is_dir() else None
-    candidates = [p / name for p in parents]
-    if env.get(DATA_ENV):
-        candidates += [Path(d).expanduser() / name for d in env[DATA_ENV].split(os.pathsep) if d]
-    return next((c for c in candidates if c.is_dir()), None)
+    """The folder holding dataset ``name``, or None when none of the candidate folders exists.
+
+    ``NAME=DIR`` wins (None when DIR does not exist); else the spec's folders under ``parents``
+    and ``$HANDZOO_DATA`` (see :meth:`DatasetSpec.find_root`).
+    """
+    key = DATASET_NAMES.canonical(name)
+    if key in named:
+        return named[key] if named[key].is_dir() else None
+    found, _ = _spec_of(key, specs).find_root(parents, env)
+    return found
 
 
 @dataclass
@@ -143,11 +128,29 @@ def _default_loader() -> LoadFn:
 
 
 def _loader_names() -> list[str]:
-    try:
-        from handzoo.datasets import list_datasets
-    except ImportError:
-        return []
+    from handzoo.datasets import list_datasets
+
     return list(list_datasets())
+
+
+def _open(slot: DatasetSlot, spec: DatasetSpec, root: Path | None, tried: list[str], loader: LoadFn | None) -> None:
+    """Open the dataset of ``slot`` (filling ``dataset`` and ``root``, or ``reason`` and ``command``)."""
+    name = slot.name
+    try:
+        fn = loader or _default_loader()
+        slot.dataset = fn(name, root=root, split=slot.split or None)
+        slot.split = str(getattr(slot.dataset, "split", "") or slot.split or "default")
+        found = getattr(slot.dataset, "root", None)
+        slot.root = Path(found) if found else root
+    except DatasetNotFoundError as exc:
+        if root is None and tried:  # say where the harness looked, not only where the loader did
+            slot.reason = f"{spec.display} not found (looked at: {'; '.join(tried)})"
+        else:
+            slot.reason = exc.message
+        slot.command = f"{exc.hint or f'download it from {spec.source}'} (or pass --data-root {name}=DIR)"
+    except HandzooError as exc:
+        slot.reason = exc.message
+        slot.command = exc.hint or f"check the files under {root}; get the data from {spec.source}"
 
 
 def resolve_datasets(
@@ -161,51 +164,48 @@ def resolve_datasets(
     """Open the requested datasets (all known ones when ``names`` is None).
 
     A dataset that is not on disk, or that fails to open, becomes an unavailable slot carrying the
-    reason and the command that would fix it; it never stops the run.
+    reason (naming the folder it looked at) and the command that would fix it; it never stops the run.
 
     Args:
-        names: dataset names, or None for every known dataset.
+        names: dataset names in any spelling, or None for every known dataset.
         data_roots: ``--data-root`` values.
         split: override of every dataset's default split.
         loader: ``load_dataset(name, root=..., split=...)`` (default: ``handzoo.datasets``).
-        specs: the dataset table (default :data:`DATASET_SPECS`).
-        env: environment (default ``os.environ``), for ``HANDZOO_DATA``.
+        specs: the dataset table (default: the catalogue's, :func:`catalogue_specs`).
+        env: environment (default ``os.environ``), for ``HANDZOO_DATA`` and dataset variables.
+
+    Raises:
+        ConfigError: an unknown dataset name, in ``names`` or in a ``--data-root NAME=DIR``.
     """
-    specs = DATASET_SPECS if specs is None else specs
+    specs = catalogue_specs() if specs is None else specs
     parents, named = parse_data_roots(data_roots)
-    wanted = list(names) if names else list(specs)
+    wanted = [DATASET_NAMES.canonical(n) for n in names] if names else list(specs)
     extra = _loader_names() if loader is None else []
+    known = sorted({*specs, *extra})
     unknown = [n for n in wanted if n not in specs and n not in extra]
     if unknown:
+        raise ConfigError(f"unknown dataset(s): {', '.join(unknown)}", hint=f"known datasets: {', '.join(known)}")
+    stray = [n for n in named if n not in specs and n not in extra]
+    if stray:
         raise ConfigError(
-            f"unknown dataset(s): {', '.join(unknown)}", hint=f"known datasets: {', '.join(sorted({*specs, *extra}))}"
+            f"--data-root names unknown dataset(s): {', '.join(stray)}", hint=f"known datasets: {', '.join(known)}"
         )
     slots = []
     for name in wanted:
         spec = specs.get(name) or DatasetSpec(name)
         slot = DatasetSlot(name, split or spec.split or "", spec.protocols)
-        if name in named and not named[name].is_dir():
-            slot.reason = f"--data-root {name}={named[name]}: no such folder"
-            slot.command = f"download it from {spec.source} into {named[name]}"
-            slots.append(slot)
-            continue
-        # no folder found here: the loader still looks itself (its own env vars, its folder names)
-        root = find_root(name, parents, named, env)
-        try:
-            fn = loader or _default_loader()
-            slot.dataset = fn(name, root=root, split=slot.split or None)
-            slot.split = str(getattr(slot.dataset, "split", "") or slot.split or "default")
-            found = getattr(slot.dataset, "root", None)
-            slot.root = Path(found) if found else root
-        except ImportError as exc:
-            slot.reason = f"the dataset loaders are not importable: {exc}"
-            slot.command = "pip install handzoo (with its datasets module)"
-        except DatasetNotFoundError as exc:
-            slot.reason = exc.message
-            slot.command = f"{exc.hint or f'download it from {spec.source}'} (or pass --data-root {name}=DIR)"
-        except HandzooError as exc:
-            slot.reason = exc.message
-            slot.command = exc.hint or f"check the files under {root}; get the data from {spec.source}"
+        tried: list[str] = []
+        if name in named:
+            root: Path | None = named[name]
+            if not root.is_dir():
+                slot.reason = f"--data-root {name}={root}: no such folder"
+                slot.command = f"download it from {spec.source} into {root}"
+                slots.append(slot)
+                continue
+        else:
+            # not found here: the loader still tries (generated data, a plugin's own lookup)
+            root, tried = spec.find_root(parents, env)
+        _open(slot, spec, root, tried, loader)
         if slot.dataset is not None and not slot.protocols:
             proto = getattr(slot.dataset, "protocol", "") or ""
             if not proto:

@@ -7,7 +7,7 @@ fields its official protocol needs in ``meta``. Importing this package registers
 
     from handzoo.datasets import load_dataset
     ds = load_dataset("freihand", split="evaluation")        # $HANDZOO_DATA/FreiHAND
-    ds = load_dataset("dexycb", split="s0_test", source="handoccnet")
+    ds = load_dataset("dexycb-handoccnet", split="s0_test")  # = load_dataset("dexycb", source="handoccnet")
     ds = load_dataset("synthetic", split="bench")            # generated, no download
 """
 
@@ -17,6 +17,7 @@ import difflib
 import os
 from typing import Any
 
+from handzoo.catalogue.datasets import DatasetSpec, dataset_spec, dataset_specs
 from handzoo.datasets.base import DATA_ENV, HandDataset
 from handzoo.datasets.collate import collate_samples
 from handzoo.datasets.dexycb import DexYCB
@@ -30,6 +31,7 @@ from handzoo.errors import RegistryError
 __all__ = [
     "DATA_ENV",
     "DATASET_CLASSES",
+    "DatasetSpec",
     "DexYCB",
     "FreiHAND",
     "HO3D",
@@ -38,10 +40,12 @@ __all__ = [
     "RHD",
     "SyntheticHands",
     "collate_samples",
+    "dataset_specs",
     "list_datasets",
     "load_dataset",
 ]
 
+#: loader name -> class (each loader module declares its :class:`DatasetSpec` s in the catalogue)
 DATASET_CLASSES: dict[str, type[HandDataset]] = {
     "freihand": FreiHAND,
     "ho3d": HO3D,
@@ -49,17 +53,6 @@ DATASET_CLASSES: dict[str, type[HandDataset]] = {
     "interhand26m": InterHand26M,
     "rhd": RHD,
     "synthetic": SyntheticHands,
-}
-
-# other names users type -> (registry name, fixed keyword arguments)
-_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "ho3d_v2": ("ho3d", {"version": "v2"}),
-    "ho3d_v3": ("ho3d", {"version": "v3"}),
-    "ho-3d": ("ho3d", {}),
-    "dexycb_handoccnet": ("dexycb", {"source": "handoccnet"}),
-    "dex-ycb": ("dexycb", {}),
-    "interhand": ("interhand26m", {}),
-    "interhand2.6m": ("interhand26m", {}),
 }
 
 
@@ -74,8 +67,22 @@ _register()
 
 
 def list_datasets() -> list[str]:
-    """Names accepted by :func:`load_dataset` (registered names and aliases)."""
-    return sorted(set(DATASET_CLASSES) | set(_ALIASES))
+    """Names accepted by :func:`load_dataset`: the catalogue's datasets and the loaders' names.
+
+    Other spellings of these (``ho3d_v2``, ``HO3D-v2``) are accepted too.
+    """
+    return sorted(set(DATASET_CLASSES) | set(dataset_specs()))
+
+
+def _resolve(name: str) -> tuple[str, dict[str, Any]]:
+    """(loader name, fixed loader options) for a dataset name in any accepted spelling."""
+    key = name.strip().lower()
+    if key in DATASET_CLASSES:
+        return key, {}
+    spec = dataset_spec(name)
+    if spec is not None:
+        return spec.loader_name, dict(spec.options)
+    return key, {}
 
 
 def load_dataset(
@@ -84,9 +91,10 @@ def load_dataset(
     """Open a dataset by name.
 
     Args:
-        name: ``freihand``, ``ho3d`` (``ho3d_v2``/``ho3d_v3``), ``dexycb``
-            (``dexycb_handoccnet``), ``interhand26m``, ``rhd``, ``synthetic``, or any name a
-            plugin registered in ``DATASETS``.
+        name: a catalogue name (``freihand``, ``ho3d-v2``, ``ho3d-v3``, ``dexycb``,
+            ``dexycb-handoccnet``, ``interhand26m``, ``rhd``, ``synthetic``) in any spelling
+            (``ho3d_v2``), a loader name (``ho3d``, with ``version=``), or any name a plugin
+            registered in ``DATASETS``.
         root: the dataset folder; default ``$HANDZOO_DATA/<the dataset's own folder name>``.
         split: the split (default: the loader's evaluation split).
         **kwargs: loader options (``version``, ``source``, ``hands``, ``n``, ``seed``, ...).
@@ -94,10 +102,7 @@ def load_dataset(
     Raises:
         RegistryError: unknown name. DatasetNotFoundError: data missing (says where to get it).
     """
-    key = name.lower()
-    fixed: dict[str, Any] = {}
-    if key in _ALIASES:
-        key, fixed = _ALIASES[key]
+    key, fixed = _resolve(name)
     cls: Any = DATASET_CLASSES.get(key)
     if cls is None:
         from handzoo.registry import DATASETS, ensure_registered

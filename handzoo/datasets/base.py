@@ -11,6 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from handzoo.catalogue.datasets import DATA_ENV, locate_root
 from handzoo.errors import AnnotationError, DatasetError, DatasetNotFoundError
 from handzoo.geometry.joint_orders import convert_joints
 from handzoo.interfaces import Dataset
@@ -31,8 +32,6 @@ __all__ = [
     "tight_boxes",
     "make_sample",
 ]
-
-DATA_ENV = "HANDZOO_DATA"
 
 
 def resolve_root(
@@ -55,31 +54,7 @@ def resolve_root(
     Raises:
         DatasetNotFoundError: listing every place looked at.
     """
-    tried: list[str] = []
-    if root is not None:
-        p = Path(root).expanduser()
-        if p.is_dir():
-            return p
-        raise DatasetNotFoundError(f"{dataset} root folder not found: {p}", hint=f"download {dataset} from {url}")
-    for var in env_vars:
-        val = os.environ.get(var)
-        if val:
-            p = Path(val).expanduser()
-            if p.is_dir():
-                return p
-            tried.append(f"${var}={p}")
-    base = os.environ.get(DATA_ENV)
-    if base:
-        for name in folder_names:
-            p = Path(base).expanduser() / name
-            if p.is_dir():
-                return p
-            tried.append(str(p))
-    where = "; ".join(tried) if tried else f"no root given and ${DATA_ENV} is not set"
-    raise DatasetNotFoundError(
-        f"{dataset} not found (looked at: {where})",
-        hint=f"download it from {url} and pass root=... or put it in ${DATA_ENV}/{folder_names[0]}",
-    )
+    return locate_root(root, dataset, folder_names, url, env_vars)
 
 
 def require(root: Path, rel_paths: Iterable[str | Path], dataset: str, url: str) -> None:

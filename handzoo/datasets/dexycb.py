@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import (
     HandDataset,
     make_sample,
@@ -44,7 +45,7 @@ from handzoo.datasets.base import (
 from handzoo.errors import AnnotationError, ConfigError, DatasetNotFoundError
 from handzoo.types import Sample, side_code
 
-__all__ = ["DexYCB", "DEXYCB_SERIALS", "dexycb_split_indices"]
+__all__ = ["DexYCB", "DEXYCB_SERIALS", "dexycb_split_indices", "SPECS"]
 
 URL = "https://dex-ycb.github.io/"
 HANDOCCNET_URL = "https://github.com/namepllet/HandOccNet (DEX_YCB_s0_{train,test}_data.json)"
@@ -60,6 +61,38 @@ DEXYCB_SERIALS = (
 )
 _SUBJECT_RE = re.compile(r"^\d{8}-")
 _SPLIT_RE = re.compile(r"^(s[0-3])_(train|val|test)$")
+_FOLDERS = ("DexYCB", "dex-ycb", "DEX_YCB", "dexycb")
+
+#: by annotation source: the toolkit's own files, or HandOccNet's s0 JSONs (used by H2ONet)
+SPECS = {
+    "toolkit": register_dataset(
+        DatasetSpec(
+            "dexycb",
+            protocols=("dexycb",),
+            source=URL,
+            folders=_FOLDERS,
+            env_vars=("DEX_YCB_DIR",),
+            splits=tuple(f"s{k}_{s}" for k in range(4) for s in ("test", "val", "train")),
+            split_aliases={"test": "s0_test", "val": "s0_val", "train": "s0_train"},
+            title="DexYCB",
+        )
+    ),
+    "handoccnet": register_dataset(
+        DatasetSpec(
+            "dexycb-handoccnet",
+            protocols=("dexycb-handoccnet",),
+            source=f"{URL} + HandOccNet's DEX_YCB_s0_test_data.json ({HANDOCCNET_URL})",
+            loader="dexycb",
+            options={"source": "handoccnet"},
+            folders=(*_FOLDERS, "dexycb_handoccnet"),
+            env_vars=("DEX_YCB_DIR",),
+            splits=("s0_test", "s0_train"),
+            split_aliases={"test": "s0_test", "train": "s0_train"},
+            title="DexYCB (HandOccNet's s0 files)",
+            results_as="dexycb",
+        )
+    ),
+}
 
 
 def dexycb_split_indices(setup: str, split: str) -> tuple[list[int], list[int], list[int]]:
@@ -106,9 +139,8 @@ class DexYCB(HandDataset):
         self.split = split
         self.source = source
         self.protocol = "dexycb" if source == "toolkit" else "dexycb-handoccnet"
-        self.root = resolve_root(
-            root, "DexYCB", ["DexYCB", "dex-ycb", "DEX_YCB", "dexycb"], URL, env_vars=("DEX_YCB_DIR",)
-        )
+        spec = SPECS[source]
+        self.root = resolve_root(root, "DexYCB", spec.folder_names, URL, env_vars=spec.env_vars)
         if source == "handoccnet":
             self._init_handoccnet()
         else:

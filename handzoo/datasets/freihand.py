@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import (
     HandDataset,
     make_sample,
@@ -38,7 +39,7 @@ from handzoo.datasets.base import (
 from handzoo.errors import AnnotationError, ConfigError, DatasetNotFoundError
 from handzoo.types import RIGHT, Sample, side_code
 
-__all__ = ["FreiHAND", "FREIHAND_SIZES", "FREIHAND_VERSIONS"]
+__all__ = ["FreiHAND", "FREIHAND_SIZES", "FREIHAND_VERSIONS", "SPEC"]
 
 URL = "https://lmb.informatik.uni-freiburg.de/projects/freihand/"
 FREIHAND_SIZES = {"training": 32560, "evaluation": 3960}
@@ -51,6 +52,18 @@ _SPLITS = {
     "test": "evaluation",
 }
 SIDECAR = "{split}_handzoo.json"
+
+SPEC = register_dataset(
+    DatasetSpec(
+        "freihand",
+        protocols=("freihand",),
+        source=URL,
+        folders=("FreiHAND", "FreiHAND_pub_v2"),
+        splits=("evaluation", "training"),
+        split_aliases={"test": "evaluation", "eval": "evaluation", "train": "training"},
+        title="FreiHAND",
+    )
+)
 
 
 class FreiHAND(HandDataset):
@@ -87,7 +100,7 @@ class FreiHAND(HandDataset):
         if self.split == "evaluation" and version != "gs":
             raise ConfigError("the FreiHAND evaluation split has only the 'gs' version")
         self.version = version
-        self.root = resolve_root(root, "FreiHAND", ["FreiHAND", "FreiHAND_pub_v2", "freihand"], URL)
+        self.root = resolve_root(root, SPEC.display, SPEC.folder_names, SPEC.url)
         s = self.split
         require(self.root, [f"{s}_K.json", f"{s}/rgb"], "FreiHAND", URL)
         if s == "training":

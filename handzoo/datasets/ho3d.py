@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import (
     HandDataset,
     make_sample,
@@ -34,7 +35,7 @@ from handzoo.errors import AnnotationError, ConfigError, DatasetNotFoundError
 from handzoo.geometry.frames import OPENGL_TO_OPENCV
 from handzoo.types import RIGHT, Sample
 
-__all__ = ["HO3D", "HO3D_SIZES"]
+__all__ = ["HO3D", "HO3D_SIZES", "SPECS"]
 
 URL = "https://www.tugraz.at/institute/icg/research/team-lepetit/research-projects/hand-object-3d-pose-annotation/"
 HO3D_SIZES = {("v2", "train"): 66034, ("v2", "evaluation"): 11524, ("v3", "train"): 78297, ("v3", "evaluation"): 20137}
@@ -44,6 +45,24 @@ _SPLITS = {
     "evaluation": "evaluation",
     "eval": "evaluation",
     "test": "evaluation",
+}
+
+#: one spec per version: ``ho3d-v2`` and ``ho3d-v3`` are scored by different protocols
+SPECS = {
+    version: register_dataset(
+        DatasetSpec(
+            f"ho3d-{version}",
+            protocols=(f"ho3d-{version}",),
+            source=f"{URL} (HO-3D {version})",
+            loader="ho3d",
+            options={"version": version},
+            folders=(f"HO3D_{version}", f"HO-3D_{version}", f"ho3d_{version}"),
+            splits=("evaluation", "train"),
+            split_aliases={"test": "evaluation", "eval": "evaluation", "training": "train"},
+            title=f"HO-3D {version}",
+        )
+    )
+    for version in ("v2", "v3")
 }
 
 
@@ -97,9 +116,8 @@ class HO3D(HandDataset):
         self.version = version
         self.split = _SPLITS[split]
         self.protocol = f"ho3d-{version}"
-        self.root = resolve_root(
-            root, f"HO-3D {version}", [f"HO3D_{version}", f"HO-3D_{version}", f"ho3d_{version}"], URL
-        )
+        spec = SPECS[version]
+        self.root = resolve_root(root, spec.display, spec.folder_names, URL)
         list_file = f"{self.split}.txt"
         require(self.root, [list_file, self.split], f"HO-3D {version}", URL)
         lines = (self.root / list_file).read_text(encoding="utf-8").split()

@@ -25,17 +25,30 @@ from typing import Any
 
 import numpy as np
 
+from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import HandDataset, make_sample, project, read_image, read_json, require, resolve_root
 from handzoo.datasets.ho3d import rotate_global_orient
 from handzoo.errors import AnnotationError, ConfigError
 from handzoo.geometry.joint_orders import INTERHAND_LEFT_ROOT, INTERHAND_RIGHT_ROOT
 from handzoo.types import LEFT, RIGHT, Sample
 
-__all__ = ["InterHand26M"]
+__all__ = ["InterHand26M", "SPEC"]
 
 URL = "https://mks0601.github.io/InterHand2.6M/"
 _SPLITS = ("train", "val", "test")
 _HAND_TYPES = ("right", "left", "interacting")
+
+SPEC = register_dataset(
+    DatasetSpec(
+        "interhand26m",
+        protocols=("interhand",),
+        source=f"{URL} (v1.0 5 fps)",
+        folders=("InterHand2.6M", "InterHand2.6M_5fps_batch1"),
+        splits=_SPLITS,
+        aliases=("interhand",),
+        title="InterHand2.6M",
+    )
+)
 
 
 class InterHand26M(HandDataset):
@@ -61,9 +74,7 @@ class InterHand26M(HandDataset):
             raise ConfigError(f"unknown hands filter {hands!r}", hint="use all, single or interacting")
         self.split = split
         self.hands = hands
-        self.root = resolve_root(
-            root, "InterHand2.6M", ["InterHand2.6M", "InterHand2.6M_5fps_batch1", "interhand26m"], URL
-        )
+        self.root = resolve_root(root, SPEC.display, SPEC.folder_names, URL)
         adir = Path("annotations") / split
         pre = f"InterHand2.6M_{split}"
         require(

@@ -23,12 +23,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import HandDataset, make_sample, read_image, require, resolve_root, safe_pickle_load
 from handzoo.errors import AnnotationError, ConfigError
 from handzoo.geometry.joint_orders import TO_HANDZOO21
 from handzoo.types import LEFT, RIGHT, Sample
 
-__all__ = ["RHD", "decode_rhd_depth"]
+__all__ = ["RHD", "decode_rhd_depth", "SPEC"]
 
 URL = "https://lmb.informatik.uni-freiburg.de/resources/datasets/RenderedHandposeDataset.en.html"
 _SPLITS = {
@@ -38,6 +39,18 @@ _SPLITS = {
     "eval": "evaluation",
     "test": "evaluation",
 }
+
+SPEC = register_dataset(
+    DatasetSpec(
+        "rhd",
+        protocols=("rhd",),
+        source=URL,
+        folders=("RHD_published_v2", "RHD"),
+        splits=("evaluation", "training"),
+        split_aliases={"test": "evaluation", "eval": "evaluation", "train": "training"},
+        title="RHD",
+    )
+)
 
 
 def decode_rhd_depth(depth_png_rgb: np.ndarray) -> np.ndarray:
@@ -71,7 +84,7 @@ class RHD(HandDataset):
         if split not in _SPLITS:
             raise ConfigError(f"unknown RHD split {split!r}", hint="use 'training' or 'evaluation'")
         self.split = _SPLITS[split]
-        self.root = resolve_root(root, "RHD", ["RHD_published_v2", "RHD", "rhd"], URL)
+        self.root = resolve_root(root, SPEC.display, SPEC.folder_names, SPEC.url)
         s = self.split
         require(self.root, [f"{s}/anno_{s}.pickle", f"{s}/color"], "RHD", URL)
         if with_mask:

@@ -15,12 +15,13 @@ import os
 from dataclasses import replace
 from typing import Any
 
+from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import HandDataset
 from handzoo.datasets.synth.scene import GENERATOR_VERSION, HandSynthesizer, SynthConfig
 from handzoo.errors import ConfigError
 from handzoo.types import Sample
 
-__all__ = ["SyntheticHands", "SYNTHETIC_SPLITS"]
+__all__ = ["SyntheticHands", "SYNTHETIC_SPLITS", "SPEC"]
 
 # split -> (number of samples, seed, probability of two-hand images)
 SYNTHETIC_SPLITS: dict[str, tuple[int, int, float]] = {
@@ -29,6 +30,17 @@ SYNTHETIC_SPLITS: dict[str, tuple[int, int, float]] = {
     "val": (1000, 1, 0.25),
     "train": (100_000, 2, 0.25),
 }
+
+SPEC = register_dataset(
+    DatasetSpec(
+        "synthetic",
+        protocols=("freihand",),
+        source="embedded (generated on the fly)",
+        embedded=True,
+        splits=tuple(SYNTHETIC_SPLITS),
+        title="synthetic open hand",
+    )
+)
 
 
 class SyntheticHands(HandDataset):

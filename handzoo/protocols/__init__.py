@@ -9,8 +9,9 @@ Usage::
     result.metrics         # PA-MPJPE, PA-MPVPE, F@5, ... (mm / fractions)
     proto.score_files("gt_dir", "pred.json")   # drop-in scorer of an official submission
 
-The registry is a plain dict of names to ``module:Class`` strings; protocol modules (and torch)
-are imported only when a protocol is requested.
+The registry is a plain dict of protocol ids (:data:`handzoo.catalogue.protocols.PROTOCOL_IDS`) to
+``module:Class`` strings; protocol modules (and torch) are imported only when a protocol is
+requested. Names are matched by the catalogue's one alias rule (``ho3d_v2`` = ``HO3D-v2`` = ``ho3d-v2``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from handzoo.catalogue.names import PROTOCOL_NAMES
+from handzoo.catalogue.protocols import PROTOCOL_IDS, declare_protocol
 from handzoo.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -35,16 +38,8 @@ _REGISTRY: dict[str, str] = {
     "interhand": "handzoo.protocols.interhand:InterHandProtocol",
 }
 
-PROTOCOL_ALIASES: dict[str, str] = {
-    "ho3d": "ho3d-v2",
-    "ho3d_v2": "ho3d-v2",
-    "ho3d_v3": "ho3d-v3",
-    "dex-ycb": "dexycb",
-    "dexycb-toolkit": "dexycb",
-    "dexycb_handoccnet": "dexycb-handoccnet",
-    "interhand2.6m": "interhand",
-    "interhand26m": "interhand",
-}
+#: synonyms (beyond punctuation and case) -> protocol id, from the catalogue
+PROTOCOL_ALIASES: dict[str, str] = {alias: name for name, aliases in PROTOCOL_IDS.items() for alias in aliases}
 
 _INSTANCES: dict[str, Protocol] = {}
 
@@ -54,8 +49,14 @@ def list_protocols() -> list[str]:
     return list(_REGISTRY)
 
 
-def register_protocol(name: str, target: str, overwrite: bool = False) -> None:
+def register_protocol(name: str, target: str, overwrite: bool = False, aliases: tuple[str, ...] = ()) -> None:
     """Register a protocol class given as ``"module:Class"`` (for plugins and tests).
+
+    Args:
+        name: the protocol id.
+        target: ``"package.module:Class"``.
+        overwrite: replace an existing registration.
+        aliases: other names of it that differ in more than punctuation and case.
 
     Raises:
         ConfigError: when the name is taken and ``overwrite`` is False, or ``target`` is malformed.
@@ -64,6 +65,7 @@ def register_protocol(name: str, target: str, overwrite: bool = False) -> None:
         raise ConfigError(f"protocol target {target!r} must look like 'package.module:Class'")
     if name in _REGISTRY and not overwrite:
         raise ConfigError(f"protocol {name!r} is already registered", hint="pick another name")
+    declare_protocol(name, aliases)
     _REGISTRY[name] = target
     _INSTANCES.pop(name, None)
 
@@ -74,7 +76,7 @@ def get_protocol(name: str) -> Protocol:
     Raises:
         ConfigError: for an unknown name.
     """
-    key = PROTOCOL_ALIASES.get(name.lower(), name.lower()) if isinstance(name, str) else name
+    key = PROTOCOL_NAMES.canonical(name) if isinstance(name, str) else name
     if key not in _REGISTRY:
         raise ConfigError(f"unknown evaluation protocol {name!r}", hint=f"known protocols: {', '.join(_REGISTRY)}")
     if key not in _INSTANCES:

@@ -15,7 +15,7 @@ def test_registered_in_the_registry():
 
     for name, cls in DATASET_CLASSES.items():
         assert DATASETS.get(name) is cls
-    assert {"ho3d_v2", "dexycb_handoccnet", "synthetic"} <= set(list_datasets())
+    assert {"ho3d-v2", "dexycb-handoccnet", "synthetic"} <= set(list_datasets())
     with pytest.raises(RegistryError, match="did you mean freihand"):
         load_dataset("freihnd")
 

@@ -1,0 +1,79 @@
+"""The catalogue: what handzoo knows about, as plain typed data (no torch, no models).
+
+The bottom of the contracts layer. It imports nothing of handzoo above :mod:`handzoo.errors`:
+
+* :mod:`~handzoo.catalogue.names` — one canonical spelling per name and the one alias rule.
+* :mod:`~handzoo.catalogue.cards` — model cards as typed records (:class:`ModelCard`, status).
+* :mod:`~handzoo.catalogue.datasets` — :class:`DatasetSpec` (declared by each loader) and the
+  one dataset-root lookup.
+* :mod:`~handzoo.catalogue.protocols` — protocol ids and their spellings.
+* :mod:`~handzoo.catalogue.results` — typed (dataset, split, protocol, metric) result keys.
+"""
+
+from __future__ import annotations
+
+from handzoo.catalogue.cards import (
+    CARD_PACKAGE,
+    BenchLimits,
+    BundledWeights,
+    HubWeights,
+    InputSpec,
+    ModelCard,
+    OriginalWeights,
+    PaperRef,
+    PaperResult,
+    ResultKey,
+    Status,
+    WeightsSources,
+    builtin_card_paths,
+    load_card,
+    parse_card,
+    render_card,
+)
+from handzoo.catalogue.datasets import DATA_ENV, DatasetSpec, dataset_spec, dataset_specs, locate_root, register_dataset
+from handzoo.catalogue.names import (
+    DATASET_NAMES,
+    METRIC_NAMES,
+    PROTOCOL_NAMES,
+    NameTable,
+    canonical_metric,
+    spelling_key,
+)
+from handzoo.catalogue.protocols import PROTOCOL_IDS, declare_protocol
+from handzoo.catalogue.results import matches, paper_result_key, result_key
+
+__all__ = [
+    "CARD_PACKAGE",
+    "DATA_ENV",
+    "DATASET_NAMES",
+    "METRIC_NAMES",
+    "PROTOCOL_IDS",
+    "PROTOCOL_NAMES",
+    "BenchLimits",
+    "BundledWeights",
+    "DatasetSpec",
+    "HubWeights",
+    "InputSpec",
+    "ModelCard",
+    "NameTable",
+    "OriginalWeights",
+    "PaperRef",
+    "PaperResult",
+    "ResultKey",
+    "Status",
+    "WeightsSources",
+    "builtin_card_paths",
+    "canonical_metric",
+    "dataset_spec",
+    "dataset_specs",
+    "declare_protocol",
+    "load_card",
+    "locate_root",
+    "matches",
+    "paper_result_key",
+    "parse_card",
+    "register_dataset",
+    "render_card",
+    "result_key",
+    "spelling_key",
+]
