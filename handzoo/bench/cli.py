@@ -5,6 +5,8 @@ Examples::
     handzoo-bench --all                                  # everything available here
     handzoo-bench --models 'smhr-*,zero' --datasets freihand --data-root ~/data
     handzoo-bench --all --json > results.json            # machine-readable, schema-checked
+    handzoo-bench --weights my-variant=model.safetensors --datasets synthetic   # a local file
+    handzoo-bench --models 'my-*' --untrained --limit 8  # random weights: does the pipeline run?
     torchrun --nproc-per-node 2 -m handzoo.bench --all   # distributed (gloo on CPU)
     handzoo-bench score --protocol freihand --gt-dir GT --pred pred.json --out scores/
 
@@ -48,6 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sel.add_argument("--split", help="evaluate this split instead of each dataset's official test split")
     sel.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N samples of each split")
+    sel.add_argument(
+        "--weights",
+        metavar="VARIANT=FILE",
+        action="append",
+        default=[],
+        help="evaluate VARIANT with a local safetensors file (e.g. from `handzoo convert --out` or training) "
+        "instead of its published weights (repeatable; selects VARIANT when --models is not given)",
+    )
+    sel.add_argument(
+        "--untrained",
+        action="store_true",
+        help="evaluate the selected variants randomly initialised (seeded): a smoke run of the pipeline; "
+        "results are marked 'untrained'",
+    )
     run = p.add_argument_group("how")
     run.add_argument("--batch-size", type=int, default=16, help="images per model call (default 16)")
     run.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
@@ -89,18 +105,39 @@ def _split_names(value: str | None) -> list[str] | None:
     return [n.strip() for n in value.split(",") if n.strip()] or None
 
 
+def _weights_map(values: list[str]) -> dict[str, str]:
+    """``['a=x.safetensors', ...]`` -> ``{'a': 'x.safetensors'}``."""
+    from handzoo.errors import ConfigError
+
+    out: dict[str, str] = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise ConfigError(
+                f"--weights {v!r}: expected VARIANT=FILE", hint="e.g. --weights my-variant=model.safetensors"
+            )
+        if name.strip() in out:
+            raise ConfigError(f"--weights gives two files for {name.strip()!r}")
+        out[name.strip()] = path.strip()
+    return out
+
+
 def _bench(args: argparse.Namespace) -> int:
     from handzoo.bench.distributed import init_from_env
     from handzoo.bench.report import write_report
     from handzoo.bench.runner import BenchConfig, run_bench
     from handzoo.errors import ConfigError
 
-    if not (args.all or args.models or args.datasets):
+    weights = _weights_map(args.weights)
+    if not (args.all or args.models or args.datasets or weights):
         raise ConfigError(
             "nothing to evaluate", hint="pass --all, or choose with --models PATTERN and/or --datasets NAMES"
         )
+    models = args.models
+    if models is None and weights and not args.all:
+        models = ",".join(weights)  # --weights alone: evaluate those variants
     cfg = BenchConfig(
-        models=None if args.all and not args.models else args.models,
+        models=None if args.all and not models else models,
         datasets=_split_names(args.datasets),
         data_roots=list(args.data_root),
         split=args.split,
@@ -111,6 +148,8 @@ def _bench(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=args.progress,
         resume=args.resume,
+        weights=weights,
+        untrained=args.untrained,
     )
     cfg.validate()
     ctx = init_from_env(args.device)

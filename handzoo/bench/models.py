@@ -4,21 +4,39 @@ A variant is runnable when its weights are published on the Hub or already in th
 (``handzoo.hub.weights_status``) and the hand model its weights need is present (MANO files are the
 user's; the open hand ships with handzoo). Otherwise it is reported as skipped with the reason and
 the command that fixes it (``handzoo convert <variant> <checkpoint>``, or where MANO comes from).
+
+Two overrides make any variant runnable: a local weights file (``--weights VARIANT=FILE``,
+status ``local``, identified by the file's sha256) and random initialisation (``--untrained``,
+status ``untrained``, seeded, for smoke runs of models without weights).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from handzoo.bench.baselines import BASELINES
 from handzoo.errors import AssetError, ConfigError, HandzooError
 from handzoo.handmodels.mano_reader import MANO_ENV, MANO_URL, find_mano_file
 
-__all__ = ["ModelEntry", "resolve_models", "split_patterns", "mano_available", "applies_to"]
+__all__ = [
+    "ModelEntry",
+    "resolve_models",
+    "split_patterns",
+    "mano_available",
+    "applies_to",
+    "UNTRAINED_SEED",
+    "untrained_id",
+]
+
+# torch seed of the random initialisation of ``--untrained`` models (same weights on every rank and run)
+UNTRAINED_SEED = 0
 
 
 @dataclass
@@ -30,9 +48,11 @@ class ModelEntry:
         kind: ``'model'`` or ``'baseline'``.
         card: the model card (None for baselines).
         weights_sha256: sha256 of the weights (None for baselines or when unknown).
-        weights_status: ``published``, ``cached``, ``convert-needed`` or ``baseline``.
+        weights_status: ``published``, ``cached``, ``convert-needed``, ``local`` (``--weights``),
+            ``untrained`` (``--untrained``) or ``baseline``.
         reason: why it cannot run (None when it can).
         command: what would make it run.
+        weights_file: the local safetensors file given with ``--weights`` (None otherwise).
     """
 
     name: str
@@ -42,6 +62,20 @@ class ModelEntry:
     weights_status: str = "baseline"
     reason: str | None = None
     command: str = ""
+    weights_file: Path | None = None
+
+    @property
+    def untrained(self) -> bool:
+        """True when the model runs randomly initialised (``--untrained``)."""
+        return self.weights_status == "untrained"
+
+    def load_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``handzoo.load`` for this entry's weights (none: the card's)."""
+        if self.weights_file is not None:
+            return {"weights": self.weights_file}
+        if self.untrained:
+            return {"pretrained": False}
+        return {}
 
     @property
     def runnable(self) -> bool:
@@ -128,11 +162,54 @@ def _entry_for_card(card: Any, status_fn: Callable[[Any], tuple[str, str | None,
     return entry
 
 
+def untrained_id(card: Any) -> str:
+    """The identity of a variant's seeded random initialisation (a sha256, in place of a weights digest).
+
+    It changes with the architecture and the seed, so cached cells of an untrained model are
+    reused only for the same random weights.
+    """
+    arch = getattr(card, "architecture", None) or {}
+    text = json.dumps(
+        {"untrained": card.name, "seed": UNTRAINED_SEED, "architecture": arch}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_local_weights(weights: Mapping[str, str | os.PathLike[str]], cards: Mapping[str, Any]) -> dict[str, Path]:
+    out = {}
+    for name, file in weights.items():
+        if name not in cards:
+            raise ConfigError(
+                f"--weights names an unknown variant: {name!r}", hint="run `handzoo list` to see the variants"
+            )
+        path = Path(file).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"--weights {name}={file}: no such file", hint="give the path of a .safetensors file")
+        out[name] = path
+    return out
+
+
+def _override_entry(card: Any, weights_file: Path | None, untrained: bool) -> ModelEntry | None:
+    """The entry of a variant run with a local file or untrained; None: the variant's own weights."""
+    if weights_file is not None:
+        from handzoo.hub.integrity import read_safetensors_header, sha256_file
+
+        read_safetensors_header(weights_file)  # a WeightsError naming the file when it is not safetensors
+        sha = sha256_file(weights_file)
+        return ModelEntry(card.name, "model", card, sha, "local", weights_file=weights_file)
+    if untrained:
+        return ModelEntry(card.name, "model", card, untrained_id(card), "untrained")
+    return None
+
+
 def resolve_models(
     patterns: str | Sequence[str] | None,
     cards: dict[str, Any] | None = None,
     status_fn: Callable[[Any], tuple[str, str | None, Any]] | None = None,
     baselines: Sequence[str] | None = None,
+    *,
+    weights: Mapping[str, str | os.PathLike[str]] | None = None,
+    untrained: bool = False,
 ) -> list[ModelEntry]:
     """The baselines and variants matching ``patterns``, each runnable or with its reason.
 
@@ -141,9 +218,12 @@ def resolve_models(
         cards: variant name -> card (default: every installed plugin's cards).
         status_fn: weights status of a card (default: ``handzoo.hub.weights_status``).
         baselines: baseline names to consider (default: all of :data:`BASELINES`).
+        weights: variant -> local safetensors file evaluated instead of its published weights.
+        untrained: evaluate the other variants randomly initialised (seeded; a smoke run).
 
     Raises:
-        ConfigError: when a pattern matches no model at all.
+        ConfigError: when a pattern matches no model at all, or ``weights`` names an unknown
+            variant or a missing file. WeightsError: a ``weights`` file is not safetensors.
     """
     pats = split_patterns(patterns)
     if cards is None:
@@ -151,6 +231,7 @@ def resolve_models(
 
         cards = model_cards()
     status_fn = status_fn or _status_of
+    local = _check_local_weights(weights or {}, cards)
     names = list(BASELINES if baselines is None else baselines)
     entries: list[ModelEntry] = []
     for b in names:
@@ -158,7 +239,8 @@ def resolve_models(
             entries.append(ModelEntry(b, "baseline"))
     for name in sorted(cards):
         if any(fnmatch.fnmatchcase(name, p) for p in pats):
-            entries.append(_entry_for_card(cards[name], status_fn))
+            override = _override_entry(cards[name], local.get(name), untrained)
+            entries.append(override or _entry_for_card(cards[name], status_fn))
     unmatched = [p for p in pats if not any(fnmatch.fnmatchcase(e.name, p) for e in entries)]
     if unmatched:
         raise ConfigError(

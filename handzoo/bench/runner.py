@@ -22,7 +22,7 @@ from handzoo.bench.datasets import DatasetSlot, DatasetSpec, dataset_fingerprint
 from handzoo.bench.distributed import DistContext, shard_indices, single_process
 from handzoo.bench.environment import environment, resolve_device
 from handzoo.bench.inference import Timing, evaluate_shard
-from handzoo.bench.models import ModelEntry, applies_to, resolve_models
+from handzoo.bench.models import UNTRAINED_SEED, ModelEntry, applies_to, resolve_models
 from handzoo.bench.progress import Progress
 from handzoo.bench.records import (
     Cell,
@@ -55,6 +55,8 @@ class BenchConfig:
         workers: DataLoader worker processes.
         progress: show progress bars (rank 0, on stderr).
         resume: reuse cached cells.
+        weights: variant -> local safetensors file to evaluate instead of its weights (``--weights``).
+        untrained: evaluate the other variants randomly initialised, for smoke runs (``--untrained``).
     """
 
     models: str | list[str] | None = None
@@ -68,6 +70,8 @@ class BenchConfig:
     workers: int = 0
     progress: bool = True
     resume: bool = True
+    weights: dict[str, str] = field(default_factory=dict)
+    untrained: bool = False
 
     def validate(self) -> None:
         """Raise a ConfigError for out-of-range options."""
@@ -79,10 +83,10 @@ class BenchConfig:
             raise ConfigError(f"--workers must be 0 or more, got {self.workers}")
 
 
-def _default_load_model(name: str) -> Any:
+def _default_load_model(name: str, **kwargs: Any) -> Any:
     import handzoo
 
-    return handzoo.load(name)
+    return handzoo.load(name, **kwargs)
 
 
 @dataclass
@@ -93,7 +97,9 @@ class Providers:
         load_dataset: ``(name, root=..., split=...) -> dataset`` (default ``handzoo.datasets``).
         cards: variant name -> card (default: the installed plugins' cards).
         weights_status: card -> ``(status, sha256, raw)`` (default ``handzoo.hub.weights_status``).
-        load_model: variant name -> model callable as ``model(images, boxes=...)``.
+        load_model: ``(variant name, **handzoo.load keyword arguments) -> model`` callable as
+            ``model(images, boxes=...)``; called with ``weights=FILE`` for ``--weights`` and
+            ``pretrained=False`` (under a fixed torch seed) for ``--untrained``, else with the name only.
         scorer: ``(protocol, gt, pred) -> ScoreResult`` (default ``handzoo.protocols``).
         check_protocol: raises a HandzooError for an unknown protocol name.
         baselines: baseline name -> predictor.
@@ -103,7 +109,7 @@ class Providers:
     load_dataset: Callable[..., Any] | None = None
     cards: dict[str, Any] | None = None
     weights_status: Callable[[Any], tuple[str, str | None, Any]] | None = None
-    load_model: Callable[[str], Any] = _default_load_model
+    load_model: Callable[..., Any] = _default_load_model
     scorer: Scorer = protocol_scorer
     check_protocol: Callable[[str], None] = check_protocol
     baselines: dict[str, Callable[[GroundTruth], Predictions]] = field(default_factory=lambda: dict(BASELINES))
@@ -192,7 +198,14 @@ class _Harness:
             self.run_dataset(slot, models)
 
     def _models(self) -> list[ModelEntry]:
-        entries = resolve_models(self.cfg.models, self.prov.cards, self.prov.weights_status, list(self.prov.baselines))
+        entries = resolve_models(
+            self.cfg.models,
+            self.prov.cards,
+            self.prov.weights_status,
+            list(self.prov.baselines),
+            weights=self.cfg.weights,
+            untrained=self.cfg.untrained,
+        )
         self.entries = entries
         runnable = []
         for e in entries:
@@ -243,7 +256,7 @@ class _Harness:
         errors: dict[str, tuple[str, str]] = {}
         for c in cells:
             try:
-                model = self.prov.load_model(c.model)
+                model = self._load_model(c.model)
                 if isinstance(model, torch.nn.Module):
                     model = model.to(self.device).eval()
                 models[c.model] = model
@@ -252,6 +265,16 @@ class _Harness:
             except Exception as exc:  # a broken plugin must not stop the other cells (or hang the group)
                 errors[c.model] = (f"{type(exc).__name__}: {exc}", f"report this to the maintainers of {c.model}")
         return models, errors
+
+    def _load_model(self, name: str) -> Any:
+        """The model of a variant, with the weights its entry says (its own, a local file, untrained)."""
+        entry = next((e for e in self.entries if e.name == name), None)
+        kwargs = entry.load_kwargs() if entry is not None else {}
+        if not kwargs.get("pretrained", True):
+            with torch.random.fork_rng(devices=[]):  # the same random weights on every rank and run
+                torch.manual_seed(UNTRAINED_SEED)
+                return self.prov.load_model(name, **kwargs)
+        return self.prov.load_model(name, **kwargs)
 
     def _run_pass(self, slot: DatasetSlot, cells: list[Cell], shard: list[int], keys: dict[Cell, str], fp: str) -> None:
         """One pass over this rank's shard for every pending cell of a dataset; rank 0 scores."""

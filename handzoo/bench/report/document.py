@@ -34,7 +34,8 @@ def build_document(run: Any, files: dict[str, Any] | None = None) -> dict[str, A
     for r in run.results:
         d = r.to_dict()
         d["weights_status"] = statuses.get(r.cell.model, "baseline")
-        d["paper"] = paper_comparisons(r, cards.get(r.cell.model))
+        # random weights are no result to compare with a paper
+        d["paper"] = [] if d["weights_status"] == "untrained" else paper_comparisons(r, cards.get(r.cell.model))
         results.append(d)
     cfg = run.config
     env = dict(run.environment)
@@ -59,7 +60,9 @@ def build_document(run: Any, files: dict[str, Any] | None = None) -> dict[str, A
             "cells_evaluated": sum(1 for r in run.results if not r.cached),
             "cells_cached": sum(1 for r in run.results if r.cached),
             "cells_skipped": len(run.skipped),
-            "models_with_weights": sorted(e.name for e in run.models if e.kind == "model" and e.runnable),
+            "models_with_weights": sorted(
+                e.name for e in run.models if e.kind == "model" and e.runnable and e.weights_status != "untrained"
+            ),
             "baselines": sorted(e.name for e in run.models if e.kind == "baseline"),
             "wall_s": float(run.wall_s),
         },

@@ -81,7 +81,8 @@ def html_report(doc: dict[str, Any], plots: dict[str, Path]) -> str:
             ips = format_value(t["images_per_s"]) if t["images_per_s"] is not None else "-"
             ms = f"{t['ms_per_image']:.3f}" if t["ms_per_image"] is not None else "-"
             cells += [f"<td class='num'>{ips}</td>", f"<td class='num'>{ms}</td>"]
-            cells.append(f"<td><code>{_e((r['weights_sha256'] or 'none')[:12])}</code></td>")
+            weights = "untrained" if r["weights_status"] == "untrained" else (r["weights_sha256"] or "none")[:12]
+            cells.append(f"<td><code>{_e(weights)}</code></td>")
             parts.append(f"<tr class='{_e(r['kind'])}'>" + "".join(cells) + "</tr>")
         parts.append("</table>")
         plot = plots.get(f"pck:{dataset}:{protocol}")

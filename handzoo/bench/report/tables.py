@@ -93,12 +93,15 @@ def markdown_report(doc: dict[str, Any]) -> str:
             row += [
                 format_value(t["images_per_s"]) if t["images_per_s"] is not None else "-",
                 f"{t['ms_per_image']:.3f}" if t["ms_per_image"] is not None else "-",
-                (r["weights_sha256"] or "—")[:12],
+                "untrained" if r["weights_status"] == "untrained" else (r["weights_sha256"] or "—")[:12],
             ]
             lines.append("| " + " | ".join(_md_escape(c) for c in row) + " |")
         notes = [r["model"] for r in results if r["info"].get("root_from_gt") and r["kind"] == "model"]
         if notes:
             lines += ["", f"Root-relative models placed at the ground-truth root: {', '.join(notes)}."]
+        untrained = [r["model"] for r in results if r["weights_status"] == "untrained"]
+        if untrained:
+            lines += ["", f"Untrained (random weights, a smoke run, not a result): {', '.join(untrained)}."]
         lines.append("")
     if doc["skipped"]:
         lines += ["## Skipped", "", "| model | dataset | reason | to enable |", "|---|---|---|---|"]
