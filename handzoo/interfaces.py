@@ -1,24 +1,34 @@
 """Base classes every method, backbone, head, hand model, dataset and loss implements.
 
-These are deliberately small (DESIGN.md §3). Core code talks only to these interfaces; plugins
-subclass them and register the subclasses in :mod:`handzoo.registry`.
+These are deliberately small. Core code talks only to these interfaces; plugins subclass them
+and register the subclasses in :mod:`handzoo.registry`.
+
+The input contract of a method: ``model(images, boxes=..., sides=..., K=..., joints2d=...,
+root=..., **extra)`` calls :meth:`Method.predict`, which validates everything once with
+:func:`handzoo.query.make_query` and hands the resulting :class:`~handzoo.query.HandQuery` to
+:meth:`Method.preprocess`. Plugins never parse user images, boxes or sides themselves; how a
+method turns a box into its crop (its box rule) lives in the plugin.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from handzoo.errors import InputError
+from handzoo.query import HandQuery, make_query
 from handzoo.types import HandOutput, Sample
 
 if TYPE_CHECKING:
     from handzoo.hub.cards import ModelCard
 
-__all__ = ["Backbone", "Head", "HandModel", "Dataset", "Loss", "Method"]
+__all__ = ["Backbone", "Head", "HandModel", "Dataset", "Loss", "Method", "HandDetector", "Detections", "HandQuery"]
 
 
 class Backbone(nn.Module, abc.ABC):
@@ -128,18 +138,18 @@ class Method(nn.Module, abc.ABC):
     card: ModelCard | None = None
 
     @abc.abstractmethod
-    def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Turn user images into network inputs exactly as the authors do.
+    def preprocess(self, query: HandQuery) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Turn a validated query into network inputs exactly as the authors do.
 
         Args:
-            images: RGB uint8 (H, W, 3) arrays, PIL images, paths or tensors (one or a batch).
-            boxes: hand boxes ``x0, y0, x1, y1`` in input pixels, one (N_i, 4) array per image;
-                methods that detect hands themselves ignore them.
-            **ctx: optional context with these standard names, each per image (and per box):
-                ``sides`` ('right'/'left' or 0/1), ``K`` (3, 3) intrinsics of the input camera,
-                ``joints2d`` (N_i, 21, 2) 2D joints in input pixels (methods that crop from joints),
-                ``root`` (N_i, 3) camera-frame wrist for root-relative methods. Methods accept the
-                ones they use and ignore the others.
+            query: the images and per-hand context, already validated by
+                :func:`handzoo.query.make_query`: ``images`` (RGB uint8 (H, W, 3) per image),
+                ``boxes`` (per image (N_i, 4) ``x0, y0, x1, y1`` input pixels, or None),
+                ``sides`` (per image (N_i,) RIGHT=0/LEFT=1, or None; ``query.hand_sides()``
+                defaults them), ``K`` (per image (3, 3), or None), ``joints2d`` (per image
+                (N_i, 21, 2), or None), ``root`` (per image (N_i, 3) metres, or None) and
+                ``extra`` (method-specific options). Methods use the fields they need, apply
+                their own box rule and ignore the rest; methods that detect hands ignore boxes.
 
         Returns:
             ``(batch, meta)``: tensors for :meth:`forward` and what :meth:`postprocess` needs to
@@ -158,10 +168,30 @@ class Method(nn.Module, abc.ABC):
         """The method's training losses, by name. Methods without training support return ``{}``."""
         return {}
 
+    def make_query(self, images: Any, boxes: Any = None, **ctx: Any) -> HandQuery:
+        """Validate user input into the query :meth:`preprocess` receives.
+
+        The default is :func:`handzoo.query.make_query`; a method whose inputs are grouped
+        differently (e.g. frame triples of a video method) overrides this to flatten them.
+        """
+        return make_query(images, boxes, **ctx)
+
     def predict(self, images: Any, boxes: Any = None, **ctx: Any) -> HandOutput:
-        """Run preprocess, forward and postprocess without autograd."""
+        """Validate the input, then run preprocess, forward and postprocess without autograd.
+
+        Args:
+            images: one image or many (arrays, PIL images, paths, tensors), or a
+                :class:`~handzoo.query.HandQuery`.
+            boxes: hand boxes ``x0, y0, x1, y1`` in input pixels, per image.
+            **ctx: ``sides``, ``K``, ``joints2d``, ``root`` and method-specific options (see
+                :func:`handzoo.query.make_query`).
+
+        Raises:
+            InputError: the input does not validate (the message says how to fix it).
+        """
+        query = self.make_query(images, boxes, **ctx)
         with torch.inference_mode():
-            batch, meta = self.preprocess(images, boxes=boxes, **ctx)
+            batch, meta = self.preprocess(query)
             raw = nn.Module.__call__(self, batch)
             return self.postprocess(raw, meta)
 
@@ -169,3 +199,52 @@ class Method(nn.Module, abc.ABC):
         if args and isinstance(args[0], Mapping):
             return nn.Module.__call__(self, *args, **kwargs)
         return self.predict(*args, **kwargs)
+
+
+@dataclass
+class Detections:
+    """Hands found in one image by a :class:`HandDetector`.
+
+    Attributes:
+        boxes: (N, 4) float64 ``x0, y0, x1, y1`` in input pixels.
+        sides: (N,) int64 RIGHT=0 / LEFT=1.
+        scores: (N,) float64 confidences in [0, 1].
+    """
+
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.float64))
+    sides: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+        self.sides = np.asarray(self.sides, dtype=np.int64).reshape(-1)
+        self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        n = self.boxes.shape[0]
+        if self.sides.shape[0] != n or self.scores.shape[0] != n:
+            raise InputError(
+                f"Detections has {n} boxes, {self.sides.shape[0]} sides and {self.scores.shape[0]} scores",
+                hint="give one side and one score per box",
+            )
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+
+class HandDetector(abc.ABC):
+    """Finds hands (boxes, sides, scores) in images. Registered in ``handzoo.registry.DETECTORS``.
+
+    A detector's boxes and sides feed any method: ``model(images, boxes=[d.boxes for d in dets],
+    sides=[d.sides for d in dets])``. A multi-hand method that detects hands itself also
+    implements this interface.
+    """
+
+    @abc.abstractmethod
+    def detect(self, images: Any) -> list[Detections]:
+        """Detect hands.
+
+        Args:
+            images: one image or many, in any form :func:`handzoo.query.load_images` accepts.
+
+        Returns:
+            One :class:`Detections` per image.
+        """

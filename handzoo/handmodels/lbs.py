@@ -43,10 +43,14 @@ def kinematic_levels(parents: Sequence[int]) -> list[list[int]]:
 
 @functools.lru_cache(maxsize=32)
 def _index_tensors(parents: tuple[int, ...], levels: tuple[tuple[int, ...], ...], device: torch.device):
-    """Index tensors for :func:`rigid_transforms`, built once per tree and device."""
-    parents_t = torch.tensor(parents, device=device)
-    root = torch.tensor(levels[0], device=device)
-    rest = [(torch.tensor(lv, device=device), parents_t[torch.tensor(lv, device=device)]) for lv in levels[1:]]
+    """Index tensors for :func:`rigid_transforms`, built once per tree and device.
+
+    Built outside inference mode: a cached inference tensor could not be used under autograd later.
+    """
+    with torch.inference_mode(False):
+        parents_t = torch.tensor(parents, device=device)
+        root = torch.tensor(levels[0], device=device)
+        rest = [(torch.tensor(lv, device=device), parents_t[torch.tensor(lv, device=device)]) for lv in levels[1:]]
     return parents_t, [root, *rest]
 
 

@@ -25,6 +25,7 @@ from torch import nn
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.rotations import rot6d_to_matrix
 from handzoo.interfaces import Method
+from handzoo.query import HandQuery, make_query
 from handzoo.types import HandOutput
 
 from .assets import load_finger_vertex_ids, load_mesh_hierarchy, mano_joint_regressor
@@ -122,17 +123,15 @@ class _H2ONetBase(Method):
         }
 
     # -- user-facing -----------------------------------------------------------------------
-    def _crop(self, images: Any, boxes: Any, ctx: Mapping[str, Any]) -> tuple[torch.Tensor, CropMeta]:
-        return crop_hands(images, boxes, ctx.get("joints2d"), ctx.get("sides", ctx.get("side")), INPUT_SIZE, self._device())
-
     def _device(self) -> torch.device:
         return self.joint_regressor.device
 
-    def _output(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any], b: int) -> HandOutput:
+    def _output(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any], n: int) -> HandOutput:
+        """Hands of the first ``n`` network rows, padded into (B, H) by image."""
         crop: CropMeta = meta["crop"]
-        verts = raw["pred_verts3d_w_gr"][:b]
-        joints = raw["pred_joints3d_w_gr"][:b]
-        rot = raw["pred_glob_rot_mat"][:b]
+        verts = raw["pred_verts3d_w_gr"][:n]
+        joints = raw["pred_joints3d_w_gr"][:n]
+        rot = raw["pred_glob_rot_mat"][:n]
         root = joints[:, :1]
         verts, joints = verts - root, joints - root
         left = crop.flipped.to(verts.device)
@@ -141,41 +140,46 @@ class _H2ONetBase(Method):
         verts = torch.cat((verts[..., :1] * sign, verts[..., 1:]), -1)
         joints = torch.cat((joints[..., :1] * sign, joints[..., 1:]), -1)
         rot = torch.where(left[:, None, None], flip @ rot @ flip, rot)
-        extras: dict[str, Any] = {"global_rotation": rot[:, None]}
-        if "pred_occ" in raw:
-            p = torch.softmax(raw["pred_occ"][:b], dim=1)[:, 1]
-            extras["finger_occlusion_prob"] = p[:, None, :5]
-            extras["hand_occlusion_prob"] = p[:, None, 5]
         root_pos = meta.get("root")
         if root_pos is not None:
             verts, joints = verts + root_pos[:, None], joints + root_pos[:, None]
-        uv = raw["pred_joints_img"][:b] * INPUT_SIZE
+        uv = raw["pred_joints_img"][:n] * INPUT_SIZE
         joints2d = to_image_pixels(uv, crop)
-        side = crop.flipped.long().to(verts.device)
+        dev = verts.device
+        b, h = int(crop.num_images), int(crop.max_hands)
+        idx = torch.as_tensor(crop.image_index, device=dev)
+        slot = torch.as_tensor(crop.slot, device=dev)
+
+        def pad(x: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+            out = x.new_full((b, h, *x.shape[1:]), fill)
+            out[idx, slot] = x
+            return out
+
+        extras: dict[str, Any] = {"global_rotation": pad(rot)}
+        if "pred_occ" in raw:
+            p = torch.softmax(raw["pred_occ"][:n], dim=1)[:, 1]
+            extras["finger_occlusion_prob"] = pad(p[:, :5])
+            extras["hand_occlusion_prob"] = pad(p[:, 5])
+        valid = pad(torch.ones(n, dtype=torch.bool, device=dev), False)
         return HandOutput(
-            joints3d=joints[:, None],
-            side=side[:, None],
-            score=torch.ones(b, 1, device=verts.device),
-            valid=torch.ones(b, 1, dtype=torch.bool, device=verts.device),
-            joints2d=joints2d[:, None],
-            vertices=verts[:, None],
+            joints3d=pad(joints),
+            side=pad(crop.flipped.long().to(dev)),
+            score=valid.to(verts.dtype),
+            valid=valid,
+            joints2d=pad(joints2d),
+            vertices=pad(verts),
             faces=self.faces,
             mano=None,
             root_relative=root_pos is None,
             extras=extras,
         )
 
-    def _root(self, ctx: Mapping[str, Any], b: int) -> torch.Tensor | None:
-        root = ctx.get("root")
-        if root is None:
+    def _root(self, query: HandQuery, rows: list[tuple[int, int]]) -> torch.Tensor | None:
+        """(N, 3) camera-frame wrists of the given (image, hand) rows, or None."""
+        if query.root is None:
             return None
-        try:
-            arr = np.asarray(root, dtype=np.float32)
-        except (TypeError, ValueError):
-            arr = np.zeros(0, np.float32)
-        if arr.size != 3 * b or not np.isfinite(arr).all():
-            raise InputError(f"root must be ({b}, 3) finite metres in the camera frame, got shape {arr.shape}")
-        return torch.as_tensor(arr.reshape(b, 3), device=self._device())
+        arr = np.stack([query.root[i][j] for i, j in rows]).astype(np.float32) if rows else np.zeros((0, 3), np.float32)
+        return torch.as_tensor(arr, device=self._device())
 
 
 def _keep_initial_joint_regressor(module: _H2ONetBase, state_dict: dict, prefix: str, *_: Any) -> None:
@@ -198,11 +202,11 @@ def _keep_initial_joint_regressor(module: _H2ONetBase, state_dict: dict, prefix:
 class H2ONetSF(_H2ONetBase):
     """Single-frame H2ONet.
 
-    ``model(images, boxes=...)``: ``images`` one image or a list of B images (RGB uint8 arrays,
-    PIL images, paths or tensors); ``boxes`` (B, 4) ``xyxy`` tight hand boxes, or ``joints2d=``
-    (B, 21, 2) pixels (the crop is the joints' box x1.5 made square, as the authors'); without
-    either the whole image is used. ``sides=`` (or ``side=``) ('right'/'left' or 0/1 per image; left hands are
-    mirrored in and out) and ``root=`` (B, 3) camera-frame wrist positions for absolute output.
+    ``model(images, boxes=...)`` (the input contract of :func:`handzoo.query.make_query`): per
+    image, ``boxes`` (N_i, 4) ``xyxy`` tight hand boxes, or ``joints2d=`` (N_i, 21, 2) pixels (the
+    crop is the joints' box x1.5 made square, as the authors'); without either the whole image
+    is one hand. ``sides=`` (left hands are mirrored in and out) and ``root=`` (N_i, 3)
+    camera-frame wrist positions for absolute output.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -226,10 +230,10 @@ class H2ONetSF(_H2ONetBase):
             "pred_glob_rot_mat": rot,
         }
 
-    def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Crop (and mirror left hands) to 128x128 RGB in [0, 1]; see the class docstring."""
-        crops, meta = self._crop(images, boxes, ctx)
-        return {"img": crops}, {"crop": meta, "root": self._root(ctx, crops.shape[0])}
+    def preprocess(self, query: HandQuery) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Crop every hand (left hands mirrored) to 128x128 RGB in [0, 1]; see the class docstring."""
+        crops, meta = crop_hands(query, INPUT_SIZE, self._device())
+        return {"img": crops}, {"crop": meta, "root": self._root(query, query.hand_index())}
 
     def postprocess(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> HandOutput:
         """Root-relative (or ``root``-placed) hands in the input image's terms."""
@@ -241,7 +245,8 @@ class H2ONetMF(_H2ONetBase):
 
     ``model(frames, boxes=...)``: ``frames`` three images (t, t-short, t-long) for one sample,
     or a list of B such triples; ``boxes`` (3, 4) or (B, 3, 4) ``xyxy`` per frame, or
-    ``joints2d=`` (B, 3, 21, 2); ``side=`` per sample; ``root=`` (B, 3). For video use
+    ``joints2d=`` (B, 3, 21, 2); ``sides=`` per sample; ``root=`` (B, 3). :meth:`make_query`
+    turns these into a query of 3B frames (one hand each, frame t first). For video use
     :class:`~handzoo_h2onet.stream.H2ONetStream`, which keeps the past frames itself.
 
     Args:
@@ -292,20 +297,46 @@ class H2ONetMF(_H2ONetBase):
             "pred_glob_rot_offset_mat": rot_offset,
         }
 
-    def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Crop each frame with its own box (mirrored for left hands); see the class docstring."""
+    def make_query(self, images: Any, boxes: Any = None, **ctx: Any) -> HandQuery:
+        """The query of B frame triples: 3B images, one hand each (frame t, t-short, t-long).
+
+        Per-sample ``sides`` and ``root`` are repeated over the sample's three frames.
+        """
+        if isinstance(images, HandQuery):
+            return make_query(images, boxes, **ctx)
         samples = _frame_triples(images)
         b = len(samples)
         flat = [im for s in samples for im in s]
         fboxes = _per_frame(boxes, b, (4,), "boxes")
-        fjoints = _per_frame(ctx.get("joints2d"), b, (21, 2), "joints2d")
-        side = ctx.get("sides", ctx.get("side"))
-        if side is not None and not isinstance(side, (str, int)):
-            side = [s for s in list(side) for _ in range(3)]
-        crops, meta = crop_hands(flat, fboxes, fjoints, side, INPUT_SIZE, self._device())
+        fjoints = _per_frame(ctx.pop("joints2d", None), b, (21, 2), "joints2d")
+        sides = ctx.pop("sides", None)
+        if sides is not None and not isinstance(sides, (str, int)):
+            sides = [s for s in list(sides) for _ in range(3)]
+        root = ctx.pop("root", None)
+        if root is not None:
+            try:
+                arr = np.asarray(root, dtype=np.float64)
+            except (TypeError, ValueError):
+                arr = np.zeros(0)
+            if arr.size != 3 * b:
+                raise InputError(f"root must be ({b}, 3) metres in the camera frame, got shape {arr.shape}")
+            root = np.repeat(arr.reshape(b, 3), 3, axis=0)
+        return make_query(flat, fboxes, joints2d=fjoints, sides=sides, root=root, **ctx)
+
+    def preprocess(self, query: HandQuery) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Crop each frame with its own box (mirrored for left hands); see :meth:`make_query`."""
+        counts = query.hand_counts
+        if len(counts) % 3 or any(c != 1 for c in counts):
+            raise InputError(
+                f"H2ONet-MF needs 3 frames per sample with one hand each, got {len(counts)} frames with {counts} hands",
+                hint="pass frames (t, t-short, t-long) with one box each, or use model.make_query(triples, boxes=...)",
+            )
+        b = len(counts) // 3
+        crops, meta = crop_hands(query, INPUT_SIZE, self._device())
         crops = crops.view(b, 3, *crops.shape[1:])
         batch = {f"img_{i}": crops[:, i] for i in range(3)}
-        return batch, {"crop": meta.select(slice(0, 3 * b, 3)), "root": self._root(ctx, b)}
+        rows = [(3 * i, 0) for i in range(b)]
+        return batch, {"crop": meta.select(slice(0, 3 * b, 3)), "root": self._root(query, rows)}
 
     def postprocess(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> HandOutput:
         """Hands of frame t (root-relative or ``root``-placed), with occlusion probabilities."""

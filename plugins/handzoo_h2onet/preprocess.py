@@ -9,16 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
-from handzoo.datasets.transforms import h2onet_box, load_images, process_box, warp_crop, xyxy_to_xywh
-from handzoo.errors import InputError
-from handzoo.types import LEFT, side_code
+from handzoo.datasets.transforms import keypoint_box, process_box, warp_crop, xyxy_to_xywh
+from handzoo.query import HandQuery
+from handzoo.types import LEFT
 
-__all__ = ["CropMeta", "crop_hands", "crop_box", "to_image_pixels"]
+__all__ = ["CropMeta", "crop_hands", "crop_box", "h2onet_box", "to_image_pixels"]
+
+
+def h2onet_box(joints2d: np.ndarray, img_w: int, img_h: int, valid: np.ndarray | None = None) -> np.ndarray:
+    """H2ONet's (and HandOccNet's) crop box (``xywh``): joints' box x1.5, clipped, made square.
+
+    Falls back to the whole image (``[0, 0, W - 1, H - 1]``) when degenerate, as their test code.
+    """
+    box = process_box(keypoint_box(joints2d, valid, 1.5), img_w, img_h, aspect_ratio=1.0, expansion=1.0, strict=False)
+    if box is None:
+        return np.array([0.0, 0.0, img_w - 1.0, img_h - 1.0])
+    return box
 
 
 @dataclass
@@ -30,15 +40,32 @@ class CropMeta:
         flipped: (N,) bool, True for left hands (mirrored crops).
         boxes: (N, 4) ``xywh`` crop boxes in input pixels.
         image_sizes: (N, 2) ``(H, W)`` of the inputs.
+        image_index: (N,) input image of each crop (default: crop i is image i).
+        slot: (N,) position of each crop among its image's hands (default: 0).
+        num_images: B (default N).
+        max_hands: padded number of hands per image H (default 1).
     """
 
     inverse: torch.Tensor
     flipped: torch.Tensor
     boxes: np.ndarray
     image_sizes: np.ndarray
+    image_index: np.ndarray | None = None
+    slot: np.ndarray | None = None
+    num_images: int | None = None
+    max_hands: int = 1
+
+    def __post_init__(self) -> None:
+        n = int(self.flipped.shape[0])
+        if self.image_index is None:
+            self.image_index = np.arange(n, dtype=np.int64)
+        if self.slot is None:
+            self.slot = np.zeros(n, dtype=np.int64)
+        if self.num_images is None:
+            self.num_images = n
 
     def select(self, index: slice | Sequence[int]) -> CropMeta:
-        """Meta of a subset of the crops."""
+        """Meta of a subset of the crops, each its own image (one hand each)."""
         return CropMeta(self.inverse[index], self.flipped[index], self.boxes[index], self.image_sizes[index])
 
 
@@ -56,72 +83,54 @@ def crop_box(h: int, w: int, box_xyxy: np.ndarray | None, joints2d: np.ndarray |
     return whole if whole is not None else np.array([0.0, 0.0, w - 1.0, h - 1.0])
 
 
-def _as_rows(value: Any, n: int, tail: tuple[int, ...], name: str) -> np.ndarray | None:
-    if value is None:
-        return None
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be numeric, got {type(value).__name__}") from None
-    if arr.size != n * int(np.prod(tail)):
-        raise InputError(f"{name} must have shape ({n}, {', '.join(map(str, tail))}) for {n} image(s), got {arr.shape}")
-    arr = arr.reshape(n, *tail)
-    if not np.isfinite(arr).all():
-        raise InputError(f"{name} contains NaN or infinite values")
-    return arr
+def crop_hands(query: HandQuery, size: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, CropMeta]:
+    """Crop every hand of a query to ``size`` x ``size`` RGB in [0, 1], left hands mirrored.
 
-
-def _sides(side: Any, n: int) -> list[int]:
-    if side is None:
-        return [0] * n
-    items = [side] * n if isinstance(side, (str, int, np.integer)) else list(np.asarray(side).reshape(-1))
-    if len(items) != n:
-        raise InputError(f"side must be one value or one per image ({n}), got {len(items)}")
-    try:
-        return [side_code(s.item() if hasattr(s, "item") else s) for s in items]
-    except ValueError as exc:
-        raise InputError(str(exc), hint="use 'right'/'left' or 0/1") from None
-
-
-def crop_hands(
-    images: Any, boxes: Any, joints2d: Any, side: Any, size: int, device: torch.device | str = "cpu"
-) -> tuple[torch.Tensor, CropMeta]:
-    """Crop one hand per image to ``size`` x ``size`` RGB in [0, 1], left hands mirrored.
+    Each hand's crop box comes from its 2D joints when given, else its box, else the whole image
+    (:func:`crop_box`); hands without a side are right hands.
 
     Args:
-        images: one image or a list (see :func:`handzoo.datasets.transforms.load_images`).
-        boxes: (N, 4) ``xyxy`` tight hand boxes or None.
-        joints2d: (N, 21, 2) pixels or None (takes precedence over ``boxes``).
-        side: ``'right'``/``'left'``/0/1, one or per image (default right).
+        query: validated input (:func:`handzoo.query.make_query`).
         size: crop size.
         device: device of the returned tensors.
 
     Returns:
-        ``(crops (N, 3, size, size) float32, meta)``.
-
-    Raises:
-        InputError: for unreadable images or badly shaped boxes/joints/sides.
+        ``(crops (N, 3, size, size) float32, meta)`` over all N hands, image by image.
     """
-    imgs = load_images(images)
-    n = len(imgs)
-    bx = _as_rows(boxes, n, (4,), "boxes")
-    jt = _as_rows(joints2d, n, (21, 2), "joints2d")
-    sides = _sides(side, n)
-    crops, invs, boxes_out, sizes = [], [], [], []
-    for i, img in enumerate(imgs):
+    sides = query.hand_sides()
+    crops, invs, boxes_out, sizes, flips, index, slot = [], [], [], [], [], [], []
+    for i, j in query.hand_index():
+        img = query.images[i]
         h, w = img.shape[:2]
-        box = crop_box(h, w, None if bx is None else bx[i], None if jt is None else jt[i])
-        res = warp_crop(img.astype(np.float32), box, size, flip=sides[i] == LEFT)
+        box = crop_box(
+            h,
+            w,
+            None if query.boxes is None else query.boxes[i][j],
+            None if query.joints2d is None else query.joints2d[i][j],
+        )
+        flip = bool(sides[i][j] == LEFT)
+        res = warp_crop(img.astype(np.float32), box, size, flip=flip)
         crops.append(res.image)
         invs.append(res.inverse)
         boxes_out.append(res.box)
         sizes.append((h, w))
-    batch = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous().div_(255.0).to(device)
+        flips.append(flip)
+        index.append(i)
+        slot.append(j)
+    n = len(crops)
+    if n:
+        batch = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous().div_(255.0).to(device)
+    else:
+        batch = torch.zeros(0, 3, size, size, device=device)
     meta = CropMeta(
-        inverse=torch.as_tensor(np.stack(invs), dtype=torch.float64, device=device),
-        flipped=torch.tensor([s == LEFT for s in sides], dtype=torch.bool, device=device),
-        boxes=np.stack(boxes_out),
-        image_sizes=np.asarray(sizes, dtype=np.int64),
+        inverse=torch.as_tensor(np.asarray(invs, dtype=np.float64).reshape(n, 2, 3), device=device),
+        flipped=torch.tensor(flips, dtype=torch.bool, device=device),
+        boxes=np.asarray(boxes_out, dtype=np.float64).reshape(n, 4),
+        image_sizes=np.asarray(sizes, dtype=np.int64).reshape(n, 2),
+        image_index=np.asarray(index, dtype=np.int64),
+        slot=np.asarray(slot, dtype=np.int64),
+        num_images=query.num_images,
+        max_hands=query.max_hands,
     )
     return batch, meta
 

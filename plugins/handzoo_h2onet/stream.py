@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from handzoo.errors import ConfigError
+from handzoo.query import make_query
 from handzoo.types import HandOutput
 
 from .model import INPUT_SIZE, H2ONetMF
@@ -74,15 +75,19 @@ class H2ONetStream:
             root: optional (3,) camera-frame wrist position for absolute output.
         """
         m = self.model
-        boxes = None if box is None else [box]
-        joints = None if joints2d is None else [joints2d]
-        crop, meta = crop_hands([image], boxes, joints, side, INPUT_SIZE, m.joint_regressor.device)
+        query = make_query(
+            [image],
+            None if box is None else [box],
+            joints2d=None if joints2d is None else [joints2d],
+            sides=side,
+            root=None if root is None else [root],
+        )
+        crop, meta = crop_hands(query, INPUT_SIZE, m.joint_regressor.device)
         self._frames.append(crop)
         back_s, back_l = frame_offsets(self._t, self.short, self.long)
         self._t += 1
         frames = list(self._frames)
         batch = {"img_0": crop, "img_1": frames[-1 - back_s], "img_2": frames[-1 - back_l]}
-        ctx = {} if root is None else {"root": [root]}
         with torch.inference_mode():
             raw = torch.nn.Module.__call__(m, batch)
-            return m.postprocess(raw, {"crop": meta, "root": m._root(ctx, 1)})
+            return m.postprocess(raw, {"crop": meta, "root": m._root(query, [(0, 0)])})

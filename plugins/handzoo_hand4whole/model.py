@@ -21,12 +21,13 @@ from handzoo.geometry.flip import flip_axis_angle, flip_points
 from handzoo.geometry.joint_orders import TO_HANDZOO21
 from handzoo.geometry.rotations import rot6d_to_axis_angle
 from handzoo.interfaces import HandModel, Loss, Method
+from handzoo.query import HandQuery
 from handzoo.types import LEFT, HandOutput
 
 from .backbone import ResNetBackbone
 from .camera import camera_translation, crop_intrinsics, depth_scale, place_in_camera, project_to_heatmap
 from .heads import PositionHead, RotationHead
-from .preprocess import HandCrops, crop_hands, normalize_intrinsics
+from .preprocess import HandCrops, crop_hands, intrinsics
 
 __all__ = ["Hand4WholeHand", "HAND4WHOLE_MANO_TIPS", "build_hand_model", "joint_regressor21"]
 
@@ -185,26 +186,21 @@ class Hand4WholeHand(Method):
 
     # -- pre / post ----------------------------------------------------------------------------
 
-    def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    def preprocess(self, query: HandQuery) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Crop the hands.
 
         Args:
-            images: an RGB uint8 (H, W, 3) array, PIL image, path or tensor, or a batch of them.
-            boxes: hand boxes ``x0, y0, x1, y1`` in input pixels: one (N_i, 4) array per image
-                (or see :func:`~handzoo_hand4whole.preprocess.normalize_boxes`). Default: each
-                whole image is one hand crop.
-            **ctx: ``sides`` (``'right'``/``'left'`` or 0/1 per box; default right; ``side`` is
-                accepted too) and ``K``: the input camera's intrinsics, (3, 3) or (B, 3, 3), to
-                place the hands in that camera (see :meth:`postprocess`).
+            query: the validated input (:func:`handzoo.query.make_query`): ``boxes`` per image
+                (default: each whole image is one hand crop), ``sides`` (default right; left
+                hands are mirrored) and ``K``, the input camera's intrinsics, to place the hands
+                in that camera (see :meth:`postprocess`).
 
         Returns:
             ``({'img': (N, 3, 256, 256)}, meta)`` with N the total number of hands.
         """
-        sides = ctx.get("sides", ctx.get("side"))
-        crops = crop_hands(images, boxes, sides, input_size=self.input_size)
-        K = normalize_intrinsics(ctx.get("K"), crops.num_images)
+        crops = crop_hands(query, input_size=self.input_size)
         device = self.joint_regressor.device
-        return {"img": crops.images.to(device)}, {"crops": crops, "K": K}
+        return {"img": crops.images.to(device)}, {"crops": crops, "K": intrinsics(query)}
 
     def postprocess(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> HandOutput:
         """Un-flip left hands, map to the input image and pad into a :class:`HandOutput`.

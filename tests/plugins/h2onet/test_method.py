@@ -31,7 +31,7 @@ def test_left_hand_is_the_mirrored_right(sf_model):
 
     img = _images(1)[0]
     w = img.shape[1]
-    batch, meta = sf_model.preprocess([img], boxes=[[40.0, 30.0, 100.0, 90.0]], side="left")
+    batch, meta = sf_model.preprocess(sf_model.make_query([img], boxes=[[40.0, 30.0, 100.0, 90.0]], sides="left"))
     assert bool(meta["crop"].flipped[0])
     with torch.inference_mode():
         raw = sf_model(batch)
@@ -79,8 +79,8 @@ def test_mf_output_and_stream(mf_model):
         assert torch.allclose(res.vertices[0], out.vertices[i], atol=1e-5)
         assert torch.allclose(res.extras["finger_occlusion_prob"][0], occ[i], atol=1e-5)
     # one flat triple is one sample, cropped like the same triple inside a batch
-    single, _ = mf_model.preprocess(triples[1], boxes=[box] * 3)
-    batch, _ = mf_model.preprocess(triples, boxes=[[box] * 3] * 2)
+    single, _ = mf_model.preprocess(mf_model.make_query(triples[1], boxes=[box] * 3))
+    batch, _ = mf_model.preprocess(mf_model.make_query(triples, boxes=[[box] * 3] * 2))
     assert all(torch.equal(single[k][0], batch[k][1]) for k in ("img_0", "img_1", "img_2"))
     stream.reset()
     assert stream.frame_index == 0
@@ -96,7 +96,7 @@ def test_frame_offsets_follow_the_authors():
         ([np.zeros((0, 10, 3), np.uint8)], {}, "image"),
         (["/nonexistent/frame.jpg"], {}, "frame.jpg"),
         ([np.zeros((64, 64, 3), np.uint8)], {"boxes": [[1, 2, 3]]}, "boxes"),
-        ([np.zeros((64, 64, 3), np.uint8)], {"side": "middle"}, "side"),
+        ([np.zeros((64, 64, 3), np.uint8)], {"sides": "middle"}, "side"),
         ([np.zeros((64, 64, 3), np.uint8)], {"root": [[0, 0]]}, "root"),
         ([np.zeros((64, 64, 3), np.uint8)], {"joints2d": np.full((1, 21, 2), np.nan)}, "NaN"),
     ],

@@ -14,6 +14,8 @@ from h2o_helpers import FIXTURES, standin_j_regressor
 from handzoo_h2onet.assets import joint_regressor_from_j16
 from handzoo_h2onet.preprocess import crop_hands, to_image_pixels
 
+from handzoo.query import make_query
+
 
 def _run(model, golden, names):
     batch = {n: torch.from_numpy(golden[f"in_{n}"].astype(np.float32)) / 255.0 for n in names}
@@ -42,7 +44,7 @@ def test_joint_regressor_matches_authors():
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_crop_matches_authors(side):
     g = np.load(FIXTURES / "golden_preprocess.npz")
-    crops, meta = crop_hands([g["image"]], None, [g["joints2d"]], side, 128)
+    crops, meta = crop_hands(make_query([g["image"]], joints2d=[g["joints2d"]], sides=side), 128)
     # network input units ([0, 1]); the authors build the warp in float32, we in float64
     np.testing.assert_allclose(crops[0].permute(1, 2, 0).numpy(), g[f"crop_{side}"] / 255.0, atol=5e-5)
     # the crop box is the authors' (joints' box x1.5, clipped, square)

@@ -53,7 +53,9 @@ def test_joints_match_authors(net_out: dict, parity: dict) -> None:
 def test_pipeline_matches_authors_demo(h4w_model, parity: dict) -> None:
     """Image + boxes (a right and a left hand) -> crops -> network -> un-flip, as demo_hand.py."""
     image = tu.seeded_image()
-    batch, meta = h4w_model.preprocess(image, boxes=[tu.PIPELINE_BOXES], sides=[list(tu.PIPELINE_SIDES)])
+    batch, meta = h4w_model.preprocess(
+        h4w_model.make_query(image, boxes=[tu.PIPELINE_BOXES], sides=[list(tu.PIPELINE_SIDES)])
+    )
     crops = batch["img"]
     np.testing.assert_allclose(meta["crops"].boxes, parity["pipe_bbox"], rtol=0, atol=1e-4)
     _close(crops[:, :, ::8, ::8], parity["pipe_crop_sub"], atol=1e-4)
