@@ -99,7 +99,7 @@ def _run(code: str, env: dict[str, str]) -> dict:
 
 def _closed_port_url() -> str:
     sys.path.insert(0, str(REPO))
-    from handzoo.hub.testing import free_port_url
+    from handzoo.testing.hub import free_port_url
 
     return free_port_url()
 

@@ -12,7 +12,7 @@ huggingface_hub):
 * :mod:`~handzoo.hub.convert` — the authors' checkpoints -> safetensors, through plugin key maps.
 * :mod:`~handzoo.hub.load` — ``handzoo.load(name)``: card -> cache -> hub -> build -> strict load.
 * :mod:`~handzoo.hub.push` — upload converted weights + a generated card (maintainers).
-* :mod:`~handzoo.hub.testing` — a stand-in Hub server on 127.0.0.1 for tests.
+* a stand-in Hub server on 127.0.0.1 for tests is :class:`handzoo.testing.StandInHub`.
 """
 
 from __future__ import annotations

@@ -297,7 +297,11 @@ def sparse_entries(obj: Any, what: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     Raises:
         AssetError: for anything else.
     """
-    if isinstance(obj, PickledObject) and obj.module.startswith("scipy.sparse") and obj.name.lower()[:3] in ("csc", "csr"):
+    if (
+        isinstance(obj, PickledObject)
+        and obj.module.startswith("scipy.sparse")
+        and obj.name.lower()[:3] in ("csc", "csr")
+    ):
         return _sparse_coo(obj, what)
     dense = to_array(obj, what)
     r, c = np.nonzero(dense)

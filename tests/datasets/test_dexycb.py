@@ -9,8 +9,8 @@ import pytest
 
 from handzoo.datasets import DexYCB, load_dataset
 from handzoo.datasets.dexycb import dexycb_split_indices
-from handzoo.datasets.testing import write_dexycb, write_dexycb_handoccnet
 from handzoo.errors import ConfigError, DatasetNotFoundError
+from handzoo.testing.datasets import write_dexycb, write_dexycb_handoccnet
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from handzoo.datasets import FreiHAND, load_dataset
-from handzoo.datasets.testing import write_freihand
 from handzoo.errors import AnnotationError, ConfigError, DatasetNotFoundError
+from handzoo.testing.datasets import write_freihand
 
 
 def test_training_values_in_handzoo_conventions(tmp_path):

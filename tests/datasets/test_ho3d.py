@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from handzoo.datasets import HO3D, load_dataset
-from handzoo.datasets.testing import write_ho3d
 from handzoo.errors import AnnotationError, DatasetNotFoundError
+from handzoo.testing.datasets import write_ho3d
 
 
 @pytest.mark.parametrize("version", ["v2", "v3"])

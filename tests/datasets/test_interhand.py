@@ -7,8 +7,8 @@ import pytest
 
 from handzoo.datasets import InterHand26M, load_dataset
 from handzoo.datasets.ho3d import rotate_global_orient
-from handzoo.datasets.testing import write_interhand
 from handzoo.errors import AnnotationError, ConfigError, DatasetNotFoundError
+from handzoo.testing.datasets import write_interhand
 
 
 def test_values_and_order(tmp_path):

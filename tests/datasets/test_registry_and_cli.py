@@ -80,7 +80,7 @@ def test_data_synth_errors(tmp_path, capsys):
 
 
 def test_data_preview_draws_any_dataset(tmp_path, capsys):
-    from handzoo.datasets.testing import write_rhd
+    from handzoo.testing.datasets import write_rhd
 
     write_rhd(tmp_path / "rhd", n=2)
     out = tmp_path / "grid.png"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from handzoo.datasets import RHD, load_dataset
-from handzoo.datasets.testing import write_rhd
 from handzoo.errors import DatasetNotFoundError
+from handzoo.testing.datasets import write_rhd
 
 
 def test_values(tmp_path):

@@ -14,8 +14,7 @@ import pytest
 
 from handzoo.errors import AssetError
 from handzoo.handmodels.mano_reader import MANO_URL, find_mano_file, load_mano, read_mano_pickle
-
-from .conftest import random_mano_arrays, write_mano_dir
+from handzoo.testing.mano import mano_standin_arrays, write_mano_standin
 
 FAKE_CHUMPY = {
     "__init__.py": "from .ch import Ch\n",
@@ -85,7 +84,7 @@ def _write_with_fake_chumpy(tmp_path: Path, make_obj, protocol: int) -> Path:
 
 @pytest.mark.parametrize("protocol", [0, 2, 4])
 def test_chumpy_objects_load_without_chumpy(tmp_path, protocol):
-    arrays = random_mano_arrays(3)
+    arrays = mano_standin_arrays(3)
 
     def make(Ch, reordering):
         d = dict(arrays)
@@ -113,7 +112,7 @@ def test_chumpy_objects_load_without_chumpy(tmp_path, protocol):
 
 @pytest.mark.parametrize("fmt", ["csr", "coo"])
 def test_other_sparse_formats(tmp_path, fmt):
-    d = random_mano_arrays(4)
+    d = mano_standin_arrays(4)
     dense = d["J_regressor"].toarray()
     d["J_regressor"] = d["J_regressor"].asformat(fmt)
     path = tmp_path / "m.pkl"
@@ -141,12 +140,12 @@ def test_corrupt_and_wrong_content(tmp_path):
     bad.write_bytes(pickle.dumps([1, 2, 3]))
     with pytest.raises(AssetError, match="dict"):
         load_mano("right", tmp_path)
-    d = random_mano_arrays(0)
+    d = mano_standin_arrays(0)
     del d["weights"]
     bad.write_bytes(pickle.dumps(d, protocol=2))
     with pytest.raises(AssetError, match="weights"):
         load_mano("right", tmp_path)
-    d = random_mano_arrays(0)
+    d = mano_standin_arrays(0)
     d["weights"] = d["weights"][:, :15]
     bad.write_bytes(pickle.dumps(d, protocol=2))
     with pytest.raises(AssetError, match="weights"):
@@ -166,7 +165,7 @@ def test_missing_files_say_where_to_get_them(tmp_path, monkeypatch):
 
 
 def test_env_var_and_models_subfolder(tmp_path, monkeypatch):
-    write_mano_dir(tmp_path / "dl" / "models")
+    write_mano_standin(tmp_path / "dl" / "models")
     monkeypatch.setenv("HANDZOO_MANO_DIR", str(tmp_path / "dl"))
     assert find_mano_file("right") == tmp_path / "dl" / "models" / "MANO_RIGHT.pkl"
     assert load_mano("left").side == "left"
@@ -181,7 +180,7 @@ def test_left_shapedirs_fix(mano_dir, tmp_path):
     assert np.array_equal(fixed.shapedirs[:, 1:], raw.shapedirs[:, 1:])
     assert fixed.meta.get("fixed_left_shapedirs") is True
     # an already-correct left file is left alone
-    good = write_mano_dir(tmp_path / "good", left_bug=False)
+    good = write_mano_standin(tmp_path / "good", left_bug=False)
     assert np.array_equal(
         load_mano("left", good).shapedirs, load_mano("left", good, fix_left_shapedirs=False).shapedirs
     )

@@ -90,7 +90,7 @@ def standin_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A stand-in Hub on 127.0.0.1 with HF_ENDPOINT pointing at it and Hub access enabled."""
     import huggingface_hub.constants as hf_constants
 
-    from handzoo.hub.testing import StandInHub
+    from handzoo.testing.hub import StandInHub
 
     with StandInHub() as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)

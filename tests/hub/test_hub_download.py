@@ -17,7 +17,7 @@ from handzoo.hub.cache import cache_dir, read_entry
 from handzoo.hub.download import download_weights
 from handzoo.hub.load import resolve_weights
 from handzoo.hub.status import weights_status
-from handzoo.hub.testing import free_port_url
+from handzoo.testing.hub import free_port_url
 
 REPO = "handzoo-test/tiny-demo"
 

@@ -91,7 +91,7 @@ def test_push_only_safetensors(install_tiny, standin_hub, original_checkpoint):
 def test_push_upload_failure_is_a_handzoo_error(install_tiny, original_checkpoint, monkeypatch):
     import huggingface_hub.constants as hf_constants
 
-    from handzoo.hub.testing import free_port_url
+    from handzoo.testing.hub import free_port_url
 
     install_tiny()
     convert_checkpoint(TINY_VARIANT, original_checkpoint)

@@ -8,7 +8,8 @@ frame). The raw files are produced from those expected values with the datasets'
 conventions, written out here independently of the loaders' code (the joint-order lists below are
 the published ones, not :mod:`handzoo.geometry.joint_orders`).
 
-Used by the loader tests and by the benchmark harness's tests.
+Used by handzoo's loader and benchmark tests; plugin authors can use them the same way (see
+:mod:`handzoo.testing`).
 """
 
 from __future__ import annotations
