@@ -137,6 +137,48 @@ class BenchRun:
     wall_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Why something could not run: a message and what to do about it."""
+
+    message: str
+    hint: str = ""
+
+
+@dataclass
+class ModelShard:
+    """One model's pass over one rank's shard.
+
+    Attributes:
+        error: why the model failed (it was not called again), or None.
+        predictions: its prediction rows, aligned with the shard's ground truth (None after an error).
+        timing: the model's timing on the shard.
+    """
+
+    error: Problem | None
+    predictions: Predictions | None
+    timing: Timing
+
+
+@dataclass
+class ShardResult:
+    """What one rank sends rank 0 after a pass over its shard of a dataset (picklable).
+
+    Attributes:
+        failure: why reading the dataset failed (then nothing else is set), or None.
+        load_errors: model name -> why it could not be loaded on this rank.
+        ground_truth: the shard's ground-truth rows.
+        models: model name -> its pass over the shard.
+        timing: the pass's data and wall time.
+    """
+
+    failure: Problem | None = None
+    load_errors: dict[str, Problem] = field(default_factory=dict)
+    ground_truth: GroundTruth | None = None
+    models: dict[str, ModelShard] = field(default_factory=dict)
+    timing: Timing | None = None
+
+
 def _fingerprint(slot: DatasetSlot) -> str:
     return dataset_fingerprint(slot.dataset, slot.name, slot.split, slot.root)
 
@@ -251,9 +293,9 @@ class _Harness:
             return
         self._run_pass(slot, pending, shard_indices(indices, self.ctx), keys, fingerprint)
 
-    def _load_models(self, cells: list[Cell]) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    def _load_models(self, cells: list[Cell]) -> tuple[dict[str, Any], dict[str, Problem]]:
         models: dict[str, Any] = {}
-        errors: dict[str, tuple[str, str]] = {}
+        errors: dict[str, Problem] = {}
         for c in cells:
             try:
                 model = self._load_model(c.model)
@@ -261,9 +303,11 @@ class _Harness:
                     model = model.to(self.device).eval()
                 models[c.model] = model
             except HandzooError as exc:
-                errors[c.model] = (exc.message, exc.hint or "")
+                errors[c.model] = Problem(exc.message, exc.hint or "")
             except Exception as exc:  # a broken plugin must not stop the other cells (or hang the group)
-                errors[c.model] = (f"{type(exc).__name__}: {exc}", f"report this to the maintainers of {c.model}")
+                errors[c.model] = Problem(
+                    f"{type(exc).__name__}: {exc}", f"report this to the maintainers of {c.model}"
+                )
         return models, errors
 
     def _load_model(self, name: str) -> Any:
@@ -280,36 +324,38 @@ class _Harness:
         """One pass over this rank's shard for every pending cell of a dataset; rank 0 scores."""
         model_cells = [c for c in cells if c.kind == "model"]
         models, load_errors = self._load_models(model_cells)
-        status: tuple[str, str] | None = None
-        payload: Any = None
+        mine = ShardResult(load_errors=load_errors)
         what = f"{len(models)} model(s)" if models else "ground truth"
         try:
             with self.progress.task(f"{slot.name}: {what}", len(shard)) as advance:
                 gt, runs, timing = evaluate_shard(
                     models, slot.dataset, shard, self.cfg.batch_size, self.device, self.cfg.workers, advance
                 )
-            payload = (
-                gt,
-                {n: (r.error, r.merged() if r.error is None else None, r.timing) for n, r in runs.items()},
-                timing,
-            )
+            mine.ground_truth, mine.timing = gt, timing
+            mine.models = {
+                n: ModelShard(
+                    Problem(*r.error) if r.error is not None else None,
+                    r.merged() if r.error is None else None,
+                    r.timing,
+                )
+                for n, r in runs.items()
+            }
         except HandzooError as exc:
-            status = (exc.message, exc.hint or "")
+            mine.failure = Problem(exc.message, exc.hint or "")
         del models
-        gathered = self.ctx.gather((status, load_errors, payload))
-        if not self.ctx.is_main:
+        shards: list[ShardResult] | None = self.ctx.gather(mine)
+        if not self.ctx.is_main or shards is None:
             return
-        failed = next((g[0] for g in gathered if g[0] is not None), None)
+        failed = next((s.failure for s in shards if s.failure is not None), None)
         if failed is not None:
             for c in cells:
-                reason = f"reading the dataset failed: {failed[0]}"
-                self.skipped.append(SkippedCell(c.model, slot.name, reason, failed[1]))
+                reason = f"reading the dataset failed: {failed.message}"
+                self.skipped.append(SkippedCell(c.model, slot.name, reason, failed.hint))
             return
-        parts = [g[2] for g in gathered]
-        gt_all = concat_ground_truth([p[0] for p in parts], sort=False)
+        gt_all = concat_ground_truth([s.ground_truth for s in shards], sort=False)
         order = gt_all.order()
         gt_sorted = gt_all.take(order)
-        pass_timing = parts[0][2].merged([p[2] for p in parts[1:]])
+        pass_timing = shards[0].timing.merged([s.timing for s in shards[1:]])
         for c in cells:
             if c.kind == "baseline":
                 t0 = time.perf_counter()
@@ -317,14 +363,14 @@ class _Harness:
                 t = Timing(gt_sorted.num_samples, time.perf_counter() - t0, pass_timing.data_s, pass_timing.total_s)
                 self._finish(c, keys[c], fp, gt_sorted, pred, t)
                 continue
-            errors = [g[1][c.model] for g in gathered if c.model in g[1]]
-            errors += [p[1][c.model][0] for p in parts if p[1].get(c.model, (None,))[0] is not None]
+            errors = [s.load_errors[c.model] for s in shards if c.model in s.load_errors]
+            errors += [s.models[c.model].error for s in shards if c.model in s.models and s.models[c.model].error]
             if errors:
-                self.skipped.append(SkippedCell(c.model, slot.name, f"failed: {errors[0][0]}", errors[0][1]))
+                self.skipped.append(SkippedCell(c.model, slot.name, f"failed: {errors[0].message}", errors[0].hint))
                 continue
-            pred = concat_predictions([p[1][c.model][1] for p in parts]).take(order)
-            timings = [p[1][c.model][2] for p in parts]
-            self._finish(c, keys[c], fp, gt_sorted, pred, timings[0].merged(timings[1:]))
+            runs = [s.models[c.model] for s in shards]
+            pred = concat_predictions([r.predictions for r in runs]).take(order)
+            self._finish(c, keys[c], fp, gt_sorted, pred, runs[0].timing.merged([r.timing for r in runs[1:]]))
 
     def _finish(self, cell: Cell, key: str, fp: str, gt: GroundTruth, pred: Predictions, timing: Timing) -> None:
         t0 = time.perf_counter()
