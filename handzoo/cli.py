@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from handzoo import __version__
+from handzoo._version import __version__
 from handzoo.errors import HandzooError
 
 __all__ = ["main", "COMMANDS"]

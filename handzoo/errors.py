@@ -23,6 +23,7 @@ __all__ = [
     "DatasetError",
     "DatasetNotFoundError",
     "AnnotationError",
+    "PlannedVariantError",
     "SubmissionError",
     "RenderError",
 ]
@@ -68,6 +69,10 @@ class RegistryError(HandzooError, KeyError):
 
 class ModelNotFoundError(RegistryError):
     """No model variant of that name is known."""
+
+
+class PlannedVariantError(HandzooError, NotImplementedError):
+    """The variant's card is ``status: planned``: its method has no code in handzoo yet."""
 
 
 class WeightsError(HandzooError):

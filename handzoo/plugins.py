@@ -28,8 +28,8 @@ from typing import Any
 import pluggy
 
 from handzoo import hookspecs
+from handzoo.catalogue.cards import ModelCard, load_card
 from handzoo.errors import PluginError
-from handzoo.hub.cards import ModelCard, load_card
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "PluginManager", "get_plugin_manager", "reset_plugin_manager"]
 
@@ -50,6 +50,7 @@ class PluginInfo:
         version: that distribution's version.
         builtin: True for the plugins shipped with handzoo.
         variants: model variants its cards provide.
+        planned: those of its variants whose card is ``status: planned`` (no code yet).
         converters: method names it has checkpoint converters for.
         registered: registry name -> class names it registered (filled once models are built).
         errors: error messages (import failure, hook failure, duplicate names).
@@ -61,6 +62,7 @@ class PluginInfo:
     version: str | None = None
     builtin: bool = False
     variants: list[str] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)
     converters: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -70,10 +72,20 @@ class PluginInfo:
         """True when the plugin loaded and every hook ran without error."""
         return not self.errors
 
+    @property
+    def status(self) -> str:
+        """``ok``; ``cards only (planned)`` when every variant it provides is planned; else its errors."""
+        if self.errors:
+            return " | ".join(self.errors)
+        if self.variants and len(self.planned) == len(self.variants):
+            return "cards only (planned)"
+        return "ok"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable view."""
         d = asdict(self)
         d["ok"] = self.ok
+        d["status"] = self.status
         return d
 
 
@@ -199,6 +211,7 @@ class PluginManager:
             cards: dict[str, ModelCard] = {}
             for info in self._ordered_infos():
                 info.variants.clear()
+                info.planned.clear()
             for info, paths in self._call_each("handzoo_model_cards"):
                 for path in paths or []:
                     try:
@@ -212,6 +225,8 @@ class PluginManager:
                         continue
                     cards[card.name] = card.with_plugin(info.name)
                     info.variants.append(card.name)
+                    if card.planned:
+                        info.planned.append(card.name)
             self._cards = dict(sorted(cards.items()))
         return self._cards
 

@@ -6,8 +6,8 @@ import difflib
 import fnmatch
 from collections.abc import Iterable
 
+from handzoo.catalogue.cards import ModelCard
 from handzoo.errors import ModelNotFoundError
-from handzoo.hub.cards import ModelCard
 from handzoo.plugins import get_plugin_manager
 
 __all__ = ["model_cards", "list_models", "model_info"]
@@ -22,6 +22,7 @@ def list_models(
     pattern: str | Iterable[str] = "*",
     exclude: str | Iterable[str] | None = None,
     method: str | None = None,
+    status: str | None = None,
 ) -> list[str]:
     """List model variant names, like ``timm.list_models``.
 
@@ -29,6 +30,7 @@ def list_models(
         pattern: fnmatch wildcard(s), e.g. ``'h2onet-*'``.
         exclude: wildcard(s) to leave out.
         method: keep only this method's variants.
+        status: keep only ``'available'`` or ``'planned'`` variants (default: both).
 
     Returns:
         Sorted variant names.
@@ -42,6 +44,8 @@ def list_models(
         if any(fnmatch.fnmatchcase(name, p) for p in excl):
             continue
         if method is not None and card.method != method:
+            continue
+        if status is not None and card.status.value != status:
             continue
         names.append(name)
     return sorted(names)

@@ -51,7 +51,7 @@ def resolve_device(device: str | None, local_rank: int | None = None) -> torch.d
 
 def environment(device: torch.device | str, world_size: int = 1) -> dict[str, Any]:
     """The environment recorded with every result."""
-    from handzoo import __version__
+    from handzoo._version import __version__
 
     dev = torch.device(device)
     dev_name = "cpu"

@@ -30,19 +30,20 @@ def run(args: argparse.Namespace) -> int:
     con = Console()
     paper = card.paper
     con.print(f"[bold]{card.name}[/bold]  (method {card.method}, plugin {card.plugin})")
+    if card.planned:
+        con.print("status: planned — the method has no code in handzoo yet; `handzoo.load` refuses it")
     if card.summary:
         con.print(card.summary)
-    con.print(f"paper: {paper.get('title', '?')} — {paper.get('authors', '?')}, {paper.get('venue', '?')} {paper.get('year', '')}")
+    con.print(f"paper: {paper.title or '?'} — {paper.authors or '?'}, {paper.venue or '?'} {paper.year or ''}")
     con.print(f"licence: {card.license}")
     if card.input:
-        con.print(f"input: {card.input}")
+        con.print(f"input: {card.input.to_dict()}")
     con.print(f"hand model: {card.hand_model or 'none'}")
-    w = card.weights
     hub = card.hub
-    where = f"hub {hub['repo_id']}/{hub['filename']}" if hub else "not published (convert the original)"
+    where = f"hub {hub.repo_id}/{hub.filename}" if hub else "not published (convert the original)"
     con.print(f"weights: {where} — status: {status}")
-    if w.get("original"):
-        con.print(f"original checkpoint: {w['original']}")
+    if card.original is not None:
+        con.print(f"original checkpoint: {card.original.to_dict()}")
     for r in card.results:
-        con.print(f"paper result: {r.get('dataset')} {r.get('metric')} = {r.get('value')} {r.get('unit', '')} ({r.get('source', '')})")
+        con.print(f"paper result: {r.dataset} {r.metric} = {r.value} {r.unit} ({r.source})")
     return 0

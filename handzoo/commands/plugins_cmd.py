@@ -40,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
                 i.name,
                 i.version or "",
                 "built-in" if i.builtin else (i.distribution or "module"),
-                ", ".join(i.variants),
+                ", ".join(f"{v} (planned)" if v in i.planned else v for v in i.variants),
                 ", ".join(i.converters),
                 reg if args.modules else "(use --modules)",
-                "ok" if i.ok else " | ".join(i.errors),
+                i.status,
             ]
         )
     print_table(

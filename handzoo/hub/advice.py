@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from handzoo.catalogue.cards import ModelCard
 from handzoo.errors import WeightsNotAvailableError
-from handzoo.hub.cards import ModelCard
 
 __all__ = ["convert_command", "original_source", "weights_not_available"]
 

@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from handzoo.catalogue.cards import ModelCard
 from handzoo.errors import CheckpointError, HandzooError, PluginError, WeightsError
 from handzoo.hub.advice import original_source
 from handzoo.hub.cache import WEIGHTS_FILE, place_entry, work_dir
-from handzoo.hub.cards import ModelCard
 from handzoo.hub.integrity import read_safetensors_header, sha256_file
 from handzoo.hub.mano_keys import authors_mano_keys, mano_provenance, matching
 from handzoo.hub.state_keys import examples, key_mismatch
@@ -335,7 +335,7 @@ def convert_checkpoint(
     """
     from safetensors.torch import save_file
 
-    from handzoo import __version__
+    from handzoo._version import __version__
     from handzoo.hub.load import model_card
 
     card = model_card(variant)

@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from handzoo.catalogue.cards import ModelCard
 from handzoo.errors import ChecksumError, DownloadError, HandzooError, WeightsError
 from handzoo.hub.advice import convert_command, weights_not_available
 from handzoo.hub.cache import WEIGHTS_FILE, CacheEntry, place_entry, work_dir
-from handzoo.hub.cards import ModelCard
 from handzoo.hub.integrity import read_safetensors_header, sha256_file
 
 __all__ = ["DEFAULT_ENDPOINT", "TIMEOUT_ENV", "hub_endpoint", "hub_offline", "hub_timeout", "download_weights"]
@@ -115,7 +115,7 @@ def download_weights(card: ModelCard) -> CacheEntry:
     timeout = hub_timeout()
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
-    from handzoo import __version__
+    from handzoo._version import __version__
 
     ident = {"library_name": "handzoo", "library_version": __version__}
     url = hf_hub_url(hub["repo_id"], hub["filename"], revision=hub["revision"], endpoint=endpoint)

@@ -12,10 +12,10 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from handzoo.errors import ConfigError, HandzooError, PluginError, WeightsError
+from handzoo.catalogue.cards import ModelCard
+from handzoo.errors import ConfigError, HandzooError, PlannedVariantError, PluginError, WeightsError
 from handzoo.hub.advice import weights_not_available
 from handzoo.hub.cache import verify_entry
-from handzoo.hub.cards import ModelCard
 from handzoo.hub.integrity import read_safetensors_header
 from handzoo.hub.mano_keys import mano_provenance
 from handzoo.hub.state_keys import key_mismatch
@@ -36,6 +36,15 @@ def model_card(name: str | ModelCard) -> ModelCard:
     from handzoo.variants import model_info
 
     return model_info(name)
+
+
+def refuse_planned(card: ModelCard) -> None:
+    """Raise a one-line :class:`PlannedVariantError` for a ``status: planned`` card."""
+    if card.planned:
+        raise PlannedVariantError(
+            f"{card.name} is planned: handzoo has its card but no code for the {card.method} method yet "
+            "(`handzoo list --status available` lists the variants you can load)"
+        )
 
 
 def resolve_weights(card: ModelCard) -> Path:
@@ -70,6 +79,7 @@ def build_model(card: ModelCard, hand_model: str | None = None, **kwargs: Any) -
         RegistryError: the architecture type is not registered (plugin missing or broken).
         ConfigError: the method does not accept the given arguments.
     """
+    refuse_planned(card)
     cfg = {**card.architecture, **kwargs}
     if not cfg.get("type"):
         raise ConfigError(f"the card of {card.name} has no architecture type", hint="add handzoo.architecture.type")
@@ -170,6 +180,7 @@ def load(
         DownloadError / ChecksumError / WeightsError: the weights could not be obtained or do not fit.
     """
     card = model_card(name)
+    refuse_planned(card)
     path: Path | None = None
     if weights is not None:
         path = Path(weights).expanduser()

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from handzoo.catalogue.cards import ModelCard, render_card
 from handzoo.errors import ConfigError, HandzooError, WeightsError
 from handzoo.hub.advice import convert_command
 from handzoo.hub.cache import read_entry, verify_entry
-from handzoo.hub.cards import ModelCard, render_card
 from handzoo.hub.download import hub_endpoint, hub_offline
 from handzoo.hub.integrity import read_safetensors_header, sha256_file
 from handzoo.hub.mano_keys import authors_mano_keys, matching
@@ -163,7 +163,7 @@ def push_weights(
         WeightsError: nothing to push, not safetensors, MANO-derived tensors, or the upload failed.
         ConfigError: Hub access is off, or the generated card is invalid.
     """
-    from handzoo import __version__
+    from handzoo._version import __version__
     from handzoo.hub.load import model_card
 
     card = model_card(variant)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from handzoo.catalogue.cards import ModelCard
 from handzoo.hub.cache import CacheEntry, read_entry
-from handzoo.hub.cards import ModelCard
 
 __all__ = ["WeightsStatus", "weights_status", "usable_cache_entry"]
 

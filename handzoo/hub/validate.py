@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from handzoo.catalogue.cards import ModelCard
 from handzoo.errors import ConfigError
-from handzoo.hub.cards import ModelCard
 
 __all__ = ["card_schema", "card_problems", "check_card"]
 

@@ -17,7 +17,7 @@ __all__ = ["write_outputs", "plot_curves", "result_payload"]
 
 def result_payload(result: ProtocolResult, protocol: Protocol, inputs: dict[str, str] | None = None) -> dict[str, Any]:
     """The ``scores.json`` content: the result, the protocol statement and the inputs."""
-    from handzoo import __version__
+    from handzoo._version import __version__
 
     body = result.to_dict()
     body.pop("protocol")  # replaced by the full statement
