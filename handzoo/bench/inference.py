@@ -1,8 +1,11 @@
 """Running predictors over a (shard of a) dataset: batched, with a DataLoader, timed.
 
 Samples become evaluation rows (one per valid annotated hand, see :mod:`handzoo.bench.records`).
-A model is called once per batch as ``model(images, boxes=..., **ctx)`` with the ground-truth boxes
-of the valid hands, as the official evaluations do (the methods are crop-based). Its hands are
+A model is called once per batch with one :class:`~handzoo.query.HandQuery` (:func:`model_query`)
+holding the ground-truth boxes of the valid hands, as the official evaluations do (the methods are
+crop-based), their sides, K and, when the dataset has them, 2D joints. A plain callable that is not a
+:class:`~handzoo.interfaces.Method` gets ``model(images, boxes=..., sides=..., K=..., joints2d=...)``
+(only the keywords its signature accepts). Its hands are
 matched to the ground-truth hands: in box order when it returned one valid hand per box, by side
 and score otherwise. Model time excludes data loading and one warm-up batch.
 """
@@ -21,12 +24,14 @@ from torch.utils.data import DataLoader, Subset
 
 from handzoo.bench.records import GroundTruth, Predictions, concat_ground_truth, concat_predictions
 from handzoo.errors import DatasetError, HandzooError, InputError
+from handzoo.interfaces import Method
+from handzoo.query import HandQuery, make_query
 
 __all__ = [
     "Timing",
     "sample_rows",
     "ground_truth_of",
-    "model_inputs",
+    "model_query",
     "iterate_batches",
     "ModelRun",
     "evaluate_shard",
@@ -209,14 +214,12 @@ def _match(out_side: np.ndarray, out_valid: np.ndarray, out_score: np.ndarray, g
     return picks
 
 
-def model_inputs(batch: Sequence[tuple[int, Any]]) -> tuple[list[np.ndarray], Any, dict[str, Any]]:
-    """``(images, boxes, ctx)`` for one model call over the samples of ``batch`` that have hands.
+def model_query(batch: Sequence[tuple[int, Any]]) -> HandQuery | None:
+    """The one query of a model call over the samples of ``batch`` that have hands (None if none).
 
-    When every image has exactly one evaluated hand (the common case) the per-hand values are
-    stacked: boxes (B, 4) ``xyxy``, ``side``/``sides`` (B,), ``joints2d`` (B, 21, 2) and K
-    (B, 3, 3); otherwise they are lists with one (N_i, ...) array per image. ``side`` and
-    ``sides`` carry the same values (plugins read either name); ``joints2d`` (ground truth, when
-    the dataset has it) is what some methods build their crop from, as their authors' evaluation.
+    Per image: the evaluated hands' ground-truth boxes ``xyxy`` (N_i, 4), their ``sides`` and the
+    camera ``K``; ``joints2d`` (ground truth, when every image of the batch has them) is what some
+    methods build their crop from, as their authors' evaluation.
     """
     images, boxes, ks, sides, j2d = [], [], [], [], []
     for _, s in batch:
@@ -224,32 +227,28 @@ def model_inputs(batch: Sequence[tuple[int, Any]]) -> tuple[list[np.ndarray], An
         if not rows:
             continue
         images.append(s.image)
+        # float32 as the datasets store them (the numbers the methods saw before the query existed)
         boxes.append(np.asarray(s.bbox, dtype=np.float32).reshape(-1, 4)[rows])
         ks.append(np.asarray(s.K, dtype=np.float32))
         sides.append(np.asarray(s.side, dtype=np.int64).reshape(-1)[rows])
         j2d.append(None if s.joints2d is None else np.asarray(s.joints2d, dtype=np.float32)[rows])
-    ctx: dict[str, Any] = {"K": np.stack(ks) if ks else np.zeros((0, 3, 3), np.float32)}
-    have_j2d = bool(j2d) and all(j is not None for j in j2d)
-    if all(len(b) == 1 for b in boxes):
-        box_arg: Any = np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32)
-        ctx["side"] = ctx["sides"] = np.concatenate(sides) if sides else np.zeros(0, np.int64)
-        if have_j2d:
-            ctx["joints2d"] = np.concatenate(j2d)
-    else:
-        box_arg = boxes
-        ctx["side"] = ctx["sides"] = sides
-        if have_j2d:
-            ctx["joints2d"] = j2d
-    return images, box_arg, ctx
+    if not images:
+        return None
+    have_j2d = all(j is not None for j in j2d)
+    return make_query(images, boxes, sides=sides, K=ks, joints2d=j2d if have_j2d else None)
 
 
 def _predict_batch(model: Any, batch: Sequence[tuple[int, Any]], device: torch.device) -> Any:
-    images, boxes, ctx = model_inputs(batch)
-    if not images:
+    query = model_query(batch)
+    if query is None:
         return None
-    kwargs = _accepted_kwargs(getattr(model, "preprocess", model), ctx)
     with torch.inference_mode():
-        out = model(images, boxes=boxes, **kwargs)
+        if isinstance(model, Method):
+            out = model(query)
+        else:  # a plain predictor callable (baselines, adapters): the query's fields as keywords
+            ctx = {"sides": query.sides, "K": query.K, "joints2d": query.joints2d}
+            ctx = {k: v for k, v in ctx.items() if v is not None}
+            out = model(query.images, boxes=query.boxes, **_accepted_kwargs(model, ctx))
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return out

@@ -7,7 +7,7 @@ import pytest
 import torch
 from bench_fakes import TinyDataset, TinyModel
 
-from handzoo.bench.inference import model_inputs, run_model
+from handzoo.bench.inference import model_query, run_model
 from handzoo.types import HandOutput, Sample
 
 
@@ -23,20 +23,21 @@ def _sample(n_valid: int, n: int = 2, j2d: bool = True) -> Sample:
     )
 
 
-def test_single_hand_batches_are_stacked() -> None:
-    images, boxes, ctx = model_inputs([(0, _sample(1)), (1, _sample(1, j2d=False))])
-    assert len(images) == 2 and boxes.shape == (2, 4)
-    assert ctx["side"].tolist() == [0, 0] and ctx["sides"] is ctx["side"]
-    assert ctx["K"].shape == (2, 3, 3) and "joints2d" not in ctx  # one sample lacks 2D joints
+def test_one_query_per_batch_with_sides_only() -> None:
+    q = model_query([(0, _sample(1)), (1, _sample(1, j2d=False))])
+    assert q.num_images == 2 and [b.shape for b in q.boxes] == [(1, 4), (1, 4)]
+    assert [s.tolist() for s in q.sides] == [[0], [0]] and "side" not in q.extra
+    assert [k.shape for k in q.K] == [(3, 3), (3, 3)] and q.joints2d is None  # one sample lacks 2D joints
 
 
-def test_multi_hand_batches_are_lists_and_handless_images_are_left_out() -> None:
+def test_multi_hand_batches_and_handless_images_are_left_out() -> None:
     empty = _sample(1)
     empty.hand_valid[:] = False
-    images, boxes, ctx = model_inputs([(0, _sample(2)), (1, empty), (2, _sample(1))])
-    assert len(images) == 2 and [b.shape for b in boxes] == [(2, 4), (1, 4)]
-    assert [s.tolist() for s in ctx["sides"]] == [[0, 1], [0]]
-    assert [j.shape for j in ctx["joints2d"]] == [(2, 21, 2), (1, 21, 2)]
+    q = model_query([(0, _sample(2)), (1, empty), (2, _sample(1))])
+    assert q.num_images == 2 and [b.shape for b in q.boxes] == [(2, 4), (1, 4)]
+    assert [s.tolist() for s in q.sides] == [[0, 1], [0]]
+    assert [j.shape for j in q.joints2d] == [(2, 21, 2), (1, 21, 2)]
+    assert model_query([(1, empty)]) is None
 
 
 class _SideSwapModel:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handzoo.errors import InputError
 from handzoo.interfaces import Method
+from handzoo.query import HandQuery
 from handzoo.types import RIGHT, HandOutput
 
 
@@ -35,18 +34,18 @@ class TemplateDemo(Method):
         )
         self.joints = nn.Linear(width * 2, 21 * 3)
 
-    def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Resize whole RGB uint8 images (a list or a (B,H,W,3) array) to the network input."""
-        arrays = list(images) if isinstance(images, (list, tuple)) else [images] if np.ndim(images) == 3 else list(images)
+    def preprocess(self, query: HandQuery) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Resize the whole images of a validated query (RGB uint8 (H, W, 3)) to the network input.
+
+        ``query`` comes from :func:`handzoo.query.make_query`: images, boxes, sides, K, ... are
+        already checked, so a method only reads the fields it uses (this one: the images).
+        """
         tensors = []
-        for img in arrays:
-            a = np.asarray(img)
-            if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
-                raise InputError(f"TemplateDemo expects RGB uint8 (H, W, 3) images, got {a.dtype} {a.shape}")
-            t = torch.from_numpy(a).permute(2, 0, 1).float().div(255)[None]
+        for img in query.images:
+            t = torch.from_numpy(img).permute(2, 0, 1).float().div(255)[None]
             tensors.append(F.interpolate(t, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False))
         device = self.joints.weight.device
-        return {"image": torch.cat(tensors).to(device)}, {"sizes": [a.shape[:2] for a in arrays]}
+        return {"image": torch.cat(tensors).to(device)}, {"sizes": query.image_sizes}
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Predict (B, 21, 3) root-relative joints in metres."""
