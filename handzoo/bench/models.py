@@ -5,7 +5,8 @@ A variant is runnable when its weights are published on the Hub or already in th
 user's; the open hand ships with handzoo). Otherwise it is reported as skipped with the reason and
 the command that fixes it (``handzoo convert <variant> <checkpoint>``, or where MANO comes from).
 
-Two overrides make any variant runnable: a local weights file (``--weights VARIANT=FILE``,
+A variant whose card is ``status: planned`` (the method has no code yet) is skipped as "not
+implemented yet", whatever else is asked. Two overrides make any other variant runnable: a local weights file (``--weights VARIANT=FILE``,
 status ``local``, identified by the file's sha256) and random initialisation (``--untrained``,
 status ``untrained``, seeded, for smoke runs of models without weights).
 """
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from handzoo.bench.baselines import BASELINES
+from handzoo.catalogue.cards import BenchLimits, InputSpec
+from handzoo.catalogue.names import DATASET_NAMES
 from handzoo.errors import AssetError, ConfigError, HandzooError
 from handzoo.handmodels.mano_reader import MANO_ENV, MANO_URL, find_mano_file
 
@@ -116,8 +119,8 @@ def _status_of(card: Any) -> tuple[str, str | None, Any]:
 
         entry = read_entry(card.name)
         sha = entry.sha256 if entry is not None else None
-    if not sha and getattr(card, "hub", None):
-        sha = card.hub.get("sha256")
+    if not sha and card.hub is not None:
+        sha = card.hub.sha256
     return status, sha or None, status
 
 
@@ -142,10 +145,6 @@ def _entry_for_card(card: Any, status_fn: Callable[[Any], tuple[str, str | None,
     entry = ModelEntry(card.name, "model", card=card)
     try:
         status, sha, _ = status_fn(card)
-    except ImportError as exc:
-        entry.reason = f"the Hub module is not importable: {exc}"
-        entry.command = "pip install handzoo (with its hub module)"
-        return entry
     except HandzooError as exc:
         entry.reason = exc.message
         entry.command = exc.hint or _weights_advice(card)[1]
@@ -160,6 +159,20 @@ def _entry_for_card(card: Any, status_fn: Callable[[Any], tuple[str, str | None,
         entry.reason = "the weights' sha256 is unknown, so results cannot be cached or compared"
         entry.command = f"add weights.hub.sha256 to the card of {card.name}, or re-run `{_weights_advice(card)[1]}`"
     return entry
+
+
+def _planned_entry(card: Any) -> ModelEntry | None:
+    """The skipped entry of a ``status: planned`` variant (None for an available one)."""
+    if not getattr(card, "planned", False):
+        return None
+    return ModelEntry(
+        card.name,
+        "model",
+        card,
+        weights_status="planned",
+        reason=f"not implemented yet: {card.name} is planned (handzoo has its card, not the {card.method} method's code)",
+        command=f"none yet (a plugin implementing {card.method} will make it available)",
+    )
 
 
 def untrained_id(card: Any) -> str:
@@ -239,8 +252,9 @@ def resolve_models(
             entries.append(ModelEntry(b, "baseline"))
     for name in sorted(cards):
         if any(fnmatch.fnmatchcase(name, p) for p in pats):
-            override = _override_entry(cards[name], local.get(name), untrained)
-            entries.append(override or _entry_for_card(cards[name], status_fn))
+            card = cards[name]
+            override = _planned_entry(card) or _override_entry(card, local.get(name), untrained)
+            entries.append(override or _entry_for_card(card, status_fn))
     unmatched = [p for p in pats if not any(fnmatch.fnmatchcase(e.name, p) for e in entries)]
     if unmatched:
         raise ConfigError(
@@ -259,18 +273,18 @@ def applies_to(entry: ModelEntry, dataset: str, env: dict[str, str] | None = Non
     """
     if entry.kind == "baseline" or entry.card is None:
         return None
-    bench = (entry.card.fields.get("bench") or {}) if hasattr(entry.card, "fields") else {}
-    only = bench.get("datasets")
-    if only and dataset not in only:
+    limits = getattr(entry.card, "bench", None) or BenchLimits()
+    only = limits.datasets
+    if only and not any(DATASET_NAMES.same(dataset, d) for d in only):
         return (
             f"the card of {entry.name} limits it to {', '.join(only)}",
             "none (the method cannot run on this dataset)",
         )
-    if dataset in (bench.get("exclude") or []):
+    if any(DATASET_NAMES.same(dataset, d) for d in limits.exclude):
         return f"the card of {entry.name} excludes {dataset}", "none (the method cannot run on this dataset)"
-    card_input = getattr(entry.card, "input", None) or {}
-    frames = card_input.get("frames", 1) if isinstance(card_input, dict) else 1
-    if isinstance(frames, int) and frames > 1:
+    card_input = getattr(entry.card, "input", None)
+    frames = card_input.frames if isinstance(card_input, InputSpec) else 1
+    if frames > 1:
         return (
             f"{entry.name} is a {frames}-frame video model; the harness evaluates single images",
             "none yet (evaluate its single-frame sibling, if it has one)",

@@ -8,7 +8,6 @@ normalises what comes back (finite floats or None, a unit per metric, curves in 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from handzoo.bench.records import GroundTruth, Predictions
-from handzoo.errors import ConfigError
+from handzoo.protocols import get_protocol
 
-__all__ = ["ScoreResult", "Scorer", "protocol_scorer", "clean_number", "normalise_metric_name", "check_protocol"]
+__all__ = ["ScoreResult", "Scorer", "protocol_scorer", "clean_number", "check_protocol"]
 
 
 @dataclass
@@ -50,38 +49,13 @@ def clean_number(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def normalise_metric_name(name: str) -> str:
-    """Lower-case, keep letters, digits and ``@``; ``F@5mm`` -> ``f@5``, ``PA-MPJPE`` -> ``pampjpe``."""
-    n = re.sub(r"[^a-z0-9@]", "", str(name).lower())
-    return re.sub(r"(@\d+)mm$", r"\1", n)
-
-
-def _get_protocol(name: str) -> Any:
-    """``handzoo.protocols.get_protocol``, also accepting ``_`` for ``-`` (``dexycb_handoccnet``)."""
-    from handzoo.protocols import get_protocol
-
-    try:
-        try:
-            return get_protocol(name)
-        except ConfigError:
-            if "_" in name:
-                return get_protocol(name.replace("_", "-"))
-            raise
-    except ImportError as exc:  # a protocol module that cannot be imported
-        raise ConfigError(f"protocol {name!r} cannot be loaded: {exc}") from None
-
-
 def check_protocol(name: str) -> None:
-    """Raise unless ``handzoo.protocols`` knows protocol ``name``.
+    """Raise unless ``handzoo.protocols`` knows protocol ``name`` (any spelling of it).
 
     Raises:
-        ConfigError: when the protocols module is missing or does not know the name.
+        ConfigError: when the name is unknown.
     """
-    try:
-        import handzoo.protocols  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError(f"the evaluation protocols are not importable: {exc}") from None
-    _get_protocol(name)
+    get_protocol(name)
 
 
 def _curves_of(raw: Any) -> dict[str, dict[str, list[float]]]:
@@ -106,7 +80,7 @@ def protocol_scorer(name: str, gt: GroundTruth, pred: Predictions) -> ScoreResul
     Raises:
         ConfigError: when the protocol is unknown.
     """
-    protocol = _get_protocol(name)
+    protocol = get_protocol(name)
     raw = protocol.evaluate(
         pred_joints=pred.joints3d,
         gt_joints=gt.joints3d,

@@ -60,8 +60,8 @@ def _rule_problems(card: ModelCard) -> list[str]:
     if wl is not None and card.license not in (wl, "other"):
         problems.append(f"license: front-matter licence {card.license!r} differs from weights_license {wl!r}")
     for i, r in enumerate(card.results):
-        value, unit = r.get("value"), r.get("unit")
-        if not isinstance(value, (int, float)):
+        value, unit = r.value, r.unit
+        if value is None:
             continue
         if unit == "%" and not 0 <= value <= 100 or unit == "fraction" and not 0 <= value <= 1:
             problems.append(f"handzoo/results/{i}: value {value} is out of range for unit {unit!r}")
@@ -75,10 +75,10 @@ def _strict_problems(card: ModelCard) -> list[str]:
     f = card.fields
     if not f.get("summary"):
         problems.append("handzoo/summary: missing")
-    missing = [k for k in _PAPER_KEYS if not card.paper.get(k)]
+    missing = [k for k in _PAPER_KEYS if not getattr(card.paper, k)]
     if missing:
         problems.append(f"handzoo/paper: missing {', '.join(missing)}")
-    if not card.input.get("crop"):
+    if not card.input.crop:
         problems.append("handzoo/input/crop: missing (say how the network input is cut from the image)")
     if not f.get("weights_license"):
         problems.append("handzoo/weights_license: missing")

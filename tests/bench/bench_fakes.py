@@ -15,6 +15,7 @@ from handzoo.bench.datasets import DatasetSpec
 from handzoo.bench.records import GroundTruth, Predictions
 from handzoo.bench.runner import Providers
 from handzoo.bench.scoring import ScoreResult
+from handzoo.catalogue.cards import BenchLimits
 from handzoo.errors import ConfigError, DatasetNotFoundError
 from handzoo.types import HandOutput, Sample
 
@@ -120,9 +121,15 @@ class TinyCard:
     fields: dict[str, Any] = field(default_factory=dict)
     weights: dict[str, Any] = field(default_factory=dict)
 
+    planned: bool = False
+
     @property
     def results(self) -> list[dict[str, Any]]:
         return list(self.fields.get("results") or [])
+
+    @property
+    def bench(self) -> BenchLimits:
+        return BenchLimits.from_yaml(self.fields.get("bench"))
 
 
 def tiny_cards() -> dict[str, TinyCard]:
