@@ -16,18 +16,16 @@ Progress bars go to stderr; with ``--json`` stdout holds only the results docume
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from handzoo.errors import HandzooError
 
 __all__ = ["main", "build_parser"]
-
-_SCORE_MODULE = "handzoo.protocols.score_cli"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,11 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _score(argv: list[str]) -> int:
-    try:
-        mod = importlib.import_module(_SCORE_MODULE)
-    except ImportError as exc:
-        print(f"error: the drop-in scorers are not available ({exc})", file=sys.stderr)
-        return 2
+    from handzoo.protocols import score_cli as mod
+
     parser = argparse.ArgumentParser(
         prog="handzoo-bench score", description="Score an official submission file with a handzoo protocol."
     )
@@ -168,7 +163,20 @@ def _bench(args: argparse.Namespace) -> int:
         print(markdown_report(doc))
     report = Path(doc["files"]["dir"]) / doc["files"]["html"]
     print(f"handzoo-bench: report written to {doc['files']['dir']} (open {report})", file=sys.stderr)
+    if not run.results:
+        print(f"handzoo-bench: nothing was evaluated: {_why_nothing(run)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _why_nothing(run: Any) -> str:
+    """One line: why a run evaluated no cell (its first skip reason, and how many there were)."""
+    if not run.skipped:
+        return "no model and dataset matched the selection"
+    s = run.skipped[0]
+    more = f" (and {len(run.skipped) - 1} more skipped; see the report)" if len(run.skipped) > 1 else ""
+    where = " @ ".join(x for x in (s.model, s.dataset) if x != "*") or "everything"
+    return f"{where}: {s.reason}{more}".replace("\n", " ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
