@@ -32,9 +32,23 @@ class LBSHandModel(HandModel):
         num_betas: number of shape coefficients used (at most the data's).
         dtype: float32 or float64 buffers.
         tip_vertex_ids: override the data's fingertip vertex ids (thumb, index, middle, ring, pinky).
+        joint_regressor: where the 21 returned joints come from.
+
+            * ``None`` (default, as smplx): the posed kinematic joints plus the tip vertices.
+            * ``'vertices'``: regressed from the posed vertices with the model's ``J_regressor``
+              plus one-hot rows for the tip vertices (how Hand4Whole and H2ONet take joints).
+            * a (21, V) array or tensor in ``handzoo21`` order: regressed from the posed
+              vertices with that matrix, e.g. a regressor the authors trained with their network.
+              An ``nn.Parameter`` is used as given and not registered here: the module that passes
+              it owns it (registers, saves and trains it), and the hand model reads its values.
+
+            Regression applies to the vertices before ``transl`` is added; ``transl`` is then
+            added to the joints. The matrix is :attr:`joint_regressor` (not saved with the
+            model's state, like every hand-model array that comes from the user's files).
 
     Attributes:
-        faces, num_vertices, tip_vertex_ids, side, joint_order (``'handzoo21'``), name, num_betas.
+        faces, num_vertices, tip_vertex_ids, side, joint_order (``'handzoo21'``), name, num_betas,
+        joint_regressor ((21, V) vertices -> handzoo21 joints), joints_from_vertices.
     """
 
     joint_order = "handzoo21"
@@ -48,6 +62,7 @@ class LBSHandModel(HandModel):
         num_betas: int | None = None,
         dtype: torch.dtype = torch.float32,
         tip_vertex_ids: tuple[int, int, int, int, int] | None = None,
+        joint_regressor: str | np.ndarray | torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         data.validate()
@@ -100,6 +115,40 @@ class LBSHandModel(HandModel):
         # handzoo21 = (16 regressed joints + 5 tips in mano21 order)[TO_HANDZOO21['mano21']]
         self.register_buffer("_tips", torch.as_tensor(tips, dtype=torch.long), persistent=False)
         self.register_buffer("_to_h21", torch.as_tensor(TO_HANDZOO21["mano21"], dtype=torch.long), persistent=False)
+        self._set_joint_regressor(joint_regressor, data, tips, dtype)
+
+    def _set_joint_regressor(
+        self,
+        option: str | np.ndarray | torch.Tensor | None,
+        data: HandModelData,
+        tips: tuple[int, ...],
+        dtype: torch.dtype,
+    ) -> None:
+        self.joints_from_vertices = option is not None
+        if option is None or (isinstance(option, str) and option == "vertices"):
+            onehot = np.zeros((5, data.num_vertices))
+            onehot[np.arange(5), list(tips)] = 1.0
+            mano21 = np.concatenate([np.asarray(data.J_regressor, dtype=np.float64), onehot])
+            self.register_buffer(
+                "joint_regressor", torch.as_tensor(mano21[list(TO_HANDZOO21["mano21"])], dtype=dtype), persistent=False
+            )
+            return
+        if isinstance(option, str):
+            raise ConfigError(
+                f"joint_regressor must be None, 'vertices' or a (21, {data.num_vertices}) matrix, got {option!r}"
+            )
+        if tuple(option.shape) != (21, data.num_vertices):
+            raise ConfigError(f"joint_regressor must be (21, {data.num_vertices}), got {tuple(option.shape)}")
+        if isinstance(option, torch.nn.Parameter):
+            self.__dict__["joint_regressor"] = option  # owned (registered, saved, trained) by the caller
+            return
+        value = option.detach().clone() if isinstance(option, torch.Tensor) else torch.as_tensor(np.asarray(option))
+        self.register_buffer("joint_regressor", value.to(dtype), persistent=False)
+
+    def regress_joints(self, vertices: torch.Tensor) -> torch.Tensor:
+        """(B, 21, 3) ``handzoo21`` joints regressed from (B, V, 3) vertices by :attr:`joint_regressor`."""
+        reg = self.joint_regressor
+        return torch.matmul(reg.to(vertices.dtype), vertices)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -177,11 +226,14 @@ class LBSHandModel(HandModel):
             self._levels,
             joints=rest_joints,
         )
+        if self.joints_from_vertices:
+            joints21 = self.regress_joints(vertices)
+        else:
+            joints21 = torch.cat([joints, vertices[:, self._tips]], dim=1)[:, self._to_h21]
         if transl is not None:
             t = self._as_batch(transl, 3, "transl", batch)[:, None]
             vertices = vertices + t
-            joints = joints + t
-        joints21 = torch.cat([joints, vertices[:, self._tips]], dim=1)[:, self._to_h21]
+            joints21 = joints21 + t
         return vertices, joints21
 
 
@@ -202,7 +254,7 @@ def hand_model(
         mano_dir: folder with ``MANO_RIGHT.pkl`` / ``MANO_LEFT.pkl`` (default ``$HANDZOO_MANO_DIR``).
         closed_wrist: openhand only: add one vertex and faces closing the wrist (for rendering).
         **kwargs: :class:`LBSHandModel` options (``flat_hand_mean``, ``use_pca``, ``num_pca_comps``,
-            ``num_betas``, ``dtype``, ``tip_vertex_ids``, ``fix_left_shapedirs`` for MANO).
+            ``num_betas``, ``dtype``, ``tip_vertex_ids``, ``joint_regressor``, ``fix_left_shapedirs`` for MANO).
 
     Returns:
         An :class:`LBSHandModel` (a :class:`handzoo.interfaces.HandModel`).

@@ -1,12 +1,24 @@
-"""Register the built-in hand models in ``handzoo.registry.HAND_MODELS`` (imported on demand).
+"""The built-in hand models in ``handzoo.registry.HAND_MODELS`` (imported when that kind is first used).
 
-Config usage: ``build("hand_models", {"type": "openhand", "side": "left"})`` or
-``{"type": "mano", "side": "right", "mano_dir": "..."}``.
+Config usage::
+
+    build("hand_models", {"type": "openhand", "side": "left"})
+    build("hand_models", {"type": "mano", "side": "right", "mano_dir": "~/mano", "flat_hand_mean": True,
+                          "tip_vertex_ids": (745, 317, 445, 556, 673), "joint_regressor": "vertices"})
+
+Options (both models): ``side``, ``flat_hand_mean``, ``tip_vertex_ids``, ``joint_regressor``
+(``None``, ``'vertices'`` or a trained (21, V) matrix; see
+:class:`~handzoo.handmodels.model.LBSHandModel`), ``num_betas``, ``use_pca``, ``num_pca_comps``,
+``dtype``; ``mano`` also takes ``mano_dir`` (default ``$HANDZOO_MANO_DIR``).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+import numpy as np
+import torch
 
 from handzoo.handmodels.model import LBSHandModel, hand_model
 from handzoo.registry import HAND_MODELS
@@ -14,14 +26,42 @@ from handzoo.registry import HAND_MODELS
 __all__ = ["openhand", "mano"]
 
 
-def openhand(side: str = "right", **kwargs: Any) -> LBSHandModel:
+def openhand(
+    side: str = "right",
+    flat_hand_mean: bool = False,
+    tip_vertex_ids: tuple[int, int, int, int, int] | None = None,
+    joint_regressor: str | np.ndarray | torch.Tensor | None = None,
+    **kwargs: Any,
+) -> LBSHandModel:
     """The shipped open hand model (see :func:`handzoo.handmodels.hand_model`)."""
-    return hand_model("openhand", side, **kwargs)
+    return hand_model(
+        "openhand",
+        side,
+        flat_hand_mean=flat_hand_mean,
+        tip_vertex_ids=tip_vertex_ids,
+        joint_regressor=joint_regressor,
+        **kwargs,
+    )
 
 
-def mano(side: str = "right", **kwargs: Any) -> LBSHandModel:
+def mano(
+    side: str = "right",
+    flat_hand_mean: bool = False,
+    tip_vertex_ids: tuple[int, int, int, int, int] | None = None,
+    joint_regressor: str | np.ndarray | torch.Tensor | None = None,
+    mano_dir: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> LBSHandModel:
     """The user's MANO model (see :func:`handzoo.handmodels.hand_model`)."""
-    return hand_model("mano", side, **kwargs)
+    return hand_model(
+        "mano",
+        side,
+        mano_dir=mano_dir,
+        flat_hand_mean=flat_hand_mean,
+        tip_vertex_ids=tip_vertex_ids,
+        joint_regressor=joint_regressor,
+        **kwargs,
+    )
 
 
 for _fn in (openhand, mano):
