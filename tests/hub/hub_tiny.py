@@ -13,6 +13,7 @@ from torch import nn
 from handzoo.hookspecs import hookimpl
 from handzoo.hub.cards import ModelCard, parse_card
 from handzoo.interfaces import Method
+from handzoo.query import HandQuery
 from handzoo.types import RIGHT, HandOutput
 
 TINY = "tiny"
@@ -35,8 +36,8 @@ class TinyMethod(Method):
             self.mano.mano_derived = True  # how a module says it holds the user's MANO data
             self.mano.register_buffer("shapedirs", torch.zeros(7, 3, 2))
 
-    def preprocess(self, images: Any, boxes: Any = None, **ctx: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        x = torch.as_tensor(np.asarray(images), dtype=torch.float32).permute(0, 3, 1, 2) / 255
+    def preprocess(self, query: HandQuery) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        x = torch.as_tensor(np.stack(query.images), dtype=torch.float32).permute(0, 3, 1, 2) / 255
         return {"image": x.to(self.head.weight.device)}, {}
 
     def forward(self, batch: Any) -> dict[str, torch.Tensor]:
