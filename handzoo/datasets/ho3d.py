@@ -31,7 +31,7 @@ from handzoo.datasets.base import (
     resolve_root,
     safe_pickle_load,
 )
-from handzoo.errors import AnnotationError, ConfigError, DatasetNotFoundError
+from handzoo.errors import AnnotationError, ConfigError
 from handzoo.geometry.frames import OPENGL_TO_OPENCV
 from handzoo.types import RIGHT, Sample
 
@@ -212,19 +212,3 @@ class HO3D(HandDataset):
         return make_sample(
             image, K, [RIGHT], hand_valid=[bb is not None], joints_valid=np.zeros((1, 21), bool), bbox=bbox, meta=meta
         )
-
-    def check_files(self) -> None:
-        """Check every listed frame has its image and meta file (slow on the full dataset).
-
-        Raises:
-            DatasetNotFoundError: listing the first missing files.
-        """
-        missing = []
-        for i, (seq, fid) in enumerate(self._items):
-            for p in (self.image_path(i), self.root / self.split / seq / "meta" / f"{fid}.pkl"):
-                if not p.exists():
-                    missing.append(str(p.relative_to(self.root)))
-        if missing:
-            raise DatasetNotFoundError(
-                f"HO-3D at {self.root}: {len(missing)} files missing, e.g. {', '.join(missing[:5])}"
-            )

@@ -49,7 +49,6 @@ __all__ = [
     "keypoint_box",
     "sanitize_box",
     "process_box",
-    "square_box",
     "h2onet_box",
     "hand4whole_box",
     "threedhand_box",
@@ -61,17 +60,12 @@ __all__ = [
     "apply_affine",
     "warp_affine",
     "warp_crop",
-    "resize_image",
-    "hflip_image",
     "convert_colour",
     "normalize_image",
-    "image_to_tensor",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,14 +308,6 @@ def process_box(
         w = h * aspect_ratio
     w, h = w * expansion, h * expansion
     return np.array([cx - w / 2.0, cy - h / 2.0, w, h], dtype=np.float64)
-
-
-def square_box(box_xywh: Any, expansion: float = 1.0) -> np.ndarray:
-    """Square box with side ``expansion * max(w, h)`` centred on the box (no clipping)."""
-    x, y, w, h = (float(v) for v in np.asarray(box_xywh, dtype=np.float64).reshape(4))
-    s = max(w, h) * expansion
-    cx, cy = x + w / 2.0, y + h / 2.0
-    return np.array([cx - s / 2.0, cy - s / 2.0, s, s], dtype=np.float64)
 
 
 def h2onet_box(joints2d: Any, img_w: int, img_h: int, valid: Any = None) -> np.ndarray:
@@ -568,22 +554,6 @@ def warp_crop(
     return CropResult(image=patch, transform=m, inverse=invert_affine(m), flipped=bool(flip), box=box)
 
 
-def resize_image(
-    image: np.ndarray, out_size: int | Sequence[int], interpolation: int = cv2.INTER_LINEAR
-) -> tuple[np.ndarray, np.ndarray]:
-    """Resize to ``(W, H)`` with ``cv2.resize``; returns the image and its 2x3 map."""
-    img = _check_image(image)
-    w, h = _out_size(out_size)
-    out = cv2.resize(img, (w, h), interpolation=interpolation)
-    return out, scale_transform(w / img.shape[1], h / img.shape[0])
-
-
-def hflip_image(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mirror an (H, W[, C]) image horizontally; returns the image and its 2x3 map."""
-    img = _check_image(image)
-    return np.ascontiguousarray(img[:, ::-1]), flip_transform(img.shape[1])
-
-
 # --------------------------------------------------------------------------------------------
 # colour and value transforms
 
@@ -641,36 +611,3 @@ def normalize_image(
             out = out / torch.as_tensor(std, dtype=out.dtype, device=out.device).view(shape)
         return out
     raise InputError(f"cannot normalise {_describe(image)}")
-
-
-def image_to_tensor(
-    images: np.ndarray | Sequence[np.ndarray],
-    scale: float = 1.0 / 255.0,
-    mean: Sequence[float] | None = None,
-    std: Sequence[float] | None = None,
-    order: str = "RGB",
-):
-    """Stack (H, W, 3) RGB uint8 images of one size into a float32 (B, 3, H, W) tensor.
-
-    Args:
-        images: one image or a sequence of same-size images.
-        scale, mean, std: see :func:`normalize_image` (mean/std in the *output* channel order).
-        order: channel order of the output, ``'RGB'`` or ``'BGR'``.
-    """
-    import torch
-
-    ims = [images] if isinstance(images, np.ndarray) and images.ndim == 3 else list(images)
-    if not ims:
-        raise InputError("no images to stack")
-    shapes = {im.shape for im in ims}
-    if len(shapes) != 1:
-        raise InputError(f"images to stack must share one size, got {sorted(shapes)}", hint="crop or resize first")
-    batch = np.stack(ims, 0)
-    batch = convert_colour(batch, "RGB", order)
-    t = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2)
-    return normalize_image(t, scale=scale, mean=mean, std=std)
-
-
-def is_image_path(path: str | os.PathLike) -> bool:
-    """Whether a path has a common image suffix."""
-    return Path(path).suffix.lower() in _IMAGE_SUFFIXES

@@ -39,7 +39,6 @@ __all__ = [
     "read_entry",
     "work_dir",
     "place_entry",
-    "remove_entry",
     "verify_entry",
 ]
 
@@ -202,15 +201,6 @@ def place_entry(variant: str, weights_file: Path, provenance: dict[str, Any], sh
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return CacheEntry(variant, final / WEIGHTS_FILE, prov)
-
-
-def remove_entry(variant: str) -> bool:
-    """Delete a variant's cache entry. Returns True if there was one."""
-    d = entry_dir(variant)
-    if not d.exists():
-        return False
-    shutil.rmtree(d)
-    return True
 
 
 def verify_entry(entry: CacheEntry, expected_sha256: str | None = None) -> None:

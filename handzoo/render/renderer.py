@@ -45,10 +45,6 @@ class RenderOutput:
         """The image as an RGB uint8 numpy array."""
         return (self.image.detach().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
 
-    def mask_uint8(self) -> np.ndarray:
-        """The mask as a uint8 numpy array (0 or 255)."""
-        return self.mask.detach().cpu().numpy().astype(np.uint8) * 255
-
 
 def _tensor(x: Array, dtype: torch.dtype | None = None, device: torch.device | None = None) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
