@@ -1,0 +1,398 @@
+"""SMHR (Ren, Zhu, Zhang; CVIU 2023) as a handzoo Method and hand detector.
+
+Pipeline: whole image -> zero-pad to a square (top/right) -> resize to 224 (single-hand) or 384
+(multi-hand) -> BGR, ImageNet mean/std -> ResNet-50 trunk -> CSP neck (stride 4, 256 channels)
+-> centre heatmap -> sigmoid, 5x5 max-pool suppression, top-K centres -> at each centre the
+122 MANO values (left block, right block), the left/right logits (multi-hand model), texture and
+light (photometric models) -> the block of the hand's side through the hand model
+(``flat_hand_mean=True``: no ``hands_mean``) -> translation from the fixed virtual camera
+(focal 512, principal point at the input centre, ``t_z = c + 0.8``) -> camera-space vertices and
+joints, 2D joints in the input image.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from handzoo.errors import ConfigError, InputError
+from handzoo.interfaces import Detections, HandDetector, HandModel, Loss, Method
+from handzoo.query import HandQuery, load_images
+from handzoo.types import LEFT, RIGHT, HandOutput
+
+from .decode import (
+    ALBEDO_MEAN,
+    LEFT_BLOCK,
+    RIGHT_BLOCK,
+    adjacent_faces,
+    center_scores,
+    decode_translation,
+    nms,
+    project,
+    sh_vertex_colors,
+    split_block,
+    topk_centers,
+    vertex_normals_sh,
+    virtual_intrinsics,
+)
+from .heads import HEAD_CHANNELS
+from .preprocess import SquareLetterbox, prepare_images
+
+__all__ = ["SMHR", "SMHR_MANO_TIPS", "DEFAULT_BACKBONE", "DEFAULT_NECK"]
+
+# Fingertip vertices (thumb, index, middle, ring, pinky) of the authors' MANO layer: the left
+# hand's middle tip is 445 (MANO_LEFT's vertex order differs there).
+SMHR_MANO_TIPS: dict[str, tuple[int, int, int, int, int]] = {
+    "right": (745, 317, 444, 556, 673),
+    "left": (745, 317, 445, 556, 673),
+}
+DEFAULT_BACKBONE: dict[str, Any] = {"type": "SMHRResNetTrunk", "name": "resnet50"}
+DEFAULT_NECK: dict[str, Any] = {"type": "SMHRCSPNeck"}
+_SIDES = {RIGHT: "right", LEFT: "left"}
+
+
+def _build(kind: str, cfg: Any) -> Any:
+    if isinstance(cfg, nn.Module):
+        return cfg
+    from handzoo.registry import build
+
+    return build(kind, dict(cfg))
+
+
+def _non_persistent(module: nn.Module) -> None:
+    # hand-model arrays come from the user's files: never saved with (or expected in) the weights
+    for sub in module.modules():
+        for name, buf in list(sub.named_buffers(recurse=False)):
+            sub.register_buffer(name, buf, persistent=False)
+
+
+class SMHR(Method, HandDetector):
+    """SMHR's single-stage multi-hand network with its pre- and post-processing.
+
+    Args:
+        backbone: config (or module) of the trunk; default timm ``resnet50``
+            (:class:`~handzoo_smhr.backbone.TimmResNetTrunk`).
+        neck: config (or module) of the CSP neck (:class:`~handzoo_smhr.neck.CSPNeck`).
+        heads: the heads present, e.g. ``['hm', 'params', 'texture', 'light', 'handmap']``, or a
+            config/module of :class:`~handzoo_smhr.heads.SMHRHeads`.
+        hand_model: ``'mano'`` (the user's MANO files; the authors' weights need it),
+            ``'openhand'`` (no MANO), a config dict (``side`` is set per hand), or a mapping
+            ``{'right': HandModel, 'left': HandModel}``.
+        mano_dir: folder with ``MANO_RIGHT.pkl`` / ``MANO_LEFT.pkl`` (default ``$HANDZOO_MANO_DIR``).
+        input_size: square network input (224 single-hand, 384 multi-hand).
+        max_hands: centres kept per image (the authors: 4 at 384, else 1).
+        score_threshold: hands scoring below are marked invalid (0: every top-K centre is a hand,
+            as in the authors' demo).
+        nms_kernel: max-pool suppression window (5).
+        focal: virtual focal length in network pixels (512).
+        depth_offset: added to the depth code (0.8 m).
+        down_ratio: stride of the heads' map (4).
+        fix_left_shapedirs: MANO only: correct the sign bug of the official ``MANO_LEFT.pkl``. The
+            authors trained with the file as is, so the default (False) keeps it.
+        channels_last: run the convolutions in NHWC (faster on CPU; same numbers to rounding).
+
+    ``model(images)`` returns a :class:`~handzoo.types.HandOutput` with ``max_hands`` hands per
+    image; ``model.detect(images)`` returns :class:`~handzoo.interfaces.Detections`.
+    """
+
+    num_joints = 21
+
+    def __init__(
+        self,
+        backbone: Mapping[str, Any] | nn.Module | None = None,
+        neck: Mapping[str, Any] | nn.Module | None = None,
+        heads: Sequence[str] | Mapping[str, Any] | nn.Module = ("hm", "params"),
+        hand_model: str | Mapping[str, Any] | HandModel = "mano",
+        mano_dir: str | os.PathLike[str] | None = None,
+        input_size: int = 224,
+        max_hands: int = 1,
+        score_threshold: float = 0.0,
+        nms_kernel: int = 5,
+        focal: float = 512.0,
+        depth_offset: float = 0.8,
+        down_ratio: int = 4,
+        fix_left_shapedirs: bool = False,
+        channels_last: bool = True,
+        losses: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        if input_size % 32:
+            raise ConfigError(f"SMHR's input size must be a multiple of 32, got {input_size}", hint="use 224 or 384")
+        if max_hands < 1:
+            raise ConfigError(f"max_hands must be at least 1, got {max_hands}")
+        self.input_size = int(input_size)
+        self.max_hands = int(max_hands)
+        self.score_threshold = float(score_threshold)
+        self.nms_kernel = int(nms_kernel)
+        self.focal = float(focal)
+        self.depth_offset = float(depth_offset)
+        self.down_ratio = int(down_ratio)
+        self.loss_cfgs = [dict(c) for c in (losses or [])]
+        self.backbone = _build("backbones", backbone or DEFAULT_BACKBONE)
+        neck_cfg = dict(neck or DEFAULT_NECK) if not isinstance(neck, nn.Module) else neck
+        if isinstance(neck_cfg, dict):
+            neck_cfg.setdefault("in_channels", tuple(self.backbone.out_channels[-3:]))
+        self.neck = _build("backbones", neck_cfg) if isinstance(neck_cfg, dict) else neck_cfg
+        if isinstance(heads, nn.Module):
+            self.heads = heads
+        else:
+            hcfg = (
+                dict(heads) if isinstance(heads, Mapping) and "type" in heads else {"type": "SMHRHeads", "heads": heads}
+            )
+            hcfg.setdefault("in_channels", self.neck.out_channels)
+            self.heads = _build("heads", hcfg)
+        self.has_handedness = "handmap" in self.heads.names
+        self.has_texture = "texture" in self.heads.names and "light" in self.heads.names
+        self.map_size = self.input_size // self.down_ratio
+        if channels_last:
+            self.backbone.to(memory_format=torch.channels_last)
+            self.neck.to(memory_format=torch.channels_last)
+        self.channels_last = channels_last
+        sides = ("right", "left") if self.has_handedness else ("right",)
+        self.hand_models = nn.ModuleDict(
+            {s: self._hand_model(hand_model, s, mano_dir, fix_left_shapedirs) for s in sides}
+        )
+        for s, hm in self.hand_models.items():
+            _non_persistent(hm)
+            if self.has_texture:
+                adj = adjacent_faces(hm.faces.cpu().numpy(), hm.num_vertices)
+                self.register_buffer(f"_adjacency_{s}", torch.as_tensor(adj), persistent=False)
+        self.register_buffer("K_net", virtual_intrinsics(self.input_size, self.focal), persistent=False)
+
+    # -- parts ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _hand_model(spec: Any, side: str, mano_dir: Any, fix_left: bool) -> HandModel:
+        if isinstance(spec, Mapping) and ("right" in spec or "left" in spec):
+            spec = spec.get(side)
+            if spec is None:
+                raise ConfigError(f"no {side} hand model given", hint="pass {'right': ..., 'left': ...}")
+        if isinstance(spec, HandModel):
+            if getattr(spec, "side", side) != side:
+                raise ConfigError(f"the {side} hand model given is a {spec.side} hand")
+            return spec
+        cfg: dict[str, Any] = dict(spec) if isinstance(spec, Mapping) else {"type": str(spec).lower()}
+        name = str(cfg.get("type", "")).lower()
+        cfg["side"] = side
+        cfg.setdefault("flat_hand_mean", True)  # the authors add no hands_mean
+        if name == "mano":
+            cfg.setdefault("tip_vertex_ids", SMHR_MANO_TIPS[side])
+            cfg.setdefault("mano_dir", mano_dir)
+            cfg.setdefault("fix_left_shapedirs", fix_left)
+        return _build("hand_models", cfg)
+
+    @property
+    def faces(self) -> torch.Tensor:
+        """Triangles of the right-hand mesh (the left one: ``extras['faces_left']``)."""
+        return self.hand_models["right"].faces
+
+    # -- network -------------------------------------------------------------------------------
+
+    def features(self, img: torch.Tensor) -> torch.Tensor:
+        """The neck's stride-4 map (B, 256, S/4, S/4) of a normalised input (B, 3, S, S)."""
+        if self.channels_last:
+            img = img.contiguous(memory_format=torch.channels_last)
+        return self.neck(self.backbone(img))
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Run the network and decode the hands at the centres.
+
+        Args:
+            batch: ``img`` (B, 3, S, S) normalised BGR input; optional ``ind`` (B, K) flat centre
+                cells to decode instead of the detected ones (training on annotated centres) and
+                ``side`` (B, K) their sides.
+
+        Returns:
+            ``hm`` (B, 1, S/4, S/4) centre logits; ``ind``, ``score`` (B, K); ``params``
+            (B, K, 122); ``side`` (B, K); ``global_orient``, ``hand_pose``, ``betas``,
+            ``cam_t`` (B, K, ...) of the chosen block; ``vertices`` (B, K, V, 3) and
+            ``joints3d`` (B, K, 21, 3) in the virtual camera (metres); ``joints2d_net``
+            (B, K, 21, 2) network-input pixels. With the heads: ``handedness`` (B, K, 2)
+            probabilities (left, right), ``handmap`` (B, 2, S/4, S/4) logits (training),
+            ``texture`` (B, K, 2334), ``light`` (B, K, 27), ``albedo``, ``vertex_colors``.
+        """
+        img = batch.get("img") if isinstance(batch, Mapping) else None
+        s = self.input_size
+        if not isinstance(img, torch.Tensor) or img.dim() != 4 or tuple(img.shape[1:]) != (3, s, s):
+            got = tuple(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
+            raise InputError(f"SMHR expects batch['img'] of shape (B, 3, {s}, {s}), got {got}")
+        feat = self.features(img)
+        hm = self.heads.hm(feat)
+        out: dict[str, torch.Tensor] = {"hm": hm}
+        if batch.get("ind") is not None:
+            ind = batch["ind"].to(device=hm.device, dtype=torch.long)
+            score = center_scores(hm)[:, 0].reshape(hm.shape[0], -1).gather(1, ind)
+        else:
+            score, ind = topk_centers(nms(center_scores(hm.detach()), self.nms_kernel), self.max_hands)
+        out["ind"], out["score"] = ind, score
+        names = [n for n in self.heads.names if n != "hm"]
+        if self.training and self.has_handedness:
+            out["handmap"] = self.heads.handmap(feat)
+        at = self.heads.at(feat, ind, names)
+        params = at["params"]
+        out["params"] = params
+        if self.has_handedness:
+            prob = center_scores(at["handmap"])
+            out["handedness"] = prob
+            side = torch.where(prob[..., 0] > prob[..., 1], LEFT, RIGHT)
+        else:
+            side = torch.full_like(ind, RIGHT)
+        if batch.get("side") is not None:
+            side = batch["side"].to(device=ind.device, dtype=torch.long)
+        out["side"] = side
+        left = (side == LEFT)[..., None]
+        theta = torch.where(left, params[..., LEFT_BLOCK], params[..., RIGHT_BLOCK])
+        blk = split_block(theta)
+        cam_t = decode_translation(
+            blk["transl_code"], ind, self.map_size, self.down_ratio, s, self.focal, self.depth_offset
+        )
+        out.update(global_orient=blk["global_orient"], hand_pose=blk["hand_pose"], betas=blk["betas"], cam_t=cam_t)
+        verts, joints = self._pose(blk["global_orient"], blk["hand_pose"], blk["betas"], cam_t, side)
+        out["vertices"], out["joints3d"] = verts, joints
+        out["joints2d_net"] = project(joints, self.K_net.to(joints.dtype))
+        if self.has_texture:
+            out["texture"], out["light"] = at["texture"], at["light"]
+            out.update(self._colours(at["texture"], at["light"], verts, side))
+        return out
+
+    def _pose(
+        self, go: torch.Tensor, hp: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor, side: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hand model of each hand's side; (B, K, V, 3) vertices and (B, K, 21, 3) joints."""
+        b, k = side.shape
+        flat = side.reshape(-1)
+        num_v = self.hand_models["right"].num_vertices
+        verts = go.new_zeros(b * k, num_v, 3)
+        joints = go.new_zeros(b * k, self.num_joints, 3)
+        for code, name in _SIDES.items():
+            sel = (flat == code).nonzero().reshape(-1)
+            if sel.numel() == 0:
+                continue
+            if name not in self.hand_models:
+                raise ConfigError("a left hand was decoded but the model has no left hand model")
+            v, j = self.hand_models[name](
+                go.reshape(-1, 3)[sel], hp.reshape(-1, 45)[sel], betas.reshape(-1, 10)[sel], transl.reshape(-1, 3)[sel]
+            )
+            verts = verts.index_copy(0, sel, v.to(verts.dtype))
+            joints = joints.index_copy(0, sel, j.to(joints.dtype))
+        return verts.reshape(b, k, num_v, 3), joints.reshape(b, k, self.num_joints, 3)
+
+    def _colours(
+        self, texture: torch.Tensor, light: torch.Tensor, verts: torch.Tensor, side: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Albedo (mean + predicted offsets) and SH-shaded colours; meshes of other sizes: none."""
+        b, k, num_v, _ = verts.shape
+        if texture.shape[-1] != 3 * num_v:
+            return {}
+        albedo = texture.reshape(b * k, num_v, 3) + texture.new_tensor(ALBEDO_MEAN)
+        colours = albedo.new_zeros(albedo.shape)
+        flat = side.reshape(-1)
+        for code, name in _SIDES.items():
+            sel = (flat == code).nonzero().reshape(-1)
+            if sel.numel() == 0:
+                continue
+            normals = vertex_normals_sh(
+                verts.reshape(b * k, num_v, 3)[sel], self.hand_models[name].faces, getattr(self, f"_adjacency_{name}")
+            )
+            c, _ = sh_vertex_colors(albedo[sel], light.reshape(b * k, -1)[sel], normals)
+            colours = colours.index_copy(0, sel, c)
+        return {"albedo": albedo.reshape(b, k, num_v, 3), "vertex_colors": colours.reshape(b, k, num_v, 3)}
+
+    # -- pre / post ------------------------------------------------------------------------------
+
+    def preprocess(self, query: HandQuery) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Letterbox every image (boxes and sides of the query are not used: SMHR finds the hands).
+
+        Returns:
+            ``({'img': (B, 3, S, S)}, {'letterbox': [SquareLetterbox per image]})``.
+        """
+        img, boxes = prepare_images(query.images, self.input_size)
+        ref = self.K_net
+        dtype = next((p.dtype for p in self.parameters()), torch.float32)
+        return {"img": img.to(device=ref.device, dtype=dtype)}, {"letterbox": boxes}
+
+    def postprocess(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> HandOutput:
+        """Map the hands to the input images.
+
+        ``joints3d``/``vertices`` stay in the virtual camera; ``extras['K']`` (B, H, 3, 3) is
+        that camera in input-image pixels (focal ``512 S / size``), so ``joints2d`` are exact
+        projections with it. ``extras['boxes']`` holds each hand's box (the projected mesh's
+        extent, clipped to the image) and ``extras['centers']`` its centre cell in input pixels.
+        """
+        boxes_lb: list[SquareLetterbox] = meta["letterbox"]
+        joints = raw["joints3d"]
+        device, dtype = joints.device, joints.dtype
+        b, k = raw["ind"].shape
+        to_in = torch.as_tensor(np.stack([lb.to_input() for lb in boxes_lb]), device=device, dtype=dtype)  # (B,3,3)
+        K_in = to_in @ self.K_net.to(dtype)
+        K_hand = K_in[:, None].expand(b, k, 3, 3)
+        joints2d = project(joints, K_hand)
+        verts2d = project(raw["vertices"], K_hand)
+        size = torch.as_tensor([[lb.width, lb.height] for lb in boxes_lb], device=device, dtype=dtype)[:, None, :]
+        lo = torch.minimum(verts2d.amin(2), size).clamp(min=0)
+        hi = torch.minimum(verts2d.amax(2), size).clamp(min=0)
+        cell = raw["ind"]
+        cu = ((cell % self.map_size) * self.down_ratio).to(dtype)
+        cv = torch.div(cell, self.map_size, rounding_mode="floor").to(dtype) * self.down_ratio
+        centres = (to_in[:, None, :2, :2] @ torch.stack((cu, cv), -1)[..., None])[..., 0] + to_in[:, None, :2, 2]
+        score = raw["score"].to(dtype)
+        valid = score >= self.score_threshold
+        hm = self.hand_models["right"]
+        left_model = self.hand_models["left"] if "left" in self.hand_models else None
+        extras: dict[str, Any] = {
+            "K": K_hand,
+            "boxes": torch.cat((lo, hi), -1),
+            "centers": centres,
+            "center_heatmap": center_scores(raw["hm"]),
+            "faces_left": left_model.faces if left_model is not None else hm.faces[:, [0, 2, 1]],
+        }
+        for key in ("handedness", "texture", "light", "albedo", "vertex_colors"):
+            if key in raw:
+                extras[key] = raw[key]
+        return HandOutput(
+            joints3d=joints,
+            side=raw["side"],
+            score=score,
+            valid=valid,
+            joints2d=joints2d,
+            vertices=raw["vertices"],
+            faces=hm.faces,
+            mano={"global_orient": raw["global_orient"], "hand_pose": raw["hand_pose"], "betas": raw["betas"]},
+            cam_t=raw["cam_t"],
+            root_relative=False,
+            extras=extras,
+        )
+
+    # -- detector ------------------------------------------------------------------------------
+
+    def detect(self, images: Any) -> list[Detections]:
+        """SMHR's hands as detections: the valid hands' boxes, sides and centre scores per image."""
+        out = self.predict(load_images(images) if not isinstance(images, HandQuery) else images)
+        boxes = out.extras["boxes"].detach().cpu().double().numpy()
+        sides = out.side.detach().cpu().numpy()
+        scores = out.score.detach().cpu().double().numpy()
+        valid = out.valid.detach().cpu().numpy()
+        return [Detections(boxes[i][valid[i]], sides[i][valid[i]], scores[i][valid[i]]) for i in range(out.batch_size)]
+
+    # -- training ------------------------------------------------------------------------------
+
+    def losses(self) -> dict[str, Loss]:
+        """The weakly supervised losses of the card's ``losses:`` list (default: all of them)."""
+        from .losses import default_loss_configs
+
+        cfgs = self.loss_cfgs or default_loss_configs(self.has_handedness, self.has_texture)
+        built = {}
+        for cfg in cfgs:
+            loss = _build("losses", cfg)
+            built[getattr(loss, "name", cfg["type"])] = loss
+        return built
+
+
+def heads_of(names: Sequence[str]) -> dict[str, int]:
+    """Channels of the named heads (:data:`~handzoo_smhr.heads.HEAD_CHANNELS`)."""
+    return {n: HEAD_CHANNELS[n] for n in names}

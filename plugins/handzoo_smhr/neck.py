@@ -1,0 +1,118 @@
+"""SMHR's CSP-style neck: three transposed convolutions to stride 4, L2 normalisation, fusion.
+
+``p3 = ConvT(C3 -> 256, k4 s2 p1)``, ``p4 = ConvT(C4 -> 256, k4 s4)``, ``p5 = ConvT(C5 -> 256, k8 s8)``
+on the trunk's stride-8/16/32 maps, each followed by :class:`L2Norm` (a learned per-channel scale
+times the unit-length feature vector of every pixel), concatenated and fused by a 3x3 convolution
+without bias + BatchNorm + ReLU into one stride-4 map of 256 channels.
+
+Inference speed-ups that keep the numbers (to float rounding): the fusion BatchNorm is folded into
+the convolution (in float64, cached per weight version) and the two non-overlapping transposed
+convolutions (kernel = stride) run as one matrix product each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["L2Norm", "CSPNeck", "fold_batchnorm"]
+
+
+class L2Norm(nn.Module):
+    """``weight[c] * x / (||x||_2 over channels + eps)`` at every pixel.
+
+    Args:
+        channels: number of channels.
+        scale: initial value of every ``weight`` (the authors use 10).
+        eps: added to the norm.
+    """
+
+    def __init__(self, channels: int, scale: float = 10.0, eps: float = 1e-10) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.full((channels,), float(scale)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        norm = x.pow(2).sum(dim=1, keepdim=True).sqrt() + self.eps
+        return self.weight.view(1, -1, 1, 1) * torch.div(x, norm)
+
+
+def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias of ``bn(conv(x))`` in eval mode as one convolution (computed in float64)."""
+    w = conv.weight.detach().double()
+    b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
+    scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.detach().double() + bn.eps)
+    w = w * scale.view(-1, 1, 1, 1)
+    b = (b - bn.running_mean.detach().double()) * scale + bn.bias.detach().double()
+    return w.to(dtype), b.to(dtype)
+
+
+def _deconv_as_matmul(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor:
+    """A transposed convolution with kernel == stride and no padding: every input pixel writes
+    its own k x k output block, i.e. one (C_in -> C_out k k) matrix product and a reshape."""
+    b, c, h, w = x.shape
+    k = deconv.kernel_size[0]
+    weight = deconv.weight.reshape(c, -1)  # (C_in, C_out * k * k)
+    y = x.permute(0, 2, 3, 1).reshape(-1, c) @ weight  # (B h w, C_out k k)
+    out_c = deconv.out_channels
+    y = y.reshape(b, h, w, out_c, k, k).permute(0, 3, 1, 4, 2, 5).reshape(b, out_c, h * k, w * k)
+    return y + deconv.bias.view(1, -1, 1, 1)
+
+
+class CSPNeck(nn.Module):
+    """The authors' ``p3``/``p4``/``p5`` + ``pX_l2`` + ``feat``/``feat_bn`` (same names).
+
+    Args:
+        in_channels: channels of the trunk's stride-8, 16 and 32 maps.
+        channels: channels of each branch and of the output (256).
+        l2_scale: initial L2Norm scale (10).
+    """
+
+    def __init__(
+        self, in_channels: Sequence[int] = (512, 1024, 2048), channels: int = 256, l2_scale: float = 10.0
+    ) -> None:
+        super().__init__()
+        c3, c4, c5 = in_channels
+        self.out_channels = channels
+        self.stride = 4
+        self.p3 = nn.ConvTranspose2d(c3, channels, kernel_size=4, stride=2, padding=1)
+        self.p4 = nn.ConvTranspose2d(c4, channels, kernel_size=4, stride=4, padding=0)
+        self.p5 = nn.ConvTranspose2d(c5, channels, kernel_size=8, stride=8, padding=0)
+        self.p3_l2 = L2Norm(channels, l2_scale)
+        self.p4_l2 = L2Norm(channels, l2_scale)
+        self.p5_l2 = L2Norm(channels, l2_scale)
+        self.feat = nn.Conv2d(3 * channels, channels, kernel_size=3, stride=1, padding=1, bias=False)
+        self.feat_bn = nn.BatchNorm2d(channels, momentum=0.01)
+        self.feat_act = nn.ReLU(inplace=True)
+        self._folded: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
+
+    def _fused(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        key = (
+            self.feat.weight._version, self.feat_bn.weight._version, self.feat_bn.bias._version,
+            self.feat_bn.running_mean._version, self.feat_bn.running_var._version,
+            id(self.feat.weight), self.feat.weight.data_ptr(), hash(dtype), hash(self.feat.weight.device),
+        )  # fmt: skip
+        if self._folded is None or self._folded[0] != key:
+            w, b = fold_batchnorm(self.feat, self.feat_bn, dtype)
+            self._folded = (key, w.to(self.feat.weight.device), b.to(self.feat.weight.device))
+        return self._folded[1], self._folded[2]
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Fuse the trunk's (stride 8, 16, 32) maps into one stride-4 map (B, 256, H/4, W/4)."""
+        x3, x4, x5 = feats[-3:]
+        fast = not self.training and not torch.is_grad_enabled()
+        p3 = self.p3_l2(self.p3(x3))
+        if fast:
+            p4 = self.p4_l2(_deconv_as_matmul(x4, self.p4))
+            p5 = self.p5_l2(_deconv_as_matmul(x5, self.p5))
+        else:
+            p4 = self.p4_l2(self.p4(x4))
+            p5 = self.p5_l2(self.p5(x5))
+        cat = torch.cat([p3, p4, p5], dim=1)
+        if fast:
+            w, b = self._fused(cat.dtype)
+            return F.relu(F.conv2d(cat, w, b, padding=1), inplace=True)
+        return self.feat_act(self.feat_bn(self.feat(cat)))
