@@ -170,10 +170,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _why_nothing(run: Any) -> str:
-    """One line: why a run evaluated no cell (its first skip reason, and how many there were)."""
+    """One line: why a run evaluated no cell (a dataset-wide skip first, then a model-wide one)."""
     if not run.skipped:
         return "no model and dataset matched the selection"
-    s = run.skipped[0]
+    s = min(run.skipped, key=lambda x: (x.model != "*", x.dataset != "*"))
     more = f" (and {len(run.skipped) - 1} more skipped; see the report)" if len(run.skipped) > 1 else ""
     where = " @ ".join(x for x in (s.model, s.dataset) if x != "*") or "everything"
     return f"{where}: {s.reason}{more}".replace("\n", " ")
