@@ -61,7 +61,7 @@ def html_report(doc: dict[str, Any], plots: dict[str, Path]) -> str:
         "the paper's value from the model card and the difference (ours − paper). Timings are model only, one "
         "warm-up batch excluded. Baselines (italic) need no weights.</p>",
     ]
-    if not s["models_with_weights"]:
+    if not s["models_with_weights"] and not any(r["weights_status"] == "untrained" for r in doc["results"]):
         parts.append(
             "<div class='note'>No model variant has weights available on this machine: only the baselines "
             f"({_e(', '.join(s['baselines']))}) were evaluated. The <i>Skipped</i> table says how to add models."

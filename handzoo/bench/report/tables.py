@@ -72,7 +72,7 @@ def markdown_report(doc: dict[str, Any]) -> str:
         "",
     ]
     s = doc["summary"]
-    if not s["models_with_weights"]:
+    if not s["models_with_weights"] and not any(r["weights_status"] == "untrained" for r in doc["results"]):
         lines += [
             "> No model variant has weights available on this machine: only the baselines "
             f"({', '.join(s['baselines'])}) were evaluated. See *Skipped* for how to add models.",
