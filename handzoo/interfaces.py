@@ -26,7 +26,7 @@ from handzoo.query import HandQuery, make_query
 from handzoo.types import HandOutput, Sample
 
 if TYPE_CHECKING:
-    from handzoo.hub.cards import ModelCard
+    from handzoo.catalogue.cards import ModelCard
 
 __all__ = ["Backbone", "Head", "HandModel", "Dataset", "Loss", "Method", "HandDetector", "Detections", "HandQuery"]
 
@@ -132,7 +132,7 @@ class Method(nn.Module, abc.ABC):
     so hooks, DDP and the mmengine Runner work as usual.
 
     Attributes:
-        card: the :class:`~handzoo.hub.cards.ModelCard` this instance was built from, or None.
+        card: the :class:`~handzoo.catalogue.cards.ModelCard` this instance was built from, or None.
     """
 
     card: ModelCard | None = None
