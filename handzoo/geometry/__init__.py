@@ -51,8 +51,6 @@ _LAZY: dict[str, str] = {
             "OPENGL_TO_OPENCV",
             "opengl_to_opencv",
             "opencv_to_opengl",
-            "opengl_to_opencv_rotation",
-            "opencv_to_opengl_rotation",
         )
     },
     **{

@@ -1,8 +1,9 @@
 """Camera-frame convention: OpenGL (y up, looking along -z) <-> OpenCV (y down, looking along +z).
 
 handzoo works in OpenCV's camera frame. Datasets and benchmarks that use OpenGL's (HO-3D) are
-converted with ``diag(1, -1, -1)``: x stays, y and z change sign. The map is its own inverse.
-Every function takes numpy arrays or torch tensors (numpy only here: no torch import).
+converted with ``diag(1, -1, -1)``: x stays, y and z change sign. The map is its own inverse;
+rotations change as ``R -> OPENGL_TO_OPENCV @ R``. :func:`opengl_to_opencv` takes numpy arrays
+or torch tensors (numpy only here: no torch import).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ __all__ = [
     "OPENGL_TO_OPENCV",
     "opengl_to_opencv",
     "opencv_to_opengl",
-    "opengl_to_opencv_rotation",
-    "opencv_to_opengl_rotation",
 ]
 
 _SIGNS = (1.0, -1.0, -1.0)
@@ -29,11 +28,10 @@ OPENGL_TO_OPENCV.setflags(write=False)
 T = TypeVar("T")
 
 
-def _signs_like(x: Any, name: str, last: tuple[int, ...]) -> Any:
+def _signs_like(x: Any) -> Any:
     shape = tuple(getattr(x, "shape", ()))
-    if len(shape) < len(last) or shape[len(shape) - len(last) :] != last:
-        want = "(..., " + ", ".join(map(str, last)) + ")"
-        raise InputError(f"{name} must have shape {want}, got {shape}")
+    if not shape or shape[-1] != 3:
+        raise InputError(f"points must have shape (..., 3), got {shape}")
     if hasattr(x, "new_tensor"):  # torch
         return x.new_tensor(_SIGNS)
     dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
@@ -46,17 +44,7 @@ def opengl_to_opencv(points: T) -> T:
     Raises:
         InputError: the last axis is not 3.
     """
-    return points * _signs_like(points, "points", (3,))  # type: ignore[operator]
-
-
-def opengl_to_opencv_rotation(matrix: T) -> T:
-    """Change camera-from-object rotations (..., 3, 3) between the two frames (``R -> D R``).
-
-    Raises:
-        InputError: the last two axes are not (3, 3).
-    """
-    return matrix * _signs_like(matrix, "matrix", (3, 3))[:, None]  # type: ignore[operator]
+    return points * _signs_like(points)  # type: ignore[operator]
 
 
 opencv_to_opengl = opengl_to_opencv
-opencv_to_opengl_rotation = opengl_to_opencv_rotation
