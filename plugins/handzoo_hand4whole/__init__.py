@@ -31,6 +31,7 @@ def handzoo_register(registries: Any) -> None:
     from .model import Hand4WholeHand
 
     registries.METHODS.register_module(name="Hand4WholeHand", module=Hand4WholeHand)
+    # the parts its architecture config is built from
     registries.BACKBONES.register_module(name="Hand4WholeResNet", module=ResNetBackbone)
     registries.HEADS.register_module(name="Hand4WholePositionHead", module=PositionHead)
     registries.HEADS.register_module(name="Hand4WholeRotationHead", module=RotationHead)

@@ -14,26 +14,40 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+from torch import nn
 
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.cameras import project_points
 from handzoo.geometry.flip import flip_axis_angle, flip_points
-from handzoo.geometry.joint_orders import TO_HANDZOO21
 from handzoo.geometry.rotations import rot6d_to_axis_angle
 from handzoo.interfaces import HandModel, Loss, Method
 from handzoo.query import HandQuery
 from handzoo.types import LEFT, HandOutput
 
-from .backbone import ResNetBackbone
 from .camera import camera_translation, crop_intrinsics, depth_scale, place_in_camera, project_to_heatmap
-from .heads import PositionHead, RotationHead
 from .preprocess import HandCrops, crop_hands, intrinsics
 
-__all__ = ["Hand4WholeHand", "HAND4WHOLE_MANO_TIPS", "build_hand_model", "joint_regressor21"]
+__all__ = ["Hand4WholeHand", "HAND4WHOLE_MANO_TIPS", "build_hand_model", "DEFAULT_ARCHITECTURE"]
 
 # Fingertip vertices (thumb, index, middle, ring, pinky) of the authors' joint set on MANO's
 # right hand. NB: 445 for the middle tip (manopth and handzoo's MANO_TIP_IDS use 444).
 HAND4WHOLE_MANO_TIPS = (745, 317, 445, 556, 673)
+
+# The authors' hand-only Pose2Pose as a config tree of registered parts (the card's ``architecture``).
+DEFAULT_ARCHITECTURE: dict[str, Any] = {
+    "type": "Hand4WholeHand",
+    "backbone": {"type": "Hand4WholeResNet", "arch": "resnet50"},
+    "position_head": {"type": "Hand4WholePositionHead", "num_joints": 21, "heatmap_shape": (8, 8, 8)},
+    "rotation_head": {"type": "Hand4WholeRotationHead", "num_joints": 21, "num_rot_joints": 16, "num_betas": 10},
+    "hand_model": {
+        "type": "mano",
+        "side": "right",
+        "flat_hand_mean": False,
+        "tip_vertex_ids": HAND4WHOLE_MANO_TIPS,
+        "joint_regressor": "vertices",
+    },
+    "losses": {"hand4whole": {"type": "Hand4WholeLoss"}},
+}
 
 
 def _make_buffers_non_persistent(module: torch.nn.Module) -> None:
@@ -44,40 +58,62 @@ def _make_buffers_non_persistent(module: torch.nn.Module) -> None:
             sub.register_buffer(name, buf, persistent=False)
 
 
-def build_hand_model(hand_model: str | HandModel, mano_dir: str | os.PathLike[str] | None = None) -> HandModel:
-    """The right-hand model the network's parameters drive (``flat_hand_mean=False``)."""
-    if isinstance(hand_model, HandModel):
-        if getattr(hand_model, "side", "right") != "right":
-            raise ConfigError("Hand4Whole needs a right-hand model (left hands are mirrored crops)")
-        return hand_model
-    from handzoo.handmodels import hand_model as make
+def build_hand_model(
+    hand_model: str | Mapping[str, Any] | HandModel,
+    mano_dir: str | os.PathLike[str] | None = None,
+    tip_vertex_ids: tuple[int, int, int, int, int] | None = None,
+) -> HandModel:
+    """The right-hand model the network's parameters drive, built through ``HAND_MODELS``.
 
-    name = str(hand_model).lower()
-    if name not in ("mano", "openhand"):
-        raise ConfigError(f"unknown hand model {hand_model!r} for Hand4Whole", hint="use 'mano' or 'openhand'")
-    kwargs: dict[str, Any] = {"flat_hand_mean": False}
-    if name == "mano":
-        kwargs["mano_dir"] = mano_dir
-    return make(name, side="right", **kwargs)
+    A name (``'mano'``/``'openhand'``) or a config gets Hand4Whole's settings where it does not
+    set them: right side, ``flat_hand_mean=False``, and joints regressed from the posed mesh
+    (``joint_regressor='vertices'``: the model's ``J_regressor`` plus five fingertip vertices,
+    the authors' middle tip 445 on MANO). A built :class:`~handzoo.interfaces.HandModel` is used
+    as given (its joints are the method's joints).
 
-
-def joint_regressor21(hand_model: HandModel, tips: tuple[int, ...] | None = None) -> torch.Tensor:
-    """(21, V) matrix giving ``handzoo21`` joints from posed vertices, as the authors' regressor.
-
-    Rows: the hand model's 16-joint regressor and one-hot rows for the five fingertip vertices
-    (MANO order + tips = ``mano21``), reordered to ``handzoo21``.
+    Raises:
+        ConfigError: unknown hand model name, or a left-hand model.
     """
-    reg = getattr(hand_model, "J_regressor", None)
-    if reg is None or reg.dim() != 2 or reg.shape[0] != 16:
-        raise ConfigError(
-            "the hand model has no (16, V) J_regressor buffer", hint="use an LBS (MANO-layout) hand model"
-        )
-    num_v = reg.shape[1]
-    tip_ids = tuple(tips or hand_model.tip_vertex_ids)
-    onehot = torch.zeros(5, num_v, dtype=reg.dtype, device=reg.device)
-    onehot[torch.arange(5), torch.as_tensor(tip_ids)] = 1.0
-    mano21 = torch.cat([reg, onehot], dim=0)
-    return mano21[list(TO_HANDZOO21["mano21"])].contiguous()
+    from handzoo.registry import build
+
+    if isinstance(hand_model, HandModel):
+        hm = hand_model
+    else:
+        if isinstance(hand_model, str):
+            name = hand_model.lower()
+            if name not in ("mano", "openhand"):
+                raise ConfigError(f"unknown hand model {hand_model!r} for Hand4Whole", hint="use 'mano' or 'openhand'")
+            cfg: dict[str, Any] = {"type": name}
+        elif isinstance(hand_model, Mapping):
+            cfg = dict(hand_model)
+        else:
+            raise ConfigError(
+                f"hand_model must be a name, a HAND_MODELS config or a HandModel, got {type(hand_model).__name__}"
+            )
+        name = str(cfg.get("type", "")).lower()
+        cfg.setdefault("side", "right")
+        cfg.setdefault("flat_hand_mean", False)
+        cfg.setdefault("joint_regressor", "vertices")
+        if tip_vertex_ids is not None:
+            cfg["tip_vertex_ids"] = tuple(tip_vertex_ids)
+        elif name == "mano":
+            cfg.setdefault("tip_vertex_ids", HAND4WHOLE_MANO_TIPS)
+        if name == "mano" and mano_dir is not None:
+            cfg.setdefault("mano_dir", mano_dir)
+        hm = build("hand_models", cfg)
+    if getattr(hm, "side", "right") != "right":
+        raise ConfigError("Hand4Whole needs a right-hand model (left hands are mirrored crops)")
+    return hm
+
+
+def _part(kind: str, cfg: str | Mapping[str, Any] | nn.Module, defaults: Mapping[str, Any]) -> Any:
+    """Build one part from a config (``defaults`` fill what it does not set) or pass a module through."""
+    from handzoo.registry import build
+
+    if isinstance(cfg, nn.Module):
+        return cfg
+    full = {**defaults, **dict(cfg)}
+    return build(kind, full)
 
 
 def _axis_angle(rot6d: torch.Tensor) -> torch.Tensor:
@@ -88,14 +124,24 @@ def _axis_angle(rot6d: torch.Tensor) -> torch.Tensor:
 class Hand4WholeHand(Method):
     """Hand4Whole's hand-only Pose2Pose network with preprocessing and decoding.
 
+    Each part is built through the registries from a config (or given built), so any part can be
+    swapped from the card's ``architecture:`` (see :data:`DEFAULT_ARCHITECTURE`) without editing
+    this class. The heads read the backbone's last feature map; their ``in_channels`` default to
+    its channels, so any backbone with a stride-32 map (e.g. ``TimmBackbone``) fits.
+
     Args:
-        backbone: timm ResNet name (``resnet50`` for the released weights; ``resnet18`` for the
+        backbone: a ``BACKBONES`` config, a built backbone, or a ResNet name for
+            ``Hand4WholeResNet`` (``resnet50`` for the released weights; ``resnet18`` for the
             paper's smaller variant).
+        position_head: a ``HEADS`` config or module (default ``Hand4WholePositionHead``).
+        rotation_head: a ``HEADS`` config or module (default ``Hand4WholeRotationHead``).
         hand_model: ``'mano'`` (the user's MANO files, needed by the authors' weights),
-            ``'openhand'`` (no MANO; another mesh, same network outputs) or a right-hand
-            :class:`~handzoo.interfaces.HandModel`.
+            ``'openhand'`` (no MANO; another mesh, same network outputs), a ``HAND_MODELS``
+            config, or a right-hand :class:`~handzoo.interfaces.HandModel`; the joints are the
+            hand model's (see :func:`build_hand_model`).
+        losses: ``{name: LOSSES config}`` of :meth:`losses` (default the authors' L1 losses).
         mano_dir: folder with ``MANO_RIGHT.pkl`` (default ``$HANDZOO_MANO_DIR``).
-        pretrained_backbone: start from timm's ImageNet weights (for training).
+        pretrained_backbone: start a named ResNet from timm's ImageNet weights (for training).
         tip_vertex_ids: fingertip vertices of the 21-joint set; default: the authors' MANO ids for
             ``'mano'``, the hand model's own ids otherwise.
 
@@ -112,29 +158,37 @@ class Hand4WholeHand(Method):
 
     def __init__(
         self,
-        backbone: str = "resnet50",
-        hand_model: str | HandModel = "mano",
+        backbone: str | Mapping[str, Any] | nn.Module = "resnet50",
+        position_head: Mapping[str, Any] | nn.Module | None = None,
+        rotation_head: Mapping[str, Any] | nn.Module | None = None,
+        hand_model: str | Mapping[str, Any] | HandModel = "mano",
+        losses: Mapping[str, Mapping[str, Any]] | None = None,
         mano_dir: str | os.PathLike[str] | None = None,
         pretrained_backbone: bool = False,
         tip_vertex_ids: tuple[int, int, int, int, int] | None = None,
     ) -> None:
         super().__init__()
+        arch = DEFAULT_ARCHITECTURE
         self.principal_point = (self.input_size[1] / 2, self.input_size[0] / 2)
-        self.backbone = ResNetBackbone(backbone, pretrained=pretrained_backbone)
-        channels = self.backbone.out_channels[-1]
-        self.position_head = PositionHead(channels, self.num_joints, self.heatmap_shape)
-        self.rotation_head = RotationHead(channels, self.num_joints, num_rot_joints=16, num_betas=10)
+        if isinstance(backbone, str):
+            backbone = {**arch["backbone"], "arch": backbone, "pretrained": pretrained_backbone}
+        self.backbone = _part("backbones", backbone, {})
+        channels = int(self.backbone.out_channels[-1])
+        self.position_head = _part("heads", position_head or arch["position_head"], {"in_channels": channels})
+        self.rotation_head = _part("heads", rotation_head or arch["rotation_head"], {"in_channels": channels})
         # NHWC convolutions: same numbers (to float rounding), and much less time and memory traffic at
         # larger batches on CPU (oneDNN works in NHWC natively; NCHW is reordered at every layer)
         for part in (self.backbone, self.position_head, self.rotation_head):
             part.to(memory_format=torch.channels_last)
-        hm = build_hand_model(hand_model, mano_dir)
-        if tip_vertex_ids is None and getattr(hm, "name", "") == "mano":
-            tip_vertex_ids = HAND4WHOLE_MANO_TIPS
-        self.hand_model = hm
-        self.register_buffer("joint_regressor", joint_regressor21(hm, tip_vertex_ids), persistent=False)
+        self.hand_model = build_hand_model(hand_model, mano_dir, tip_vertex_ids)
         _make_buffers_non_persistent(self.hand_model)
+        self.loss_configs = {k: dict(v) for k, v in (losses or arch["losses"]).items()}
         self.depth_scale = depth_scale(self.focal, self.camera_3d_size, self.input_size)
+
+    @property
+    def joint_regressor(self) -> torch.Tensor:
+        """(21, V) ``handzoo21`` joints from the posed mesh: the hand model's regressor."""
+        return self.hand_model.joint_regressor
 
     # -- network -----------------------------------------------------------------------------
 
@@ -163,11 +217,11 @@ class Hand4WholeHand(Method):
         )
         betas = rot["betas"]
         cam_t = camera_translation(rot["cam_param"], self.depth_scale)
-        if n:
-            vertices, _ = self.hand_model(root_pose, hand_pose, betas)
+        if n:  # the hand model's joints (its regressor on the posed mesh, Hand4Whole's settings)
+            vertices, joints = self.hand_model(root_pose, hand_pose, betas)
         else:  # no hand in the batch (the hand model needs at least one)
             vertices = img.new_zeros(0, self.hand_model.num_vertices, 3)
-        joints = torch.einsum("jv,bvc->bjc", self.joint_regressor.to(vertices.dtype), vertices)
+            joints = img.new_zeros(0, self.num_joints, 3)
         joints3d = joints + cam_t[:, None, :]
         return {
             "joint_img": joint_img,
@@ -199,8 +253,7 @@ class Hand4WholeHand(Method):
             ``({'img': (N, 3, 256, 256)}, meta)`` with N the total number of hands.
         """
         crops = crop_hands(query, input_size=self.input_size)
-        device = self.joint_regressor.device
-        return {"img": crops.images.to(device)}, {"crops": crops, "K": intrinsics(query)}
+        return {"img": crops.images.to(_device(self))}, {"crops": crops, "K": intrinsics(query)}
 
     def postprocess(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> HandOutput:
         """Un-flip left hands, map to the input image and pad into a :class:`HandOutput`.
@@ -268,7 +321,12 @@ class Hand4WholeHand(Method):
         )
 
     def losses(self) -> dict[str, Loss]:
-        """The authors' L1 training losses (:class:`~handzoo_hand4whole.losses.Hand4WholeLoss`)."""
-        from .losses import Hand4WholeLoss
+        """The training losses built from ``losses`` (default: the authors' L1 losses,
+        :class:`~handzoo_hand4whole.losses.Hand4WholeLoss`)."""
+        from handzoo.registry import build
 
-        return {"hand4whole": Hand4WholeLoss()}
+        return {name: build("losses", cfg) for name, cfg in self.loss_configs.items()}
+
+
+def _device(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device
