@@ -10,8 +10,8 @@ __all__ = ["convert_command", "original_source", "weights_not_available"]
 
 def convert_command(card: ModelCard) -> str:
     """The exact ``handzoo convert`` command for a variant (original file name when the card knows it)."""
-    original = card.original or {}
-    return f"handzoo convert {card.name} {original.get('filename') or 'CHECKPOINT'}"
+    original = card.original
+    return f"handzoo convert {card.name} {(original.filename if original else None) or 'CHECKPOINT'}"
 
 
 def original_source(card: ModelCard) -> str:
@@ -19,10 +19,9 @@ def original_source(card: ModelCard) -> str:
     original = card.original
     if not original:
         return "the authors published no checkpoint for this variant"
-    parts = [f"{original.get('filename') or 'the checkpoint'} ({original.get('format', '?')}) from {original['url']}"]
-    mirrors = original.get("mirrors") or []
-    if mirrors:
-        parts.append("also: " + ", ".join(mirrors))
+    parts = [f"{original.filename or 'the checkpoint'} ({original.format or '?'}) from {original.url}"]
+    if original.mirrors:
+        parts.append("also: " + ", ".join(original.mirrors))
     return "; ".join(parts)
 
 

@@ -252,7 +252,7 @@ def convert_state(
         and what was done (converter, key map version, dropped keys, MANO-derived keys kept).
     """
     fn, version, ref, conv_patterns = resolve_converter(card.method)
-    card_patterns = tuple(card.weights.get("mano_derived_keys") or ())
+    card_patterns = card.weights.mano_derived_keys
     from handzoo.hub.load import build_model
 
     model = build_model(card, **build_kwargs)

@@ -16,9 +16,8 @@ import datetime as _dt
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
-from handzoo.catalogue.cards import ModelCard
+from handzoo.catalogue.cards import HubWeights, ModelCard
 from handzoo.errors import ChecksumError, DownloadError, HandzooError, WeightsError
 from handzoo.hub.advice import convert_command, weights_not_available
 from handzoo.hub.cache import WEIGHTS_FILE, CacheEntry, place_entry, work_dir
@@ -64,10 +63,10 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def _download_error(card: ModelCard, hub: dict[str, Any], endpoint: str, exc: BaseException) -> HandzooError:
+def _download_error(card: ModelCard, hub: HubWeights, endpoint: str, exc: BaseException) -> HandzooError:
     if isinstance(exc, HandzooError):
         return exc
-    where = f"{hub['repo_id']}/{hub['filename']} @ {hub['revision'][:12]}"
+    where = f"{hub.repo_id}/{hub.filename} @ {hub.revision[:12]}"
     fallback = f"or convert the authors' checkpoint yourself: `{convert_command(card)}`"
     code = _status_code(exc)
     if code == 404:
@@ -109,8 +108,8 @@ def download_weights(card: ModelCard) -> CacheEntry:
             hint=f"run once with network access (unset HF_HUB_OFFLINE), or convert the authors' checkpoint: "
             f"`{convert_command(card)}`",
         )
-    if not str(hub["filename"]).endswith(".safetensors"):
-        raise WeightsError(f"the card of {card.name} points at {hub['filename']!r}: handzoo downloads only safetensors")
+    if not str(hub.filename).endswith(".safetensors"):
+        raise WeightsError(f"the card of {card.name} points at {hub.filename!r}: handzoo downloads only safetensors")
     endpoint = hub_endpoint()
     timeout = hub_timeout()
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
@@ -118,22 +117,22 @@ def download_weights(card: ModelCard) -> CacheEntry:
     from handzoo._version import __version__
 
     ident = {"library_name": "handzoo", "library_version": __version__}
-    url = hf_hub_url(hub["repo_id"], hub["filename"], revision=hub["revision"], endpoint=endpoint)
+    url = hf_hub_url(hub.repo_id, hub.filename, revision=hub.revision, endpoint=endpoint)
     try:
         meta = get_hf_file_metadata(url, timeout=timeout, endpoint=endpoint, retry_on_errors=False, **ident)
     except Exception as exc:
         raise _download_error(card, hub, endpoint, exc) from None
-    if hub.get("size") and meta.size and int(meta.size) != int(hub["size"]):
+    if hub.size and meta.size and int(meta.size) != int(hub.size):
         raise ChecksumError(
-            f"the Hub serves {meta.size} bytes for {hub['filename']} but the card of {card.name} pins {hub['size']}",
+            f"the Hub serves {meta.size} bytes for {hub.filename} but the card of {card.name} pins {hub.size}",
             hint="the repository content does not match the card; nothing was downloaded",
         )
     with work_dir() as wd:
         try:
             path = hf_hub_download(
-                hub["repo_id"],
-                hub["filename"],
-                revision=hub["revision"],
+                hub.repo_id,
+                hub.filename,
+                revision=hub.revision,
                 cache_dir=wd / "hf",
                 endpoint=endpoint,
                 etag_timeout=timeout,
@@ -143,10 +142,10 @@ def download_weights(card: ModelCard) -> CacheEntry:
             raise _download_error(card, hub, endpoint, exc) from None
         blob = Path(path).resolve()
         digest = sha256_file(blob)
-        if digest != hub["sha256"]:
+        if digest != hub.sha256:
             raise ChecksumError(
                 f"the file downloaded for {card.name} has sha256 {digest[:12]}..., the card pins "
-                f"{hub['sha256'][:12]}...; it was discarded",
+                f"{hub.sha256[:12]}...; it was discarded",
                 hint="the download was corrupted or the repository was changed; try again, or report it",
             )
         read_safetensors_header(blob)

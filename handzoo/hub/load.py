@@ -58,7 +58,7 @@ def resolve_weights(card: ModelCard) -> Path:
     hub = card.hub
     entry = usable_cache_entry(card)
     if entry is not None:
-        verify_entry(entry, hub.get("sha256") if (entry.source == "hub" and hub) else None)
+        verify_entry(entry, hub.sha256 if (entry.source == "hub" and hub) else None)
         return entry.path
     if hub:
         from handzoo.hub.download import download_weights

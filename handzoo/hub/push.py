@@ -113,7 +113,7 @@ def _model_provenance(card: ModelCard) -> tuple[Any, set[str]]:
             hint=(exc.hint or "install the variant's plugin")
             + "; handzoo push builds the variant to find the arrays read from the user's MANO file",
         ) from None
-    return mano_provenance(model, card.weights.get("mano_derived_keys") or ()), set(model.state_dict())
+    return mano_provenance(model, card.weights.mano_derived_keys), set(model.state_dict())
 
 
 def _flagged_keys(card: ModelCard, path: Path, keys: list[str], prov: dict[str, Any]) -> list[str]:

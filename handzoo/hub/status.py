@@ -22,7 +22,7 @@ def usable_cache_entry(card: ModelCard) -> CacheEntry | None:
     if entry is None:
         return None
     hub = card.hub
-    if entry.source == "hub" and hub and entry.sha256 != hub.get("sha256"):
+    if entry.source == "hub" and hub and entry.sha256 != hub.sha256:
         return None
     return entry
 
