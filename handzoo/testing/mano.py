@@ -13,6 +13,7 @@ root's parent, ``uint32`` faces) filled with plausible random numbers, so that c
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,13 @@ def mano_standin_arrays(seed: int = 0, side: str = "right") -> dict[str, Any]:
     }
 
 
-def write_mano_standin(folder: str | Path, seed: int = 0, left_bug: bool = True) -> Path:
+def write_mano_standin(
+    folder: str | Path,
+    seed: int = 0,
+    left_bug: bool = True,
+    *,
+    arrays: Callable[[str], dict[str, Any]] | None = None,
+) -> Path:
     """Write ``MANO_RIGHT.pkl`` and ``MANO_LEFT.pkl`` stand-ins (pickle protocol 2) into ``folder``.
 
     Args:
@@ -83,17 +90,22 @@ def write_mano_standin(folder: str | Path, seed: int = 0, left_bug: bool = True)
         seed: the right hand's seed (the left hand uses ``seed + 1``).
         left_bug: reproduce the official left file's shape-blend bug (its x component equals the
             right hand's instead of being mirrored), which the MANO reader detects and fixes.
+        arrays: ``side -> dict`` of your own stand-in arrays (e.g. the ones a plugin's golden
+            fixtures were made with), written as they are; ``seed`` and ``left_bug`` then do nothing.
 
     Returns:
         ``folder``, to pass as ``mano_dir=`` or ``$HANDZOO_MANO_DIR``.
     """
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)
-    right = mano_standin_arrays(seed, "right")
-    left = mano_standin_arrays(seed + 1, "left")
-    left["shapedirs"] = right["shapedirs"].copy()
-    if not left_bug:
-        left["shapedirs"][:, 0] *= -1
+    if arrays is not None:
+        right, left = arrays("right"), arrays("left")
+    else:
+        right = mano_standin_arrays(seed, "right")
+        left = mano_standin_arrays(seed + 1, "left")
+        left["shapedirs"] = right["shapedirs"].copy()
+        if not left_bug:
+            left["shapedirs"][:, 0] *= -1
     for name, d in (("MANO_RIGHT.pkl", right), ("MANO_LEFT.pkl", left)):
         with open(root / name, "wb") as fh:
             pickle.dump(d, fh, protocol=2)
