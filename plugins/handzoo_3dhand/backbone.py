@@ -1,0 +1,156 @@
+"""The ResNet-34 trunk (timm) and the 24-channel stem of 3D-hand, as registered parts.
+
+The authors' network is torchvision's ResNet-34 with the same module names as timm's ``resnet34``
+(``conv1``, ``bn1``, ``layer1``..``layer4``). Their checkpoints also hold ``conv11``, a second
+7x7 stride-2 stem convolution taking 24 channels (RGB + 21 keypoint heatmaps) used by model-1
+*instead of* ``conv1``. Here the stem is its own part (:class:`ThreeDHandStem`) that replaces the
+trunk's ``conv1`` when given, so a model holds only the stem it uses.
+
+In eval mode without autograd the trunk runs a cached copy with every BatchNorm folded into the
+preceding convolution, in NHWC layout (same numbers to float rounding). The copy is rebuilt
+whenever a parameter or buffer changes and is not part of the state dict.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import OrderedDict
+from typing import Any
+
+import timm
+import torch
+from torch import nn
+
+from handzoo.errors import ConfigError
+from handzoo.interfaces import Backbone
+
+__all__ = ["ThreeDHandResNet", "ThreeDHandStem", "fold_batchnorm"]
+
+_STAGES = ("conv1", "bn1", "act1", "maxpool", "layer1", "layer2", "layer3", "layer4")
+_ARCHS = ("resnet18", "resnet34", "resnet50")
+
+
+class ThreeDHandStem(nn.Conv2d):
+    """The first convolution of model-1 (the authors' ``conv11``): 7x7, stride 2, no bias.
+
+    Args:
+        in_channels: input channels (24 = RGB + 21 heatmaps).
+        out_channels: the trunk's stem width (64 for ResNet-34).
+    """
+
+    def __init__(self, in_channels: int = 24, out_channels: int = 64) -> None:
+        super().__init__(in_channels, out_channels, kernel_size=7, stride=2, padding=3, bias=False)
+
+
+def _conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """A convolution equal to ``bn(conv(x))`` in eval mode (folded in float64, cast back)."""
+    dtype = conv.weight.dtype
+    w = conv.weight.detach().double()
+    b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
+    scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.detach().double() + bn.eps)
+    fused = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        conv.groups,
+        bias=True,
+    ).to(device=conv.weight.device)
+    fused.weight.data = (w * scale[:, None, None, None]).to(dtype)
+    fused.bias.data = ((b - bn.running_mean.detach().double()) * scale + bn.bias.detach().double()).to(dtype)
+    return fused
+
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """Fold every ``convX`` / ``bnX`` pair and ``downsample`` (conv, bn) of a ResNet in place.
+
+    Works on timm/torchvision ResNet stages (stem ``conv1``/``bn1`` and Basic/Bottleneck blocks).
+    """
+    for parent in [module, *module.modules()]:
+        names = dict(parent.named_children())
+        for name, child in list(names.items()):
+            if isinstance(child, nn.Conv2d) and name.startswith("conv"):
+                bn_name = "bn" + name[len("conv") :]
+                bn = names.get(bn_name)
+                if isinstance(bn, nn.BatchNorm2d):
+                    setattr(parent, name, _conv_bn(child, bn))
+                    setattr(parent, bn_name, nn.Identity())
+        ds = names.get("downsample")
+        if isinstance(ds, nn.Sequential) and len(ds) == 2 and isinstance(ds[1], nn.BatchNorm2d):
+            parent.downsample = nn.Sequential(_conv_bn(ds[0], ds[1]))
+    return module
+
+
+def _version(t: torch.Tensor) -> int:
+    try:
+        return int(t._version)
+    except RuntimeError:  # inference tensors (a model moved inside inference_mode) have no counter
+        return -1
+
+
+class ThreeDHandResNet(Backbone):
+    """Stride-32 ResNet features (512 channels, 8x8 for a 256x256 crop for ResNet-34).
+
+    Args:
+        name: timm architecture (``resnet34`` for the authors' weights).
+        stem: an optional replacement of ``conv1`` (a :class:`ThreeDHandStem`, its config dict,
+            or None for the RGB stem).
+        pretrained: load timm's ImageNet weights (needs the network or timm's cache).
+        fuse_inference: fold BatchNorm for inference (see the module docstring).
+    """
+
+    strides = (32,)
+
+    def __init__(
+        self,
+        name: str = "resnet34",
+        stem: nn.Module | dict[str, Any] | None = None,
+        pretrained: bool = False,
+        fuse_inference: bool = True,
+    ) -> None:
+        super().__init__()
+        if name not in _ARCHS:
+            raise ConfigError(f"unsupported 3D-hand trunk {name!r}", hint=f"one of: {', '.join(_ARCHS)}")
+        net = timm.create_model(name, pretrained=pretrained, num_classes=0, global_pool="")
+        for stage in _STAGES:
+            self.add_module(stage, getattr(net, stage))
+        if stem is not None:
+            if isinstance(stem, dict):
+                from handzoo.registry import build
+
+                stem = build("backbones", stem)
+            if not isinstance(stem, nn.Conv2d) or stem.out_channels != self.conv1.out_channels:
+                raise ConfigError(
+                    f"the stem must be a convolution with {self.conv1.out_channels} output channels",
+                    hint="use {'type': 'ThreeDHandStem', 'in_channels': 24}",
+                )
+            self.conv1 = stem
+        self.in_channels = int(self.conv1.in_channels)
+        self.out_channels = (net.num_features,)
+        self.fuse_inference = fuse_inference
+        self._fused_cache: dict[str, object] = {}  # plain dict: the copy is no registered submodule
+
+    def _state_key(self) -> tuple:
+        tensors = itertools.chain(self.parameters(), self.buffers())
+        return tuple((t.data_ptr(), _version(t), t.dtype, t.device) for t in tensors)
+
+    def _fused(self) -> nn.Module:
+        key = self._state_key()
+        if self._fused_cache.get("key") != key:
+            with torch.inference_mode(False), torch.no_grad():
+                trunk = nn.Sequential(OrderedDict((s, copy.deepcopy(getattr(self, s))) for s in _STAGES)).eval()
+                fused = fold_batchnorm(trunk).to(memory_format=torch.channels_last)
+            self._fused_cache.update(key=key, module=fused)
+        return self._fused_cache["module"]  # type: ignore[return-value]
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """Return ``[features]`` of shape (B, C, H/32, W/32)."""
+        if self.fuse_inference and not self.training and not torch.is_grad_enabled():
+            return [self._fused()(images.contiguous(memory_format=torch.channels_last))]
+        x = images
+        for stage in _STAGES:
+            x = getattr(self, stage)(x)
+        return [x]

@@ -1,0 +1,239 @@
+"""3D-hand's input: the authors' square crop around the 2D joints, and keypoint heatmaps.
+
+Crop (the authors' demo pipeline): the tightest box of the 2D joints, side ``l`` = its longest
+edge; an integer square of side ``round(2.2 l)`` about the box centre, shifted to stay inside the
+image (or the image's short side when larger, see :func:`threedhand_box`); pixels
+``image[y0:y1 + 1, x0:x1 + 1]`` resized to 320x320 and then to 256x256 (PIL bilinear, as their
+``crop.py`` then test transform), scaled to [0, 1] — no mean or standard deviation.
+
+Without 2D joints, a hand box is treated as the joints' tight box (the same rule on its corners);
+with neither, the whole image is one hand. Left hands are mirrored before the network.
+
+Heatmaps (model-1): the authors fed OpenPose's 21 hand heatmaps of the 320x320 crop (saved as
+seven 8-bit RGB images, resized to 256 with the crop). handzoo draws them from 2D joints
+(given, or predicted by another model): one Gaussian per joint with peak 1 and standard deviation
+``heatmap_sigma`` pixels of the 256 crop (default 4.87: OpenPose's sigma of 7 pixels at its 368
+input, scaled to 256), quantised to 8 bits like the authors' files, in the authors' channel order
+(MANO's chains with the tips: wrist, index, middle, pinky, ring, thumb).
+
+Coordinates: a pixel ``u`` of the 256 crop (integers are pixel centres) shows input pixel
+``x0 - 0.5 + (u + 0.5) (x1 - x0 + 1) / 256`` (both resizes align pixel corners).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from handzoo.errors import InputError
+from handzoo.types import LEFT
+
+__all__ = [
+    "CROP_SIZE",
+    "INTERMEDIATE_SIZE",
+    "BOX_FACTOR",
+    "HEATMAP_ORDER",
+    "DEFAULT_HEATMAP_SIGMA",
+    "HandCrops",
+    "threedhand_box",
+    "crop_hand",
+    "crop_to_image",
+    "image_to_crop",
+    "draw_heatmaps",
+    "make_crops",
+]
+
+CROP_SIZE = 256
+INTERMEDIATE_SIZE = 320
+BOX_FACTOR = 2.2
+# handzoo21 joint of each heatmap channel (the authors' layout of OpenPose's maps)
+HEATMAP_ORDER = (0, 5, 6, 7, 8, 9, 10, 11, 12, 17, 18, 19, 20, 13, 14, 15, 16, 1, 2, 3, 4)
+DEFAULT_HEATMAP_SIGMA = 7.0 * INTERMEDIATE_SIZE / 368.0 * CROP_SIZE / INTERMEDIATE_SIZE
+
+
+def threedhand_box(points: np.ndarray, img_w: int, img_h: int, factor: float = BOX_FACTOR) -> np.ndarray:
+    """3D-hand's integer square crop of 2D points: side ``round(factor * max(w, h))``.
+
+    The square is centred on the points' tight box (start rounded), then shifted to stay inside
+    the image; when it would not fit in the short side it is the short side (``min(W, H) - 1``),
+    placed along the long side only. Python's ``round`` (half to even) as the authors' code.
+
+    Args:
+        points: (P, 2) pixel coordinates (finite; at least one).
+        img_w, img_h: image size.
+        factor: box expansion (2.2).
+
+    Returns:
+        (4,) int64 ``x0, y0, x1, y1``, inclusive: the crop is ``image[y0:y1 + 1, x0:x1 + 1]``.
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    p = p[np.all(np.isfinite(p), axis=1)]
+    if p.shape[0] == 0:
+        raise InputError("no finite 2D point to build the 3D-hand crop from", hint="give finite 2D joints or a box")
+    umin, vmin = p.min(0)
+    umax, vmax = p.max(0)
+    side = float(round(factor * max(umax - umin, vmax - vmin)))
+    umid, vmid = umin + (umax - umin) / 2.0, vmin + (vmax - vmin) / 2.0
+    minsz = min(img_w, img_h)
+
+    def place(mid: float, size: int, b: float) -> tuple[float, float]:
+        s = float(round(max(0.0, mid - b / 2.0)))
+        e = s + b
+        if e > size - 1:
+            d = e - (size - 1)
+            s, e = s - d, e - d
+        return s, e
+
+    us, ue, vs, ve = 0.0, img_w - 1.0, 0.0, img_h - 1.0
+    if side < minsz - 1:
+        us, ue = place(umid, img_w, side)
+        vs, ve = place(vmid, img_h, side)
+    else:
+        side = minsz - 1.0
+        if img_w == minsz:
+            vs, ve = place(vmid, img_h, side)
+        if img_h == minsz:
+            us, ue = place(umid, img_w, side)
+    return np.array([us, vs, ue, ve], dtype=np.int64)
+
+
+def crop_hand(
+    image: np.ndarray, box: np.ndarray, size: int = CROP_SIZE, intermediate: int | None = INTERMEDIATE_SIZE
+) -> np.ndarray:
+    """``image[y0:y1 + 1, x0:x1 + 1]`` resized (PIL bilinear) to ``intermediate`` then ``size``.
+
+    Returns:
+        (size, size, 3) uint8.
+    """
+    x0, y0, x1, y1 = (int(v) for v in box)
+    patch = Image.fromarray(np.ascontiguousarray(image[y0 : y1 + 1, x0 : x1 + 1]))
+    if intermediate:
+        patch = patch.resize((intermediate, intermediate), Image.BILINEAR)
+    return np.asarray(patch.resize((size, size), Image.BILINEAR))
+
+
+def crop_to_image(uv: torch.Tensor, boxes: torch.Tensor, size: int = CROP_SIZE) -> torch.Tensor:
+    """Map (N, P, 2) crop pixels to input pixels for (N, 4) inclusive crop boxes."""
+    c = (boxes[:, 2:3] - boxes[:, 0:1] + 1.0) / size  # (N, 1): input pixels per crop pixel
+    return boxes[:, None, :2] - 0.5 + (uv + 0.5) * c[:, None, :]
+
+
+def image_to_crop(xy: np.ndarray, box: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
+    """Map (P, 2) input pixels into the crop of an inclusive box (inverse of :func:`crop_to_image`)."""
+    box = np.asarray(box, dtype=np.float64)
+    c = (box[2] - box[0] + 1.0) / size
+    return (np.asarray(xy, dtype=np.float64) - box[:2] + 0.5) / c - 0.5
+
+
+def draw_heatmaps(
+    uv: np.ndarray, size: int = CROP_SIZE, sigma: float = DEFAULT_HEATMAP_SIGMA, quantize: bool = True
+) -> np.ndarray:
+    """21 Gaussian heatmaps (21, size, size) float32 in [0, 1] of (21, 2) crop-pixel joints (handzoo21).
+
+    Channels follow :data:`HEATMAP_ORDER`; ``quantize`` floors to 8 bits like the authors' PNGs.
+    """
+    uv = np.asarray(uv, dtype=np.float64)[list(HEATMAP_ORDER)]
+    grid = np.arange(size, dtype=np.float64)
+    gx = np.exp(-((grid[None, :] - uv[:, :1]) ** 2) / (2.0 * sigma**2))  # (21, size) along x
+    gy = np.exp(-((grid[None, :] - uv[:, 1:2]) ** 2) / (2.0 * sigma**2))
+    maps = gy[:, :, None] * gx[:, None, :]
+    if quantize:
+        maps = np.floor(maps * 255.0) / 255.0
+    return maps.astype(np.float32)
+
+
+@dataclass
+class HandCrops:
+    """The crops of a batch of hands and how to map them back.
+
+    Attributes:
+        images: (N, C, 256, 256) float32 in [0, 1] (C = 3, or 24 with heatmaps).
+        boxes: (N, 4) int64 inclusive crop boxes ``x0, y0, x1, y1`` in input pixels.
+        side: (N,) int64 (left hands were mirrored).
+        image_index: (N,) image of each hand; slot: (N,) its index within the image.
+        num_images: B; max_hands: H (padding of the output).
+        joints2d: (N, 21, 2) input-pixel joints the crops were made from, or None.
+    """
+
+    images: torch.Tensor
+    boxes: np.ndarray
+    side: np.ndarray
+    image_index: np.ndarray
+    slot: np.ndarray
+    num_images: int
+    max_hands: int
+    joints2d: np.ndarray | None = None
+
+
+def make_crops(
+    images: list[np.ndarray],
+    boxes: list[np.ndarray] | None,
+    joints2d: list[np.ndarray] | None,
+    sides: list[np.ndarray],
+    with_heatmaps: bool = False,
+    heatmap_sigma: float = DEFAULT_HEATMAP_SIGMA,
+    intermediate: int | None = INTERMEDIATE_SIZE,
+) -> HandCrops:
+    """Crop every hand of a validated query (see the module docstring for the rules).
+
+    Args:
+        images: RGB uint8 (H, W, 3) per image.
+        boxes: per image (N_i, 4) ``x0, y0, x1, y1`` or None.
+        joints2d: per image (N_i, 21, 2) handzoo21 input pixels or None (take precedence over boxes).
+        sides: per image (N_i,) side codes.
+        with_heatmaps: add the 21 heatmap channels (needs ``joints2d``).
+        heatmap_sigma: Gaussian standard deviation in crop pixels.
+        intermediate: the intermediate resize (320; None to resize once).
+
+    Raises:
+        InputError: heatmaps are asked for without 2D joints.
+    """
+    if with_heatmaps and joints2d is None:
+        raise InputError(
+            "3dhand-rgb2d needs the 2D joints of every hand for its heatmap input",
+            hint="pass joints2d=... (per image (N, 21, 2), input pixels), or load the model with "
+            "keypoints_from='<a handzoo variant that outputs 2D joints>'",
+        )
+    crops, out_boxes, out_sides, img_idx, slots, used = [], [], [], [], [], []
+    for i, image in enumerate(images):
+        h, w = image.shape[:2]
+        if joints2d is not None:
+            sources = list(joints2d[i])
+        elif boxes is not None:
+            sources = [np.asarray(b, dtype=np.float64).reshape(2, 2) for b in boxes[i]]
+        else:
+            sources = [np.array([[0.0, 0.0], [w - 1.0, h - 1.0]])]
+        for j, pts in enumerate(sources):
+            box = threedhand_box(pts, w, h)
+            crop = crop_hand(image, box, CROP_SIZE, intermediate).astype(np.float32) / 255.0
+            chans = [crop.transpose(2, 0, 1)]
+            if with_heatmaps:
+                chans.append(draw_heatmaps(image_to_crop(pts, box), CROP_SIZE, heatmap_sigma))
+            arr = np.concatenate(chans, axis=0)
+            side = int(sides[i][j]) if sides is not None and j < len(sides[i]) else 0
+            if side == LEFT:
+                arr = arr[:, :, ::-1]
+            crops.append(np.ascontiguousarray(arr))
+            out_boxes.append(box)
+            out_sides.append(side)
+            img_idx.append(i)
+            slots.append(j)
+            if joints2d is not None:
+                used.append(np.asarray(pts, dtype=np.float64))
+    channels = 24 if with_heatmaps else 3
+    tensor = (
+        torch.from_numpy(np.stack(crops)) if crops else torch.zeros((0, channels, CROP_SIZE, CROP_SIZE))
+    )
+    return HandCrops(
+        images=tensor,
+        boxes=np.asarray(out_boxes, dtype=np.int64).reshape(-1, 4),
+        side=np.asarray(out_sides, dtype=np.int64),
+        image_index=np.asarray(img_idx, dtype=np.int64),
+        slot=np.asarray(slots, dtype=np.int64),
+        num_images=len(images),
+        max_hands=max((s + 1 for s in slots), default=0),
+        joints2d=np.stack(used) if used else None,
+    )
