@@ -23,7 +23,7 @@ _LAZY: dict[str, str] = {
     "Sample": "handzoo.types:Sample",
     "RIGHT": "handzoo.types:RIGHT",
     "LEFT": "handzoo.types:LEFT",
-    "ModelCard": "handzoo.hub.cards:ModelCard",
+    "ModelCard": "handzoo.catalogue.cards:ModelCard",
     "list_models": "handzoo.variants:list_models",
     "model_info": "handzoo.variants:model_info",
     "get_plugin_manager": "handzoo.plugins:get_plugin_manager",

@@ -305,7 +305,7 @@ class DexYCB(HandDataset):
             "file_name": file_name,
             "root_joint": j3[0].astype(np.float32),
             "mano_flat_hand_mean": False,
-            "dataset": "dexycb_handoccnet",
+            "dataset": SPECS["handoccnet"].name,
         }
         return make_sample(image, K, [side], joints3d=j3[None], joints2d=j2[None], mano=mano, meta=meta, order="dexycb")
 

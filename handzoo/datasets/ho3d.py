@@ -102,7 +102,7 @@ class HO3D(HandDataset):
     Args:
         root: dataset folder (default ``$HANDZOO_DATA/HO3D_v3`` or ``HO3D_v2`` by ``version``).
         split: ``train`` or ``evaluation``.
-        version: ``v2`` or ``v3`` (protocol ``ho3d_v2`` / ``ho3d_v3``).
+        version: ``v2`` or ``v3`` (dataset and protocol ``ho3d-v2`` / ``ho3d-v3``).
     """
 
     name = "ho3d"

@@ -3,7 +3,7 @@
 One concern per module (imported lazily, so ``import handzoo.hub`` pulls in neither torch nor
 huggingface_hub):
 
-* :mod:`~handzoo.hub.cards` — parse and render model cards (YAML front matter + Markdown).
+* :mod:`~handzoo.hub.cards` — re-exports the typed model cards of :mod:`handzoo.catalogue.cards`.
 * :mod:`~handzoo.hub.validate` — the card schema (``card_schema.json``) and its extra rules.
 * :mod:`~handzoo.hub.cache` — the local weights cache (``HANDZOO_CACHE``), atomic placement.
 * :mod:`~handzoo.hub.integrity` — sha256 and safetensors header checks (no torch).
@@ -20,8 +20,8 @@ from __future__ import annotations
 from handzoo._lazy import lazy_getattr
 
 _LAZY = {
-    "ModelCard": "handzoo.hub.cards:ModelCard",
-    "load_card": "handzoo.hub.cards:load_card",
+    "ModelCard": "handzoo.catalogue.cards:ModelCard",
+    "load_card": "handzoo.catalogue.cards:load_card",
     "check_card": "handzoo.hub.validate:check_card",
     "weights_status": "handzoo.hub.status:weights_status",
     "cache_dir": "handzoo.hub.cache:cache_dir",
