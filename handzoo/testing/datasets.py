@@ -22,6 +22,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from handzoo.datasets.dexycb import DEXYCB_SERIALS  # the eight camera folder names
+
 __all__ = [
     "expected_image",
     "random_hand",
@@ -37,16 +39,6 @@ __all__ = [
 HO3D_TO_H21 = [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20]  # ho3d vis_HO3D.py
 INTERHAND_TO_H21 = [20, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 19, 18, 17, 16]  # skeleton.txt
 RHD_TO_H21 = [0, 4, 3, 2, 1, 8, 7, 6, 5, 12, 11, 10, 9, 16, 15, 14, 13, 20, 19, 18, 17]  # RHD README
-DEXYCB_SERIALS = (
-    "836212060125",
-    "839512060362",
-    "840412060917",
-    "841412060263",
-    "932122060857",
-    "932122060861",
-    "932122061900",
-    "932122062010",
-)
 
 
 def _to_raw(h21: np.ndarray, order: list[int]) -> np.ndarray:
