@@ -7,6 +7,7 @@ The bottom of the contracts layer. It imports nothing of handzoo above :mod:`han
 * :mod:`~handzoo.catalogue.datasets` — :class:`DatasetSpec` (declared by each loader) and the
   one dataset-root lookup.
 * :mod:`~handzoo.catalogue.protocols` — protocol ids and their spellings.
+* :mod:`~handzoo.catalogue.records` — the bench's cell records (what ``results.json`` holds).
 * :mod:`~handzoo.catalogue.results` — typed (dataset, split, protocol, metric) result keys.
 """
 
@@ -40,6 +41,7 @@ from handzoo.catalogue.names import (
     spelling_key,
 )
 from handzoo.catalogue.protocols import PROTOCOL_IDS, declare_protocol
+from handzoo.catalogue.records import Cell, CellResult, SkippedCell
 from handzoo.catalogue.results import matches, paper_result_key, result_key
 
 __all__ = [
@@ -51,6 +53,8 @@ __all__ = [
     "PROTOCOL_NAMES",
     "BenchLimits",
     "BundledWeights",
+    "Cell",
+    "CellResult",
     "DatasetSpec",
     "HubWeights",
     "InputSpec",
@@ -60,6 +64,7 @@ __all__ = [
     "PaperRef",
     "PaperResult",
     "ResultKey",
+    "SkippedCell",
     "Status",
     "WeightsSources",
     "builtin_card_paths",
