@@ -176,6 +176,7 @@ def load(
 
     Raises:
         ModelNotFoundError: unknown name (with close matches).
+        PlannedVariantError: the variant's card is ``status: planned`` (no code for its method yet).
         WeightsNotAvailableError: nothing published or cached; says how to convert the authors' file.
         DownloadError / ChecksumError / WeightsError: the weights could not be obtained or do not fit.
     """
