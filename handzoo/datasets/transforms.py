@@ -16,8 +16,6 @@ The box rules of the methods:
   centre (:func:`keypoint_box`), then clipped to the image and made square without further
   expansion (:func:`process_box` with ``expansion=1.0``, non-strict degenerate check).
 * Hand4Whole (Pose2Pose): :func:`hand4whole_box` = :func:`process_box` with aspect 1 and 1.25x.
-* 3D-hand (Boukhayma et al.): :func:`threedhand_box` = integer square of 2.2x the longest side of
-  the joints' tight box, shifted to stay inside the image.
 
 :func:`warp_crop` is the affine crop of the authors' ``generate_patch_image`` (box centre to the
 patch centre ``(W/2, H/2)``, box size to the patch size, optional scale, rotation in degrees and
@@ -51,7 +49,6 @@ __all__ = [
     "process_box",
     "h2onet_box",
     "hand4whole_box",
-    "threedhand_box",
     "crop_transform",
     "flip_transform",
     "scale_transform",
@@ -324,44 +321,6 @@ def h2onet_box(joints2d: Any, img_w: int, img_h: int, valid: Any = None) -> np.n
 def hand4whole_box(box_xywh: Any, img_w: int, img_h: int) -> np.ndarray | None:
     """Hand4Whole's (Pose2Pose) crop box for a hand box: clipped, square, x1.25."""
     return process_box(box_xywh, img_w, img_h, aspect_ratio=1.0, expansion=1.25, strict=True)
-
-
-def threedhand_box(joints2d: Any, img_w: int, img_h: int, valid: Any = None, factor: float = 2.2) -> np.ndarray:
-    """3D-hand's integer square crop: side ``round(2.2 * max(w, h))`` of the joints' box.
-
-    The square is centred on the joints' box, then shifted to stay inside the image; when it
-    would be larger than the image's short side it is the short side. Pixels
-    ``image[y0:y1 + 1, x0:x1 + 1]`` are the crop (inclusive bounds, like the authors' code).
-
-    Returns:
-        (4,) int64 ``x0, y0, x1, y1`` inclusive.
-    """
-    p = _points2d(joints2d, valid)
-    umin, vmin = p.min(0)
-    umax, vmax = p.max(0)
-    side = float(round(factor * max(umax - umin, vmax - vmin)))
-    umid, vmid = umin + (umax - umin) / 2.0, vmin + (vmax - vmin) / 2.0
-    minsz = min(img_w, img_h)
-
-    def place(mid: float, size: int, b: float) -> tuple[float, float]:
-        s = float(round(max(0.0, mid - b / 2.0)))
-        e = s + b
-        if e > size - 1:
-            d = e - (size - 1)
-            s, e = s - d, e - d
-        return s, e
-
-    us, ue, vs, ve = 0.0, img_w - 1.0, 0.0, img_h - 1.0
-    if side < minsz - 1:
-        us, ue = place(umid, img_w, side)
-        vs, ve = place(vmid, img_h, side)
-    else:
-        side = minsz - 1.0
-        if img_w == minsz:
-            vs, ve = place(vmid, img_h, side)
-        if img_h == minsz:
-            us, ue = place(umid, img_w, side)
-    return np.array([us, vs, ue, ve], dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------------

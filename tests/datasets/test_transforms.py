@@ -131,19 +131,6 @@ def test_method_boxes():
     assert T.h2onet_box(np.array([[5.0, 5.0], [5.0, 5.0]]), 64, 48).tolist() == [0, 0, 63, 47]
 
 
-def test_threedhand_box():
-    joints = np.array([[100.0, 100.0], [120.0, 110.0]])
-    x0, y0, x1, y1 = T.threedhand_box(joints, 320, 240)
-    assert x1 - x0 == y1 - y0 == 44  # round(2.2 * 20)
-    assert (x0, y0) == (88, 83)
-    # pushed back inside at the border
-    x0, y0, x1, y1 = T.threedhand_box(np.array([[300.0, 10.0], [318.0, 20.0]]), 320, 240)
-    assert x1 == 319 and y0 == 0 and x1 - x0 == 40
-    # larger than the image: the short side
-    x0, y0, x1, y1 = T.threedhand_box(np.array([[0.0, 0.0], [200.0, 200.0]]), 320, 240)
-    assert (y0, y1) == (0, 239) and x1 - x0 == 239
-
-
 # ------------------------------------------------------------------------------- affine crops
 
 
