@@ -37,11 +37,11 @@ __all__ = [
 
 
 def catalogue_specs() -> dict[str, DatasetSpec]:
-    """The catalogue's dataset specs (importing the loaders, which declare them)."""
+    """The catalogue's dataset specs (importing the loaders, which declare them): generated ones first, then by name."""
     import handzoo.datasets  # noqa: F401  (each loader module declares its specs)
     from handzoo.catalogue.datasets import dataset_specs
 
-    return dataset_specs()
+    return dict(sorted(dataset_specs().items(), key=lambda kv: (not kv[1].embedded, kv[0])))
 
 
 def parse_data_roots(values: Sequence[str] | None) -> tuple[list[Path], dict[str, Path]]:
