@@ -115,35 +115,40 @@ class LBSHandModel(HandModel):
         # handzoo21 = (16 regressed joints + 5 tips in mano21 order)[TO_HANDZOO21['mano21']]
         self.register_buffer("_tips", torch.as_tensor(tips, dtype=torch.long), persistent=False)
         self.register_buffer("_to_h21", torch.as_tensor(TO_HANDZOO21["mano21"], dtype=torch.long), persistent=False)
-        self._set_joint_regressor(joint_regressor, data, tips, dtype)
+        self.set_joint_regressor(joint_regressor)
 
-    def _set_joint_regressor(
-        self,
-        option: str | np.ndarray | torch.Tensor | None,
-        data: HandModelData,
-        tips: tuple[int, ...],
-        dtype: torch.dtype,
-    ) -> None:
+    def set_joint_regressor(self, option: str | np.ndarray | torch.Tensor | None) -> None:
+        """Choose where the returned joints come from (the ``joint_regressor`` option).
+
+        Args:
+            option: ``None`` (kinematic joints + tips), ``'vertices'`` (``J_regressor`` + tip rows
+                on the posed mesh) or a (21, V) ``handzoo21`` matrix; an ``nn.Parameter`` is used
+                as given and not registered here (its owner registers, saves and trains it).
+
+        Raises:
+            ConfigError: an unknown option or a matrix of the wrong shape.
+        """
+        if "joint_regressor" in self.__dict__:
+            del self.__dict__["joint_regressor"]
+        elif "joint_regressor" in dict(self.named_buffers(recurse=False)):
+            delattr(self, "joint_regressor")
+        nv = self.num_vertices
         self.joints_from_vertices = option is not None
         if option is None or (isinstance(option, str) and option == "vertices"):
-            onehot = np.zeros((5, data.num_vertices))
-            onehot[np.arange(5), list(tips)] = 1.0
-            mano21 = np.concatenate([np.asarray(data.J_regressor, dtype=np.float64), onehot])
-            self.register_buffer(
-                "joint_regressor", torch.as_tensor(mano21[list(TO_HANDZOO21["mano21"])], dtype=dtype), persistent=False
-            )
+            onehot = self.J_regressor.new_zeros(5, nv)
+            onehot[torch.arange(5), self._tips.to(onehot.device)] = 1.0
+            mano21 = torch.cat([self.J_regressor, onehot])[self._to_h21]
+            self.register_buffer("joint_regressor", mano21, persistent=False)
             return
         if isinstance(option, str):
-            raise ConfigError(
-                f"joint_regressor must be None, 'vertices' or a (21, {data.num_vertices}) matrix, got {option!r}"
-            )
-        if tuple(option.shape) != (21, data.num_vertices):
-            raise ConfigError(f"joint_regressor must be (21, {data.num_vertices}), got {tuple(option.shape)}")
+            raise ConfigError(f"joint_regressor must be None, 'vertices' or a (21, {nv}) matrix, got {option!r}")
+        if tuple(option.shape) != (21, nv):
+            raise ConfigError(f"joint_regressor must be (21, {nv}), got {tuple(option.shape)}")
         if isinstance(option, torch.nn.Parameter):
             self.__dict__["joint_regressor"] = option  # owned (registered, saved, trained) by the caller
             return
         value = option.detach().clone() if isinstance(option, torch.Tensor) else torch.as_tensor(np.asarray(option))
-        self.register_buffer("joint_regressor", value.to(dtype), persistent=False)
+        self.register_buffer("joint_regressor", value.to(self.dtype), persistent=False)
 
     def regress_joints(self, vertices: torch.Tensor) -> torch.Tensor:
         """(B, 21, 3) ``handzoo21`` joints regressed from (B, V, 3) vertices by :attr:`joint_regressor`."""

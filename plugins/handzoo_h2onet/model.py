@@ -24,76 +24,170 @@ from torch import nn
 
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.rotations import rot6d_to_matrix
-from handzoo.interfaces import Method
+from handzoo.interfaces import HandModel, Method
 from handzoo.query import HandQuery, make_query
 from handzoo.types import HandOutput
 
-from .assets import load_finger_vertex_ids, load_mesh_hierarchy, mano_joint_regressor
-from .backbone import DenseStackBackbone
-from .decoder import FusedRotationHead, MeshDecoder, OcclusionHead, OffsetHead, RotationHead
-from .hierarchy import openhand_finger_vertex_ids, openhand_hierarchy, openhand_joint_regressor
+from .assets import MANO_TIP_VERTEX_IDS, load_finger_vertex_ids, load_mesh_hierarchy
+from .hierarchy import openhand_finger_vertex_ids, openhand_hierarchy
 from .preprocess import CropMeta, crop_hands, to_image_pixels
 
-__all__ = ["H2ONetSF", "H2ONetMF", "INPUT_SIZE"]
+__all__ = ["H2ONetSF", "H2ONetMF", "INPUT_SIZE", "SF_ARCHITECTURE", "MF_ARCHITECTURE", "build_hand_model"]
 
 INPUT_SIZE = 128
 _FLIP = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
 
 
+def build_hand_model(
+    hand_model: str | Mapping[str, Any] | HandModel, mano_dir: str | os.PathLike | None = None
+) -> HandModel:
+    """The right-hand model whose topology and joint regressor H2ONet uses, through ``HAND_MODELS``.
+
+    A name or a config gets H2ONet's settings where it does not set them: right side and joints
+    regressed from the mesh (``joint_regressor='vertices'``: the model's ``J_regressor`` plus one-hot
+    fingertip rows, the authors' tips on MANO). A trained regressor (the authors'
+    ``mano_joint_reg``) is the hand-model option ``joint_regressor=`` (a (21, V) matrix).
+
+    Raises:
+        ConfigError: a hand model other than ``'mano'``/``'openhand'``, or one without a (21, V)
+            ``joint_regressor``.
+    """
+    from handzoo.registry import build
+
+    if isinstance(hand_model, HandModel):
+        hm = hand_model
+    else:
+        cfg: dict[str, Any] = {"type": hand_model} if isinstance(hand_model, str) else dict(hand_model)
+        name = str(cfg.get("type", "")).lower()
+        if name not in ("mano", "openhand"):
+            raise ConfigError(
+                f"H2ONet is built on hand_model 'mano' or 'openhand', got {cfg.get('type')!r}",
+                hint="use hand_model='mano' (the authors' weights) or 'openhand' (no MANO files needed)",
+            )
+        cfg["type"] = name
+        cfg.setdefault("side", "right")
+        cfg.setdefault("joint_regressor", "vertices")
+        if name == "mano":
+            cfg.setdefault("tip_vertex_ids", MANO_TIP_VERTEX_IDS)
+            if mano_dir is not None:
+                cfg.setdefault("mano_dir", mano_dir)
+        hm = build("hand_models", cfg)
+    reg = getattr(hm, "joint_regressor", None)
+    if (
+        not isinstance(reg, torch.Tensor)
+        or reg.dim() != 2
+        or reg.shape[0] != 21
+        or not hasattr(hm, "set_joint_regressor")
+    ):
+        raise ConfigError("H2ONet needs a hand model with a (21, V) joint_regressor", hint="use 'mano' or 'openhand'")
+    return hm
+
+
+def _part(kind: str, cfg: Mapping[str, Any] | nn.Module, **inject: Any) -> Any:
+    """Build one part from a config (``inject`` adds what only the method knows) or pass a module through."""
+    from handzoo.registry import build
+
+    if isinstance(cfg, nn.Module):
+        return cfg
+    return build(kind, {**dict(cfg), **inject})
+
+
+# The authors' networks as config trees of registered parts (the cards' ``architecture``).
+_HAND_MODEL = {"type": "mano", "side": "right", "tip_vertex_ids": MANO_TIP_VERTEX_IDS, "joint_regressor": "vertices"}
+_LOSSES = {
+    "stage1": {"type": "H2ONetLoss", "with_rotation": False},
+    "stage2": {"type": "H2ONetLoss", "with_rotation": True},
+}
+SF_ARCHITECTURE: dict[str, Any] = {
+    "type": "H2ONetSF",
+    "backbone": {"type": "H2ONetDenseStack"},
+    "decoder": {"type": "H2ONetMeshDecoder", "latent": 256, "channels": (32, 64, 128, 256)},
+    "rotation_head": {"type": "H2ONetRotationHead"},
+    "hand_model": _HAND_MODEL,
+    "losses": _LOSSES,
+}
+MF_ARCHITECTURE: dict[str, Any] = {
+    **SF_ARCHITECTURE,
+    "type": "H2ONetMF",
+    "rotation_head": {"type": "H2ONetFusedRotationHead"},
+    "occlusion_head": {"type": "H2ONetOcclusionHead"},
+    "offset_head": {"type": "H2ONetOffsetHead", "channels": 32},
+}
+
+
 class _H2ONetBase(Method):
     """Shared construction, pre- and post-processing of both H2ONet networks.
 
+    Each part is built through the registries from a config (or given built); the cards'
+    ``architecture:`` hold the trees (:data:`SF_ARCHITECTURE`, :data:`MF_ARCHITECTURE`). The mesh
+    parts (decoder, offset head) are given the mesh hierarchy of the hand model's topology.
+
     Args:
-        hand_model: mesh topology of the weights: ``'mano'`` (778 vertices, the authors'
-            hierarchy read from ``template_dir``, regressor from MANO) or ``'openhand'`` (1609
-            vertices, handzoo's own hierarchy decimated from the shipped open hand, its regressor;
-            needs no file).
+        hand_model: ``'mano'`` (778 vertices, the authors' hierarchy read from ``template_dir``,
+            regressor from MANO), ``'openhand'`` (1609 vertices, handzoo's own hierarchy decimated
+            from the shipped open hand, its regressor; needs no file), a ``HAND_MODELS`` config
+            (e.g. with ``joint_regressor=`` a trained (21, V) matrix) or a built hand model (see
+            :func:`build_hand_model`).
+        backbone: a ``BACKBONES`` config or module (default ``H2ONetDenseStack``).
+        decoder: a ``HEADS`` config or module (default ``H2ONetMeshDecoder``).
+        rotation_head: a ``HEADS`` config or module.
+        losses: ``{name: LOSSES config}`` of :meth:`losses` (default stage 1 and stage 2).
         template_dir: ``'mano'`` only: folder with the authors' ``transform.pkl`` (default
             ``$HANDZOO_H2ONET_TEMPLATE_DIR``).
-        mano_dir: ``'mano'`` only: folder with ``MANO_RIGHT.pkl`` for the joint regressor (default
-            ``$HANDZOO_MANO_DIR``).
-        joint_regressor: optional (21, V) initial regressor used instead of the hand model's.
+        mano_dir: ``'mano'`` only: folder with ``MANO_RIGHT.pkl`` (default ``$HANDZOO_MANO_DIR``).
 
     The 21 x V joint regressor is a trained parameter, as in the authors' code (their
-    ``mano_joint_reg`` is an ``nn.Parameter`` the optimiser updates): it starts as MANO's
-    ``J_regressor`` plus one-hot fingertip rows and the checkpoint holds the learned copy, which
-    ``handzoo convert`` keeps in the local weights file (``joint_regressor``). It is MANO-derived
-    (listed in ``mano_derived_keys``, so ``handzoo push`` refuses it); weights without it (e.g. from
-    the Hub) load with the initial value and a warning, since the joints then only approximate
-    the trained model's.
+    ``mano_joint_reg`` is an ``nn.Parameter`` the optimiser updates): it starts as the hand
+    model's regressor (MANO's ``J_regressor`` plus one-hot fingertip rows), this module owns it
+    (state key ``joint_regressor``) and the hand model computes the joints with it. The checkpoint
+    holds the learned copy, which ``handzoo convert`` keeps in the local weights file. It is
+    MANO-derived (listed in ``mano_derived_keys``, so ``handzoo push`` refuses it); weights
+    without it (e.g. from the Hub) load with the initial value and a warning, since the joints
+    then only approximate the trained model's.
     """
 
     multi_frame = False
+    _ARCH: dict[str, Any] = SF_ARCHITECTURE
 
     def __init__(
         self,
-        hand_model: str = "mano",
+        hand_model: str | Mapping[str, Any] | HandModel = "mano",
+        backbone: Mapping[str, Any] | nn.Module | None = None,
+        decoder: Mapping[str, Any] | nn.Module | None = None,
+        rotation_head: Mapping[str, Any] | nn.Module | None = None,
+        losses: Mapping[str, Mapping[str, Any]] | None = None,
         template_dir: str | os.PathLike | None = None,
         mano_dir: str | os.PathLike | None = None,
-        joint_regressor: np.ndarray | None = None,
     ) -> None:
         super().__init__()
-        if hand_model == "mano":
-            mesh = load_mesh_hierarchy(template_dir)
-            jreg = mano_joint_regressor(mano_dir) if joint_regressor is None else np.asarray(joint_regressor)
-        elif hand_model == "openhand":
+        hm = build_hand_model(hand_model, mano_dir)
+        name = getattr(hm, "name", "")
+        if name == "openhand":
             mesh = openhand_hierarchy()
-            jreg = openhand_joint_regressor() if joint_regressor is None else np.asarray(joint_regressor)
+        elif name == "mano":
+            mesh = load_mesh_hierarchy(template_dir)
         else:
-            raise ConfigError(
-                f"H2ONet is built on hand_model 'mano' or 'openhand', got {hand_model!r}",
-                hint="use hand_model='mano' (the authors' weights) or 'openhand' (no MANO files needed)",
-            )
-        self.hand_model = hand_model
-        if jreg.shape != (21, mesh.num_vertices[0]):
-            raise ConfigError(f"joint regressor must be (21, {mesh.num_vertices[0]}), got {jreg.shape}")
-        self.backbone = DenseStackBackbone()
-        self.decoder = MeshDecoder(mesh)
-        self.joint_regressor = nn.Parameter(torch.tensor(jreg, dtype=torch.float32))
+            raise ConfigError(f"H2ONet has mesh hierarchies for 'mano' and 'openhand', not {name!r}")
+        self.hand_model = name
+        nv = mesh.num_vertices[0]
+        if tuple(hm.joint_regressor.shape) != (21, nv):
+            raise ConfigError(f"joint regressor must be (21, {nv}), got {tuple(hm.joint_regressor.shape)}")
+        arch = self._ARCH
+        self.backbone = _part("backbones", backbone or arch["backbone"])
+        self.decoder = _part("heads", decoder or arch["decoder"], mesh=mesh)
+        self.rotation_head_cfg = rotation_head or arch["rotation_head"]
+        # trained with the network; the hand model regresses the joints with this very tensor
+        self.joint_regressor = nn.Parameter(hm.joint_regressor.detach().clone().to(torch.float32))
+        hm.set_joint_regressor(self.joint_regressor)
+        self.hand = hm
+        for sub in hm.modules():  # the hand model's arrays come from the user's files: never saved
+            for key, buf in list(sub.named_buffers(recurse=False)):
+                sub.register_buffer(key, buf, persistent=False)
         self.register_buffer("faces", torch.tensor(mesh.faces[0], dtype=torch.long), persistent=False)
         self._mesh = mesh
+        self.loss_configs = {k: dict(v) for k, v in (losses or arch["losses"]).items()}
         # state-dict keys holding MANO-derived data (never uploaded; see handzoo.hub.mano_keys)
-        self.mano_derived_keys: tuple[str, ...] = ("joint_regressor",) if hand_model == "mano" else ()
+        self.mano_derived_keys: tuple[str, ...] = ("joint_regressor",) if name == "mano" else ()
         self.register_load_state_dict_pre_hook(_keep_initial_joint_regressor)
 
     # -- network ---------------------------------------------------------------------------
@@ -105,7 +199,7 @@ class _H2ONetBase(Method):
         Gradients flow as in the authors' code: the single-frame model regresses joints from
         the live vertices and re-adds a live root; the multi-frame model detaches both.
         """
-        joints = torch.matmul(self.joint_regressor, verts.detach() if self.multi_frame else verts)
+        joints = self.hand.regress_joints(verts.detach() if self.multi_frame else verts)
         rot = rot6d_to_matrix(rot6d, convention="rows")
         root = joints[:, :1]
         verts_w = torch.matmul(verts.detach() - root.detach(), rot.transpose(1, 2))
@@ -114,12 +208,13 @@ class _H2ONetBase(Method):
         return joints, rot, root_add, verts_w, joints_w
 
     def losses(self) -> dict[str, Any]:
-        """Stage-1 (canonical mesh) and stage-2 (with rotation) losses."""
-        from .losses import H2ONetLoss
+        """The training losses built from ``losses`` (default: stage 1, canonical mesh; stage 2,
+        with rotation), given the mesh faces and the frame mode."""
+        from handzoo.registry import build
 
         return {
-            "stage1": H2ONetLoss(self.faces, with_rotation=False, multi_frame=self.multi_frame),
-            "stage2": H2ONetLoss(self.faces, with_rotation=True, multi_frame=self.multi_frame),
+            name: build("losses", {**cfg, "faces": self.faces, "multi_frame": self.multi_frame})
+            for name, cfg in self.loss_configs.items()
         }
 
     # -- user-facing -----------------------------------------------------------------------
@@ -211,7 +306,7 @@ class H2ONetSF(_H2ONetBase):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.rot_head = RotationHead()
+        self.rot_head = _part("heads", self.rotation_head_cfg)
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Run the network on ``batch['img']`` (B, 3, 128, 128) RGB in [0, 1]."""
@@ -250,16 +345,26 @@ class H2ONetMF(_H2ONetBase):
     :class:`~handzoo_h2onet.stream.H2ONetStream`, which keeps the past frames itself.
 
     Args:
-        template_dir: ``'mano'``: also where the per-finger vertex sets are found (see
-            :func:`~handzoo_h2onet.assets.load_finger_vertex_ids`); ``'openhand'`` derives them
-            from its skinning weights.
-        finger_vertex_ids: optional five arrays (thumb .. little) used instead.
+        finger_vertex_ids: optional five arrays (thumb .. little) used instead of the template's
+            per-finger vertex sets (``'mano'``: found in ``template_dir``, see
+            :func:`~handzoo_h2onet.assets.load_finger_vertex_ids`; ``'openhand'``: derived from
+            its skinning weights).
+        occlusion_head: a ``HEADS`` config or module (default ``H2ONetOcclusionHead``).
+        offset_head: a ``HEADS`` config or module (default ``H2ONetOffsetHead``); it is given the
+            finest spiral and the finger vertex sets.
         **kwargs: see :class:`_H2ONetBase`.
     """
 
     multi_frame = True
+    _ARCH = MF_ARCHITECTURE
 
-    def __init__(self, finger_vertex_ids: list | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        finger_vertex_ids: list | None = None,
+        occlusion_head: Mapping[str, Any] | nn.Module | None = None,
+        offset_head: Mapping[str, Any] | nn.Module | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         nv = self._mesh.num_vertices[0]
         if finger_vertex_ids is not None:
@@ -268,9 +373,14 @@ class H2ONetMF(_H2ONetBase):
             fingers = openhand_finger_vertex_ids()
         else:
             fingers = load_finger_vertex_ids(kwargs.get("template_dir"), nv)
-        self.occ_head = OcclusionHead()
-        self.offset_head = OffsetHead(32, self._mesh.spirals[0], [np.asarray(f) for f in fingers])
-        self.rot_head = FusedRotationHead()
+        self.occ_head = _part("heads", occlusion_head or MF_ARCHITECTURE["occlusion_head"])
+        self.offset_head = _part(
+            "heads",
+            offset_head or MF_ARCHITECTURE["offset_head"],
+            spiral=self._mesh.spirals[0],
+            finger_vertex_ids=[np.asarray(f) for f in fingers],
+        )
+        self.rot_head = _part("heads", self.rotation_head_cfg)
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Run the network on ``batch['img_0'|'img_1'|'img_2']`` (each B, 3, 128, 128)."""

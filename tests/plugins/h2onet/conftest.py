@@ -42,23 +42,33 @@ def joint_regressor():
     return joint_regressor_from_j16(standin_j_regressor())
 
 
-def _build(cls, template_dir, joint_regressor):
-    model = cls(template_dir=template_dir, joint_regressor=joint_regressor)
+@pytest.fixture(scope="session")
+def mano_dir(tmp_path_factory):
+    """MANO-format stand-in files (random arrays) for the hand model H2ONet's regressor lives on."""
+    from handzoo.testing import write_mano_standin
+
+    return write_mano_standin(tmp_path_factory.mktemp("mano"))
+
+
+def _build(cls, template_dir, joint_regressor, mano_dir):
+    # the authors' regressor is the hand-model option joint_regressor=
+    hand = {"type": "mano", "mano_dir": mano_dir, "joint_regressor": joint_regressor}
+    model = cls(template_dir=template_dir, hand_model=hand)
     model.load_state_dict(golden_state(model))
     return model.eval()
 
 
 @pytest.fixture(scope="session")
-def sf_model(template_dir, joint_regressor):
+def sf_model(template_dir, joint_regressor, mano_dir):
     """Single-frame H2ONet with the golden weights."""
     from handzoo_h2onet.model import H2ONetSF
 
-    return _build(H2ONetSF, template_dir, joint_regressor)
+    return _build(H2ONetSF, template_dir, joint_regressor, mano_dir)
 
 
 @pytest.fixture(scope="session")
-def mf_model(template_dir, joint_regressor):
+def mf_model(template_dir, joint_regressor, mano_dir):
     """Multi-frame H2ONet with the golden weights."""
     from handzoo_h2onet.model import H2ONetMF
 
-    return _build(H2ONetMF, template_dir, joint_regressor)
+    return _build(H2ONetMF, template_dir, joint_regressor, mano_dir)

@@ -146,7 +146,7 @@ def test_unknown_hand_model(template_dir, joint_regressor):
     from handzoo_h2onet.model import H2ONetSF
 
     with pytest.raises(ConfigError, match="openhand"):
-        H2ONetSF(hand_model="smplx", template_dir=template_dir, joint_regressor=joint_regressor)
+        H2ONetSF(hand_model="smplx", template_dir=template_dir)
 
 
 def test_openhand_variants_need_no_files(monkeypatch):
