@@ -126,9 +126,9 @@ def mask_loss(vertices2d: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor 
         valid: (N,) samples that have a mask.
     """
     size_y, size_x = mask.shape[-2:]
-    xy = vertices2d.clone()
-    xy[..., 0] = xy[..., 0].clamp(0.0, size_x - 1.0) / (size_x - 1.0) * 2.0 - 1.0
-    xy[..., 1] = xy[..., 1].clamp(0.0, size_y - 1.0) / (size_y - 1.0) * 2.0 - 1.0
+    gx = vertices2d[..., 0].clamp(0.0, size_x - 1.0) / (size_x - 1.0) * 2.0 - 1.0
+    gy = vertices2d[..., 1].clamp(0.0, size_y - 1.0) / (size_y - 1.0) * 2.0 - 1.0
+    xy = torch.stack((gx, gy), dim=-1)
     sampled = F.grid_sample(mask[:, None].to(xy), xy[:, None], mode="bilinear", align_corners=True)[:, 0, 0]
     valid = torch.ones(xy.shape[0], dtype=torch.bool, device=xy.device) if valid is None else valid.bool()
     if not bool(valid.any()):
