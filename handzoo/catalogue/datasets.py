@@ -112,6 +112,18 @@ class DatasetSpec:
                 return s
         return split
 
+    def official_split(self, split: str) -> str:
+        """The official name of ``split``, checked against :attr:`splits`.
+
+        Raises:
+            ConfigError: for a split the dataset does not have.
+        """
+        name = self.canonical_split(split)
+        if self.splits and name not in self.splits:
+            known = " or ".join(repr(s) for s in self.splits)
+            raise ConfigError(f"unknown {self.display} split {split!r}", hint=f"use {known}")
+        return name
+
     def find_root(
         self, parents: Sequence[Path] = (), env: Mapping[str, str] | None = None
     ) -> tuple[Path | None, list[str]]:

@@ -44,13 +44,6 @@ __all__ = ["FreiHAND", "FREIHAND_SIZES", "FREIHAND_VERSIONS", "SPEC"]
 URL = "https://lmb.informatik.uni-freiburg.de/projects/freihand/"
 FREIHAND_SIZES = {"training": 32560, "evaluation": 3960}
 FREIHAND_VERSIONS = ("gs", "hom", "sample", "auto")
-_SPLITS = {
-    "training": "training",
-    "train": "training",
-    "evaluation": "evaluation",
-    "eval": "evaluation",
-    "test": "evaluation",
-}
 SIDECAR = "{split}_handzoo.json"
 
 SPEC = register_dataset(
@@ -90,9 +83,7 @@ class FreiHAND(HandDataset):
         with_vertices: bool = True,
         with_mask: bool = True,
     ) -> None:
-        if split not in _SPLITS:
-            raise ConfigError(f"unknown FreiHAND split {split!r}", hint="use 'training' or 'evaluation'")
-        self.split = _SPLITS[split]
+        self.split = SPEC.official_split(split)
         if version != "all" and version not in FREIHAND_VERSIONS:
             raise ConfigError(
                 f"unknown FreiHAND version {version!r}", hint=f"one of {', '.join(FREIHAND_VERSIONS)} or 'all'"

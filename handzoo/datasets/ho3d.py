@@ -39,14 +39,6 @@ __all__ = ["HO3D", "HO3D_SIZES", "SPECS"]
 
 URL = "https://www.tugraz.at/institute/icg/research/team-lepetit/research-projects/hand-object-3d-pose-annotation/"
 HO3D_SIZES = {("v2", "train"): 66034, ("v2", "evaluation"): 11524, ("v3", "train"): 78297, ("v3", "evaluation"): 20137}
-_SPLITS = {
-    "train": "train",
-    "training": "train",
-    "evaluation": "evaluation",
-    "eval": "evaluation",
-    "test": "evaluation",
-}
-
 #: one spec per version: ``ho3d-v2`` and ``ho3d-v3`` are scored by different protocols
 SPECS = {
     version: register_dataset(
@@ -111,12 +103,10 @@ class HO3D(HandDataset):
     def __init__(self, root: str | os.PathLike | None = None, split: str = "evaluation", version: str = "v3") -> None:
         if version not in ("v2", "v3"):
             raise ConfigError(f"unknown HO-3D version {version!r}", hint="use 'v2' or 'v3'")
-        if split not in _SPLITS:
-            raise ConfigError(f"unknown HO-3D split {split!r}", hint="use 'train' or 'evaluation'")
-        self.version = version
-        self.split = _SPLITS[split]
-        self.protocol = f"ho3d-{version}"
         spec = SPECS[version]
+        self.version = version
+        self.split = spec.official_split(split)
+        self.protocol = spec.protocols[0]
         self.root = resolve_root(root, spec.display, spec.folder_names, URL)
         list_file = f"{self.split}.txt"
         require(self.root, [list_file, self.split], f"HO-3D {version}", URL)

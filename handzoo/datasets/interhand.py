@@ -68,8 +68,7 @@ class InterHand26M(HandDataset):
     def __init__(
         self, root: str | os.PathLike | None = None, split: str = "test", hands: str = "all", with_mano: bool = True
     ) -> None:
-        if split not in _SPLITS:
-            raise ConfigError(f"unknown InterHand2.6M split {split!r}", hint="use train, val or test")
+        split = SPEC.official_split(split)
         if hands not in ("all", "single", "interacting"):
             raise ConfigError(f"unknown hands filter {hands!r}", hint="use all, single or interacting")
         self.split = split

@@ -25,20 +25,13 @@ import numpy as np
 
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import HandDataset, make_sample, read_image, require, resolve_root, safe_pickle_load
-from handzoo.errors import AnnotationError, ConfigError
+from handzoo.errors import AnnotationError
 from handzoo.geometry.joint_orders import TO_HANDZOO21
 from handzoo.types import LEFT, RIGHT, Sample
 
 __all__ = ["RHD", "decode_rhd_depth", "SPEC"]
 
 URL = "https://lmb.informatik.uni-freiburg.de/resources/datasets/RenderedHandposeDataset.en.html"
-_SPLITS = {
-    "training": "training",
-    "train": "training",
-    "evaluation": "evaluation",
-    "eval": "evaluation",
-    "test": "evaluation",
-}
 
 SPEC = register_dataset(
     DatasetSpec(
@@ -81,9 +74,7 @@ class RHD(HandDataset):
         with_mask: bool = True,
         with_depth: bool = False,
     ) -> None:
-        if split not in _SPLITS:
-            raise ConfigError(f"unknown RHD split {split!r}", hint="use 'training' or 'evaluation'")
-        self.split = _SPLITS[split]
+        self.split = SPEC.official_split(split)
         self.root = resolve_root(root, SPEC.display, SPEC.folder_names, SPEC.url)
         s = self.split
         require(self.root, [f"{s}/anno_{s}.pickle", f"{s}/color"], "RHD", URL)

@@ -107,3 +107,12 @@ def test_catalogue_imports_nothing_above_errors() -> None:
     loaded = json.loads(res.stdout)
     allowed = {"handzoo", "handzoo._lazy", "handzoo._version", "handzoo.errors"}
     assert [m for m in loaded if m not in allowed and not m.startswith("handzoo.catalogue")] == []
+
+
+def test_loaders_take_splits_from_their_spec() -> None:
+    spec = dataset_spec("freihand")
+    assert spec.official_split("test") == spec.official_split("Evaluation") == "evaluation"
+    with pytest.raises(ConfigError, match="unknown FreiHAND split 'bench'"):
+        load_dataset("freihand", split="bench")
+    with pytest.raises(ConfigError, match="unknown HO-3D v2 split"):
+        load_dataset("ho3d-v2", split="val")
