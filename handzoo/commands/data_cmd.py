@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     v = sub.add_parser("preview", help="save a PNG grid of a dataset's samples with their 2D keypoints")
-    v.add_argument("name", help="dataset name, e.g. synthetic, freihand, ho3d_v3")
+    v.add_argument("name", help="dataset name, e.g. synthetic, freihand, ho3d-v3 (any spelling: ho3d_v3)")
     v.add_argument("--out", required=True, help="PNG file to write")
     v.add_argument("--root", default=None, help="dataset folder (default: $HANDZOO_DATA/<name>)")
     v.add_argument("--split", default=None, help="split (default: the loader's)")
