@@ -10,12 +10,9 @@ centres, so a horizontal flip maps ``x -> W - 1 - x``. Boxes are ``xywh`` (top-l
 height) in the functions that reproduce the authors' code (they all use ``xywh``) and ``xyxy``
 in :class:`~handzoo.types.Sample`; :func:`xyxy_to_xywh` / :func:`xywh_to_xyxy` convert.
 
-The box rules of the methods:
-
-* H2ONet / HandOccNet: :func:`h2onet_box` = tight box of the 2D joints scaled 1.5x about its
-  centre (:func:`keypoint_box`), then clipped to the image and made square without further
-  expansion (:func:`process_box` with ``expansion=1.0``, non-strict degenerate check).
-* Hand4Whole (Pose2Pose): :func:`hand4whole_box` = :func:`process_box` with aspect 1 and 1.25x.
+The methods' box rules (how a method turns a box or 2D joints into its crop) live in their
+plugins and are built from the generic parts here (:func:`keypoint_box`, :func:`process_box`).
+Images are loaded by :func:`handzoo.query.load_image` (re-exported here).
 
 :func:`warp_crop` is the affine crop of the authors' ``generate_patch_image`` (box centre to the
 patch centre ``(W/2, H/2)``, box size to the patch size, optional scale, rotation in degrees and
@@ -25,16 +22,15 @@ horizontal flip) done with ``cv2.warpAffine`` and bilinear sampling.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
 from handzoo.errors import InputError
+from handzoo.query import load_image, load_images
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -47,8 +43,6 @@ __all__ = [
     "keypoint_box",
     "sanitize_box",
     "process_box",
-    "h2onet_box",
-    "hand4whole_box",
     "crop_transform",
     "flip_transform",
     "scale_transform",
@@ -66,7 +60,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 # --------------------------------------------------------------------------------------------
-# loading
+# helpers (images are loaded by handzoo.query.load_image / load_images, re-exported above)
 
 
 def _describe(obj: Any) -> str:
@@ -75,131 +69,6 @@ def _describe(obj: Any) -> str:
     if shape is not None:
         return f"{type(obj).__name__} with shape {tuple(shape)} and dtype {dtype}"
     return type(obj).__name__
-
-
-def _float_to_uint8(arr: np.ndarray, what: str) -> np.ndarray:
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{what} contains NaN or infinite values", hint="pass finite pixel values")
-    lo, hi = float(arr.min()), float(arr.max())
-    if lo < -1e-3 or hi > 1.0 + 1e-3:
-        raise InputError(
-            f"{what} is a float image with values in [{lo:.3g}, {hi:.3g}], expected [0, 1]",
-            hint="pass uint8 images in [0, 255] or float images scaled to [0, 1]",
-        )
-    return np.clip(np.rint(arr * 255.0), 0, 255).astype(np.uint8)
-
-
-def _array_to_rgb(arr: np.ndarray, what: str, channels_first: bool = False) -> np.ndarray:
-    """Validate an (H,W), (H,W,C) or (C,H,W) array and return a contiguous RGB uint8 (H,W,3)."""
-    if arr.ndim == 3 and channels_first:
-        arr = np.moveaxis(arr, 0, -1)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4):
-        raise InputError(
-            f"{what} must be an image of shape (H, W, 3), got shape {tuple(arr.shape)}",
-            hint="images are RGB (H, W, 3) uint8 arrays, PIL images, file paths or (C, H, W) tensors",
-        )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InputError(f"{what} is empty (shape {tuple(arr.shape)})", hint="pass an image with at least one pixel")
-    if arr.dtype == np.uint8:
-        out = arr
-    elif arr.dtype == np.bool_:
-        out = arr.astype(np.uint8) * 255
-    elif np.issubdtype(arr.dtype, np.floating):
-        out = _float_to_uint8(arr.astype(np.float32), what)
-    elif np.issubdtype(arr.dtype, np.integer):
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo < 0 or hi > 255:
-            raise InputError(f"{what} has integer values in [{lo}, {hi}], expected [0, 255]", hint="pass uint8 images")
-        out = arr.astype(np.uint8)
-    else:
-        raise InputError(f"{what} has unsupported dtype {arr.dtype}", hint="pass uint8 or float images")
-    if out.shape[-1] == 1:
-        out = np.repeat(out, 3, axis=-1)
-    elif out.shape[-1] == 4:
-        out = out[..., :3]
-    return np.ascontiguousarray(out)
-
-
-def _read_path(path: Path) -> np.ndarray:
-    if not path.exists():
-        raise InputError(f"image file not found: {path}", hint="check the path")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory, not an image file", hint="pass image files, one path each")
-    data = np.fromfile(str(path), dtype=np.uint8)
-    if data.size == 0:
-        raise InputError(f"image file is empty: {path}", hint="re-export or re-download the image")
-    # IGNORE_ORIENTATION: the methods read with cv2.imread and never apply EXIF rotation
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if bgr is None:
-        raise InputError(f"cannot decode image file {path} (corrupt or not an image)", hint="check the file")
-    return np.ascontiguousarray(bgr[:, :, ::-1])
-
-
-def load_image(image: Any, name: str = "image") -> np.ndarray:
-    """Turn one image in any supported form into an RGB uint8 (H, W, 3) numpy array.
-
-    Args:
-        image: a numpy array (H, W, 3) / (H, W) / (H, W, 4), uint8 or float in [0, 1]; a PIL image;
-            a path (``str`` or ``pathlib.Path``); or a torch tensor (C, H, W) or (H, W, C), uint8
-            or float in [0, 1].
-        name: how to call the image in error messages.
-
-    Returns:
-        A new or shared contiguous RGB uint8 array.
-
-    Raises:
-        InputError: wrong type, shape, dtype, value range, empty or corrupt file.
-    """
-    if image is None:
-        raise InputError(f"{name} is None", hint="pass an image array, PIL image, path or tensor")
-    if isinstance(image, (str, os.PathLike)):
-        return _read_path(Path(image))
-    if isinstance(image, np.ndarray):
-        return _array_to_rgb(image, name)
-    mod = type(image).__module__
-    if mod.startswith("torch"):
-        import torch
-
-        if isinstance(image, torch.Tensor):
-            arr = image.detach().cpu()
-            if arr.dtype == torch.bfloat16 or arr.dtype == torch.float16:
-                arr = arr.float()
-            arr = arr.numpy()
-            channels_first = arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4)
-            return _array_to_rgb(arr, name, channels_first=channels_first)
-    if mod.startswith("PIL"):
-        try:
-            pil = image.convert("RGB")
-            return np.ascontiguousarray(np.asarray(pil, dtype=np.uint8))
-        except Exception as exc:  # PIL raises many types for truncated data
-            raise InputError(f"cannot read PIL {name}: {exc}", hint="check the image file") from exc
-    raise InputError(
-        f"{name} has unsupported type {_describe(image)}",
-        hint="pass numpy (H, W, 3) uint8, PIL images, file paths or torch tensors",
-    )
-
-
-def load_images(images: Any) -> list[np.ndarray]:
-    """Load one image or a batch of images as a list of RGB uint8 (H, W, 3) arrays.
-
-    Accepted: a single image (see :func:`load_image`), a list/tuple of images, a batched numpy
-    array (B, H, W, 3), or a batched tensor (B, C, H, W) / (B, H, W, C).
-
-    Raises:
-        InputError: for an empty batch or any bad element (named by its index).
-    """
-    if isinstance(images, (list, tuple)):
-        if len(images) == 0:
-            raise InputError("no images given (empty list)", hint="pass at least one image")
-        return [load_image(im, name=f"image {i}") for i, im in enumerate(images)]
-    ndim = getattr(images, "ndim", None)
-    if ndim == 4:
-        if images.shape[0] == 0:
-            raise InputError("no images given (empty batch)", hint="pass at least one image")
-        return [load_image(images[i], name=f"image {i}") for i in range(images.shape[0])]
-    return [load_image(images)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,22 +174,6 @@ def process_box(
         w = h * aspect_ratio
     w, h = w * expansion, h * expansion
     return np.array([cx - w / 2.0, cy - h / 2.0, w, h], dtype=np.float64)
-
-
-def h2onet_box(joints2d: Any, img_w: int, img_h: int, valid: Any = None) -> np.ndarray:
-    """H2ONet's (and HandOccNet's) crop box: joints' box x1.5, clipped, made square.
-
-    Falls back to the whole image (``[0, 0, W - 1, H - 1]``) when degenerate, as their test code.
-    """
-    box = process_box(keypoint_box(joints2d, valid, 1.5), img_w, img_h, aspect_ratio=1.0, expansion=1.0, strict=False)
-    if box is None:
-        return np.array([0.0, 0.0, img_w - 1.0, img_h - 1.0])
-    return box
-
-
-def hand4whole_box(box_xywh: Any, img_w: int, img_h: int) -> np.ndarray | None:
-    """Hand4Whole's (Pose2Pose) crop box for a hand box: clipped, square, x1.25."""
-    return process_box(box_xywh, img_w, img_h, aspect_ratio=1.0, expansion=1.25, strict=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -119,18 +119,6 @@ def test_process_box_matches_authors_rule():
     assert T.process_box([10, 10, 0, 5], 100, 100) is None
 
 
-def test_method_boxes():
-    joints = np.array([[40.0, 50.0], [60.0, 90.0]])
-    # H2ONet: 1.5x joint box (30 x 60 centred at 50, 70), sanitized (-1 px), made square
-    b = T.h2onet_box(joints, 640, 480)
-    np.testing.assert_allclose(b[2], b[3])
-    np.testing.assert_allclose(b[2], 59.0)
-    np.testing.assert_allclose(b[:2] + b[2:] / 2, [35.0 + 29.0 / 2, 40.0 + 59.0 / 2])
-    b4 = T.hand4whole_box([10.0, 10.0, 21.0, 41.0], 640, 480)
-    np.testing.assert_allclose(b4[2:], [50.0, 50.0])
-    assert T.h2onet_box(np.array([[5.0, 5.0], [5.0, 5.0]]), 64, 48).tolist() == [0, 0, 63, 47]
-
-
 # ------------------------------------------------------------------------------- affine crops
 
 

@@ -166,3 +166,14 @@ def test_openhand_variants_need_no_files(monkeypatch):
     out = mf(_images(3), boxes=[box] * 3)
     assert out.vertices.shape == (1, 1, 1609, 3)
     assert out.extras["finger_occlusion_prob"].shape == (1, 1, 5)
+
+
+def test_box_rule():
+    """H2ONet's crop box: 1.5x joint box (30 x 60 centred at 50, 70), sanitized (-1 px), made square."""
+    from handzoo_h2onet.preprocess import h2onet_box
+
+    b = h2onet_box(np.array([[40.0, 50.0], [60.0, 90.0]]), 640, 480)
+    np.testing.assert_allclose(b[2], b[3])
+    np.testing.assert_allclose(b[2], 59.0)
+    np.testing.assert_allclose(b[:2] + b[2:] / 2, [35.0 + 29.0 / 2, 40.0 + 59.0 / 2])
+    assert h2onet_box(np.array([[5.0, 5.0], [5.0, 5.0]]), 64, 48).tolist() == [0, 0, 63, 47]

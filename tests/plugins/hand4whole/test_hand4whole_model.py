@@ -217,3 +217,11 @@ def test_inference_backbone_folds_batchnorm_and_follows_weight_changes() -> None
     torch.testing.assert_close(changed, net(x)[0], rtol=1e-4, atol=1e-5)
     assert not torch.allclose(changed, fused)
     assert all(k.split(".")[0] in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4") for k in net.state_dict())
+
+
+def test_box_rule() -> None:
+    """Hand4Whole's crop box: clipped, made square, enlarged 1.25x."""
+    from handzoo_hand4whole.preprocess import hand4whole_box
+
+    np.testing.assert_allclose(hand4whole_box([10.0, 10.0, 21.0, 41.0], 640, 480)[2:], [50.0, 50.0])
+    assert hand4whole_box([700.0, 10.0, 5.0, 5.0], 640, 480) is None
