@@ -24,6 +24,7 @@ from typing import Any
 
 from handzoo.bench.baselines import BASELINES
 from handzoo.catalogue.cards import BenchLimits, InputSpec
+from handzoo.catalogue.hand_models import hand_model_spec
 from handzoo.catalogue.names import DATASET_NAMES
 from handzoo.errors import AssetError, ConfigError, HandzooError
 from handzoo.handmodels.mano_reader import MANO_ENV, MANO_URL, find_mano_file
@@ -289,7 +290,8 @@ def applies_to(entry: ModelEntry, dataset: str, env: dict[str, str] | None = Non
             f"{entry.name} is a {frames}-frame video model; the harness evaluates single images",
             "none yet (evaluate its single-frame sibling, if it has one)",
         )
-    if str(entry.card.hand_model or "").lower() == "mano" and not mano_available(env):
+    needs = hand_model_spec(entry.card.hand_model)
+    if needs is not None and needs.name == "mano" and not mano_available(env):
         return (
             "its weights need the MANO hand model, whose files are not installed",
             f"download MANO from {MANO_URL} and set {MANO_ENV}=DIR (holding MANO_RIGHT.pkl and MANO_LEFT.pkl)",

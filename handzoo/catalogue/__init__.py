@@ -6,6 +6,7 @@ The bottom of the contracts layer. It imports nothing of handzoo above :mod:`han
 * :mod:`~handzoo.catalogue.cards` — model cards as typed records (:class:`ModelCard`, status).
 * :mod:`~handzoo.catalogue.datasets` — :class:`DatasetSpec` (declared by each loader) and the
   one dataset-root lookup.
+* :mod:`~handzoo.catalogue.hand_models` — the hand models cards name (MANO: the user's files).
 * :mod:`~handzoo.catalogue.protocols` — protocol ids and their spellings.
 * :mod:`~handzoo.catalogue.records` — the bench's cell records (what ``results.json`` holds).
 * :mod:`~handzoo.catalogue.results` — typed (dataset, split, protocol, metric) result keys.
@@ -32,6 +33,7 @@ from handzoo.catalogue.cards import (
     render_card,
 )
 from handzoo.catalogue.datasets import DATA_ENV, DatasetSpec, dataset_spec, dataset_specs, locate_root, register_dataset
+from handzoo.catalogue.hand_models import HAND_MODEL_NAMES, HAND_MODELS, HandModelSpec, hand_model_spec
 from handzoo.catalogue.names import (
     DATASET_NAMES,
     METRIC_NAMES,
@@ -48,6 +50,8 @@ __all__ = [
     "CARD_PACKAGE",
     "DATA_ENV",
     "DATASET_NAMES",
+    "HAND_MODELS",
+    "HAND_MODEL_NAMES",
     "METRIC_NAMES",
     "PROTOCOL_IDS",
     "PROTOCOL_NAMES",
@@ -56,6 +60,7 @@ __all__ = [
     "Cell",
     "CellResult",
     "DatasetSpec",
+    "HandModelSpec",
     "HubWeights",
     "InputSpec",
     "ModelCard",
@@ -71,6 +76,7 @@ __all__ = [
     "canonical_metric",
     "dataset_spec",
     "dataset_specs",
+    "hand_model_spec",
     "declare_protocol",
     "load_card",
     "locate_root",

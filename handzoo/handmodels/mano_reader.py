@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from handzoo.catalogue.hand_models import MANO_ENV, MANO_URL
 from handzoo.errors import AssetError
 from handzoo.handmodels.data import HandModelData
 from handzoo.io.safe_pickle import plain, safe_load
@@ -34,8 +35,6 @@ __all__ = [
     "load_mano",
 ]
 
-MANO_URL = "https://mano.is.tue.mpg.de"
-MANO_ENV = "HANDZOO_MANO_DIR"
 _FILENAMES = {"right": "MANO_RIGHT.pkl", "left": "MANO_LEFT.pkl"}
 
 # Fingertip vertices (thumb, index, middle, ring, pinky) used by manopth and most hand methods

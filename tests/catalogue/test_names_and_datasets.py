@@ -116,3 +116,13 @@ def test_loaders_take_splits_from_their_spec() -> None:
         load_dataset("freihand", split="bench")
     with pytest.raises(ConfigError, match="unknown HO-3D v2 split"):
         load_dataset("ho3d-v2", split="val")
+
+
+def test_hand_models_in_the_catalogue() -> None:
+    from handzoo.catalogue import hand_model_spec
+    from handzoo.handmodels.mano_reader import MANO_ENV, MANO_URL
+
+    mano = hand_model_spec("MANO")
+    assert mano.user_files and (mano.url, mano.env_var) == (MANO_URL, MANO_ENV)
+    assert not hand_model_spec("openhand").user_files
+    assert hand_model_spec(None) is None and hand_model_spec("smpl") is None
