@@ -221,7 +221,7 @@ def model_query(batch: Sequence[tuple[int, Any]]) -> HandQuery | None:
     camera ``K``; ``joints2d`` (ground truth, when every image of the batch has them) is what some
     methods build their crop from, as their authors' evaluation.
     """
-    images, boxes, ks, sides, j2d = [], [], [], [], []
+    images, boxes, ks, sides, j2d, roots = [], [], [], [], [], []
     for _, s in batch:
         rows = sample_rows(s)
         if not rows:
@@ -232,10 +232,17 @@ def model_query(batch: Sequence[tuple[int, Any]]) -> HandQuery | None:
         ks.append(np.asarray(s.K, dtype=np.float32))
         sides.append(np.asarray(s.side, dtype=np.int64).reshape(-1)[rows])
         j2d.append(None if s.joints2d is None else np.asarray(s.joints2d, dtype=np.float32)[rows])
+        # datasets whose official evaluation supplies the absolute root depth (InterHand2.6M's
+        # 'abs_depth', InterNet's trans_test='gt') give the ground-truth wrists as `root`
+        has_root = isinstance((s.meta or {}).get("abs_depth"), dict)
+        roots.append(np.asarray(s.joints3d, dtype=np.float64)[rows, 0] if has_root else None)
     if not images:
         return None
     have_j2d = all(j is not None for j in j2d)
-    return make_query(images, boxes, sides=sides, K=ks, joints2d=j2d if have_j2d else None)
+    have_root = all(r is not None for r in roots)
+    return make_query(
+        images, boxes, sides=sides, K=ks, joints2d=j2d if have_j2d else None, root=roots if have_root else None
+    )
 
 
 def _predict_batch(model: Any, batch: Sequence[tuple[int, Any]], device: torch.device) -> Any:
