@@ -43,9 +43,15 @@ from handzoo_h2onet.model import H2ONetMF, H2ONetSF  # noqa: E402
 
 def ours(kind: str) -> torch.nn.Module:
     """handzoo's model with the deterministic weights."""
+    import tempfile
+
+    from handzoo.testing import write_mano_standin
+
     cls = H2ONetSF if kind == "sf" else H2ONetMF
     jreg = joint_regressor_from_j16(standin_j_regressor())
-    m = cls(template_dir=FIXTURES / "template", joint_regressor=jreg)
+    mano_dir = write_mano_standin(Path(tempfile.mkdtemp()) / "mano")  # MANO-format random arrays
+    hand = {"type": "mano", "mano_dir": mano_dir, "joint_regressor": jreg}  # the regressor is a hand-model option
+    m = cls(template_dir=FIXTURES / "template", hand_model=hand)
     shapes = {k: tuple(v.shape) for k, v in to_authors_state_dict(m.state_dict()).items()}
     state = deterministic_state(shapes, ("mano_joint_reg",))
     state["mano_joint_reg"] = torch.from_numpy(jreg)  # the authors' model starts from the same regressor
