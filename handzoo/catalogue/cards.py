@@ -348,6 +348,17 @@ class PaperResult(_Record):
     source: str = ""
     notes: str | None = None
 
+    @property
+    def key(self) -> ResultKey:
+        """The typed key of this number (see :func:`handzoo.catalogue.result_key`).
+
+        Dataset names and splits resolve through the specs the loaders declare (import
+        ``handzoo.datasets`` first for those of the built-in loaders).
+        """
+        from handzoo.catalogue.results import paper_result_key
+
+        return paper_result_key(self)
+
     @classmethod
     def from_yaml(cls, d: Any) -> PaperResult:
         """Read one entry of ``results``."""

@@ -57,6 +57,7 @@ def test_hub_weights_round_trip_through_yaml() -> None:
 def test_paper_results_have_canonical_keys(path: Path) -> None:
     for r in load_card(path).results:
         key = paper_result_key(r)
+        assert key == r.key
         assert key.protocol in PROTOCOL_IDS, (path.stem, r.protocol)
         assert key.metric and key.split, (path.stem, r)
 
