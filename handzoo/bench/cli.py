@@ -16,6 +16,7 @@ Progress bars go to stderr; with ``--json`` stdout holds only the results docume
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -80,8 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _score(argv: list[str]) -> int:
-    from handzoo.protocols import score_cli as mod
-
+    mod = importlib.import_module("handzoo.protocols.score_cli")  # looked up at call time (tests swap it)
     parser = argparse.ArgumentParser(
         prog="handzoo-bench score", description="Score an official submission file with a handzoo protocol."
     )
