@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "push": "handzoo.commands.push_cmd",
     "data": "handzoo.commands.data_cmd",
     "hand": "handzoo.commands.hand_cmd",
+    "train": "handzoo.commands.train_cmd",
 }
 
 

@@ -1,0 +1,183 @@
+"""Training data: pre-rendered shard folders, streamed datasets, and the method's transform.
+
+A training set is a *source* of annotated samples (a shard folder written by
+:mod:`handzoo.train.shards`, or any handzoo dataset such as the synthetic generator streamed
+through DataLoader workers) followed by the method's *transform* (its crop, augmentation and
+targets), which returns a dict of arrays that ``default_collate`` stacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from handzoo.errors import ConfigError, DatasetError
+
+__all__ = ["ShardSamples", "StreamSamples", "TrainingSet", "sample_to_record", "build_source"]
+
+RECORD_KEYS = ("image", "K", "bbox", "side", "joints3d", "global_orient", "hand_pose", "betas")
+
+
+class ShardSamples(Dataset):
+    """The samples of one or more shard folders (``shard_*.npz``), held in memory.
+
+    Args:
+        roots: folder(s) written by ``python -m handzoo.train.shards``.
+        limit: use only the first ``limit`` samples (all by default).
+        watch: keep picking up shards that appear while training (a render still running):
+            the dataset then has a fixed virtual length ``watch`` and index ``i`` reads sample
+            ``i mod n`` of the ``n`` loaded so far; folders are re-scanned every 60 seconds.
+    """
+
+    def __init__(
+        self,
+        roots: str | os.PathLike | Sequence[str | os.PathLike],
+        limit: int | None = None,
+        watch: int | None = None,
+    ) -> None:
+        self.roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
+        self.limit = limit
+        self.watch = int(watch) if watch else None
+        self._load()
+
+    def _scan(self) -> list[Path]:
+        files: list[Path] = []
+        for r in self.roots:
+            r = Path(os.path.expanduser(str(r)))
+            found = sorted(p for p in r.glob("shard_*.npz") if not p.name.endswith(".tmp.npz"))
+            if not found:
+                raise DatasetError(
+                    f"no shard_*.npz files in {r}",
+                    hint=f"render them first: python -m handzoo.train.shards --out {r} --n 20000",
+                )
+            files += found
+        return files
+
+    def _load(self) -> None:
+        import time
+
+        limit = self.limit
+        files = self._scan()
+        self.files = files
+        self._scanned = time.monotonic()
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in RECORD_KEYS}
+        total = 0
+        for f in files:
+            with np.load(f) as z:
+                for k in RECORD_KEYS:
+                    parts[k].append(z[k])
+                total += int(z["image"].shape[0])
+            if limit is not None and total >= limit:
+                break
+        self._arrays = {k: np.concatenate(v) for k, v in parts.items()}
+        n = int(self._arrays["image"].shape[0])
+        self.n = n if limit is None else min(n, int(limit))
+
+    def __len__(self) -> int:
+        return self.watch if self.watch else self.n
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if self.watch:
+            import time
+
+            if time.monotonic() - self._scanned > 60 and len(self._scan()) != len(self.files):
+                self._load()
+            index = int(index) % self.n
+        elif not 0 <= index < self.n:
+            raise IndexError(index)
+        return {k: v[index] for k, v in self._arrays.items()}
+
+
+def sample_to_record(sample: Any, hand: int = 0) -> dict[str, Any]:
+    """One hand of a :class:`handzoo.types.Sample` with MANO-layout parameters as a training record.
+
+    Raises:
+        DatasetError: the sample lacks the parameters or joints training needs.
+    """
+    mano = sample.mano or {}
+    if sample.joints3d is None or not all(k in mano for k in ("global_orient", "hand_pose", "betas")):
+        raise DatasetError(
+            "the sample has no 3D joints or MANO-layout parameters to train on",
+            hint="train on a dataset with hand-model parameters (e.g. the synthetic open-hand data)",
+        )
+    return {
+        "image": sample.image,
+        "K": np.asarray(sample.K, np.float32),
+        "bbox": np.asarray(sample.bbox, np.float32).reshape(-1, 4)[hand],
+        "side": int(np.asarray(sample.side).reshape(-1)[hand]),
+        "joints3d": np.asarray(sample.joints3d[hand], np.float32),
+        "global_orient": np.asarray(mano["global_orient"][hand], np.float32),
+        "hand_pose": np.asarray(mano["hand_pose"][hand], np.float32),
+        "betas": np.asarray(mano["betas"][hand], np.float32)[:10],
+    }
+
+
+class StreamSamples(Dataset):
+    """Records of a handzoo dataset (first hand of each sample), e.g. the synthetic generator
+    rendering in DataLoader workers.
+
+    Args:
+        dataset: a handzoo dataset name (``synthetic``) or object.
+        **kwargs: passed to :func:`handzoo.load_dataset` with a name.
+    """
+
+    def __init__(self, dataset: str | Any = "synthetic", **kwargs: Any) -> None:
+        if isinstance(dataset, str):
+            from handzoo.datasets import load_dataset
+
+            dataset = load_dataset(dataset, **kwargs)
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return sample_to_record(self.dataset[index])
+
+
+class TrainingSet(Dataset):
+    """``transform(source[i], i)`` for every sample: what the DataLoader of the Runner reads.
+
+    Args:
+        source: the samples (:class:`ShardSamples`, :class:`StreamSamples`, any map-style dataset).
+        transform: the method's training transform (a callable taking ``(record, index)``).
+    """
+
+    def __init__(self, source: Dataset, transform: Callable[[dict[str, Any], int], dict[str, Any]]) -> None:
+        self.source = source
+        self.transform = transform
+        self.metainfo = {"source": type(source).__name__}
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.transform(self.source[index], index)
+
+
+def build_source(cfg: dict[str, Any]) -> Dataset:
+    """A sample source from a config: ``{'type': 'shards', 'roots': [...]}`` or
+    ``{'type': 'stream', 'dataset': 'synthetic', ...}``.
+
+    Raises:
+        ConfigError: unknown source type.
+    """
+    cfg = dict(cfg)
+    kind = cfg.pop("type", "shards")
+    if kind == "shards":
+        return ShardSamples(**cfg)
+    if kind == "stream":
+        return StreamSamples(**cfg)
+    raise ConfigError(f"unknown training data source {kind!r}", hint="use type='shards' or type='stream'")
+
+
+def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
+    """The ``manifest.json`` of a shard folder ({} when absent)."""
+    p = Path(root) / "manifest.json"
+    return json.loads(p.read_text()) if p.is_file() else {}

@@ -1,0 +1,107 @@
+"""The mmengine model that trains a handzoo method: its forward, its own losses, its stages.
+
+``MethodTrainModel`` wraps any :class:`handzoo.interfaces.Method` as an ``mmengine.model.BaseModel``:
+``mode='loss'`` runs ``method(batch)`` and the active loss of ``method.losses()`` (stage-wise
+schedules switch the active loss, see :class:`handzoo.train.hooks.StageHook`); ``mode='predict'``
+runs the method's full user-facing pipeline on raw samples, for evaluation with the bench's
+protocols.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import torch
+from mmengine.dist import get_world_size, is_distributed
+from mmengine.model import BaseModel
+from torch import nn
+
+from handzoo.errors import ConfigError
+
+__all__ = ["MethodTrainModel"]
+
+
+class MethodTrainModel(BaseModel):
+    """A handzoo method with its losses, as the model of an mmengine Runner.
+
+    Args:
+        method: the built method (an ``nn.Module`` implementing ``handzoo.interfaces.Method``).
+        loss: name of the loss in ``method.losses()`` to start with (default: the first).
+        freeze_norm: keep normalisation layers in eval mode while training (running statistics
+            and affine parameters frozen); gives batch-size-independent losses, e.g. for DDP
+            checks with small per-process batches.
+    """
+
+    def __init__(self, method: nn.Module, loss: str | None = None, freeze_norm: bool = False) -> None:
+        super().__init__()
+        self.method = method
+        losses = dict(method.losses()) if hasattr(method, "losses") else {}
+        if not losses:
+            raise ConfigError(
+                f"{type(method).__name__} defines no training losses",
+                hint="implement Method.losses() in the plugin to make the method trainable",
+            )
+        self.losses = nn.ModuleDict(losses)
+        self.active_loss = loss or next(iter(losses))
+        self.set_loss(self.active_loss)
+        self.freeze_norm = bool(freeze_norm)
+
+    def set_loss(self, name: str) -> None:
+        """Make ``name`` the loss that ``mode='loss'`` uses.
+
+        Raises:
+            ConfigError: the method has no loss of that name.
+        """
+        if name not in self.losses:
+            raise ConfigError(
+                f"{type(self.method).__name__} has no loss {name!r}", hint=f"its losses: {', '.join(self.losses)}"
+            )
+        self.active_loss = name
+
+    def train(self, mode: bool = True) -> MethodTrainModel:
+        """``nn.Module.train``, keeping normalisation layers in eval mode with ``freeze_norm``."""
+        super().train(mode)
+        if mode and self.freeze_norm:
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._NormBase):
+                    m.eval()
+                    for p in m.parameters():
+                        p.requires_grad_(False)
+        return self
+
+    def forward(self, mode: str = "loss", **data: Any) -> Any:
+        """``mode='loss'``: ``data`` is the collated training batch -> the loss terms.
+        ``mode='predict'``: ``data['samples']`` is a list of ``(index, Sample)`` -> one
+        ``(index, sample, HandOutput)`` triple list (see :class:`handzoo.train.evaluation.ProtocolMetric`).
+        """
+        if mode == "loss":
+            batch = data["inputs"] if "inputs" in data and isinstance(data["inputs"], dict) else data
+            out = nn.Module.__call__(self.method, batch)
+            terms = self.losses[self.active_loss](out, batch)
+            return {k: v for k, v in terms.items() if k != "loss"} if len(terms) > 1 else terms
+        if mode == "predict":
+            from handzoo.bench.inference import model_query
+
+            batch = data["samples"]
+            query = model_query(batch)  # the bench's inputs: ground-truth boxes, sides, K
+            if query is None:
+                return [(batch, None)]
+            with torch.no_grad():
+                out = self.method.predict(query)
+            return [(batch, out)]
+        raise ConfigError(f"unknown mode {mode!r}", hint="use 'loss' or 'predict'")
+
+    def parse_losses(self, losses: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The summed loss for backward; logged values averaged over processes (the global batch)."""
+        total = sum(v.mean() for v in losses.values())
+        log_vars = OrderedDict([("loss", total.detach().clone())])
+        for k, v in losses.items():
+            log_vars[k] = v.detach().mean().clone()
+        if is_distributed():
+            keys = list(log_vars)
+            stacked = torch.stack([log_vars[k].float() for k in keys])
+            torch.distributed.all_reduce(stacked)
+            stacked /= get_world_size()
+            log_vars = OrderedDict(zip(keys, stacked))
+        return total, log_vars

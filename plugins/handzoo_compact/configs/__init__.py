@@ -1,0 +1,1 @@
+"""mmengine training configs of the compact model (``handzoo-train <variant>``)."""
