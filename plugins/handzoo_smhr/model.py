@@ -40,7 +40,7 @@ from .decode import (
     vertex_normals_sh,
     virtual_intrinsics,
 )
-from .heads import HEAD_CHANNELS
+from .heads import HEAD_CHANNELS, gather_cells
 from .preprocess import SquareLetterbox, prepare_images
 
 __all__ = ["SMHR", "SMHR_MANO_TIPS", "DEFAULT_BACKBONE", "DEFAULT_NECK"]
@@ -95,6 +95,8 @@ class SMHR(Method, HandDetector):
         fix_left_shapedirs: MANO only: correct the sign bug of the official ``MANO_LEFT.pkl``. The
             authors trained with the file as is, so the default (False) keeps it.
         channels_last: run the convolutions in NHWC (faster on CPU; same numbers to rounding).
+        sparse_heads: evaluate the heads other than ``hm`` only at the detected centres (the same
+            numbers to rounding, a fraction of the work); False runs them on the whole map.
 
     ``model(images)`` returns a :class:`~handzoo.types.HandOutput` with ``max_hands`` hands per
     image; ``model.detect(images)`` returns :class:`~handzoo.interfaces.Detections`.
@@ -118,6 +120,7 @@ class SMHR(Method, HandDetector):
         down_ratio: int = 4,
         fix_left_shapedirs: bool = False,
         channels_last: bool = True,
+        sparse_heads: bool = True,
         losses: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__()
@@ -153,6 +156,7 @@ class SMHR(Method, HandDetector):
             self.backbone.to(memory_format=torch.channels_last)
             self.neck.to(memory_format=torch.channels_last)
         self.channels_last = channels_last
+        self.sparse_heads = sparse_heads
         sides = ("right", "left") if self.has_handedness else ("right",)
         self.hand_models = nn.ModuleDict(
             {s: self._hand_model(hand_model, s, mano_dir, fix_left_shapedirs) for s in sides}
@@ -233,7 +237,10 @@ class SMHR(Method, HandDetector):
         names = [n for n in self.heads.names if n != "hm"]
         if self.training and self.has_handedness:
             out["handmap"] = self.heads.handmap(feat)
-        at = self.heads.at(feat, ind, names)
+        if self.sparse_heads:
+            at = self.heads.at(feat, ind, names)
+        else:
+            at = {n: gather_cells(getattr(self.heads, n)(feat), ind) for n in names}
         params = at["params"]
         out["params"] = params
         if self.has_handedness:

@@ -69,12 +69,19 @@ class CSPNeck(nn.Module):
         in_channels: channels of the trunk's stride-8, 16 and 32 maps.
         channels: channels of each branch and of the output (256).
         l2_scale: initial L2Norm scale (10).
+        fast: at inference (eval, no autograd), fold the BatchNorm and run the non-overlapping
+            transposed convolutions as matrix products (same numbers to float rounding).
     """
 
     def __init__(
-        self, in_channels: Sequence[int] = (512, 1024, 2048), channels: int = 256, l2_scale: float = 10.0
+        self,
+        in_channels: Sequence[int] = (512, 1024, 2048),
+        channels: int = 256,
+        l2_scale: float = 10.0,
+        fast: bool = True,
     ) -> None:
         super().__init__()
+        self.fast = fast
         c3, c4, c5 = in_channels
         self.out_channels = channels
         self.stride = 4
@@ -103,7 +110,7 @@ class CSPNeck(nn.Module):
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         """Fuse the trunk's (stride 8, 16, 32) maps into one stride-4 map (B, 256, H/4, W/4)."""
         x3, x4, x5 = feats[-3:]
-        fast = not self.training and not torch.is_grad_enabled()
+        fast = self.fast and not self.training and not torch.is_grad_enabled()
         p3 = self.p3_l2(self.p3(x3))
         if fast:
             p4 = self.p4_l2(_deconv_as_matmul(x4, self.p4))
