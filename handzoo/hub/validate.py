@@ -82,7 +82,7 @@ def _strict_problems(card: ModelCard) -> list[str]:
         problems.append("handzoo/input/crop: missing (say how the network input is cut from the image)")
     if not f.get("weights_license"):
         problems.append("handzoo/weights_license: missing")
-    if card.original is None and card.hub is None and "pretrained=False" not in card.body:
+    if card.original is None and card.hub is None and not card.planned and "pretrained=False" not in card.body:
         problems.append("body: no weights at all, but the prose does not show `pretrained=False` usage")
     body = card.body
     if not re.search(r"^#+ .*(Licen[cs]e)", body, re.MULTILINE):
