@@ -179,7 +179,7 @@ def resolve_datasets(
     """
     specs = catalogue_specs() if specs is None else specs
     parents, named = parse_data_roots(data_roots)
-    wanted = [DATASET_NAMES.canonical(n) for n in names] if names else list(specs)
+    wanted = [DATASET_NAMES.lookup(n) or n.strip().lower() for n in names] if names else list(specs)
     extra = _loader_names() if loader is None else []
     known = sorted({*specs, *extra})
     unknown = [n for n in wanted if n not in specs and n not in extra]
