@@ -19,6 +19,10 @@ PROTOCOL_IDS: dict[str, tuple[str, ...]] = {
     "dexycb-handoccnet": (),
     "dexycb-h2onet": (),
     "interhand": ("interhand26m",),
+    # 3D PCK/AUC of the 3D-hand paper's own evaluation on STB, Dexter+Object and EgoDexter
+    "stb-3dhand": (),
+    "dexter-object-3dhand": (),
+    "egodexter-3dhand": (),
 }
 
 

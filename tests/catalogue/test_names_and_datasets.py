@@ -40,9 +40,17 @@ def test_synonyms_and_unknown_names() -> None:
 
 
 def test_protocols_follow_the_same_rule() -> None:
-    for name in PROTOCOL_IDS:
+    from handzoo.protocols import list_protocols
+
+    for name in list_protocols():
         assert get_protocol(name.upper().replace("-", "_")) is get_protocol(name)
     assert get_protocol("dexycb_handoccnet") is get_protocol("dexycb-handoccnet")
+
+
+def test_every_built_in_protocol_has_a_catalogue_id() -> None:
+    from handzoo.protocols import list_protocols
+
+    assert set(list_protocols()) <= set(PROTOCOL_IDS)
 
 
 def test_a_spelling_cannot_mean_two_things() -> None:
