@@ -36,6 +36,9 @@ _REGISTRY: dict[str, str] = {
     "dexycb-handoccnet": "handzoo.protocols.dexycb_mesh:HandOccNetDexYCBProtocol",
     "dexycb-h2onet": "handzoo.protocols.dexycb_mesh:H2ONetDexYCBProtocol",
     "interhand": "handzoo.protocols.interhand:InterHandProtocol",
+    "stb-3dhand": "handzoo.protocols.pck3d:STB3DHandProtocol",
+    "dexter-object-3dhand": "handzoo.protocols.pck3d:DexterObject3DHandProtocol",
+    "egodexter-3dhand": "handzoo.protocols.pck3d:EgoDexter3DHandProtocol",
 }
 
 #: synonyms (beyond punctuation and case) -> protocol id, from the catalogue

@@ -12,7 +12,18 @@ from handzoo.errors import ConfigError, InputError
 from handzoo.protocols import PROTOCOL_ALIASES, get_protocol, list_protocols, register_protocol
 from handzoo.protocols.base import Protocol
 
-EXPECTED = ["freihand", "ho3d-v2", "ho3d-v3", "dexycb", "dexycb-handoccnet", "dexycb-h2onet", "interhand"]
+EXPECTED = [
+    "freihand",
+    "ho3d-v2",
+    "ho3d-v3",
+    "dexycb",
+    "dexycb-handoccnet",
+    "dexycb-h2onet",
+    "interhand",
+    "stb-3dhand",
+    "dexter-object-3dhand",
+    "egodexter-3dhand",
+]
 
 
 def test_names_aliases_and_unknown() -> None:
