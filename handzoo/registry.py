@@ -20,9 +20,8 @@ Who registers what:
 * plugins, in their ``handzoo_register(registries)`` hook, run once before the first build:
   ``registries.HEADS.register_module(module=MyHead)``.
 
-The variant table (``list_models``, ``model_info``, re-exported from :mod:`handzoo.variants`)
-needs only the cards and lives in its own module so that listing imports neither torch nor
-plugin code.
+The variant table (``handzoo.list_models``, ``handzoo.model_info``) needs only the cards and
+lives in :mod:`handzoo.variants`, so that listing imports neither torch nor plugin code.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ from mmengine.registry import Registry
 
 from handzoo.errors import RegistryError
 from handzoo.plugins import get_plugin_manager
-from handzoo.variants import list_models, model_cards, model_info
 
 __all__ = [
     "BACKBONES",
@@ -51,9 +49,6 @@ __all__ = [
     "get_registry",
     "build",
     "reset_plugin_registrations",
-    "list_models",
-    "model_info",
-    "model_cards",
 ]
 
 _SCOPE = "handzoo"

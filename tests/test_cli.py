@@ -82,12 +82,12 @@ def test_third_party_template_round_trip(template_target):
 def test_template_model_builds_and_runs(template_target, monkeypatch, fresh_plugins):
     import numpy as np
 
-    from handzoo import registry
+    from handzoo import registry, variants
     from handzoo.plugins import PluginManager
 
     monkeypatch.syspath_prepend(str(template_target))
     fresh_plugins(PluginManager(autoload=True, extra=["handzoo_template"]))
-    card = registry.model_info("template-demo")
+    card = variants.model_info("template-demo")
     model = registry.build("methods", card.architecture).eval()
     out = model(np.zeros((2, 80, 90, 3), np.uint8))
     assert out.joints3d.shape == (2, 1, 21, 3) and out.root_relative

@@ -2,24 +2,24 @@ from __future__ import annotations
 
 import pytest
 
-from handzoo import registry
+from handzoo import registry, variants
 from handzoo.errors import ModelNotFoundError, RegistryError
 
 
 def test_list_models_wildcards():
-    names = registry.list_models()
+    names = variants.list_models()
     assert {"h2onet-dexycb", "hand4whole-hand", "smhr-freihand", "digit-interhand", "3dhand-rgb"} <= set(names)
     assert names == sorted(names)
-    assert all(n.startswith("h2onet-") for n in registry.list_models("h2onet-*"))
-    assert "h2onet-dexycb" not in registry.list_models("h2onet-*", exclude="*-dexycb")
-    assert set(registry.list_models(method="smhr")) == {n for n in names if n.startswith("smhr-")}
+    assert all(n.startswith("h2onet-") for n in variants.list_models("h2onet-*"))
+    assert "h2onet-dexycb" not in variants.list_models("h2onet-*", exclude="*-dexycb")
+    assert set(variants.list_models(method="smhr")) == {n for n in names if n.startswith("smhr-")}
 
 
 def test_model_info_and_close_matches():
-    card = registry.model_info("h2onet-dexycb")
+    card = variants.model_info("h2onet-dexycb")
     assert card.method == "h2onet" and card.plugin == "h2onet"
     with pytest.raises(ModelNotFoundError) as exc:
-        registry.model_info("h2onet-dexyc")
+        variants.model_info("h2onet-dexyc")
     assert "h2onet-dexycb" in str(exc.value)
 
 
