@@ -120,6 +120,8 @@ def _status_of(card: Any) -> tuple[str, str | None, Any]:
 
         entry = read_entry(card.name)
         sha = entry.sha256 if entry is not None else None
+    if status == "bundled" and card.weights.bundled is not None:
+        sha = card.weights.bundled.sha256  # shipped inside a package; handzoo.load re-checks it
     if not sha and card.hub is not None:
         sha = card.hub.sha256
     return status, sha or None, status
@@ -152,7 +154,7 @@ def _entry_for_card(card: Any, status_fn: Callable[[Any], tuple[str, str | None,
         return entry
     entry.weights_status = status
     entry.weights_sha256 = sha
-    if status not in ("published", "cached"):
+    if status not in ("published", "cached", "bundled"):
         where, cmd = _weights_advice(card)
         entry.reason = f"no weights published or cached ({status}); {where}"
         entry.command = cmd

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from handzoo.interfaces import Method
 
-__all__ = ["load", "resolve_weights", "build_model", "load_weights", "model_card"]
+__all__ = ["load", "resolve_weights", "bundled_weights", "build_model", "load_weights", "model_card"]
 
 
 def model_card(name: str | ModelCard) -> ModelCard:
@@ -51,7 +51,8 @@ def resolve_weights(card: ModelCard) -> Path:
     """The local safetensors file holding the variant's weights, downloading it if needed.
 
     Order: the cache (a converted file, or a download still matching the card's sha256, re-hashed
-    to catch tampering) -> the Hub (pinned revision, sha256 checked) -> a
+    to catch tampering) -> weights bundled in a package (``weights.bundled``, sha256-checked on
+    every load) -> the Hub (pinned revision, sha256 checked) -> a
     :class:`~handzoo.errors.WeightsNotAvailableError` naming the authors' checkpoint and the
     ``handzoo convert`` command.
     """
@@ -60,11 +61,42 @@ def resolve_weights(card: ModelCard) -> Path:
     if entry is not None:
         verify_entry(entry, hub.sha256 if (entry.source == "hub" and hub) else None)
         return entry.path
+    if card.weights.bundled is not None:
+        return bundled_weights(card)
     if hub:
         from handzoo.hub.download import download_weights
 
         return download_weights(card).path
     raise weights_not_available(card)
+
+
+def bundled_weights(card: ModelCard) -> Path:
+    """The sha256-checked file of a card's ``weights.bundled`` (shipped inside an installed package).
+
+    Raises:
+        WeightsError: the card pins no sha256, or the file is missing.
+        ChecksumError: the file's sha256 differs from the card's (a modified or corrupted file).
+    """
+    from handzoo.errors import ChecksumError
+    from handzoo.hub.integrity import sha256_file
+
+    b = card.weights.bundled
+    reinstall = f"reinstall the package that ships them (pip install --force-reinstall {b.package.split('.')[0]})"
+    if not b.sha256:
+        raise WeightsError(f"the card of {card.name} bundles weights without a sha256", hint="add weights.bundled.sha256")
+    try:
+        path = b.resolve()
+    except (ModuleNotFoundError, TypeError) as exc:
+        raise WeightsError(f"the package {b.package!r} holding {card.name}'s weights is not importable: {exc}") from None
+    if not path.is_file():
+        raise WeightsError(f"{card.name}'s bundled weights are missing: {path}", hint=reinstall)
+    digest = sha256_file(path)
+    if digest != b.sha256:
+        raise ChecksumError(
+            f"{card.name}'s bundled weights {path} have sha256 {digest}, the card pins {b.sha256}",
+            hint=f"the file was modified or corrupted; {reinstall}",
+        )
+    return path
 
 
 def build_model(card: ModelCard, hand_model: str | None = None, **kwargs: Any) -> nn.Module:

@@ -9,7 +9,7 @@ from handzoo.hub.cache import CacheEntry, read_entry
 
 __all__ = ["WeightsStatus", "weights_status", "usable_cache_entry"]
 
-WeightsStatus = Literal["published", "cached", "convert-needed"]
+WeightsStatus = Literal["published", "cached", "bundled", "convert-needed"]
 
 
 def usable_cache_entry(card: ModelCard) -> CacheEntry | None:
@@ -32,9 +32,12 @@ def weights_status(card: ModelCard) -> WeightsStatus:
 
     Returns:
         ``"cached"`` when the local cache holds usable weights (converted locally, or downloaded
-        and still matching the card's pinned sha256); ``"published"`` when they can be downloaded
+        and still matching the card's pinned sha256); ``"bundled"`` when they ship inside an
+        installed package (``weights.bundled``); ``"published"`` when they can be downloaded
         from the Hugging Face Hub; ``"convert-needed"`` otherwise (run ``handzoo convert``).
     """
     if usable_cache_entry(card) is not None:
         return "cached"
+    if card.weights.bundled is not None:
+        return "bundled"
     return "published" if card.hub else "convert-needed"

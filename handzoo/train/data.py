@@ -8,6 +8,7 @@ targets), which returns a dict of arrays that ``default_collate`` stacks.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -66,17 +67,17 @@ class ShardSamples(Dataset):
         files = self._scan()
         self.files = files
         self._scanned = time.monotonic()
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in RECORD_KEYS}
-        total = 0
+        # one dict of arrays per shard (folders may differ in image size); index -> (shard, row)
+        self._parts: list[dict[str, np.ndarray]] = []
+        starts = [0]
         for f in files:
             with np.load(f) as z:
-                for k in RECORD_KEYS:
-                    parts[k].append(z[k])
-                total += int(z["image"].shape[0])
-            if limit is not None and total >= limit:
+                self._parts.append({k: z[k] for k in RECORD_KEYS})
+            starts.append(starts[-1] + int(self._parts[-1]["image"].shape[0]))
+            if limit is not None and starts[-1] >= limit:
                 break
-        self._arrays = {k: np.concatenate(v) for k, v in parts.items()}
-        n = int(self._arrays["image"].shape[0])
+        self._starts = starts
+        n = starts[-1]
         self.n = n if limit is None else min(n, int(limit))
 
     def __len__(self) -> int:
@@ -91,7 +92,9 @@ class ShardSamples(Dataset):
             index = int(index) % self.n
         elif not 0 <= index < self.n:
             raise IndexError(index)
-        return {k: v[index] for k, v in self._arrays.items()}
+        k = bisect.bisect_right(self._starts, index) - 1
+        row = index - self._starts[k]
+        return {key: v[row] for key, v in self._parts[k].items()}
 
 
 def sample_to_record(sample: Any, hand: int = 0) -> dict[str, Any]:
