@@ -6,7 +6,7 @@ Public API (imported lazily so that ``import handzoo`` and ``handzoo list`` stay
     handzoo.list_models("h2onet-*")
     handzoo.model_info("h2onet-dexycb")
     model = handzoo.load("h2onet-dexycb")
-    out = model(images, boxes=boxes)          # -> handzoo.HandOutput
+    out = model(images, boxes=boxes)          # -> handzoo.HandOutput (input: handzoo.make_query)
     right = handzoo.hand_model("openhand")   # shipped open hand model (MANO layout)
     ds = handzoo.load_dataset("synthetic", split="bench")
 """
@@ -31,6 +31,9 @@ _LAZY: dict[str, str] = {
     "convert_checkpoint": "handzoo.hub.convert:convert_checkpoint",
     "weights_status": "handzoo.hub.status:weights_status",
     "hand_model": "handzoo.handmodels:hand_model",
+    "make_query": "handzoo.query:make_query",
+    "HandQuery": "handzoo.query:HandQuery",
+    "build": "handzoo.registry:build",
     "load_dataset": "handzoo.datasets:load_dataset",
     "list_datasets": "handzoo.datasets:list_datasets",
     "get_protocol": "handzoo.protocols:get_protocol",
