@@ -189,6 +189,10 @@ class _H2ONetBase(Method):
         # state-dict keys holding MANO-derived data (never uploaded; see handzoo.hub.mano_keys)
         self.mano_derived_keys: tuple[str, ...] = ("joint_regressor",) if name == "mano" else ()
         self.register_load_state_dict_pre_hook(_keep_initial_joint_regressor)
+        # load_state_dict(assign=True) replaces the parameter: hand it to the hand model again
+        self.register_load_state_dict_post_hook(
+            lambda module, _: module.hand.set_joint_regressor(module.joint_regressor)
+        )
 
     # -- network ---------------------------------------------------------------------------
     def _place(

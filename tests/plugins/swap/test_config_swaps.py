@@ -87,5 +87,7 @@ def test_h2onet_parts_come_from_the_registries():
     # the trained regressor is the hand model's: one tensor, saved once under the method
     assert model.hand.joint_regressor is model.joint_regressor
     assert [k for k in model.state_dict() if k.endswith("joint_regressor")] == ["joint_regressor"]
+    model.load_state_dict(model.state_dict(), assign=True)  # a new parameter object: shared again
+    assert model.hand.joint_regressor is model.joint_regressor
     out = model(_image(), boxes=[[[30, 20, 90, 80], [10, 10, 40, 50]]], sides=[["right", "left"]])
     assert out.joints3d.shape == (1, 2, 21, 3) and out.side.tolist() == [[0, 1]]
