@@ -190,6 +190,22 @@ class SMHR(Method, HandDetector):
             cfg.setdefault("fix_left_shapedirs", fix_left)
         return _build("hand_models", cfg)
 
+    def exact_layers(self, enable: bool = True) -> SMHR:
+        """Run the authors' exact sequence of layers (NCHW weights, plain neck, dense heads) or,
+        with ``enable=False``, the fast defaults. Returns the model.
+
+        The fast path computes the same function (float64 parity 1e-13); in float32 its reordered
+        sums move outputs by about the authors' own float32 noise floor.
+        """
+        fmt = torch.contiguous_format if enable else torch.channels_last
+        self.backbone.to(memory_format=fmt)
+        self.neck.to(memory_format=fmt)
+        self.channels_last = not enable
+        self.sparse_heads = not enable
+        if hasattr(self.neck, "fast"):
+            self.neck.fast = not enable
+        return self
+
     @property
     def faces(self) -> torch.Tensor:
         """Triangles of the right-hand mesh (the left one: ``extras['faces_left']``)."""

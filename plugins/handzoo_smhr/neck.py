@@ -50,6 +50,14 @@ def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d, dtype: torch.dtype) -> t
     return w.to(dtype), b.to(dtype)
 
 
+def _version(t: torch.Tensor) -> int:
+    """In-place change counter (-1 for inference tensors, which cannot change in place)."""
+    try:
+        return t._version
+    except RuntimeError:
+        return -1
+
+
 def _deconv_as_matmul(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor:
     """A transposed convolution with kernel == stride and no padding: every input pixel writes
     its own k x k output block, i.e. one (C_in -> C_out k k) matrix product and a reshape."""
@@ -94,14 +102,18 @@ class CSPNeck(nn.Module):
         self.feat = nn.Conv2d(3 * channels, channels, kernel_size=3, stride=1, padding=1, bias=False)
         self.feat_bn = nn.BatchNorm2d(channels, momentum=0.01)
         self.feat_act = nn.ReLU(inplace=True)
-        self._folded: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
+        self._folded: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
 
     def _fused(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        key = (
-            self.feat.weight._version, self.feat_bn.weight._version, self.feat_bn.bias._version,
-            self.feat_bn.running_mean._version, self.feat_bn.running_var._version,
-            id(self.feat.weight), self.feat.weight.data_ptr(), hash(dtype), hash(self.feat.weight.device),
-        )  # fmt: skip
+        """Folded fusion weights, recomputed when a tensor they come from changes."""
+        tensors = (
+            self.feat.weight,
+            self.feat_bn.weight,
+            self.feat_bn.bias,
+            self.feat_bn.running_mean,
+            self.feat_bn.running_var,
+        )
+        key = (dtype,) + tuple((t.data_ptr(), _version(t), t.dtype, t.device) for t in tensors)
         if self._folded is None or self._folded[0] != key:
             w, b = fold_batchnorm(self.feat, self.feat_bn, dtype)
             self._folded = (key, w.to(self.feat.weight.device), b.to(self.feat.weight.device))
