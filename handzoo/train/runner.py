@@ -11,13 +11,17 @@ protocol metric (:class:`ProtocolMetric`) and two hooks (stage schedule, loss-cu
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from handzoo.errors import ConfigError
 
 __all__ = ["build_runner", "train", "build_method"]
+
+_RUN_IDS = itertools.count()  # several Runners in one process need distinct mmengine instance names
 
 
 def build_method(cfg: Any) -> Any:
@@ -78,6 +82,36 @@ def _init_cpu_distributed() -> None:
 
     if not dist.is_initialized() and not torch.cuda.is_available():
         dist.init_process_group("gloo")
+
+
+_CKPT_PREFIX = "handzoo-train://"
+
+
+def _register_own_checkpoint_loader() -> None:
+    """Let ``resume``/``load_from`` read the trainer's own checkpoints.
+
+    mmengine checkpoints hold the optimiser, the message hub and numpy values, which
+    ``torch.load(weights_only=True)`` (torch >= 2.6's default) refuses; files passed to
+    ``--resume``/``--load-from`` are loaded in full (they are this trainer's own output; never
+    pass a file you did not write). Authors' checkpoints go through ``handzoo convert``, which
+    never unpickles code.
+    """
+    import torch
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    if _CKPT_PREFIX in CheckpointLoader._schemes:
+        return
+
+    @CheckpointLoader.register_scheme(prefixes=_CKPT_PREFIX)
+    def _load_own(filename: str, map_location: Any = None, logger: Any = None) -> Any:
+        return torch.load(filename[len(_CKPT_PREFIX) :], map_location=map_location, weights_only=False)
+
+
+def _own(path: str | None) -> str | None:
+    if path is None:
+        return None
+    _register_own_checkpoint_loader()
+    return _CKPT_PREFIX + str(path)
 
 
 def build_runner(
@@ -141,6 +175,13 @@ def build_runner(
     if _tensorboard_available():
         backends.append({"type": "TensorboardVisBackend"})
 
+    resume_from: str | None = None
+    if resume:
+        from mmengine.runner import find_latest_checkpoint
+
+        resume_from = resume if isinstance(resume, str) else find_latest_checkpoint(str(work_dir))
+        if resume_from is None:
+            raise ConfigError(f"nothing to resume in {work_dir}", hint="run without --resume to start training")
     run_cfg = cfg.copy()
     run_cfg["model_wrapper_cfg"] = {
         "type": "MMDistributedDataParallel",
@@ -173,8 +214,9 @@ def build_runner(
         log_processor={"by_epoch": False, "window_size": int(cfg.log_interval)},
         visualizer={"type": "Visualizer", "vis_backends": backends},
         randomness={"seed": int(cfg.seed), "diff_rank_seed": False},
-        resume=bool(resume),
-        load_from=resume if isinstance(resume, str) else load_from,
+        experiment_name=f"{cfg.variant}-{next(_RUN_IDS)}-{os.getpid()}-{time.time_ns()}",
+        resume=bool(resume_from),
+        load_from=_own(resume_from) if resume_from else _own(load_from),
         cfg=run_cfg,
     )
 

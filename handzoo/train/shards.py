@@ -78,7 +78,7 @@ def render_shards(
         n: number of samples.
         seed: generator stream (the benchmark uses seed 0; keep training seeds apart from it).
         shard_size: samples per shard file.
-        workers: parallel rendering processes.
+        workers: parallel rendering processes (0 or 1: render in this process).
         image_size: square image side in pixels.
         fill: range of the hand's size as a fraction of the image side.
         supersample: anti-aliasing factor of the renderer.
@@ -109,17 +109,27 @@ def render_shards(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     t0, done = time.perf_counter(), 0
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(max(1, workers)) as pool:
-        for k, m, dt in pool.imap_unordered(_render_one_shard, jobs):
+
+    def report(k: int, m: int, dt: float) -> None:
+        if progress:
+            el = time.perf_counter() - t0
+            print(
+                f"shard {k}: {m} samples in {dt:.1f} s; total {done} in {el:.0f} s ({done / max(el, 1e-9):.1f}/s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    if workers <= 1:  # in this process
+        for job in jobs:
+            k, m, dt = _render_one_shard(job)
             done += m
-            if progress:
-                el = time.perf_counter() - t0
-                print(
-                    f"shard {k}: {m} samples in {dt:.1f} s; total {done} in {el:.0f} s ({done / max(el, 1e-9):.1f}/s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            report(k, m, dt)
+    else:
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(workers) as pool:
+            for k, m, dt in pool.imap_unordered(_render_one_shard, jobs):
+                done += m
+                report(k, m, dt)
     manifest["render_s"] = time.perf_counter() - t0
     manifest["rendered_now"] = done
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))

@@ -24,8 +24,10 @@ class CompactHandLoss(Loss):
     ``gt_betas`` (N, 10), ``gt_joints2d_n`` (N, 21, 2) in normalised crop coordinates. The
     ground-truth mesh and joints come from the same hand model with the target parameters.
 
-    Terms (weights in brackets, defaults): ``joints`` L1 on root-relative joints in metres (100),
-    ``vertices`` L1 on root-relative vertices (50), ``pose`` MSE on the 15 finger rotation
+    Terms (weights in brackets, defaults): ``joints`` L1 on root-relative joints in metres (50),
+    ``vertices`` L1 on root-relative vertices (25), ``joints_canonical`` and
+    ``vertices_canonical``: the same without the global rotation (200, 100), which isolates the
+    articulation and shape from the (harder) global rotation, ``pose`` MSE on the 15 finger rotation
     matrices (1), ``global`` MSE on the global rotation matrix (1), ``betas`` MSE (0.01),
     ``joints2d`` L1 on the weak-perspective 2D joints (1).
 
@@ -34,7 +36,16 @@ class CompactHandLoss(Loss):
         weights: overrides of the term weights.
     """
 
-    DEFAULT_WEIGHTS = {"joints": 100.0, "vertices": 50.0, "pose": 1.0, "global": 1.0, "betas": 0.01, "joints2d": 1.0}
+    DEFAULT_WEIGHTS = {
+        "joints": 50.0,
+        "vertices": 25.0,
+        "joints_canonical": 200.0,
+        "vertices_canonical": 100.0,
+        "pose": 1.0,
+        "global": 1.0,
+        "betas": 0.01,
+        "joints2d": 1.0,
+    }
 
     def __init__(self, hand_model: Any = "openhand", weights: Mapping[str, float] | None = None) -> None:
         super().__init__()
@@ -68,11 +79,20 @@ class CompactHandLoss(Loss):
             gv, gj = (v - root).float(), (j - root).float()
             gpose = axis_angle_to_matrix(hp.reshape(-1, 15, 3).float())
             grot = axis_angle_to_matrix(go.float())
+            zero = go.new_zeros(go.shape).to(dt)
+            cv, cj = hm(zero, hp.to(dt), be.to(dt))
+            croot = cj[:, :1]
+            gcv, gcj = (cv - croot).float(), (cj - croot).float()
+        pv, pj = hm(zero, output["hand_pose"].to(dt), output["betas"].to(dt))
+        proot = pj[:, :1]
+        pcv, pcj = (pv - proot).float(), (pj - proot).float()
         ppose = axis_angle_to_matrix(output["hand_pose"].reshape(-1, 15, 3))
         w = self.weights
         terms = {
             "joints": w["joints"] * F.l1_loss(output["joints3d"], gj),
             "vertices": w["vertices"] * F.l1_loss(output["vertices"], gv),
+            "joints_canonical": w["joints_canonical"] * F.l1_loss(pcj, gcj),
+            "vertices_canonical": w["vertices_canonical"] * F.l1_loss(pcv, gcv),
             "pose": w["pose"] * F.mse_loss(ppose, gpose),
             "global": w["global"] * F.mse_loss(output["global_rotmat"], grot),
             "betas": w["betas"] * F.mse_loss(output["betas"], be.float()),

@@ -25,7 +25,7 @@ train_data = dict(
 )
 # the bench's protocol on 64 validation renders (seed 1), scored as `make bench` scores
 val_data = dict(dataset=dict(name="synthetic", split="val", n=32), protocol="freihand", batch_size=16, interval=300)
-max_iters = 1500
+max_iters = 3000
 optim_wrapper = dict(optimizer=dict(type="AdamW", lr=1.5e-3, weight_decay=1e-4), clip_grad=dict(max_norm=5.0))
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.05, by_epoch=False, begin=0, end=50),
