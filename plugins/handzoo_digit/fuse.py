@@ -1,9 +1,17 @@
-"""BatchNorm folding for inference, computed in float64 and rounded once to the model's dtype.
+"""The inference plan: BatchNorm folded into convolutions, oneDNN fused convolutions in NHWC.
 
-Every ``Conv2d`` directly followed by a ``BatchNorm2d`` (inside an ``nn.Sequential``, or as
-sibling attributes ``convK``/``bnK`` as in the HRNet blocks) gets the normalisation folded into
-its weights and bias; the BatchNorm becomes an ``nn.Identity``. The result equals the unfolded
-network up to one rounding of each folded weight.
+For inference (eval mode, no autograd) DIGIT runs a cached copy of its parts in which
+
+* every ``Conv2d`` directly followed by a ``BatchNorm2d`` (inside an ``nn.Sequential``, or as
+  sibling attributes ``convK``/``bnK`` as in the HRNet blocks) has the normalisation folded into
+  its weights and bias, computed in float64 and rounded once to the model's dtype;
+* on CPU in float32, each convolution becomes one oneDNN call on channels-last tensors with its
+  weights pre-packed once, the following ReLU fused into it, and in the HRNet residual blocks
+  the residual sum and final ReLU fused too (``torch.ops.mkldnn._convolution_pointwise``).
+
+Fusing the ReLU and the sum is exact; folding BatchNorm changes each folded weight by one
+rounding, so outputs differ from the unfolded network at the float32 noise level (see the
+plugin's tests). ``DIGIT(fuse_inference=False)`` runs the parts as they are.
 """
 
 from __future__ import annotations
@@ -13,14 +21,18 @@ import copy
 import torch
 from torch import nn
 
-__all__ = ["fold_conv_bn", "folded_copy"]
+__all__ = ["fold_conv_bn", "folded_copy", "FusedConv", "fast_copy", "mkldnn_available"]
 
 
 def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """A new convolution equal to ``bn(conv(x))`` in eval mode (folded in float64)."""
     dtype = conv.weight.dtype
     w = conv.weight.detach().to(torch.float64)
-    b = conv.bias.detach().to(torch.float64) if conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64, device=w.device)
+    b = (
+        conv.bias.detach().to(torch.float64)
+        if conv.bias is not None
+        else torch.zeros(w.shape[0], dtype=torch.float64, device=w.device)
+    )
     mean = bn.running_mean.detach().to(torch.float64)
     var = bn.running_var.detach().to(torch.float64)
     gamma = bn.weight.detach().to(torch.float64) if bn.weight is not None else torch.ones_like(mean)
@@ -54,7 +66,7 @@ def _fold_in_place(module: nn.Module) -> None:
                 module._modules[a] = fold_conv_bn(ca, cb)
                 module._modules[b] = nn.Identity()
     names = dict(module.named_children())
-    for name, child in list(names.items()):
+    for name, child in names.items():
         if name.startswith("bn") and isinstance(child, nn.BatchNorm2d):
             conv = names.get("conv" + name[2:])
             if isinstance(conv, nn.Conv2d):
@@ -70,3 +82,136 @@ def folded_copy(module: nn.Module) -> nn.Module:
         out = copy.deepcopy(module).eval()
         _fold_in_place(out)
     return out
+
+
+def mkldnn_available() -> bool:
+    """Whether oneDNN's fused convolution operators can be used here."""
+    return bool(torch.backends.mkldnn.is_available()) and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+
+class FusedConv(nn.Module):
+    """One oneDNN convolution (pre-packed weights, NHWC) with an optional fused ReLU / residual sum.
+
+    Args:
+        conv: a (BatchNorm-folded) float32 ``Conv2d`` with zero padding mode.
+        relu: apply ReLU after the convolution (after the sum when one is given).
+    """
+
+    def __init__(self, conv: nn.Conv2d, relu: bool = False) -> None:
+        super().__init__()
+        self.padding = list(conv.padding)
+        self.stride = list(conv.stride)
+        self.dilation = list(conv.dilation)
+        self.groups = conv.groups
+        self.relu = relu
+        self.out_channels = conv.out_channels
+        w = conv.weight.detach()
+        self.register_buffer("weight", w.contiguous(memory_format=torch.channels_last), persistent=False)
+        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(conv.out_channels, dtype=w.dtype)
+        self.register_buffer("bias", bias.contiguous(), persistent=False)
+        self._packed: dict[tuple, torch.Tensor] = {}
+
+    def _w(self, x: torch.Tensor) -> torch.Tensor:
+        key = tuple(x.shape)
+        w = self._packed.get(key)
+        if w is None:
+            w = torch.ops.mkldnn._reorder_convolution_weight(
+                self.weight, self.padding, self.stride, self.dilation, self.groups, list(x.shape)
+            )
+            if len(self._packed) > 8:
+                self._packed.clear()
+            self._packed[key] = w
+        return w
+
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """``relu?(conv(x) [+ residual])`` on channels-last float32 CPU tensors."""
+        x = x.contiguous(memory_format=torch.channels_last)
+        w = self._w(x)
+        if residual is None:
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, w, self.bias, self.padding, self.stride, self.dilation, self.groups,
+                "relu" if self.relu else "none", [], "",
+            )  # fmt: skip
+        return torch.ops.mkldnn._convolution_pointwise.binary(
+            x, residual.contiguous(memory_format=torch.channels_last), w, self.bias, self.padding, self.stride,
+            self.dilation, self.groups, "add", 1.0, "relu" if self.relu else None, [], "",
+        )  # fmt: skip
+
+
+class _FastBasicBlock(nn.Module):
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.conv1 = FusedConv(block.conv1, relu=True)
+        self.conv2 = FusedConv(block.conv2, relu=True)
+        self.downsample = _fast_sequential(block.downsample) if block.downsample is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        return self.conv2(self.conv1(x), residual=shortcut)
+
+
+class _FastBottleneck(nn.Module):
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.conv1 = FusedConv(block.conv1, relu=True)
+        self.conv2 = FusedConv(block.conv2, relu=True)
+        self.conv3 = FusedConv(block.conv3, relu=True)
+        self.downsample = _fast_sequential(block.downsample) if block.downsample is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        return self.conv3(self.conv2(self.conv1(x)), residual=shortcut)
+
+
+def _fast_sequential(seq: nn.Sequential) -> nn.Sequential:
+    """Conv [Identity] ReLU runs become one FusedConv; other layers are kept."""
+    mods = [m for m in seq if not isinstance(m, nn.Identity)]
+    out: list[nn.Module] = []
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        if isinstance(m, nn.Conv2d) and m.padding_mode == "zeros":
+            relu = i + 1 < len(mods) and isinstance(mods[i + 1], nn.ReLU)
+            out.append(FusedConv(m, relu=relu))
+            i += 2 if relu else 1
+        else:
+            out.append(_fast(m))
+            i += 1
+    return nn.Sequential(*out)
+
+
+def _is_block(m: nn.Module, name: str) -> bool:
+    return type(m).__name__ == name and hasattr(m, "conv1") and hasattr(m, "conv2")
+
+
+def _fast(module: nn.Module) -> nn.Module:
+    if type(module).__name__ == "DigitHRNet" and isinstance(module.bn1, nn.Identity):
+        # the stem: conv -> ReLU twice (the BatchNorms are folded)
+        module.conv1 = FusedConv(module.conv1, relu=True)
+        module.conv2 = FusedConv(module.conv2, relu=True)
+        module.relu = nn.Identity()
+    if _is_block(module, "BasicBlock") and isinstance(module.bn1, nn.Identity):
+        return _FastBasicBlock(module)
+    if _is_block(module, "Bottleneck") and isinstance(module.bn1, nn.Identity):
+        return _FastBottleneck(module)
+    if isinstance(module, nn.Sequential):
+        return _fast_sequential(module)
+    if isinstance(module, nn.Conv2d) and module.padding_mode == "zeros":
+        return FusedConv(module)
+    for name, child in list(module.named_children()):
+        setattr(module, name, _fast(child))
+    return module
+
+
+def fast_copy(module: nn.Module) -> nn.Module:
+    """The inference plan of ``module``: folded, and with fused oneDNN convolutions when possible.
+
+    The oneDNN path is used for float32 parameters on the CPU; otherwise the folded copy runs in
+    channels-last memory format as ordinary PyTorch modules.
+    """
+    folded = folded_copy(module)
+    p = next(folded.parameters(), None)
+    if p is None or p.dtype != torch.float32 or p.device.type != "cpu" or not mkldnn_available():
+        return folded.to(memory_format=torch.channels_last)
+    with torch.inference_mode(False), torch.no_grad():
+        return _fast(folded)

@@ -26,7 +26,7 @@ from handzoo.query import HandQuery
 from handzoo.types import LEFT, RIGHT, HandOutput
 
 from .decode import back_project, bins_to_metres, heatmap_to_image, part_palette
-from .fuse import folded_copy
+from .fuse import fast_copy
 from .preprocess import crop_images
 
 __all__ = ["DIGIT", "build_part"]
@@ -129,9 +129,7 @@ class DIGIT(Method):
             return {name: getattr(self, name) for name in _PARTS}
         key = self._state_key()
         if self._fused_cache.get("key") != key:
-            parts = {name: folded_copy(getattr(self, name)) for name in _PARTS}
-            for p in parts.values():
-                p.to(memory_format=torch.channels_last)
+            parts = {name: fast_copy(getattr(self, name)) for name in _PARTS}
             self._fused_cache = {"key": key, "parts": parts}
         return self._fused_cache["parts"]
 
