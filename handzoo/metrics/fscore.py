@@ -8,22 +8,27 @@ Definition (per sample, for each threshold ``th``):
 * comparisons are **strict** ``<``; ``F = 2 * recall * precision / (recall + precision)``, 0 when
   both are 0 or a set is empty. Works for any point counts.
 
-Speed without approximation: the nearest squared distances are first computed for a few samples
-at a time with one float32 batched matrix product (``|x|^2 + |y|^2 - 2 x.y`` on coordinates
-centred per sample), which costs a fraction of a brute-force float64 pass. A rigorous bound on
-the float32 rounding error tells which points are certainly inside or outside every threshold;
-the few points whose nearest distance falls within that bound of a threshold are re-done
-exactly in float64 with the official formula ``sqrt((dx^2 + dy^2) + dz^2)`` on the original
-coordinates. The decisions, hence the F-scores, are the official ones. Distance blocks take
-``chunk_size * N_gt * N_pred`` float32s; everything else is linear in the number of points.
+Speed without approximation, whatever the predictions look like: the nearest neighbours of a
+block of samples are found with one :class:`scipy.spatial.cKDTree` over all its points, each
+point lifted to 4-D with its sample index times a spacing larger than any distance inside a
+sample as the fourth coordinate (so a point only ever meets points of its own sample, and the
+fourth coordinate adds an exact 0 to every in-sample squared distance). Queries stop at the
+largest threshold (``distance_upper_bound``), so far predictions are the cheap case and good ones
+cost ``O(P log P)``, not the ``P^2`` of the official brute force. The tree's distance is the same
+float64 sum of squares as the official ``sqrt((dx^2 + dy^2) + dz^2)`` up to the summation order,
+i.e. within a relative ``1e-15``; a point whose tree distance lies within a relative ``1e-12`` of a
+threshold is re-done exactly with the official formula on the original coordinates. The
+decisions, hence the F-scores, are the official ones. Memory is linear in the number of points.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from handzoo.errors import InputError
@@ -31,11 +36,10 @@ from handzoo.metrics._checks import as_points, check_finite
 
 __all__ = ["FScoreResult", "fscore", "nearest_distances"]
 
-# Bound on |float32 squared distance - exact| in units of u32 * (|x| + |y|)^2 (x, y centred):
-# the length-5 dot product contributes gamma_5 ~ 5 u, the two float32 norms 3 u, the rounding of
-# the coordinates to float32 a term in u * d * (|x| + |y|) that is far smaller; 16 u leaves a
-# margin of almost 2.
-_F32_ERROR_FACTOR = 16.0 * 2.0**-24
+_REL_TOL = 1e-12  # tree distance vs the official formula: they differ by a few ulps at most
+_ABS_TOL = 1e-140  # below this, squares lose precision (underflow): decide exactly
+_MAX_COORD = 1e100  # beyond this the 4-D lift could overflow: use the exact path
+_BLOCK = 256  # samples per tree (memory ~ 200 B per point)
 _EXACT_BLOCK = 1 << 20  # point pairs per exact float64 block (about 25 MB per temporary)
 
 
@@ -110,65 +114,81 @@ def _exact_hits(
     return hit_g, hit_p
 
 
+def _workers() -> int:
+    """Threads for the tree queries: ``OMP_NUM_THREADS`` when set, else every CPU."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def _lift(x: np.ndarray, spacing: float) -> np.ndarray:
+    """(B, P, 3) -> (B * P, 4): sample ``b``'s points get ``b * spacing`` as fourth coordinate."""
+    out = np.empty((x.shape[0], x.shape[1], 4), dtype=np.float64)
+    out[..., :3] = x
+    out[..., 3] = (np.arange(x.shape[0], dtype=np.float64) * spacing)[:, None]
+    return out.reshape(-1, 4)
+
+
+def _exact_sq_np(q: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(M, Nt) squared distances of points ``q`` (M, 3) to ``t`` (M, Nt, 3), official summation order."""
+    d = t - q[:, None, :]
+    sq = d * d
+    return (sq[..., 0] + sq[..., 1]) + sq[..., 2]
+
+
+def _tree_hits(q: np.ndarray, t: np.ndarray, th: np.ndarray, workers: int) -> np.ndarray:
+    """(B, Nq, T) official decisions ``min_j |q_i - t_j| < th`` for one block of samples."""
+    ub = float(th.max()) * (1.0 + 4 * _REL_TOL) + 2 * _ABS_TOL
+    extent = max(float(np.abs(q).max()), float(np.abs(t).max()))
+    spacing = 4.0 * extent + 4.0 * ub + 1.0
+    tree = _tree(_lift(t, spacing))
+    d, _ = tree.query(_lift(q, spacing), k=1, distance_upper_bound=ub, workers=workers)
+    d = d.reshape(q.shape[0], q.shape[1], 1)
+    tol = th * _REL_TOL + _ABS_TOL
+    hits = d < th - tol
+    amb = (np.abs(d - th) <= tol).any(-1)  # inf (nothing within ub) is never ambiguous
+    if amb.any():
+        bi, qi = np.nonzero(amb)
+        per = max(1, _EXACT_BLOCK // max(1, t.shape[1]))
+        for s in range(0, bi.size, per):
+            b, i = bi[s : s + per], qi[s : s + per]
+            exact = np.sqrt(_exact_sq_np(q[b, i], t[b]).min(1))
+            hits[b, i] = exact[:, None] < th
+    return hits
+
+
+def _tree(points: np.ndarray) -> Any:
+    from scipy.spatial import cKDTree
+
+    return cKDTree(points, leafsize=16, balanced_tree=False, compact_nodes=False, copy_data=False)
+
+
 def _fast_hits(
     g: torch.Tensor, p: torch.Tensor, th: torch.Tensor, chunk_size: int, progress: Callable[[int], None] | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Hit masks (N, Ng, T) and (N, Np, T): is the nearest distance < th (the official decision)."""
-    n, ng, np_ = g.shape[0], g.shape[1], p.shape[1]
-    centre = g.mean(dim=1, keepdim=True)
-    g32, p32 = (g - centre).float(), (p - centre).float()
-    sg, sp = (g32 * g32).sum(-1, keepdim=True), (p32 * p32).sum(-1, keepdim=True)
-    # |x|^2 + |y|^2 - 2 x.y as one product of augmented vectors [x, |x|^2, 1] . [-2y, 1, |y|^2]
-    ga = torch.cat([g32, sg, torch.ones_like(sg)], -1)
-    pa = torch.cat([-2.0 * p32, torch.ones_like(sp), sp], -1).transpose(1, 2).contiguous()
-    # distances to the centre, only for the error bound (inflated to cover their float32 rounding)
-    rg, rp = (torch.sqrt(sg[..., 0]) * (1 + 1e-5)).double(), (torch.sqrt(sp[..., 0]) * (1 + 1e-5)).double()
-    del g32, p32, sg, sp
-    mg = torch.empty((n, ng), dtype=torch.float32, device=g.device)
-    mp = torch.empty((n, np_), dtype=torch.float32, device=g.device)
-    buf = torch.empty((min(chunk_size, n), ng, np_), dtype=torch.float32, device=g.device)
+    gn, pn = g.cpu().numpy(), p.cpu().numpy()
+    thn = th.cpu().numpy()
+    if max(float(np.abs(gn).max()), float(np.abs(pn).max())) > _MAX_COORD:
+        return _exact_hits(g, p, th, max(1, min(chunk_size, _EXACT_BLOCK // max(1, g.shape[1] * p.shape[1]))), progress)
+    n, workers = gn.shape[0], _workers()
+    hit_g = np.empty((n, gn.shape[1], thn.size), dtype=bool)
+    hit_p = np.empty((n, pn.shape[1], thn.size), dtype=bool)
     for s in range(0, n, chunk_size):
         e = min(s + chunk_size, n)
-        d2 = buf[: e - s]
-        torch.bmm(ga[s:e], pa[s:e], out=d2)
-        torch.amin(d2, 2, out=mg[s:e])
-        torch.amin(d2, 1, out=mp[s:e])
+        hit_g[s:e] = _tree_hits(gn[s:e], pn[s:e], thn, workers)
+        hit_p[s:e] = _tree_hits(pn[s:e], gn[s:e], thn, workers)
         if progress is not None:
             progress(e - s)
-    del buf, ga, pa
-    # Per query point: every entry of its row errs by at most F (|x| + max|y|)^2 (float32), plus a
-    # float64 guard for the centring and the official script's own rounding.
-    far = (centre.abs().amax(dim=(1, 2)) + torch.maximum(rg.amax(1), rp.amax(1)))[:, None]  # (N, 1)
-    guard = 2.0**-40 * far**2
-    th2 = (th * th)[None, None, :]
-    out = []
-    for m, q, t, rq, rt in ((mg, g, p, rg, rp), (mp, p, g, rp, rg)):
-        tol = (_F32_ERROR_FACTOR * (rq + rt.amax(1, keepdim=True)) ** 2 + guard)[..., None]  # (N, Nq, 1)
-        m64 = m.double()[..., None]
-        hits = m64 < th2 - tol
-        amb = ((m64 - th2).abs() <= tol).any(-1)
-        if bool(amb.any()):
-            _resolve(q, t, amb, th, hits)
-        out.append(hits)
-    return out[0], out[1]
-
-
-def _resolve(q: torch.Tensor, t: torch.Tensor, amb: torch.Tensor, th: torch.Tensor, hits: torch.Tensor) -> None:
-    """Recompute the nearest distance of the ambiguous query points exactly and fix ``hits`` in place."""
-    bi, qi = amb.nonzero(as_tuple=True)
-    per = max(1, _EXACT_BLOCK // max(1, t.shape[1]))
-    for s in range(0, bi.numel(), per):
-        b, i = bi[s : s + per], qi[s : s + per]
-        sq = _exact_sq(q[b, i][:, None, :], t[b])[:, 0, :]  # (M, Nt)
-        d = torch.sqrt(sq.amin(1))
-        hits[b, i] = d[:, None] < th
+    return torch.from_numpy(hit_g).to(g.device), torch.from_numpy(hit_p).to(g.device)
 
 
 def fscore(
     gt: Any,
     pred: Any,
     thresholds: Sequence[float] | torch.Tensor = (0.005, 0.015),
-    chunk_size: int = 4,
+    chunk_size: int | None = None,
     exact: bool = False,
     progress: Callable[[int], None] | None = None,
     check: bool = True,
@@ -179,8 +199,10 @@ def fscore(
         gt: (N, Ng, 3) ground-truth points (metres for the usual 5 mm / 15 mm thresholds).
         pred: (N, Np, 3) predicted points; ``Np`` may differ from ``Ng``.
         thresholds: distances, same unit as the points.
-        chunk_size: samples per batched distance block (memory ~ ``chunk_size * Ng * Np * 4`` B).
-        exact: compute every distance in float64 (slow reference path; same results).
+        chunk_size: samples per block (default 256 for the tree path, 4 for ``exact``); progress
+            is reported after each block.
+        exact: compute every distance by brute force in float64 (slow reference path; same
+            results).
         progress: called with the number of samples finished after each block.
         check: verify that every coordinate is finite (callers that already did may skip it).
 
@@ -203,7 +225,8 @@ def fscore(
     rec = torch.zeros((n, t), dtype=torch.float64, device=g.device)
     if n and ng and np_:
         hits = _exact_hits if exact else _fast_hits
-        hit_g, hit_p = hits(g, p, th, max(1, chunk_size), progress)
+        step = chunk_size or (4 if exact else _BLOCK)
+        hit_g, hit_p = hits(g, p, th, max(1, step), progress)
         # float(count) / float(len): exact integer counts divided once, as the official code
         prec = hit_g.sum(1).double() / ng
         rec = hit_p.sum(1).double() / np_

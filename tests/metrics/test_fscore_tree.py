@@ -1,0 +1,76 @@
+"""The tree path of the F-score against a brute-force float64 reference: any input, same decisions."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handzoo.metrics import fscore
+
+
+def _reference(gt: np.ndarray, pr: np.ndarray, ths: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Brute force, the official formula: per sample, norms of all pairs, strict <."""
+    prec = np.zeros((len(gt), len(ths)))
+    rec = np.zeros((len(gt), len(ths)))
+    for i in range(len(gt)):
+        d = np.linalg.norm(gt[i][:, None] - pr[i][None], axis=-1)
+        d1, d2 = d.min(1), d.min(0)
+        for j, th in enumerate(ths):
+            prec[i, j] = float(sum(x < th for x in d1)) / float(len(d1))
+            rec[i, j] = float(sum(x < th for x in d2)) / float(len(d2))
+    return prec, rec
+
+
+def _check(gt: np.ndarray, pr: np.ndarray, ths: tuple[float, ...], chunk: int | None = None) -> None:
+    res = fscore(gt, pr, ths, chunk_size=chunk)
+    prec, rec = _reference(gt, pr, ths)
+    assert res.precision.numpy().tolist() == prec.tolist()
+    assert res.recall.numpy().tolist() == rec.tolist()
+
+
+_cases = st.sampled_from(["near", "far", "degenerate", "duplicates", "grid"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), _cases, st.integers(1, 40), st.integers(1, 40), st.integers(1, 5))
+def test_tree_path_equals_brute_force(seed: int, case: str, ng: int, np_: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    gt = rng.normal(scale=0.03, size=(n, ng, 3)) + rng.uniform(-0.3, 0.3, size=(n, 1, 3))
+    ths: tuple[float, ...] = (0.005, 0.015)
+    if case == "near":
+        pr = gt[:, rng.integers(0, ng, np_)] + rng.normal(scale=0.005, size=(n, np_, 3))
+    elif case == "far":  # unaligned: any rotation, scale 0.5-2, 10 cm offsets
+        q, _ = np.linalg.qr(rng.normal(size=(n, 3, 3)))
+        pr = np.einsum("nij,npj->npi", q, gt[:, rng.integers(0, ng, np_)]) * rng.uniform(0.5, 2, (n, 1, 1))
+        pr = pr + rng.normal(scale=0.1, size=(n, 1, 3))
+    elif case == "degenerate":  # every predicted point at one place (e.g. an all-zero prediction)
+        pr = np.broadcast_to(rng.normal(scale=0.01, size=(n, 1, 3)) * rng.integers(0, 2), (n, np_, 3)).copy()
+    elif case == "duplicates":
+        pr = np.repeat(gt[:, :1], np_, axis=1) + rng.integers(-2, 3, size=(n, np_, 3)) * 0.005
+    else:  # integer grid, thresholds hit exactly: distance == threshold must not count
+        gt = rng.integers(-3, 4, size=(n, ng, 3)).astype(float)
+        pr = rng.integers(-3, 4, size=(n, np_, 3)).astype(float)
+        ths = (0.0, 1.0, float(np.sqrt(2.0)), 2.0, 3.0)
+    _check(gt, pr, ths, chunk=int(rng.integers(1, 4)))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**31), st.floats(1e-4, 0.05), st.integers(-4, 4))
+def test_ties_at_the_threshold_within_ulps(seed: int, th: float, ulps: int) -> None:
+    """Points whose distance is the threshold, or a few ulps either side of it."""
+    rng = np.random.default_rng(seed)
+    gt = rng.normal(scale=0.05, size=(2, 30, 3)) + [0.1, -0.2, 0.8]
+    axis = rng.integers(0, 3, size=(2, 30))
+    step = np.zeros((2, 30, 3))
+    np.put_along_axis(step, axis[..., None], th + ulps * np.spacing(th), axis=-1)
+    _check(gt, gt + step, (th, 2 * th))
+
+
+def test_far_block_larger_than_the_default_and_huge_coordinates() -> None:
+    rng = np.random.default_rng(5)
+    gt = rng.normal(scale=0.03, size=(300, 12, 3))
+    pr = gt * 3 + 0.2
+    _check(gt, pr, (0.005, 0.015))  # two blocks of the default size
+    big = np.full((1, 4, 3), 1e120)
+    _check(big, big.copy(), (0.005,))  # the exact fallback
