@@ -75,7 +75,9 @@ def _rodrigues(v: np.ndarray) -> np.ndarray:
 
 def stb_depth_to_color(xyz_mm: np.ndarray) -> np.ndarray:
     """STB depth-camera points (..., 3) mm -> colour camera: ``(x - T) @ R(rot_vec)``."""
-    return (np.asarray(xyz_mm, dtype=np.float64) - np.asarray(_STB_SK_TRANS_MM)) @ _rodrigues(np.asarray(_STB_SK_ROT_VEC))
+    return (np.asarray(xyz_mm, dtype=np.float64) - np.asarray(_STB_SK_TRANS_MM)) @ _rodrigues(
+        np.asarray(_STB_SK_ROT_VEC)
+    )
 
 
 def read_stb_labels(root: str | Path, sequences: tuple[str, ...] = STB_TEST_SEQUENCES) -> np.ndarray:

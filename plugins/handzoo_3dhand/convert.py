@@ -106,7 +106,11 @@ def convert_state_dict(state: Mapping[str, torch.Tensor], variant: str = "3dhand
             out[key] = torch.tensor(0, dtype=torch.long)
     missing = sorted(set(expected) - set(out))
     extra = sorted(set(out) - set(expected))
-    bad = [f"{k} {tuple(out[k].shape)} vs {expected[k]}" for k in sorted(set(out) & set(expected)) if tuple(out[k].shape) != expected[k]]
+    bad = [
+        f"{k} {tuple(out[k].shape)} vs {expected[k]}"
+        for k in sorted(set(out) & set(expected))
+        if tuple(out[k].shape) != expected[k]
+    ]
     problems = []
     if missing:
         problems.append(f"missing {_examples(missing)}")
@@ -128,7 +132,7 @@ def to_authors_state_dict(state: Mapping[str, torch.Tensor], variant: str = "3dh
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         if key.startswith("backbone.conv1."):
-            out[f"{use}.{key[len('backbone.conv1.'):]}"] = value
+            out[f"{use}.{key[len('backbone.conv1.') :]}"] = value
         elif key.startswith("backbone."):
             out[key[len("backbone.") :]] = value
         elif key.startswith("head.fc."):

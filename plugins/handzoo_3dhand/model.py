@@ -24,8 +24,6 @@ from handzoo.interfaces import HandModel, Loss, Method
 from handzoo.query import HandQuery
 from handzoo.types import LEFT, HandOutput
 
-from .backbone import ThreeDHandResNet
-from .head import ThreeDHandRegressor
 from .mesh import decode_hand
 from .preprocess import CROP_SIZE, DEFAULT_HEATMAP_SIGMA, INTERMEDIATE_SIZE, HandCrops, crop_to_image, make_crops
 
@@ -73,7 +71,9 @@ def build_hand_model(
         elif isinstance(hand_model, Mapping):
             cfg = dict(hand_model)
         else:
-            raise ConfigError(f"hand_model must be a name, a config dict or a HandModel, got {type(hand_model).__name__}")
+            raise ConfigError(
+                f"hand_model must be a name, a config dict or a HandModel, got {type(hand_model).__name__}"
+            )
         cfg.setdefault("side", "right")
         cfg.setdefault("use_pca", True)
         cfg.setdefault("num_pca_comps", num_pca)
@@ -159,10 +159,14 @@ class ThreeDHand(Method):
         self._keypoint_model: Method | None = keypoints_from if isinstance(keypoints_from, Method) else None
         self.heatmap_sigma = float(heatmap_sigma)
         self.intermediate_size = intermediate_size
-        self.loss_cfg = dict(losses) if losses is not None else {
-            "pretrain": {"type": "ThreeDHandPretrainLoss"},
-            "train": {"type": "ThreeDHandLoss"},
-        }
+        self.loss_cfg = (
+            dict(losses)
+            if losses is not None
+            else {
+                "pretrain": {"type": "ThreeDHandPretrainLoss"},
+                "train": {"type": "ThreeDHandLoss"},
+            }
+        )
 
     # -- network -----------------------------------------------------------------------------
 
@@ -208,7 +212,9 @@ class ThreeDHand(Method):
             self._keypoint_model = handzoo.load(name, **kwargs)
         kp = self._keypoint_model.predict(query.images, query.boxes, sides=query.sides, K=query.K)
         if kp.joints2d is None:
-            raise ConfigError("the keypoints_from model returns no 2D joints", hint="pick a model that outputs joints2d")
+            raise ConfigError(
+                "the keypoints_from model returns no 2D joints", hint="pick a model that outputs joints2d"
+            )
         j2d = kp.joints2d.detach().cpu().double().numpy()
         valid = kp.valid.detach().cpu().numpy()
         return [j2d[i][valid[i]] for i in range(query.num_images)]

@@ -224,9 +224,7 @@ def make_crops(
             if joints2d is not None:
                 used.append(np.asarray(pts, dtype=np.float64))
     channels = 24 if with_heatmaps else 3
-    tensor = (
-        torch.from_numpy(np.stack(crops)) if crops else torch.zeros((0, channels, CROP_SIZE, CROP_SIZE))
-    )
+    tensor = torch.from_numpy(np.stack(crops)) if crops else torch.zeros((0, channels, CROP_SIZE, CROP_SIZE))
     return HandCrops(
         images=tensor,
         boxes=np.asarray(out_boxes, dtype=np.int64).reshape(-1, 4),

@@ -10,11 +10,11 @@ import pytest
 from handzoo.errors import DatasetNotFoundError, SubmissionError
 from handzoo.protocols import get_protocol
 from handzoo.protocols.pck3d import (
+    _STB_SK_ROT_VEC,
+    _STB_SK_TRANS_MM,
     STB_TO_HANDZOO21,
     TIP_JOINTS,
     _rodrigues,
-    _STB_SK_ROT_VEC,
-    _STB_SK_TRANS_MM,
     read_stb_labels,
     stb_depth_to_color,
 )

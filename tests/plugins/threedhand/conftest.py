@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import tdh_testutils as tu  # noqa: E402
-
-VARIANTS = {0: "3dhand-rgb", 1: "3dhand-rgb2d"}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -38,28 +35,7 @@ def authors_state() -> dict:
     return tu.authors_state_dict()
 
 
-def build_model(option: int, mano_dir: Path, authors_state: dict, dtype=None):
-    """ThreeDHand for model-``option`` on the MANO stand-in with the converted weights (eval)."""
-    import torch
-    from handzoo_3dhand.convert import convert_state_dict
-    from handzoo_3dhand.model import ThreeDHand
-
-    hm = {"type": "mano", "dtype": dtype or torch.float32}
-    model = ThreeDHand(hand_model=hm, mano_dir=mano_dir, with_heatmaps=bool(option))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.load_state_dict(convert_state_dict(authors_state, VARIANTS[option]), strict=True)
-    return model.eval()
-
-
 @pytest.fixture(scope="session")
 def rgb_model(mano_dir: Path, authors_state: dict):
     """model-0 (RGB) on the MANO stand-in, float32."""
-    return build_model(0, mano_dir, authors_state)
-
-
-def load_fixture(name: str) -> dict:
-    import numpy as np
-
-    with np.load(tu.FIXTURES / name) as f:
-        return {k: f[k] for k in f.files}
+    return tu.build_model(0, mano_dir, authors_state)

@@ -49,19 +49,35 @@ def legacy_py2_bytes(state: Mapping[str, torch.Tensor], location: str = "cuda:0"
     out = io.BytesIO()
     pickle.dump(MAGIC_NUMBER, out, protocol=2)
     pickle.dump(PROTOCOL_VERSION, out, protocol=2)
-    pickle.dump({"protocol_version": PROTOCOL_VERSION, "little_endian": True,
-                 "type_sizes": {"short": 2, "int": 4, "long": 8}}, out, protocol=2)
+    pickle.dump(
+        {"protocol_version": PROTOCOL_VERSION, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 8}},
+        out,
+        protocol=2,
+    )
     body = bytearray(b"\x80\x02" + b"ccollections\nOrderedDict\n" + b"](")
     storages: list[tuple[str, torch.Tensor]] = []
     for key, value in state.items():
         t = value.detach().to(torch.float32).contiguous()
         skey = str(140000000 + len(storages))  # 0.3 used the storage's C address as its key
         storages.append((skey, t))
-        pid = _tuple([_short_str("storage"), b"ctorch\nFloatStorage\n", _short_str(skey), _short_str(location),
-                      _int(t.numel()), b"N"]) + b"Q"
-        tensor = b"ctorch._utils\n_rebuild_tensor\n" + _tuple(
-            [pid, _int(0), _tuple([_int(s) for s in t.shape]), _tuple([_int(s) for s in t.stride()])]
-        ) + b"R"
+        pid = (
+            _tuple(
+                [
+                    _short_str("storage"),
+                    b"ctorch\nFloatStorage\n",
+                    _short_str(skey),
+                    _short_str(location),
+                    _int(t.numel()),
+                    b"N",
+                ]
+            )
+            + b"Q"
+        )
+        tensor = (
+            b"ctorch._utils\n_rebuild_tensor\n"
+            + _tuple([pid, _int(0), _tuple([_int(s) for s in t.shape]), _tuple([_int(s) for s in t.stride()])])
+            + b"R"
+        )
         body += b"]" + _short_str(key) + b"a" + tensor + b"a"
     body += b"e\x85R."
     out.write(bytes(body))

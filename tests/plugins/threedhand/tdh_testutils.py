@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import warnings
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -141,3 +142,24 @@ def seeded_joints2d(seed: int = 5, center: tuple[float, float] = (120.0, 110.0),
     """Plausible-looking (21, 2) handzoo21 2D joints (pixels) around ``center``."""
     rng = np.random.default_rng(seed)
     return np.asarray(center) + rng.uniform(-spread, spread, (21, 2))
+
+
+VARIANTS = {0: "3dhand-rgb", 1: "3dhand-rgb2d"}
+
+
+def build_model(option: int, mano_dir: Path, authors_state: dict, dtype=None):
+    """ThreeDHand for model-``option`` on the MANO stand-in with the converted weights (eval)."""
+    from handzoo_3dhand.convert import convert_state_dict
+    from handzoo_3dhand.model import ThreeDHand
+
+    hm = {"type": "mano", "dtype": dtype or torch.float32}
+    model = ThreeDHand(hand_model=hm, mano_dir=mano_dir, with_heatmaps=bool(option))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.load_state_dict(convert_state_dict(authors_state, VARIANTS[option]), strict=True)
+    return model.eval()
+
+
+def load_fixture(name: str) -> dict:
+    with np.load(FIXTURES / name) as f:
+        return {k: f[k] for k in f.files}

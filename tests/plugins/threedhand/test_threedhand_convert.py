@@ -39,7 +39,7 @@ def test_legacy_file_converts_and_loads(tmp_path, authors_state, mano_dir, varia
 
 
 def test_round_trip(authors_state) -> None:
-    for variant, (use, drop) in STEMS.items():
+    for variant, (_use, drop) in STEMS.items():
         with pytest.warns(UserWarning):
             ours = convert_state_dict(authors_state, variant)
         back = to_authors_state_dict(ours, variant)
@@ -79,7 +79,7 @@ def test_hub_converts_a_legacy_file_then_loads_offline(tmp_path, monkeypatch, au
     """``handzoo convert 3dhand-rgb model-0.pth`` then ``handzoo.load`` reproduce the authors' pipeline."""
     import numpy as np
     import tdh_testutils as tu
-    from conftest import load_fixture
+    from tdh_testutils import load_fixture
 
     from handzoo.hub.convert import convert_checkpoint
     from handzoo.hub.load import load

@@ -50,7 +50,9 @@ def test_box_rule_and_crop_maps() -> None:
         threedhand_box(np.full((21, 2), np.nan), 320, 240)
     box = np.array([50, 40, 177, 167])
     pts = np.array([[60.25, 70.5], [150.0, 160.75]])
-    back = crop_to_image(torch.as_tensor(image_to_crop(pts, box))[None], torch.as_tensor(box, dtype=torch.float64)[None])
+    back = crop_to_image(
+        torch.as_tensor(image_to_crop(pts, box))[None], torch.as_tensor(box, dtype=torch.float64)[None]
+    )
     np.testing.assert_allclose(back[0].numpy(), pts, atol=1e-12)
     # corners: the crop spans input pixels x0 - 0.5 .. x1 + 0.5
     np.testing.assert_allclose(image_to_crop(np.array([[49.5, 39.5]]), box), [[-0.5, -0.5]])
@@ -87,7 +89,9 @@ def test_mano_parameters_reproduce_the_mesh(rgb_model) -> None:
     out = rgb_model(tu.seeded_image(), joints2d=tu.seeded_joints2d())
     from handzoo.handmodels import hand_model
 
-    full = hand_model("mano", mano_dir=rgb_model_mano_dir(rgb_model), flat_hand_mean=False, tip_vertex_ids=hm.tip_vertex_ids)
+    full = hand_model(
+        "mano", mano_dir=rgb_model_mano_dir(rgb_model), flat_hand_mean=False, tip_vertex_ids=hm.tip_vertex_ids
+    )
     verts, joints = full(out.mano["global_orient"][0], out.mano["hand_pose"][0], out.mano["betas"][0])
     verts = verts + out.extras["transl"][0][:, None]
     wrist = (joints + out.extras["transl"][0][:, None])[:, :1]
@@ -114,7 +118,9 @@ def test_camera_placement_with_K(rgb_model) -> None:
     box = out.extras["crop_boxes"][0].double()
     expected = crop_to_image(out.extras["trans"][0].double()[:, None], box)[0, 0]
     torch.testing.assert_close(origin, expected, rtol=0, atol=1e-4)  # float32 model
-    torch.testing.assert_close(out.vertices[0, 0] - out.joints3d[0, 0, :1], rgb_model(image, joints2d=joints).vertices[0, 0])
+    torch.testing.assert_close(
+        out.vertices[0, 0] - out.joints3d[0, 0, :1], rgb_model(image, joints2d=joints).vertices[0, 0]
+    )
     tz = out.cam_t[0, 0, 2]
     c = (out.extras["crop_boxes"][0, 0, 2] - out.extras["crop_boxes"][0, 0, 0] + 1) / 256
     torch.testing.assert_close(tz, torch.sqrt(torch.tensor(500.0 * 480.0)) / (c * out.extras["scale"][0, 0]))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tdh_testutils as tu
 import torch
-from conftest import build_model, load_fixture
+from tdh_testutils import build_model, load_fixture
 
 A = list(tu.AUTHORS21_TO_HANDZOO21)
 
