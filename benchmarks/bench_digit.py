@@ -143,11 +143,18 @@ def main() -> None:
             row["speedup"] = round(row["authors"]["median_ms_per_batch"] / row["handzoo"]["median_ms_per_batch"], 3)
         print(json.dumps(row), flush=True)
         rows.append(row)
+        write(args, batches, rows, authors is not None, load_start)  # partial results survive an interruption
 
+
+def write(
+    args: argparse.Namespace, batches: list[int], rows: list[dict], with_authors: bool, load_start: tuple
+) -> None:
+    """Write the results document (all rows measured so far)."""
     result = {
         "benchmark": "DIGIT (HRNet-W32 pose + part segmentation, 256x256 crops), CPU, fp32, inference_mode",
         "command": "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE nice -n 5 python benchmarks/bench_digit.py "
         f"--authors-dir <patched digit-interacting copy> --batches {args.batches} --plan {args.plan}",
+        "batches_planned": batches,
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor(),
@@ -158,7 +165,7 @@ def main() -> None:
             "load_average_start": [round(x, 2) for x in load_start],
             "load_average_end": [round(x, 2) for x in os.getloadavg()],
         },
-        "authors_commit": AUTHORS_COMMIT if authors is not None else None,
+        "authors_commit": AUTHORS_COMMIT if with_authors else None,
         "authors_anchor": "the authors' code on an idle 2-core machine: 671.69 ms/image at batch 1, 483.32 at batch 32",
         "peak_rss_mb_both_models": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rows": rows,

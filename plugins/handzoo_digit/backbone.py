@@ -37,7 +37,9 @@ def _transition(prev: Sequence[int], cur: Sequence[int]) -> nn.ModuleList:
         if i < len(prev):
             layers.append(_conv_bn_relu(prev[i], c, 1) if prev[i] != c else nn.Identity())
         else:
-            steps = [_conv_bn_relu(prev[-1], c if k == i - len(prev) else prev[-1], 2) for k in range(i + 1 - len(prev))]
+            steps = [
+                _conv_bn_relu(prev[-1], c if k == i - len(prev) else prev[-1], 2) for k in range(i + 1 - len(prev))
+            ]
             layers.append(nn.Sequential(*steps))
     return nn.ModuleList(layers)
 

@@ -30,7 +30,9 @@ __all__ = [
 ]
 
 
-def double_conv(cin: int, cout: int, mid: int | None = None, final_relu: bool = True, final_bn: bool = True) -> nn.Sequential:
+def double_conv(
+    cin: int, cout: int, mid: int | None = None, final_relu: bool = True, final_bn: bool = True
+) -> nn.Sequential:
     """conv3x3 -> BN -> ReLU -> conv3x3 [-> BN [-> ReLU]] (indices 0, 1, 3, 4 hold parameters)."""
     mid = mid or cout
     layers: list[nn.Module] = [nn.Conv2d(cin, mid, 3, padding=1), nn.BatchNorm2d(mid), nn.ReLU(inplace=True)]

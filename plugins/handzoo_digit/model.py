@@ -110,7 +110,7 @@ class DIGIT(Method):
         self.heatmap_size = (int(heatmap_size),) * 3
         self.bbox_3d_size = float(bbox_3d_size)
         self.bbox_3d_size_root = float(bbox_3d_size_root)
-        self.root_bins = int(getattr(self.root_hand_head, "root_fc")[-1].out_features)
+        self.root_bins = int(self.root_hand_head.root_fc[-1].out_features)
         self.box_expansion = float(box_expansion)
         self.nominal_depth = float(nominal_depth)
         self.fuse_inference = bool(fuse_inference)
@@ -254,7 +254,9 @@ class DIGIT(Method):
         depths = torch.as_tensor(np.asarray(meta["depths"], dtype=np.float64).reshape(b, 2), device=dev)
         have_r, have_l = ~torch.isnan(depths[:, 0]), ~torch.isnan(depths[:, 1])
         absolute = bool(meta.get("K_given", False)) and bool((have_r | have_l).all()) and b > 0
-        d_right = torch.where(have_r, depths[:, 0], torch.where(have_l, depths[:, 1] - rel, torch.full_like(rel, self.nominal_depth)))
+        d_right = torch.where(
+            have_r, depths[:, 0], torch.where(have_l, depths[:, 1] - rel, torch.full_like(rel, self.nominal_depth))
+        )
         d_left = d_right + rel
         if meta.get("use_given_depths"):
             d_left = torch.where(have_l, depths[:, 1], d_left)

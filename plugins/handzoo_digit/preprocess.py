@@ -84,7 +84,11 @@ def crop_matrices(box_xywh: np.ndarray, out_size: tuple[int, int] = (256, 256)) 
     w, h = float(b[2]), float(b[3])
     centre = np.array([cx, cy], dtype=np.float32)
     src = np.stack(
-        [centre, centre + np.array([0.0, h * 0.5], dtype=np.float32), centre + np.array([w * 0.5, 0.0], dtype=np.float32)]
+        [
+            centre,
+            centre + np.array([0.0, h * 0.5], dtype=np.float32),
+            centre + np.array([w * 0.5, 0.0], dtype=np.float32),
+        ]
     ).astype(np.float32)
     dw, dh = float(out_size[0]), float(out_size[1])
     dc = np.array([dw * 0.5, dh * 0.5], dtype=np.float32)

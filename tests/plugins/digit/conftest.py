@@ -40,8 +40,9 @@ def golden() -> dict:
 @pytest.fixture(scope="session")
 def digit_model(authors_state: dict):
     """DIGIT built from the registry with the converted seeded weights (float32, eval)."""
-    from handzoo.registry import build
     from handzoo_digit.convert import convert_state_dict
+
+    from handzoo.registry import build
 
     model = build("methods", {"type": "DIGIT"})
     model.load_state_dict(convert_state_dict(authors_state), strict=True)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import digit_testutils as tu
 import pytest
 import torch
-from handzoo_digit.convert import KEY_MAP_VERSION, RENAMES, convert_state_dict, extract_pose_state, map_key, to_authors_layout
+from handzoo_digit.convert import (
+    KEY_MAP_VERSION,
+    RENAMES,
+    convert_state_dict,
+    extract_pose_state,
+    map_key,
+    to_authors_layout,
+)
 
 from handzoo.errors import CheckpointError
 
@@ -46,7 +53,10 @@ def test_map_key_examples() -> None:
     assert map_key("model.pose_reg.conv_hm.weight") == "joint_head.heatmap.weight"
     assert map_key("pose_reg.merge_layer.down2.maxpool_conv.1.double_conv.3.weight") == "merge.unet.enc2.3.weight"
     assert map_key("pose_reg.hand_segm.segm_head.segm_net.double_conv.3.bias") == "segm_head.classify.3.bias"
-    assert map_key("pose_reg.backbone.stage4.2.fuse_layers.0.3.0.0.weight") == "backbone.stage4.2.fuse_layers.0.3.0.0.weight"
+    assert (
+        map_key("pose_reg.backbone.stage4.2.fuse_layers.0.3.0.0.weight")
+        == "backbone.stage4.2.fuse_layers.0.3.0.0.weight"
+    )
     assert map_key("pose_reg.final_layer.weight") is None
     assert len({dst for _, dst in RENAMES}) == len(RENAMES)
 

@@ -45,7 +45,13 @@ def test_terms_match_their_definitions() -> None:
     seg_t = tgt["segm"][:, ::2, ::2]
     ce = torch.nn.functional.cross_entropy(out["segm_logits"], seg_t, reduction="none")
     torch.testing.assert_close(res["loss_segm"], (ce * tgt["segm_valid"][:, None, None]).mean())
-    total = res["loss_joint"] + res["loss_rel_root_depth"] + res["loss_hand_type"] + 10 * res["loss_segm"] + 0.1 * res["loss_bone"]
+    total = (
+        res["loss_joint"]
+        + res["loss_rel_root_depth"]
+        + res["loss_hand_type"]
+        + 10 * res["loss_segm"]
+        + 0.1 * res["loss_bone"]
+    )
     torch.testing.assert_close(res["loss"], total)
 
 
@@ -62,7 +68,11 @@ def test_bone_prior() -> None:
 
 def test_perfect_prediction_has_no_pose_loss_and_gradients_flow() -> None:
     out, tgt = _batch()
-    perfect = {**out, "joints25d": tgt["joints25d"].clone().requires_grad_(), "rel_root_bin": tgt["rel_root_bin"].clone()}
+    perfect = {
+        **out,
+        "joints25d": tgt["joints25d"].clone().requires_grad_(),
+        "rel_root_bin": tgt["rel_root_bin"].clone(),
+    }
     res = DigitLoss()(perfect, tgt)
     assert res["loss_joint"].item() == 0 and res["loss_rel_root_depth"].item() == 0 and res["loss_bone"].item() == 0
     out["segm_logits"].requires_grad_()

@@ -79,20 +79,32 @@ def test_box_rules_and_roots(digit_model) -> None:
     img = tu.pipeline_image()
     right, left = [96.0, 60.0, 170.0, 170.0], [150.0, 52.0, 230.0, 150.0]
     _, m2 = digit_model.preprocess(
-        _query(img, boxes=[right, left], sides=["right", "left"], K=np.array(tu.PIPE_K), root=[[0, 0, 0.62], [0, 0, 0.7]])
+        _query(
+            img, boxes=[right, left], sides=["right", "left"], K=np.array(tu.PIPE_K), root=[[0, 0, 0.62], [0, 0, 0.7]]
+        )
     )
     _, m1 = digit_model.preprocess(_query(img, boxes=[tu.PIPE_BOX], K=np.array(tu.PIPE_K), root_depth=(0.62, 0.7)))
     np.testing.assert_array_equal(m1["boxes"], m2["boxes"])
     np.testing.assert_array_equal(m1["depths"], m2["depths"])
     # sides in the other order give the same depths
     _, m3 = digit_model.preprocess(
-        _query(img, boxes=[left, right], sides=["left", "right"], K=np.array(tu.PIPE_K), root=[[0, 0, 0.7], [0, 0, 0.62]])
+        _query(
+            img, boxes=[left, right], sides=["left", "right"], K=np.array(tu.PIPE_K), root=[[0, 0, 0.7], [0, 0, 0.62]]
+        )
     )
     np.testing.assert_array_equal(m3["depths"], m2["depths"])
 
 
 def test_given_left_depth_and_root_relative(digit_model, two_images_out) -> None:
-    raw_meta = digit_model.preprocess(_query(tu.pipeline_image(), boxes=[tu.PIPE_BOX], K=np.array(tu.PIPE_K), root_depth=(0.62, 0.7), use_given_depths=True))
+    raw_meta = digit_model.preprocess(
+        _query(
+            tu.pipeline_image(),
+            boxes=[tu.PIPE_BOX],
+            K=np.array(tu.PIPE_K),
+            root_depth=(0.62, 0.7),
+            use_given_depths=True,
+        )
+    )
     batch, meta = raw_meta
     with torch.inference_mode():
         raw = digit_model(batch)
@@ -129,7 +141,14 @@ def test_parts_are_registered_and_swappable() -> None:
     assert METHODS.get("DIGIT") is not None and BACKBONES.get("DigitHRNet") is not None
     for name in ("DigitSegmHead", "DigitMerge", "DigitJointHead", "DigitRootHandHead"):
         assert HEADS.get(name) is not None
-    for name in ("DigitLoss", "DigitJointLoss", "DigitRootDepthLoss", "DigitHandednessLoss", "DigitSegmentationLoss", "DigitBoneLoss"):
+    for name in (
+        "DigitLoss",
+        "DigitJointLoss",
+        "DigitRootDepthLoss",
+        "DigitHandednessLoss",
+        "DigitSegmentationLoss",
+        "DigitBoneLoss",
+    ):
         assert LOSSES.get(name) is not None
     head = build("heads", {"type": "DigitRootHandHead", "root_bins": 32})
     model = build("methods", {"type": "DIGIT", "root_hand_head": head, "losses": {"type": "DigitLoss"}})
@@ -147,6 +166,8 @@ def test_load_from_card_without_weights_or_mano(monkeypatch, tmp_path) -> None:
 
 
 def test_plugin_entry_point_is_light() -> None:
-    code = "import sys, handzoo_digit as p; p.handzoo_model_cards(); p.handzoo_converters(); print('torch' in sys.modules)"
+    code = (
+        "import sys, handzoo_digit as p; p.handzoo_model_cards(); p.handzoo_converters(); print('torch' in sys.modules)"
+    )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"

@@ -79,7 +79,16 @@ def test_inputs_are_the_fixtures_inputs(golden: dict, pipeline) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["joint_coord", "zval", "rel_root_depth", "root_heatmap1d", "hand_type_logits", "hand_type", "hm_2d_sub", "segm_logits_sub"],
+    [
+        "joint_coord",
+        "zval",
+        "rel_root_depth",
+        "root_heatmap1d",
+        "hand_type_logits",
+        "hand_type",
+        "hm_2d_sub",
+        "segm_logits_sub",
+    ],
 )
 def test_network_float64(outputs: dict, golden: dict, key: str) -> None:
     ours = _net_outputs(outputs[torch.float64], slice(0, 2))[key]
@@ -95,7 +104,15 @@ def test_network_float64_sums_and_mask(outputs: dict, golden: dict) -> None:
     np.testing.assert_array_equal(mask, golden["net64_segm_mask"])
 
 
-FLOAT32_KEYS = ["joint_coord", "rel_root_depth", "root_heatmap1d", "hand_type_logits", "hand_type", "hm_2d_sub", "segm_logits_sub"]
+FLOAT32_KEYS = [
+    "joint_coord",
+    "rel_root_depth",
+    "root_heatmap1d",
+    "hand_type_logits",
+    "hand_type",
+    "hm_2d_sub",
+    "segm_logits_sub",
+]
 
 
 @pytest.mark.parametrize("key", FLOAT32_KEYS)
@@ -133,7 +150,9 @@ def test_pipeline_float64(digit_model, outputs: dict, golden: dict, pipeline) ->
         cam = golden["pipe64_joint_cam_mm"][sl][ih] / 1000.0
         np.testing.assert_allclose(out.joints3d[0, hand].numpy(), cam, rtol=0, atol=ATOL64)
     assert out.root_relative is False
-    np.testing.assert_allclose(out.extras["rel_root"][0].numpy(), golden["pipe64_rel_root_mm"] / 1000.0, rtol=0, atol=ATOL64)
+    np.testing.assert_allclose(
+        out.extras["rel_root"][0].numpy(), golden["pipe64_rel_root_mm"] / 1000.0, rtol=0, atol=ATOL64
+    )
     np.testing.assert_allclose(out.score[0].numpy(), golden["pipe64_hand_type"], rtol=0, atol=ATOL64)
     np.testing.assert_array_equal(out.extras["segm_mask"][0].numpy(), golden["pipe64_segm_mask"])
 
@@ -143,7 +162,9 @@ def test_pipeline_float32_within_noise_floor(digit_model, outputs: dict, golden:
     raw = {k: v[2:] for k, v in outputs["exact32"].items()}
     out = digit_model.postprocess(raw, meta)
     floor = float(golden["floor32_joint_coord"])
-    np.testing.assert_array_less(np.abs(raw["joints25d"][0].double().numpy() - golden["pipe32_joint_coord"]), floor + 1e-12)
+    np.testing.assert_array_less(
+        np.abs(raw["joints25d"][0].double().numpy() - golden["pipe32_joint_coord"]), floor + 1e-12
+    )
     ih = np.asarray(tu.TO_HANDZOO21_INTERHAND)
     # a heatmap unit is 4 crop pixels, i.e. 4 * box/256 image pixels: scale the floor accordingly
     px = floor * 4 * float(meta["boxes"][0][2]) / 256 + 1e-6
