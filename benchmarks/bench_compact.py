@@ -1,0 +1,99 @@
+"""CPU latency of handzoo-compact-openhand at batch 1 (target <= 15 ms on 2 cores).
+
+Times, after warm-up, each as the median of ``--runs`` calls:
+
+* ``predict_b1_ms``: the whole user-facing call ``model(image, boxes=[box], sides=[side], K=K)``
+  on a 224 px synthetic image (query validation, perspective crop, network, hand model,
+  postprocess to the input camera);
+* ``network_b1_ms``: ``model(batch)`` on a preprocessed (1, 3, 128, 128) crop (backbone, head,
+  hand model);
+* ``predict_b32_ms``: the whole call with 32 images.
+
+Uses the bundled weights (``pretrained=False`` when they are absent; latency does not depend on
+the values). Reports torch threads, the load average before and after, and the minimum next to
+the median, since the cores may be shared. Writes ``benchmarks/results/compact_cpu.json``.
+
+    OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bench_compact.py [--runs 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def _times(fn, runs: int, warmup: int = 5) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def _summary(ts: list[float]) -> dict:
+    return {"median_ms": round(statistics.median(ts), 2), "min_ms": round(min(ts), 2), "runs": len(ts)}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--runs", type=int, default=100)
+    p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "compact_cpu.json"))
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    import handzoo
+    from handzoo.datasets import load_dataset
+    from handzoo.errors import WeightsError
+
+    try:
+        model = handzoo.load("handzoo-compact-openhand")
+        weights = "bundled"
+    except WeightsError:
+        model = handzoo.load("handzoo-compact-openhand", pretrained=False)
+        weights = "random (no bundled weights found)"
+    s = load_dataset("synthetic", split="bench")[0]
+    img, box, side, K = s.image, np.asarray(s.bbox[0], np.float64), int(s.side[0]), np.asarray(s.K, np.float64)
+    load0 = os.getloadavg()
+    with torch.inference_mode():
+        pred = _times(lambda: model(img, boxes=[box], sides=[side], K=K), a.runs)
+        batch, _ = model.preprocess(model.make_query(img, [box], sides=[side], K=K))
+        net = _times(lambda: model(batch), a.runs)
+        many = _times(
+            lambda: model([img] * 32, boxes=[box[None]] * 32, sides=[[side]] * 32, K=K), max(5, a.runs // 10), 2
+        )
+    res = {
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "variant": "handzoo-compact-openhand",
+        "weights": weights,
+        "architecture": dict(model.card.architecture),
+        "parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
+        "predict_b1": _summary(pred),
+        "network_b1": _summary(net),
+        "predict_b32": _summary(many),
+        "target_b1_ms": 15.0,
+        "loadavg_before": [round(x, 2) for x in load0],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+    }
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
