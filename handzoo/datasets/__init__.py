@@ -25,6 +25,7 @@ from handzoo.datasets.freihand import FreiHAND
 from handzoo.datasets.ho3d import HO3D
 from handzoo.datasets.interhand import InterHand26M
 from handzoo.datasets.rhd import RHD
+from handzoo.datasets.stb import STB
 from handzoo.datasets.synthetic import SyntheticHands
 from handzoo.errors import RegistryError
 
@@ -38,6 +39,7 @@ __all__ = [
     "HandDataset",
     "InterHand26M",
     "RHD",
+    "STB",
     "SyntheticHands",
     "collate_samples",
     "dataset_specs",
@@ -52,6 +54,7 @@ DATASET_CLASSES: dict[str, type[HandDataset]] = {
     "dexycb": DexYCB,
     "interhand26m": InterHand26M,
     "rhd": RHD,
+    "stb": STB,
     "synthetic": SyntheticHands,
 }
 
