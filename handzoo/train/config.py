@@ -75,7 +75,8 @@ def find_config(name: str | os.PathLike) -> Path:
 
 
 def load_config(name: str | os.PathLike, overrides: dict[str, Any] | None = None) -> Any:
-    """The mmengine Config of a variant (or file) with defaults filled and ``overrides`` merged."""
+    """The mmengine Config of a variant (or file) with defaults filled and ``overrides`` set
+    (dotted keys; a dict value replaces the whole entry)."""
     from mmengine.config import Config
 
     path = find_config(name)
@@ -85,10 +86,23 @@ def load_config(name: str | os.PathLike, overrides: dict[str, Any] | None = None
             cfg[k] = v
     if "variant" not in cfg:
         cfg["variant"] = path.stem
-    if overrides:
-        cfg.merge_from_dict(overrides)
+    for key, value in (overrides or {}).items():
+        _set(cfg, key, value)
     cfg["config_path"] = str(path)
     return cfg
+
+
+def _set(cfg: Any, dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in a Config, replacing (not merging) dicts and creating missing levels."""
+    from mmengine.config import ConfigDict
+
+    *path, last = dotted.split(".")
+    node = cfg
+    for k in path:
+        if node.get(k) is None:
+            node[k] = ConfigDict()
+        node = node[k]
+    node[last] = ConfigDict(value) if isinstance(value, dict) else value
 
 
 def import_object(spec: str) -> Any:
