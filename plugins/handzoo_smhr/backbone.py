@@ -7,9 +7,12 @@ the trunk's keys are the authors' own.
 
 from __future__ import annotations
 
+import copy
+import itertools
 from collections.abc import Sequence
 
 import torch
+from torch import nn
 
 from handzoo.interfaces import Backbone
 
@@ -23,6 +26,9 @@ class TimmResNetTrunk(Backbone):
         name: timm model name (``resnet50``; ``resnet18``/``resnet34`` give a smaller trunk).
         out_indices: timm feature indices returned (2, 3, 4 = strides 8, 16, 32).
         pretrained: start from timm's ImageNet weights (training only; needs the network).
+        fuse_inference: at inference (eval, no autograd) run a cached copy with every BatchNorm
+            folded into its convolution (same numbers to float rounding; rebuilt when a weight
+            changes).
 
     Attributes:
         out_channels: channels of the returned maps (512, 1024, 2048 for ``resnet50``).
@@ -30,7 +36,11 @@ class TimmResNetTrunk(Backbone):
     """
 
     def __init__(
-        self, name: str = "resnet50", out_indices: Sequence[int] = (2, 3, 4), pretrained: bool = False
+        self,
+        name: str = "resnet50",
+        out_indices: Sequence[int] = (2, 3, 4),
+        pretrained: bool = False,
+        fuse_inference: bool = True,
     ) -> None:
         super().__init__()
         import timm
@@ -39,7 +49,55 @@ class TimmResNetTrunk(Backbone):
         self.body = timm.create_model(name, pretrained=pretrained, features_only=True, out_indices=tuple(out_indices))
         self.out_channels = tuple(self.body.feature_info.channels())
         self.strides = tuple(self.body.feature_info.reduction())
+        self.out_indices = tuple(out_indices)
+        self.fuse_inference = fuse_inference
+        self._fused_cache: dict[str, object] = {}  # a plain dict: the copy is no registered submodule
+
+    def _state_key(self) -> tuple:
+        def version(t: torch.Tensor) -> int:
+            try:
+                return t._version
+            except RuntimeError:  # inference tensors cannot change in place
+                return -1
+
+        tensors = itertools.chain(self.body.parameters(), self.body.buffers())
+        fmt = self.body.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+        return (fmt,) + tuple((t.data_ptr(), version(t), t.dtype, t.device) for t in tensors)
+
+    def _fused(self) -> nn.Module:
+        key = self._state_key()
+        if self._fused_cache.get("key") != key:
+            from torch.fx.experimental.optimization import fuse
+
+            with torch.inference_mode(False), torch.no_grad():
+                trunk = _Stages(copy.deepcopy(self.body), self.out_indices).eval()
+                fused = fuse(trunk, inplace=True)
+                if key[0]:
+                    fused = fused.to(memory_format=torch.channels_last)
+            self._fused_cache.update(key=key, module=fused)
+        return self._fused_cache["module"]  # type: ignore[return-value]
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps for ``images`` (B, 3, H, W), highest resolution first."""
+        if self.fuse_inference and not self.training and not torch.is_grad_enabled():
+            return list(self._fused()(images))
         return list(self.body(images))
+
+
+class _Stages(nn.Module):
+    """A traceable copy of a timm ResNet trunk returning the stages ``out_indices`` (for fusion)."""
+
+    def __init__(self, body: nn.Module, out_indices: tuple[int, ...]) -> None:
+        super().__init__()
+        self.conv1, self.bn1, self.act1, self.maxpool = body.conv1, body.bn1, body.act1, body.maxpool
+        self.layer1, self.layer2, self.layer3, self.layer4 = body.layer1, body.layer2, body.layer3, body.layer4
+        self.out_indices = out_indices
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = self.act1(self.bn1(self.conv1(x)))
+        feats = [x]
+        x = self.maxpool(x)
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            x = layer(x)
+            feats.append(x)
+        return tuple(feats[i] for i in self.out_indices)

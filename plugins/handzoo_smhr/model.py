@@ -200,6 +200,8 @@ class SMHR(Method, HandDetector):
         fmt = torch.contiguous_format if enable else torch.channels_last
         self.backbone.to(memory_format=fmt)
         self.neck.to(memory_format=fmt)
+        if hasattr(self.backbone, "fuse_inference"):
+            self.backbone.fuse_inference = not enable
         self.channels_last = not enable
         self.sparse_heads = not enable
         if hasattr(self.neck, "fast"):
