@@ -91,3 +91,27 @@ def test_h2onet_parts_come_from_the_registries():
     assert model.hand.joint_regressor is model.joint_regressor
     out = model(_image(), boxes=[[[30, 20, 90, 80], [10, 10, 40, 50]]], sides=[["right", "left"]])
     assert out.joints3d.shape == (1, 2, 21, 3) and out.side.tolist() == [[0, 1]]
+
+
+@pytest.mark.parametrize(
+    ("variant", "default"),
+    [
+        ("hand4whole-hand", "handzoo_hand4whole.model:DEFAULT_ARCHITECTURE"),
+        ("h2onet-sf-dexycb", "handzoo_h2onet.model:SF_ARCHITECTURE"),
+        ("h2onet-dexycb", "handzoo_h2onet.model:MF_ARCHITECTURE"),
+    ],
+)
+def test_cards_hold_the_architecture_trees(variant: str, default: str):
+    """The cards' ``architecture:`` is the methods' default config tree (same parts, same options)."""
+    import importlib
+    import json
+
+    from handzoo.variants import model_info
+
+    module, _, name = default.partition(":")
+    tree = getattr(importlib.import_module(module), name)
+
+    def norm(x):
+        return json.loads(json.dumps(x, default=list))
+
+    assert norm(dict(model_info(variant).architecture)) == norm(tree)
