@@ -106,3 +106,8 @@ def test_registry_uses_no_private_mmengine_attributes():
 
     src = Path(registry.__file__).read_text()
     assert "._module_dict" not in src and "._children" not in src
+
+
+def test_datasets_build_from_a_config():
+    ds = registry.build("dataset", {"type": "synthetic", "split": "bench", "n": 2})
+    assert type(ds).__name__ == "SyntheticHands" and len(ds) == 2
