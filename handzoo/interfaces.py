@@ -126,8 +126,10 @@ class Loss(nn.Module, abc.ABC):
 class Method(nn.Module, abc.ABC):
     """A complete hand-reconstruction method: preprocess -> network -> postprocess.
 
-    ``model(images, boxes=...)`` runs the whole pipeline under ``torch.inference_mode()`` and
-    returns a :class:`~handzoo.types.HandOutput`. ``model(batch_dict)`` (a mapping, as produced by
+    ``model(images, boxes=..., sides=..., K=..., joints2d=..., root=..., **extra)`` validates the
+    input into one :class:`~handzoo.query.HandQuery` (:meth:`make_query`), runs the whole pipeline
+    under ``torch.inference_mode()`` and returns a :class:`~handzoo.types.HandOutput`;
+    ``model(query)`` takes a ready query. ``model(batch_dict)`` (a mapping, as produced by
     :meth:`preprocess` or a training data pipeline) calls :meth:`forward` through ``nn.Module``
     so hooks, DDP and the mmengine Runner work as usual.
 
