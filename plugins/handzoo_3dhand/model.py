@@ -197,8 +197,8 @@ class ThreeDHand(Method):
 
     # -- pre / post ----------------------------------------------------------------------------
 
-    def _keypoints(self, query: HandQuery) -> list[np.ndarray] | None:
-        """2D joints from ``keypoints_from`` (per image (N_i, 21, 2)), or None when not configured."""
+    def _keypoints(self, query: HandQuery) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+        """2D joints (per image (N_i, 21, 2)) and sides from ``keypoints_from``; None when not configured."""
         src = self.keypoints_from
         if src is None:
             return None
@@ -216,28 +216,29 @@ class ThreeDHand(Method):
                 "the keypoints_from model returns no 2D joints", hint="pick a model that outputs joints2d"
             )
         j2d = kp.joints2d.detach().cpu().double().numpy()
+        side = kp.side.detach().cpu().numpy().astype(np.int64)
         valid = kp.valid.detach().cpu().numpy()
-        return [j2d[i][valid[i]] for i in range(query.num_images)]
+        n = query.num_images
+        return [j2d[i][valid[i]] for i in range(n)], [side[i][valid[i]] for i in range(n)]
 
     def preprocess(self, query: HandQuery) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Crop the hands (see :mod:`handzoo_3dhand.preprocess`).
 
         Uses ``query.joints2d`` (the authors' crop rule and model-1's heatmaps), else the joints of
         ``keypoints_from``, else ``query.boxes`` (treated as the joints' tight box), else the whole
-        image; ``query.sides`` (default right) and ``query.K`` (camera placement).
+        image; ``query.sides`` (default right; with ``keypoints_from``, that model's sides unless given) and
+        ``query.K`` (camera placement).
 
         Returns:
             ``({'img': (N, C, 256, 256)}, meta)`` with N the total number of hands.
         """
         joints2d = query.joints2d
+        sides = query.hand_sides()
         if joints2d is None and self.keypoints_from is not None:
-            joints2d = self._keypoints(query)
-        if joints2d is not None:
+            joints2d, kp_sides = self._keypoints(query)  # type: ignore[misc]
             counts = [len(j) for j in joints2d]
-            sides = query.sides if query.sides is not None and [len(s) for s in query.sides] == counts else None
-            sides = sides or [np.zeros(c, dtype=np.int64) for c in counts]
-        else:
-            sides = query.hand_sides()
+            if query.sides is None or [len(s) for s in query.sides] != counts:
+                sides = kp_sides
         crops = make_crops(
             query.images,
             query.boxes,
