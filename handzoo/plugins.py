@@ -261,7 +261,12 @@ class PluginManager:
             except Exception as exc:
                 info.errors.append(f"handzoo_register failed: {_short_error(exc)}")
             for n, r in regs.items():
-                new = sorted(set(r.module_dict) - before[n])
+                # handzoo's own parts may register while a hook imports core modules: not the plugin's
+                new = sorted(
+                    k
+                    for k in set(r.module_dict) - before[n]
+                    if not getattr(r.module_dict[k], "__module__", "").startswith("handzoo.")
+                )
                 if new:
                     info.registered[n] = new
 
