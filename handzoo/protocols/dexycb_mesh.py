@@ -9,8 +9,17 @@ per-sample mean error over the 21 joints (and vertices) is averaged over samples
   fix). Joints only.
 * ``dexycb-h2onet`` (hxwork/H2ONet_Pytorch ``DEX_YCB_SF/MF.evaluate``): the same root-relative
   MPJPE, but PA with FreiHAND's ``align_w_scale`` (reflections allowed, 1e-8 epsilon), plus MPVPE
-  and PA-MPVPE of vertices centred on the joint root. The PA AUCs and aligned F@5/F@15 its paper
-  also reports are not in the released code; handzoo adds them FreiHAND-style as metrics.
+  and PA-MPVPE, and the official ``score`` = PA-MPJPE + PA-MPVPE (its model-selection key). The PA
+  AUCs and aligned F@5/F@15 its paper also reports are not in the released code; handzoo adds them
+  FreiHAND-style as metrics.
+
+Which ground truth H2ONet's protocol needs: the annotated joints (``evaluation_xyz.json``), the
+GT MANO mesh (``evaluation_verts.json``) and the root the official code centres that mesh on,
+which is joint 0 of the *MANO layer's* joints of the GT fit (not the annotated wrist). Give it as
+``evaluation_verts_root.json`` ((N, 3), or the (N, 21, 3) MANO-layer joints, metres) or as
+``gt_verts_root=`` to :meth:`H2ONetDexYCBProtocol.evaluate`. It is checked (shape, finite, within
+5 cm of the annotated wrist). Without it the GT mesh is centred on the annotated wrist and a note
+says that MPVPE / PA-MPVPE / ``score`` then differ from the official ones by that root offset.
 
 Left hands: both codes run the network on a mirrored crop and un-mirror the joints (x -> -x) after
 root-centring. handzoo predictions are already in the true camera frame, so no flip is applied
@@ -22,9 +31,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from handzoo.errors import SubmissionError
+from handzoo.errors import AnnotationError, InputError, SubmissionError
 from handzoo.metrics.errors import point_errors
 from handzoo.metrics.fscore import fscore
 from handzoo.metrics.pck import summarize_errors
@@ -34,9 +44,48 @@ from handzoo.protocols._fh_core import FH_FSCORE_THRESHOLDS
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
 from handzoo.protocols.dexycb import read_dexycb_pair
-from handzoo.protocols.io import DEXYCB_GT_FILE, read_fh_ground_truth, read_fh_prediction
+from handzoo.protocols.io import DEXYCB_GT_FILE, read_fh_ground_truth, read_fh_prediction, read_json
 
-__all__ = ["HandOccNetDexYCBProtocol", "H2ONetDexYCBProtocol"]
+H2ONET_VERTS_ROOT_FILE = "evaluation_verts_root.json"
+_ROOT_CHECK_M = 0.05  # a MANO-layer root farther than this from the annotated wrist: wrong file
+
+__all__ = ["HandOccNetDexYCBProtocol", "H2ONetDexYCBProtocol", "H2ONET_VERTS_ROOT_FILE", "verts_root"]
+
+
+def verts_root(root: Any, gt_joints: torch.Tensor, what: str, err: type[Exception] = InputError) -> torch.Tensor:
+    """Check the GT mesh root of H2ONet's protocol and return it as (N, 1, 3) float64.
+
+    Args:
+        root: (N, 3) roots or (N, J, 3) MANO-layer joints (joint 0 is the root), metres.
+        gt_joints: (N, 21, 3) annotated joints (DexYCB order, joint 0 = wrist), metres.
+        what: name used in error messages.
+        err: error class to raise.
+
+    Raises:
+        ``err``: wrong shape, non-finite values, or a root more than 5 cm from the annotated wrist
+        (another sample order, millimetres, or another frame).
+    """
+    try:
+        r = torch.as_tensor(np.asarray(root, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise err(
+            f"{what} is not a numeric array", hint="(N, 3) roots or (N, 21, 3) MANO-layer joints, metres"
+        ) from None
+    n = gt_joints.shape[0]
+    if r.dim() == 3 and r.shape[0] == n and r.shape[2] == 3 and r.shape[1] >= 1:
+        r = r[:, 0]
+    if tuple(r.shape) != (n, 3):
+        raise err(f"{what} has shape {tuple(r.shape)}, expected ({n}, 3) or ({n}, J, 3)")
+    if not bool(torch.isfinite(r).all()):
+        raise err(f"{what} contains NaN or inf")
+    off = torch.linalg.vector_norm(r - gt_joints[:, 0], dim=-1)
+    if bool((off > _ROOT_CHECK_M).any()):
+        i = int(torch.argmax(off))
+        raise err(
+            f"{what}: sample {i}'s root is {float(off[i]) * 1000:.1f} mm from the annotated wrist",
+            hint="give joint 0 of the MANO layer's joints of the GT fit, in metres, camera frame, sample order",
+        )
+    return r[:, None, :]
 
 
 def _per_sample_mean(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -130,12 +179,18 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
     alignments = ("root", "procrustes")
     reflection = "allowed (FreiHAND align_w_scale, 1e-8 epsilon, in metres)"
     submission = "pred.json = [xyz_list (N x 21 x 3), verts_list (N x V x 3)], metres, true camera frame"
-    ground_truth = "evaluation_xyz.json and evaluation_verts.json in --gt-dir (metres, same sample order)"
+    ground_truth = (
+        "evaluation_xyz.json (annotated joints), evaluation_verts.json (GT MANO mesh) and "
+        f"{H2ONET_VERTS_ROOT_FILE} (joint 0 of the MANO layer's GT joints, (N, 3)) in --gt-dir; metres, same sample order"
+    )
     quirks = (
         "joints and vertices centred on their own joint 0 (prediction on the predicted root, GT on the GT "
         "root); MPJPE/MPVPE = mean over samples of the per-sample mean (mm, x1000 after alignment)",
         "PA-MPJPE / PA-MPVPE with FreiHAND's align_w_scale on the root-relative sets (reflections allowed)",
         "vertices are compared index-wise, so predicted and GT meshes must share a topology",
+        "GT vertices are centred on joint 0 of the MANO layer's joints of the GT fit (evaluation_verts_root.json "
+        "/ gt_verts_root); without it, on the annotated wrist (noted: MPVPE, PA-MPVPE and score then differ)",
+        "score = PA-MPJPE + PA-MPVPE (mm), the official model-selection key",
         "the official code un-mirrors left-hand joints but not vertices (GT vertices come mirrored too); "
         "in the true frame, as handzoo rows are, the numbers are the same",
         "EXTENSION, not in H2ONet's released evaluate(): its paper also reports PA AUC_J / AUC_V and F@5 / "
@@ -154,6 +209,7 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         pred_verts: torch.Tensor | None,
         notes: list[str],
         progress: ProgressSink = NULL_PROGRESS,
+        gt_root: torch.Tensor | None = None,
     ) -> ProtocolResult:
         pj = root_align(pred)
         gj = root_align(gt)
@@ -163,6 +219,7 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
             "pa_mpjpe": float(_per_sample_mean(pj_al * 1000.0, gj * 1000.0)),
             "mpvpe": nan,
             "pa_mpvpe": nan,
+            "score": nan,
         }
         extra = dict.fromkeys(("PA-AUC-J", "PA-AUC-V", "F@5", "F@15"), nan)
         curves = {}
@@ -176,10 +233,17 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
                     hint="H2ONet's protocol compares vertices index-wise: predict MANO-topology meshes",
                 )
             pv = pred_verts - pred[:, :1, :]
-            gv = gt_verts - gt[:, :1, :]
+            if gt_root is None:
+                notes = notes + [
+                    "GT vertices centred on the annotated wrist: the official code centres them on joint 0 of "
+                    "the MANO layer's GT joints (give evaluation_verts_root.json / gt_verts_root for equal "
+                    "MPVPE, PA-MPVPE and score)"
+                ]
+            gv = gt_verts - (gt[:, :1, :] if gt_root is None else gt_root)
             scores["mpvpe"] = float(_per_sample_mean(pv * 1000.0, gv * 1000.0))
             pv_al = align_w_scale(gv, pv)
             scores["pa_mpvpe"] = float(_per_sample_mean(pv_al * 1000.0, gv * 1000.0))
+            scores["score"] = scores["pa_mpjpe"] + scores["pa_mpvpe"]
             verts_al = summarize_errors(point_errors(pv_al, gv), median=False)
             extra["PA-AUC-V"] = verts_al.auc
             curves["vertices_pa"] = curve_dict(verts_al.thresholds * 1000.0, verts_al.pck)
@@ -192,6 +256,7 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
             "PA-MPJPE": scores["pa_mpjpe"],
             "MPVPE": scores["mpvpe"],
             "PA-MPVPE": scores["pa_mpvpe"],
+            "PA-MPJPE+PA-MPVPE": scores["score"],
             **extra,
         }
         units = {k: ("mm" if "MP" in k else "fraction") for k in metrics}
@@ -211,26 +276,41 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         progress: ProgressSink = NULL_PROGRESS,
         **kwargs: Any,
     ) -> ProtocolResult:
-        """Score handzoo rows (metres, OpenCV, ``handzoo21``, true frame for left hands)."""
+        """Score handzoo rows (metres, OpenCV, ``handzoo21``, true frame for left hands).
+
+        Extra keyword arguments:
+            gt_verts_root: (N, 3) joint 0 of the MANO layer's joints of the GT fit (or those
+                (N, J, 3) joints), metres: the point the official code centres GT vertices on.
+        """
         gj = rows(gt_joints, "gt_joints", 21)
         pj = rows(pred_joints, "pred_joints", 21, gj.shape[0])
         gv = optional_rows(gt_verts, "gt_verts", gj.shape[0])
         pv = optional_rows(pred_verts, "pred_verts", gj.shape[0])
+        gjn = reorder(gj, self.joint_order)
+        root = kwargs.get("gt_verts_root")
         return self._score_native(
-            reorder(gj, self.joint_order),
+            gjn,
             reorder(pj, self.joint_order),
             gv,
             pv,
             self._common_notes(joints_valid),
             progress,
+            None if root is None else verts_root(root, gjn, "gt_verts_root"),
         )
 
     def score_files(
         self, gt_dir: str | Path, pred_file: str | Path, progress: ProgressSink = NULL_PROGRESS
     ) -> ProtocolResult:
-        """Score ``pred.json`` against ``evaluation_xyz.json`` / ``evaluation_verts.json`` in ``gt_dir``."""
+        """Score ``pred.json`` against ``evaluation_xyz.json`` / ``evaluation_verts.json`` (and, when
+        present, ``evaluation_verts_root.json``) in ``gt_dir``."""
         progress.task("reading files")
         gx, gv = read_fh_ground_truth(Path(gt_dir))
         px, pv = read_fh_prediction(Path(pred_file), len(gx))
         t = torch.from_numpy
-        return self._score_native(t(gx), t(px), t(gv), t(pv), [], progress)
+        root_file = Path(gt_dir) / H2ONET_VERTS_ROOT_FILE
+        root = None
+        if root_file.is_file():
+            root = verts_root(
+                read_json(root_file, "GT mesh roots", AnnotationError), t(gx), root_file.name, AnnotationError
+            )
+        return self._score_native(t(gx), t(px), t(gv), t(pv), [], progress, root)

@@ -28,7 +28,9 @@ _FH_QUIRKS = (
     "the first sample decides shape_is_mano (same vertex count as the ground truth): then vertices are "
     "aligned on their own; otherwise with the joint transform (align_by_trafo, which scales by "
     "scale*|Gc| without dividing by the prediction's norm) and the mesh keys are written as -1 (x100 for "
-    "the cm keys: -100)",
+    "the cm keys: -100), with the official placeholder mesh / mesh_al curves (PCK -1 at 0 and 1 m)",
+    "a joints-only pred.json (empty vertex lists) crashes the official script; handzoo scores its joints, "
+    "writes the mesh keys as -1 and F-scores of 0, and says so in a note",
     "*_mean3d keys are in cm, AUC and F-scores are fractions; scores.txt values are printed with %f",
 )
 
@@ -99,6 +101,10 @@ class FHStyleProtocol(Protocol):
         missing_mesh = -1.0 if has_verts else nan  # official -1 when not shape_is_mano
         put("mesh", out.mesh, missing_mesh)
         put("mesh_al", out.mesh_al, missing_mesh)
+        if has_verts and not out.shape_is_mano:
+            # the official pck_data.json placeholders: PCK [-1, -1] at thresholds [0, 1] m
+            for name in ("mesh", "mesh_al"):
+                curves[name] = {"thresholds_mm": [0.0, 1000.0], "values": [-1.0, -1.0]}
         for i, t in enumerate(self.fscore_thresholds):
             mm = round(t * 1000)
             scores[f"f_score_{mm}"] = float(out.f_plain[i]) if out.f_plain is not None else nan

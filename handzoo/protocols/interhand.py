@@ -32,12 +32,18 @@ from handzoo.metrics.hands import hand_type_codes, handedness_accuracy, mrrpe
 from handzoo.protocols._common import nan, reorder, rows
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 from handzoo.protocols.base import Protocol, ProtocolResult
-from handzoo.protocols.io import points_array, read_arrays
+from handzoo.protocols.io import not_number, points_array, read_arrays
 
-__all__ = ["InterHandProtocol", "InterNetConfig", "internet_to_camera", "INTERHAND_GT_FILES"]
+__all__ = ["InterHandProtocol", "InterNetConfig", "internet_to_camera", "INTERHAND_GT_FILES", "INTERHAND_JOINT_NAMES"]
 
 INTERHAND_GT_FILES = ("interhand_gt.npz", "interhand_gt.json")
 _R, _L = INTERHAND_RIGHT_ROOT, INTERHAND_LEFT_ROOT
+
+_HAND_JOINTS = tuple(f"{f}{k}" for f in ("thumb", "index", "middle", "ring", "pinky") for k in (4, 3, 2, 1)) + (
+    "wrist",
+)
+#: the 42 joints of the official layout: right hand 0-20, left hand 21-41 (tip -> base, wrist last)
+INTERHAND_JOINT_NAMES = tuple(f"{side}_{j}" for side in ("r", "l") for j in _HAND_JOINTS)
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,9 @@ class InterHandProtocol(Protocol):
         "right root's absolute depth plus the predicted relative depth",
         "handedness: correct when (p_right, p_left) match the type with strict 0.5 thresholds",
         "joints without any valid sample in a group are skipped (the official code raises on them)",
+        "the official per-joint MPJPE of each group is written as mpjpe_{all,single,interacting}_{r,l}_<joint> "
+        "(joint names tip -> base: thumb4 ... pinky1, wrist; NaN for a joint without a valid sample)",
+        "InterNet's raw rel_root_depth may be (N,) or its own output shape (N, 1)",
     )
     headline = ("MPJPE", "MPJPE-single", "MPJPE-interacting", "MRRPE")
 
@@ -193,6 +202,16 @@ class InterHandProtocol(Protocol):
             "mrrpe": mrrpe_v,
             "handedness_accuracy": nan,
         }
+        # the official per-joint MPJPE (printed for each group; NaN where a joint has no valid sample,
+        # where the official code crashes on an empty list)
+        for group, total, cnt in (
+            ("all", s_sum + i_sum, s_cnt + i_cnt),
+            ("single", s_sum, s_cnt),
+            ("interacting", i_sum, i_cnt),
+        ):
+            per = torch.where(cnt > 0, total / cnt.clamp(min=1), torch.full_like(total, nan))
+            for name, v in zip(INTERHAND_JOINT_NAMES, per.tolist()):
+                scores[f"mpjpe_{group}_{name}"] = v
         if hand_prob is not None:
             hv = torch.ones_like(hand_type, dtype=torch.bool) if hand_type_valid is None else hand_type_valid
             if bool(hv.any()):
@@ -312,7 +331,10 @@ class InterHandProtocol(Protocol):
             if k not in g:
                 raise AnnotationError(f"ground truth {gfile.name} lacks '{k}'")
         gt = points_array(
-            list(np.asarray(g["joint_cam"], dtype=np.float64)), "ground-truth joint_cam", 42, AnnotationError
+            _array(g["joint_cam"], None, "ground-truth joint_cam", AnnotationError),
+            "ground-truth joint_cam",
+            42,
+            AnnotationError,
         )
         n = len(gt)
         valid = _array(g["joint_valid"], (n, 42), "ground-truth joint_valid", AnnotationError) > 0
@@ -328,7 +350,7 @@ class InterHandProtocol(Protocol):
         p = read_arrays(Path(pred_file), "prediction file")
         rel_root = None
         if "joint_cam" in p:
-            pred = points_array(list(np.asarray(p["joint_cam"], dtype=np.float64)), "prediction joint_cam", 42)
+            pred = points_array(_array(p["joint_cam"], None, "prediction joint_cam"), "prediction joint_cam", 42)
             if len(pred) != n:
                 raise SubmissionError(f"prediction has {len(pred)} samples, the ground truth {n}")
             pred_t = torch.from_numpy(pred)
@@ -343,7 +365,7 @@ class InterHandProtocol(Protocol):
                     raise SubmissionError(f"raw InterNet predictions need '{k}'")
             pred_t, rel_root = internet_to_camera(
                 _array(p["joint_coord"], (n, 42, 3), "prediction joint_coord"),
-                _array(p["rel_root_depth"], (n,), "prediction rel_root_depth"),
+                _array(p["rel_root_depth"], (n,), "prediction rel_root_depth", also=((n, 1),)).reshape(n),
                 _array(p["inv_trans"], (n, 2, 3), "prediction inv_trans"),
                 _array(g["focal"], (n, 2), "ground-truth focal", AnnotationError),
                 _array(g["princpt"], (n, 2), "ground-truth princpt", AnnotationError),
@@ -368,12 +390,24 @@ class InterHandProtocol(Protocol):
         )
 
 
-def _array(x: Any, shape: tuple[int, ...], what: str, err: type[Exception] = SubmissionError) -> np.ndarray:
+def _array(
+    x: Any,
+    shape: tuple[int, ...] | None,
+    what: str,
+    err: type[Exception] = SubmissionError,
+    also: tuple[tuple[int, ...], ...] = (),
+) -> Any:
+    """``x`` as a finite float64 array of ``shape`` (or one of ``also``); with ``shape`` None, ``x``
+    itself as a list of samples once its leaves are known to be numbers."""
+    if not_number(x):
+        raise err(f"{what} holds strings, booleans or nulls", hint="store every value as a number")
+    if shape is None:  # points_array checks the layout and names the bad sample
+        return list(x) if isinstance(x, np.ndarray) else x
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
         raise err(f"{what} is not a numeric array") from None
-    if a.shape != shape:
+    if a.shape != shape and a.shape not in also:
         raise err(f"{what} has shape {a.shape}, expected {shape}")
     if not np.isfinite(a).all():
         raise err(f"{what} contains NaN or inf")

@@ -6,23 +6,35 @@
   (``image_id`` then 21 x (x, y, z) in mm). Ground truth uses the same layout (see
   :data:`DEXYCB_GT_FILE`).
 * Arrays for InterHand2.6M: ``.json`` objects or ``.npz`` archives (read without pickle).
+
+JSON is parsed with ``orjson`` (exact float parsing, the same numbers as ``json``, several times
+faster); nested lists of numbers become arrays without a per-element numpy type inference.
+Coordinates must be JSON numbers: strings (``"0.1"``), booleans, ``null``, ``NaN`` and
+``Infinity`` are rejected with the file, line and column (the official scripts crash on strings
+and ``null``; ``json``/numpy would silently turn ``"0.1"`` or ``true`` into a number).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from handzoo.errors import AnnotationError, DatasetNotFoundError, SubmissionError
 
 __all__ = [
     "DEXYCB_GT_FILE",
     "find_pred_json",
+    "not_number",
+    "first_non_number",
     "read_json",
+    "read_json_checked",
     "points_array",
     "read_fh_ground_truth",
     "read_fh_prediction",
@@ -33,21 +45,71 @@ __all__ = [
 DEXYCB_GT_FILE = "joint_3d.txt"
 
 
+_NUMERIC_JSON = re.compile(rb"[^0-9.eE+\-\[\], \t\r\n]")
+_NUMERIC_BYTES = b"0123456789.eE+-[], \t\r\n"
+
+
+def first_non_number(data: bytes) -> str | None:
+    """Where the first byte that cannot belong to nested lists of JSON numbers is, or None.
+
+    Returns:
+        ``"line L column C ('token')"`` for a string, ``true``/``false``/``null``, ``NaN``,
+        ``Infinity``, an object... ; None when the text holds only numbers, brackets, commas and
+        whitespace.
+    """
+    if not data.translate(None, _NUMERIC_BYTES):
+        return None
+    m = _NUMERIC_JSON.search(data)
+    pos = m.start() if m else 0
+    line = data.count(b"\n", 0, pos) + 1
+    col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+    token = data[pos : pos + 12].split(b",")[0].split(b"]")[0].decode("utf-8", "replace")
+    return f"line {line} column {col} ({token!r})"
+
+
 def read_json(path: Path, what: str, missing: type[Exception] = SubmissionError) -> Any:
     """Load a JSON file, raising ``missing`` when it does not exist and a clear error when it is malformed."""
+    return read_json_checked(path, what, missing)[0]
+
+
+def read_json_checked(path: Path, what: str, missing: type[Exception] = SubmissionError) -> tuple[Any, str | None]:
+    """Load a JSON file and say where its first token that is not a number or a bracket is.
+
+    Args:
+        path: the file.
+        what: description used in error messages.
+        missing: error class for a missing file (SubmissionError: predictions; else ground truth).
+
+    Returns:
+        ``(data, where)``: ``where`` is None when the file holds only (nested) lists of numbers,
+        else :func:`first_non_number`'s location, for :func:`points_array`'s messages.
+    """
     if not path.is_file():
         raise missing(f"{what} not found: {path}", hint=f"check the path; expected a JSON file for the {what}")
+    err = SubmissionError if missing is SubmissionError else AnnotationError
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as exc:
-        err = SubmissionError if missing is SubmissionError else AnnotationError
-        raise err(
-            f"{what} {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            hint="regenerate the file with json.dump; it may be truncated",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise missing(f"cannot read {what} {path}: {exc}") from None
+    where = first_non_number(data)
+    try:
+        return orjson.loads(data), where
+    except orjson.JSONDecodeError as exc:
+        if not _json_accepts(data):
+            raise err(
+                f"{what} {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                hint="regenerate the file with json.dump; it may be truncated",
+            ) from None
+    # valid for Python's json only (NaN/Infinity literals, lone surrogates): read it the same way
+    return json.loads(data), where
+
+
+def _json_accepts(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def find_pred_json(path: Path, default_name: str = "pred.json") -> Path:
@@ -71,8 +133,57 @@ def find_pred_json(path: Path, default_name: str = "pred.json") -> Path:
     raise SubmissionError(f"prediction file not found: {path}", hint="check --pred")
 
 
+def _fast_points(items: list[Any], n_points: int | None, numbers_checked: bool) -> np.ndarray | None:
+    """(N, P, 3) float64 from lists of lists of 3 numbers, or None when the layout or a type is off."""
+    n = len(items)
+    if not n or not all(type(s) is list for s in items):
+        return None
+    p = n_points if n_points is not None else len(items[0])
+    if not all(len(s) == p for s in items):
+        return None
+    pts = list(chain.from_iterable(items))
+    try:
+        if set(map(len, pts)) - {3}:
+            return None
+    except TypeError:  # a number where a point is expected
+        return None
+    flat: Any = chain.from_iterable(pts)
+    if not numbers_checked:
+        flat = list(flat)
+        if set(map(type, flat)) - {float, int}:
+            return None  # strings, booleans, None, nested lists: reported by the slow path
+    try:
+        return np.fromiter(flat, dtype=np.float64, count=n * p * 3).reshape(n, p, 3)
+    except (TypeError, ValueError):
+        return None
+
+
+def not_number(x: Any) -> bool:
+    """True when ``x`` holds something numpy would turn into a float but that is no number.
+
+    Strings (``"0.1"``), booleans and None, at any depth of nested lists; for numpy arrays, a
+    string, boolean or object dtype.
+    """
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "bOUS" and (x.dtype.kind != "O" or not_number(x.tolist()))
+    if isinstance(x, (list, tuple)):
+        try:
+            flat = np.asarray(x, dtype=object).reshape(-1)
+        except ValueError:  # ragged: check element by element
+            return any(not_number(v) for v in x)
+        if flat.size and isinstance(flat[0], (list, tuple)):
+            return any(not_number(v) for v in flat)
+        return bool(set(map(type, flat)) - {float, int, np.float64, np.float32, np.int64, np.int32})
+    return isinstance(x, (str, bytes, bool, np.bool_)) or x is None
+
+
 def points_array(
-    items: Any, what: str, n_points: int | None = None, err: type[Exception] = SubmissionError
+    items: Any,
+    what: str,
+    n_points: int | None = None,
+    err: type[Exception] = SubmissionError,
+    numbers_checked: bool = False,
+    where: str | None = None,
 ) -> np.ndarray:
     """Convert a list of per-sample point lists to a float64 (N, P, 3) array.
 
@@ -81,16 +192,29 @@ def points_array(
         what: description used in error messages (``"pred.json joints"``).
         n_points: required P (None: whatever the first sample has, but all samples equal).
         err: error class to raise.
+        numbers_checked: the caller already knows every leaf is a JSON number
+            (:func:`read_json_checked` found nothing else), so leaf types need no second check.
+        where: location of the file's first non-number (named in the type error message).
 
     Raises:
-        ``err`` naming the first bad sample (wrong shape, non-number, NaN/inf).
+        ``err`` naming the first bad sample (wrong shape, non-number such as a string or a
+        boolean, NaN/inf).
     """
     if not isinstance(items, (list, tuple)):
         raise err(f"{what} must be a list of samples, got {type(items).__name__}")
-    try:
-        arr = np.asarray(items, dtype=np.float64)
-    except (ValueError, TypeError):
-        arr = None
+    arr = _fast_points(items, n_points, numbers_checked) if isinstance(items, list) else None
+    if arr is None:
+        for i, s in enumerate(items):
+            if not_number(s):
+                at = f" (first at {where})" if where else ""
+                raise err(
+                    f"{what}: sample {i} holds a string, boolean or null where a number is expected{at}",
+                    hint="write every coordinate as a JSON number: the official scripts reject strings and null",
+                )
+        try:
+            arr = np.asarray(items, dtype=np.float64)
+        except (ValueError, TypeError):
+            arr = None
     if arr is None or arr.ndim != 3 or arr.shape[-1] != 3 or (n_points is not None and arr.shape[1] != n_points):
         want = f"{n_points} x 3" if n_points is not None else "P x 3 (the same P for every sample)"
         first = None
@@ -141,10 +265,10 @@ def read_fh_ground_truth(gt_dir: Path, n_joints: int = 21) -> tuple[np.ndarray, 
         ``(xyz (N, 21, 3), verts (N, V, 3))`` float64 as stored (metres).
     """
     d = _gt_dir(gt_dir, ("evaluation_xyz.json", "evaluation_verts.json"))
-    xyz = read_json(d / "evaluation_xyz.json", "ground-truth joints", DatasetNotFoundError)
-    verts = read_json(d / "evaluation_verts.json", "ground-truth vertices", DatasetNotFoundError)
-    gx = points_array(xyz, "evaluation_xyz.json", n_joints, AnnotationError)
-    gv = points_array(verts, "evaluation_verts.json", None, AnnotationError)
+    xyz, wx = read_json_checked(d / "evaluation_xyz.json", "ground-truth joints", DatasetNotFoundError)
+    verts, wv = read_json_checked(d / "evaluation_verts.json", "ground-truth vertices", DatasetNotFoundError)
+    gx = points_array(xyz, "evaluation_xyz.json", n_joints, AnnotationError, wx is None, wx)
+    gv = points_array(verts, "evaluation_verts.json", None, AnnotationError, wv is None, wv)
     if len(gx) != len(gv):
         raise AnnotationError(f"evaluation_xyz.json has {len(gx)} samples but evaluation_verts.json {len(gv)}")
     return gx, gv
@@ -157,7 +281,7 @@ def read_fh_prediction(pred_file: Path, n_samples: int, n_joints: int = 21) -> t
         SubmissionError: wrong top-level layout, wrong counts, shapes or non-finite values.
     """
     path = find_pred_json(pred_file)
-    pred = read_json(path, "prediction file")
+    pred, where = read_json_checked(path, "prediction file")
     if not isinstance(pred, list) or len(pred) != 2:
         raise SubmissionError(
             f"{path.name} must hold a list of two lists [xyz_list, verts_list]",
@@ -170,19 +294,22 @@ def read_fh_prediction(pred_file: Path, n_samples: int, n_joints: int = 21) -> t
                 f"{path.name}: {name} has {got} entries, the ground truth has {n_samples} samples",
                 hint="predict every sample of the evaluation set, in the ground-truth order",
             )
-    xyz = points_array(pred[0], f"{path.name} joints", n_joints)
+    xyz = points_array(pred[0], f"{path.name} joints", n_joints, numbers_checked=where is None, where=where)
     if all(isinstance(v, list) and not v for v in pred[1]):
-        # joints-only submission: FreiHAND's script then scores no mesh and F-scores of 0
+        # Joints-only submission (empty vertex lists). The official scripts do NOT score these:
+        # FreiHAND's and HO-3D's eval.py crash in the F-score on an empty point cloud (and in
+        # align_w_scale on an empty vertex array). handzoo scores the joints and reports the
+        # mesh keys as missing (-1, like a non-MANO mesh) and F-scores of 0.
         return xyz, np.zeros((n_samples, 0, 3))
-    verts = points_array(pred[1], f"{path.name} vertices", None)
+    verts = points_array(pred[1], f"{path.name} vertices", None, numbers_checked=where is None, where=where)
     return xyz, verts
 
 
 def read_joint_txt(path: Path, what: str, err: type[Exception] = SubmissionError) -> tuple[np.ndarray, np.ndarray, int]:
     """Read a DexYCB-toolkit style file: lines of ``image_id`` + 63 numbers, comma separated.
 
-    Blank lines are skipped. When an id repeats, the last line wins (the toolkit stores lines in a
-    dict).
+    Every line must hold the 64 values, as in the toolkit (which raises on a blank line too). When
+    an id repeats, the last line wins (the toolkit stores lines in a dict).
 
     Returns:
         ``(ids (N,) int64, joints (N, 21, 3) float64, duplicates)`` in first-appearance order of ids.
@@ -198,7 +325,10 @@ def read_joint_txt(path: Path, what: str, err: type[Exception] = SubmissionError
     with open(path, encoding="utf-8") as f:
         for ln, line in enumerate(f, 1):
             if not line.strip():
-                continue
+                raise err(
+                    f"{what} {path} line {ln} is blank",
+                    hint="remove blank lines: the DexYCB toolkit rejects them (every line is image_id + 63 numbers)",
+                )
             elems = line.split(",")
             if len(elems) != 64:
                 raise err(

@@ -45,6 +45,8 @@ def plot_curves(curves: dict[str, dict[str, list[float]]], path: Path, title: st
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
     for name, c in curves.items():
+        if all(v < 0 for v in c["values"]):
+            continue  # the official placeholder of a curve that was not computed (non-MANO mesh)
         ax.plot(c["thresholds_mm"], c["values"], label=name)
     ax.set_xlabel("threshold (mm)")
     ax.set_ylabel("PCK (fraction of points within the threshold)")

@@ -120,8 +120,11 @@ def test_dexycb_results_errors(dexycb_inputs, tmp_path: Path) -> None:
     check("\n".join(good[:3] + [good[3].rsplit(",", 1)[0]] + good[4:]), SubmissionError, "line 4 has 63")
     check("\n".join(good[:2] + [good[2].replace(",", ",x", 1)] + good[3:]), SubmissionError, "line 3 holds a value")
     check("\n".join(good[:1] + [good[1].rsplit(",", 1)[0] + ",nan"] + good[2:]), SubmissionError, "NaN")
-    check("\n\n", SubmissionError, "empty")
-    res.write_text("\n".join(good + good[:2]) + "\n\n")  # duplicates and a blank line: accepted, noted
+    check("", SubmissionError, "empty")
+    # a blank line: the toolkit raises (1 comma-separated element), so do we, naming file and line
+    check("\n".join(good[:5] + [""] + good[5:]) + "\n", SubmissionError, r"results.txt line 6 is blank")
+    check("\n".join(good) + "\n\n", SubmissionError, "line 16 is blank")
+    res.write_text("\n".join(good + good[:2]) + "\n")  # duplicates: accepted (the last line wins), noted
     assert run(_args(tmp_path, res, tmp_path / "out", "dexycb")) == 0
     notes = json.loads((tmp_path / "out" / "scores.json").read_text())["notes"]
     assert any("more than once" in n for n in notes)
