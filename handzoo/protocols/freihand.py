@@ -71,6 +71,11 @@ class FHStyleProtocol(Protocol):
         notes = notes + size_note(int(gt_xyz.shape[0]), self.official_size, self.dataset)
         if gt_verts is None or pred_verts is None:
             notes.append("no vertices given: mesh errors and F-scores are not computed (NaN)")
+        elif pred_verts.shape[1] == 0:
+            notes.append(
+                "joints-only submission (empty vertex lists): the official eval.py crashes on it; handzoo "
+                "scores the joints, writes the mesh keys as -1 and F-scores of 0"
+            )
         elif not out.shape_is_mano:
             notes.append(
                 f"predicted meshes have {pred_verts.shape[1]} vertices, the ground truth {gt_verts.shape[1]}: "
