@@ -111,7 +111,12 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.from_ckpt:
             raise ConfigError("--export needs --from CHECKPOINT")
-        info = export_weights(method_state_from_checkpoint(args.from_ckpt), args.export, half=not args.fp32)
+        from handzoo.train.config import load_config
+        from handzoo.train.runner import build_method
+
+        method = build_method(load_config(args.variant, overrides_of(args)))
+        state = method_state_from_checkpoint(args.from_ckpt, keys=method.state_dict().keys())
+        info = export_weights(state, args.export, half=not args.fp32)
         print(
             json.dumps(info) if args.json else f"wrote {info['path']} ({info['size']} bytes, sha256 {info['sha256']})"
         )

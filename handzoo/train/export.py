@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from handzoo.errors import WeightsError
 
 __all__ = ["export_weights", "sha256_of", "method_state_from_checkpoint"]
 
@@ -21,15 +24,35 @@ def sha256_of(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def method_state_from_checkpoint(path: str | os.PathLike, ema: bool = True) -> dict[str, torch.Tensor]:
-    """The method's state dict from an mmengine checkpoint (the EMA copy when present and ``ema``)."""
+def method_state_from_checkpoint(
+    path: str | os.PathLike, ema: bool = True, keys: Iterable[str] | None = None
+) -> dict[str, torch.Tensor]:
+    """The method's state dict from an mmengine checkpoint.
+
+    Args:
+        path: checkpoint written by the trainer (``iter_N.pth``; loaded in full, so only pass
+            files you wrote).
+        ema: take the EMA weights when the run kept them (mmengine's ``EMAHook`` stores them
+            under ``state_dict`` and the raw weights under ``ema_state_dict``); False takes the raw ones.
+        keys: keep only these keys (the method's own ``state_dict()`` keys; the wrapper's
+            checkpoint also holds buffers the method does not save, such as its hand model's).
+    """
     ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
-    state = ckpt["state_dict"]
-    if ema and "ema_state_dict" in ckpt:
-        # EMAHook keeps "module.<name>" copies of every parameter and buffer (with update_buffers)
-        ema_sd = {k[len("module.") :]: v for k, v in ckpt["ema_state_dict"].items() if k.startswith("module.")}
-        state = {**state, **{k: v for k, v in ema_sd.items() if k in state}}
-    return {k[len("method.") :]: v for k, v in state.items() if k.startswith("method.")}
+    state = dict(ckpt["state_dict"])
+    if not ema and "ema_state_dict" in ckpt:
+        raw = {k[len("module.") :]: v for k, v in ckpt["ema_state_dict"].items() if k.startswith("module.")}
+        state.update({k: v for k, v in raw.items() if k in state})
+    out = {k[len("method.") :]: v for k, v in state.items() if k.startswith("method.")}
+    if keys is not None:
+        wanted = list(keys)
+        missing = [k for k in wanted if k not in out]
+        if missing:
+            raise WeightsError(
+                f"the checkpoint {path} lacks {len(missing)} of the method's tensors, e.g. {missing[:3]}",
+                hint="export a checkpoint of the same variant and architecture",
+            )
+        out = {k: out[k] for k in wanted}
+    return out
 
 
 def export_weights(

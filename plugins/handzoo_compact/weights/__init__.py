@@ -1,0 +1,1 @@
+"""The compact model's bundled weights (safetensors) and their training record."""
