@@ -95,7 +95,13 @@ def test_h2onet_tensor_path(dexycb_inputs, scenario: str) -> None:
         gt_verts=d["gt_verts"],
     )
     gold = H2ONET["scenarios"][scenario]
-    pairs = (("mpjpe", "MPJPE"), ("pa_mpjpe", "PAMPJPE"), ("mpvpe", "MPVPE"), ("pa_mpvpe", "PAMPVPE"), ("score", "score"))
+    pairs = (
+        ("mpjpe", "MPJPE"),
+        ("pa_mpjpe", "PAMPJPE"),
+        ("mpvpe", "MPVPE"),
+        ("pa_mpvpe", "PAMPVPE"),
+        ("score", "score"),
+    )
     for ours, theirs in pairs:
         assert_close(res.scores[ours], gold[theirs], f"{scenario} {ours}")
 
