@@ -66,7 +66,8 @@ def ours(size: int, mano_dir: Path) -> SMHR:
     model = SMHR(heads=list(tu.HEADS[variant]), hand_model="mano", mano_dir=mano_dir, input_size=size, max_hands=k)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.load_state_dict(convert_state_dict(tu.authors_state_dict(tu.read_key_shapes(variant))), strict=True)
+        state = tu.authors_state_dict(tu.read_key_shapes(variant))
+        model.load_state_dict(convert_state_dict(state, f"smhr-{variant}"), strict=True)
     return model.eval()
 
 

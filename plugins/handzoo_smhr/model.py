@@ -153,8 +153,8 @@ class SMHR(Method, HandDetector):
         self.has_texture = "texture" in self.heads.names and "light" in self.heads.names
         self.map_size = self.input_size // self.down_ratio
         if channels_last:
-            self.backbone.to(memory_format=torch.channels_last)
-            self.neck.to(memory_format=torch.channels_last)
+            for part in (self.backbone, self.neck, self.heads):
+                part.to(memory_format=torch.channels_last)
         self.channels_last = channels_last
         self.sparse_heads = sparse_heads
         sides = ("right", "left") if self.has_handedness else ("right",)
@@ -198,8 +198,8 @@ class SMHR(Method, HandDetector):
         sums move outputs by about the authors' own float32 noise floor.
         """
         fmt = torch.contiguous_format if enable else torch.channels_last
-        self.backbone.to(memory_format=fmt)
-        self.neck.to(memory_format=fmt)
+        for part in (self.backbone, self.neck, self.heads):
+            part.to(memory_format=fmt)
         if hasattr(self.backbone, "fuse_inference"):
             self.backbone.fuse_inference = not enable
         self.channels_last = not enable

@@ -113,10 +113,17 @@ class CSPNeck(nn.Module):
             self.feat_bn.running_mean,
             self.feat_bn.running_var,
         )
-        key = (dtype,) + tuple((t.data_ptr(), _version(t), t.dtype, t.device) for t in tensors)
+        fmt = self.feat.weight.is_contiguous(memory_format=torch.channels_last)
+        key = (dtype, fmt) + tuple((t.data_ptr(), _version(t), t.dtype, t.device) for t in tensors)
         if self._folded is None or self._folded[0] != key:
             w, b = fold_batchnorm(self.feat, self.feat_bn, dtype)
-            self._folded = (key, w.to(self.feat.weight.device), b.to(self.feat.weight.device))
+            fmt = (
+                torch.channels_last
+                if self.feat.weight.is_contiguous(memory_format=torch.channels_last)
+                else torch.contiguous_format
+            )
+            w = w.to(self.feat.weight.device).contiguous(memory_format=fmt)
+            self._folded = (key, w, b.to(self.feat.weight.device))
         return self._folded[1], self._folded[2]
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:

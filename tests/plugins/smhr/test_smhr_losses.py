@@ -122,3 +122,48 @@ def test_photometric_and_silhouette_render_through_handzoo_render() -> None:
     )
     sil["loss"].backward()
     assert float(sil["silhouette"]) > 0 and torch.isfinite(verts.grad).all()
+
+
+def test_training_step_through_every_default_loss(mano_dir) -> None:
+    from handzoo_smhr.model import SMHR
+
+    torch.manual_seed(0)
+    model = SMHR(
+        backbone={"type": "SMHRResNetTrunk", "name": "resnet18"},
+        heads=["hm", "params", "texture", "light", "handmap"],
+        hand_model="mano",
+        mano_dir=mano_dir,
+        input_size=64,
+        max_hands=2,
+    ).train()
+    losses = model.losses()
+    assert set(losses) == {
+        "center_focal",
+        "handedness_focal",
+        "reprojection",
+        "bone_direction",
+        "pose_prior",
+        "photometric",
+        "silhouette",
+    }
+    ind = torch.tensor([[5 * 16 + 6, 10 * 16 + 9], [7 * 16 + 7, 0]])
+    side = torch.tensor([[RIGHT, LEFT], [LEFT, RIGHT]])
+    out = model({"img": torch.randn(2, 3, 64, 64), "ind": ind, "side": side})
+    assert out["handmap"].shape == (2, 2, 16, 16) and out["vertices"].shape == (2, 2, 778, 3)
+    hm = torch.zeros(2, 1, 16, 16)
+    hm.view(2, -1).scatter_(1, ind, 1.0)
+    batch = {
+        "hm": hm,
+        "handmap": hm.repeat(1, 2, 1, 1),
+        "joints2d": out["joints2d_net"].detach() + 1.0,
+        "hand_mask": torch.tensor([[1.0, 1.0], [1.0, 0.0]]),
+        "image": torch.rand(2, 3, 64, 64),
+        "skin_mask": torch.ones(2, 64, 64),
+        "faces": model.faces,
+    }
+    total = sum(loss(out, batch)["loss"] for loss in losses.values())
+    total.backward()
+    assert torch.isfinite(total)
+    for name in ("hm", "params", "texture", "light", "handmap"):
+        grad = getattr(model.heads, name)[2].weight.grad
+        assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0, name

@@ -127,9 +127,10 @@ def test_load_multihand_openhand_returns_several_hands(multihand_openhand, synth
     assert "vertex_colors" not in out.extras and out.extras["texture"].shape == (2, 4, 2334)
 
 
-def test_multihand_is_a_hand_detector(multihand_openhand, synthetic_two_hands) -> None:
-    model = multihand_openhand
-    model.score_threshold = 0.0
+def test_multihand_is_a_hand_detector(synthetic_two_hands) -> None:
+    from handzoo.hub.load import load
+
+    model = load("smhr-multihand", hand_model="openhand", pretrained=False, input_size=128)  # small and quick
     dets = model.detect([synthetic_two_hands])
     assert len(dets) == 1 and isinstance(dets[0], Detections) and len(dets[0]) == 4
     d = dets[0]
@@ -137,7 +138,6 @@ def test_multihand_is_a_hand_detector(multihand_openhand, synthetic_two_hands) -
     assert (d.boxes[:, 0] <= d.boxes[:, 2]).all() and (d.boxes[:, 2] <= w).all() and (d.boxes[:, 3] <= h).all()
     model.score_threshold = 1.0  # nothing passes: no detections
     assert len(model.detect(synthetic_two_hands)[0]) == 0
-    model.score_threshold = 0.0
 
 
 def test_bad_inputs_and_configs(multihand_openhand) -> None:
