@@ -27,11 +27,40 @@ from handzoo.types import LEFT, HandOutput
 from .mesh import decode_hand
 from .preprocess import CROP_SIZE, DEFAULT_HEATMAP_SIGMA, INTERMEDIATE_SIZE, HandCrops, crop_to_image, make_crops
 
-__all__ = ["ThreeDHand", "THREEDHAND_MANO_TIPS", "build_hand_model"]
+__all__ = ["ThreeDHand", "THREEDHAND_MANO_TIPS", "RGB_ARCHITECTURE", "RGB2D_ARCHITECTURE", "build_hand_model"]
 
 # Fingertip vertices of the authors' joint set on MANO's right hand (thumb, index, middle, ring,
 # pinky). NB: index 333 and pinky 672 differ from manopth's 317 / 673 and ring 555 from 556.
 THREEDHAND_MANO_TIPS = (745, 333, 444, 555, 672)
+
+_HAND_MODEL_TREE: dict[str, Any] = {
+    "type": "mano",
+    "side": "right",
+    "use_pca": True,
+    "num_pca_comps": 6,
+    "flat_hand_mean": False,
+    "tip_vertex_ids": list(THREEDHAND_MANO_TIPS),
+}
+_LOSSES_TREE: dict[str, Any] = {"pretrain": {"type": "ThreeDHandPretrainLoss"}, "train": {"type": "ThreeDHandLoss"}}
+#: the config tree of the authors' model-0 (card ``3dhand-rgb``)
+RGB_ARCHITECTURE: dict[str, Any] = {
+    "type": "ThreeDHand",
+    "backbone": {"type": "ThreeDHandResNet", "name": "resnet34"},
+    "head": {"type": "ThreeDHandRegressor", "in_channels": 512, "num_pca": 6, "num_betas": 10},
+    "hand_model": _HAND_MODEL_TREE,
+    "with_heatmaps": False,
+    "losses": _LOSSES_TREE,
+}
+#: the config tree of the authors' model-1 (card ``3dhand-rgb2d``): the 24-channel stem replaces conv1
+RGB2D_ARCHITECTURE: dict[str, Any] = {
+    **RGB_ARCHITECTURE,
+    "backbone": {
+        "type": "ThreeDHandResNet",
+        "name": "resnet34",
+        "stem": {"type": "ThreeDHandStem", "in_channels": 24},
+    },
+    "with_heatmaps": True,
+}
 
 
 def _make_buffers_non_persistent(module: nn.Module) -> None:

@@ -186,3 +186,19 @@ def test_plugin_entry_point_is_light() -> None:
     code = "import sys, handzoo_3dhand as p; p.handzoo_model_cards(); p.handzoo_converters(); print('torch' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("variant", "tree"), [("3dhand-rgb", "RGB_ARCHITECTURE"), ("3dhand-rgb2d", "RGB2D_ARCHITECTURE")]
+)
+def test_cards_hold_the_architecture_trees(variant: str, tree: str) -> None:
+    import json
+
+    import handzoo_3dhand.model as m
+
+    from handzoo.variants import model_info
+
+    def norm(x):
+        return json.loads(json.dumps(x, default=list))
+
+    assert norm(dict(model_info(variant).architecture)) == norm(getattr(m, tree))
