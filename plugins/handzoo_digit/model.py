@@ -68,7 +68,10 @@ class DIGIT(Method):
         box_expansion: growth of the two-hand box before cropping (1.25).
         nominal_depth: metres at which the right root is placed when no root depth is given
             (then ``root_relative=True`` and only the root-relative shape is meaningful).
-        fuse_inference: fold BatchNorm into convolutions for inference (a cached copy).
+        fuse_inference: run the inference plan of :mod:`handzoo_digit.fuse` (BatchNorm folded,
+            fused oneDNN convolutions; a cached copy) in eval mode without autograd.
+        inference_chunk: with the inference plan, run batches this many images at a time
+            (0: the whole batch at once).
         hand_model, mano_dir: accepted for the common loader interface; DIGIT's network uses no
             hand model (part labels for training are rendered with one, see ``parts``).
 
@@ -91,6 +94,7 @@ class DIGIT(Method):
         box_expansion: float = 1.25,
         nominal_depth: float = 0.6,
         fuse_inference: bool = True,
+        inference_chunk: int = 8,
         hand_model: Any = None,
         mano_dir: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -114,6 +118,7 @@ class DIGIT(Method):
         self.box_expansion = float(box_expansion)
         self.nominal_depth = float(nominal_depth)
         self.fuse_inference = bool(fuse_inference)
+        self.inference_chunk = int(inference_chunk)
         self.hand_model_name = hand_model if isinstance(hand_model, str) else None
         self.mano_dir = mano_dir
         self._fused_cache: dict[str, Any] = {}
@@ -150,6 +155,22 @@ class DIGIT(Method):
             raise InputError(f"DIGIT expects batch['img'] of shape (N, 3, {h}, {w}), got {got}")
         parts = self._inference_parts()
         fused = parts["backbone"] is not self.backbone
+        chunk = self.inference_chunk
+        if fused and chunk and img.shape[0] > chunk:
+            # a few images at a time: the same numbers per image, and activations small enough to
+            # stay in the allocator's reused memory (large batches otherwise spend their time in
+            # page faults of fresh multi-GB buffers)
+            pieces = [self._run(parts, img[i : i + chunk], True) for i in range(0, img.shape[0], chunk)]
+            out = {k: torch.cat([p[k] for p in pieces]) for k in pieces[0]}
+        else:
+            out = self._run(parts, img, fused)
+        targets = batch.get("targets")
+        if targets is not None and self.criterion is not None and torch.is_grad_enabled():
+            out.update(self.criterion(out, targets))
+        return out
+
+    @staticmethod
+    def _run(parts: dict[str, nn.Module], img: torch.Tensor, fused: bool) -> dict[str, torch.Tensor]:
         x = img.contiguous(memory_format=torch.channels_last) if fused else img
         feat = parts["backbone"](x)[0]
         segm = parts["segm_head"](feat)["segm_logits"]
@@ -165,9 +186,6 @@ class DIGIT(Method):
             "hand_prob": torch.sigmoid(glob["hand_logits"]),
             "segm_logits": segm.contiguous() if fused else segm,
         }
-        targets = batch.get("targets")
-        if targets is not None and self.criterion is not None and torch.is_grad_enabled():
-            out.update(self.criterion(out, targets))
         return out
 
     def losses(self) -> dict[str, Loss]:
