@@ -177,9 +177,10 @@ class ThreeDHand(Method):
         self.head = _build("heads", head, {"type": "ThreeDHandRegressor"})
         self.with_heatmaps = bool(with_heatmaps)
         expected = 24 if self.with_heatmaps else 3
-        if getattr(self.backbone, "in_channels", expected) != expected:
+        self.in_channels = int(getattr(self.backbone, "in_channels", expected))
+        if self.in_channels != expected:
             raise ConfigError(
-                f"the backbone takes {self.backbone.in_channels} channels but the input has {expected}",
+                f"the backbone takes {self.in_channels} channels but the input has {expected}",
                 hint="model-1 (with_heatmaps=True) needs the 24-channel stem ThreeDHandStem",
             )
         self.hand_model = build_hand_model(hand_model, mano_dir, num_pca=self.head.num_pca)
@@ -209,7 +210,7 @@ class ThreeDHand(Method):
             MANO ``global_orient`` (N, 3), ``hand_pose`` (N, 45), ``transl`` (N, 3).
         """
         img = batch.get("img") if isinstance(batch, Mapping) else None
-        need = self.backbone.in_channels
+        need = self.in_channels
         if (
             not isinstance(img, torch.Tensor)
             or img.dim() != 4

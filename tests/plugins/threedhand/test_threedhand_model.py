@@ -202,3 +202,18 @@ def test_cards_hold_the_architecture_trees(variant: str, tree: str) -> None:
         return json.loads(json.dumps(x, default=list))
 
     assert norm(dict(model_info(variant).architecture)) == norm(getattr(m, tree))
+
+
+def test_the_trunk_swaps_from_a_config() -> None:
+    """Any registered backbone giving a stride-32 map fits (here core's TimmBackbone, ResNet-18)."""
+    from handzoo.registry import build
+
+    cfg = {
+        "type": "ThreeDHand",
+        "backbone": {"type": "TimmBackbone", "name": "resnet18", "out_indices": [4]},
+        "hand_model": "openhand",
+    }
+    model = build("methods", cfg).eval()
+    out = model(tu.seeded_image(), boxes=[[60.0, 40.0, 150.0, 120.0]], sides="left")
+    assert out.joints3d.shape == (1, 1, 21, 3) and out.side.tolist() == [[LEFT]]
+    assert torch.isfinite(out.vertices).all()
