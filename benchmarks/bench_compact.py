@@ -1,4 +1,4 @@
-"""CPU latency of handzoo-compact-openhand at batch 1 (target <= 15 ms on 2 cores).
+"""CPU latency of compact-openhand at batch 1 (target <= 15 ms on 2 cores).
 
 Times, after warm-up, each as the median of ``--runs`` calls:
 
@@ -58,10 +58,10 @@ def main() -> int:
     from handzoo.errors import WeightsError
 
     try:
-        model = handzoo.load("handzoo-compact-openhand")
+        model = handzoo.load("compact-openhand")
         weights = "bundled"
     except WeightsError:
-        model = handzoo.load("handzoo-compact-openhand", pretrained=False)
+        model = handzoo.load("compact-openhand", pretrained=False)
         weights = "random (no bundled weights found)"
     s = load_dataset("synthetic", split="bench")[0]
     img, box, side, K = s.image, np.asarray(s.bbox[0], np.float64), int(s.side[0]), np.asarray(s.K, np.float64)
@@ -75,7 +75,7 @@ def main() -> int:
         )
     res = {
         "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
-        "variant": "handzoo-compact-openhand",
+        "variant": "compact-openhand",
         "weights": weights,
         "architecture": dict(model.card.architecture),
         "parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),

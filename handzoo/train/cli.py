@@ -2,11 +2,11 @@
 
 Examples::
 
-    handzoo-train handzoo-compact-openhand --work-dir runs/compact
+    handzoo-train compact-openhand --work-dir runs/compact
     handzoo-train h2onet-sf-openhand --max-iters 50 --batch-size 8
     handzoo-train h2onet-sf-openhand --resume                         # continue the last run
     torchrun --nproc-per-node 2 -m handzoo.train h2onet-sf-openhand --launcher pytorch
-    handzoo-train handzoo-compact-openhand --export model.safetensors --from runs/compact/iter_6000.pth
+    handzoo-train compact-openhand --export model.safetensors --from runs/compact/iter_6000.pth
 """
 
 from __future__ import annotations

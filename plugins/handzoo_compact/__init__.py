@@ -1,4 +1,4 @@
-"""handzoo's own compact model (``handzoo-compact-*``): a small network composed from the registries.
+"""handzoo's own compact model (``compact-*``): a small network composed from the registries.
 
 A timm backbone trained from scratch, a MANO-layout parameter + camera head and the open hand
 model; trained on handzoo's synthetic open-hand images only. Its weights ship inside this
@@ -14,7 +14,7 @@ from handzoo.hookspecs import hookimpl
 from handzoo.hub.cards import builtin_card_paths
 
 __version__ = "0.1.0"
-METHOD = "handzoo-compact"
+METHOD = "compact"
 
 
 @hookimpl

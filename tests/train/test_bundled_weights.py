@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import re
 from pathlib import Path
 
 import pytest
@@ -19,32 +20,13 @@ _TINY = "{type: TimmBackbone, name: resnet10t, out_indices: [4]}"
 
 
 def _card_text(package: str, sha: str) -> str:
-    text = importlib.resources.files("handzoo_model_cards").joinpath("handzoo-compact-openhand.md").read_text()
-    head, sep, body = text.partition("\n---\n")
-    lines = []
-    for line in head.splitlines():
-        if line.strip().startswith("backbone:"):
-            line = line.split("backbone:")[0] + "backbone: " + _TINY
-        if line.strip().startswith("input_size:"):
-            line = line.split("input_size:")[0] + "input_size: 64"
-        if (
-            line.strip().startswith("bundled:")
-            or line.strip().startswith("package:")
-            or line.strip().startswith("path:")
-        ):
-            continue
-        if line.strip().startswith("sha256:") and "bundled" in "\n".join(lines[-3:]):
-            continue
-        lines.append(line)
-        if line.strip() == "original: null":
-            indent = line[: len(line) - len(line.lstrip())]
-            lines += [
-                f"{indent}bundled:",
-                f"{indent}  package: {package}",
-                f"{indent}  path: weights/tiny.safetensors",
-                f"{indent}  sha256: {sha}",
-            ]
-    return "\n".join(lines) + sep + body
+    """The shipped card of compact-openhand, with a small backbone and the given bundled weights."""
+    text = importlib.resources.files("handzoo_model_cards").joinpath("compact-openhand.md").read_text()
+    text = re.sub(r"\n    bundled:\n(      .*\n)+", "\n", text)  # drop the shipped weights' entry
+    text = re.sub(r"backbone: \{[^}]*\}", "backbone: " + _TINY, text, count=1)
+    text = text.replace("input_size: 128", "input_size: 64", 1)
+    entry = f"    bundled:\n      package: {package}\n      path: weights/tiny.safetensors\n      sha256: {sha}\n"
+    return text.replace("    original: null\n", "    original: null\n" + entry, 1)
 
 
 @pytest.fixture()
@@ -79,3 +61,12 @@ def test_tampered_bundled_weights_are_refused(bundled) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(ChecksumError, match="sha256"):
         handzoo.load(card)
+
+
+def test_the_shipped_compact_model_loads_its_bundled_weights() -> None:
+    card = handzoo.model_info("compact-openhand")
+    assert weights_status(card) == "bundled"
+    path = resolve_weights(card)
+    assert path.stat().st_size < 10 * 2**20  # < 10 MB in the package
+    model = handzoo.load("compact-openhand")
+    assert not model.training and model.card.name == "compact-openhand"

@@ -12,7 +12,7 @@ from handzoo.train.config import load_config
 def test_list_names_the_trainable_variants(capsys) -> None:
     assert handzoo_main(["train", "--list", "--json"]) == 0
     names = json.loads(capsys.readouterr().out)
-    assert {"h2onet-sf-openhand", "handzoo-compact-openhand"} <= set(names)
+    assert {"h2onet-sf-openhand", "compact-openhand"} <= set(names)
 
 
 def test_unknown_variant_says_what_to_do(capsys) -> None:

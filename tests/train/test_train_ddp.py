@@ -21,7 +21,7 @@ def _args(shards: Path, work_dir: Path, batch: int) -> list[str]:
     # a small compact model (resnet10t at 64 px); normalisation frozen so that the loss does not
     # depend on how the batch is split over processes
     return [
-        "handzoo-compact-openhand",
+        "compact-openhand",
         "--work-dir",
         str(work_dir),
         "--max-iters",

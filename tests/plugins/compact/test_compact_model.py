@@ -49,7 +49,7 @@ def test_targets_pose_the_hand_seen_in_the_crop(records: list[dict], augment: bo
 
 def test_predict_returns_hands_in_the_input_camera(records: list[dict]) -> None:
     model = handzoo.load(
-        "handzoo-compact-openhand",
+        "compact-openhand",
         pretrained=False,
         backbone={"type": "TimmBackbone", "name": "resnet10t", "out_indices": [4]},
         input_size=64,

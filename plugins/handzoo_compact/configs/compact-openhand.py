@@ -1,10 +1,10 @@
-# Training recipe of handzoo-compact-openhand (mmengine config; `handzoo-train handzoo-compact-openhand`).
+# Training recipe of compact-openhand (mmengine config; `handzoo-train compact-openhand`).
 #
 # Data: the synthetic open-hand generator, pre-rendered once into shard folders
 # (`python -m handzoo.train.shards --out DIR --n N --seed S --image-size 128 --fill 0.55 0.85`);
 # training seeds (2, 3) are disjoint from the benchmark's (0) and validation's (1).
 # Override the folders with --cfg-options train_data.source.roots=[...] or HANDZOO_TRAIN_DATA.
-variant = "handzoo-compact-openhand"
+variant = "compact-openhand"
 seed = 0
 
 model = dict(kwargs=dict(), loss=None, freeze_norm=False)
