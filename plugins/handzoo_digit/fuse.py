@@ -163,6 +163,29 @@ class _FastBottleneck(nn.Module):
         return self.conv3(self.conv2(self.conv1(x)), residual=shortcut)
 
 
+class _FastHRModule(nn.Module):
+    """An HRNet module whose fusion sums accumulate in place (same summation order and ReLU)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList([_fast(b) for b in module.branches])
+        self.fuse_layers = _fast(module.fuse_layers)
+        self.single = module.num_branches == 1
+
+    def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
+        xs = [branch(xi) for branch, xi in zip(self.branches, x)]
+        if self.single:
+            return xs
+        out = []
+        for row in self.fuse_layers:
+            terms = [f(xj) for f, xj in zip(row, xs)]
+            y = torch.add(terms[0], terms[1])
+            for t in terms[2:]:
+                y.add_(t)
+            out.append(y.relu_())
+        return out
+
+
 def _fast_sequential(seq: nn.Sequential) -> nn.Sequential:
     """Conv [Identity] ReLU runs become one FusedConv; other layers are kept."""
     mods = [m for m in seq if not isinstance(m, nn.Identity)]
@@ -190,6 +213,8 @@ def _fast(module: nn.Module) -> nn.Module:
         module.conv1 = FusedConv(module.conv1, relu=True)
         module.conv2 = FusedConv(module.conv2, relu=True)
         module.relu = nn.Identity()
+    if type(module).__name__ == "HighResolutionModule" and hasattr(module, "fuse_layers"):
+        return _FastHRModule(module)
     if _is_block(module, "BasicBlock") and isinstance(module.bn1, nn.Identity):
         return _FastBasicBlock(module)
     if _is_block(module, "Bottleneck") and isinstance(module.bn1, nn.Identity):
