@@ -9,6 +9,7 @@ pose. Rotations are axis-angle relative to the parent, expressed in the rest fra
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 
@@ -54,6 +55,13 @@ def _index_tensors(parents: tuple[int, ...], levels: tuple[tuple[int, ...], ...]
     return parents_t, [root, *rest]
 
 
+def _no_autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """Autocast switched off on ``device`` (a no-op where autocast does not exist, e.g. ``meta``)."""
+    if torch.amp.is_autocast_available(device.type):
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()
+
+
 def rigid_transforms(
     rot_mats: torch.Tensor, joints: torch.Tensor, parents: Sequence[int], levels: list[list[int]] | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,6 +77,14 @@ def rigid_transforms(
         ``(posed_joints (B, J, 3), skinning (B, J, 3, 4))``: the world transform of each joint
         relative to its rest pose, as ``[R | t]`` mapping rest-pose points to posed points.
     """
+    dtype = torch.promote_types(rot_mats.dtype, joints.dtype)
+    with _no_autocast(joints.device):  # the chain in the inputs' dtype under autocast (no mixed index-put)
+        return _rigid_transforms(rot_mats.to(dtype), joints.to(dtype), parents, levels)
+
+
+def _rigid_transforms(
+    rot_mats: torch.Tensor, joints: torch.Tensor, parents: Sequence[int], levels: list[list[int]] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     levels = levels if levels is not None else kinematic_levels(parents)
     parents_t, level_idx = _index_tensors(tuple(int(p) for p in parents), tuple(map(tuple, levels)), joints.device)
     rel = torch.cat([joints[:, :1], joints[:, 1:] - joints[:, parents_t[1:]]], dim=1)
@@ -115,8 +131,36 @@ def lbs(
             ``J_regressor @ shapedirs``, since regression is linear.
 
     Returns:
-        ``(vertices (B, V, 3), joints (B, J, 3))`` posed, before any global translation.
+        ``(vertices (B, V, 3), joints (B, J, 3))`` posed, before any global translation, in the
+        promoted floating dtype of the inputs. Under ``torch.autocast`` the whole function runs
+        in that dtype (autocast disabled): the hand model is a few small products, and the
+        kinematic chain in bf16/fp16 would lose millimetres.
     """
+    tensors = [t for t in (betas, full_pose, v_template, shapedirs, posedirs, J_regressor, weights, joints) if t is not None]
+    dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
+
+    def cast(t: torch.Tensor | None) -> torch.Tensor | None:
+        return None if t is None else t.to(dtype)
+
+    with _no_autocast(v_template.device):
+        return _lbs(
+            cast(betas), cast(full_pose), cast(v_template), cast(shapedirs), cast(posedirs),
+            cast(J_regressor), parents, cast(weights), levels, cast(joints),
+        )  # fmt: skip
+
+
+def _lbs(
+    betas: torch.Tensor,
+    full_pose: torch.Tensor,
+    v_template: torch.Tensor,
+    shapedirs: torch.Tensor,
+    posedirs: torch.Tensor | None,
+    J_regressor: torch.Tensor,
+    parents: Sequence[int],
+    weights: torch.Tensor,
+    levels: list[list[int]] | None,
+    joints: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     batch = full_pose.shape[0]
     v_shaped = v_template + blend_shapes(betas, shapedirs)
     if joints is None:

@@ -243,7 +243,7 @@ class OffsetHead(nn.Module):
     def forward(self, x: torch.Tensor, occ_logits: torch.Tensor) -> torch.Tensor:
         visible = torch.softmax(occ_logits.detach(), dim=1)[:, 0, :5]
         has = self.finger_of_vertex >= 0
-        w = torch.where(has, visible[:, self.finger_of_vertex.clamp(min=0)], torch.ones((), dtype=x.dtype))
+        w = torch.where(has, visible[:, self.finger_of_vertex.clamp(min=0)], 1.0)
         w = torch.softmax(torch.stack(torch.chunk(w, 3, dim=0), dim=-1), dim=-1)  # (B, V, 3)
         frames = torch.stack(torch.chunk(x, 3, dim=0), dim=2)  # (B, V, 3, C)
         fused = (w.unsqueeze(-1) * frames).sum(2)

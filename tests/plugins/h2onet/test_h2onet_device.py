@@ -1,0 +1,88 @@
+"""Device readiness of the H2ONet forwards: no host tensors or host syncs (so a forward can run
+inside a CUDA graph), bf16 autocast within a stated tolerance of float32, and the CUDA-graph
+runner (CUDA-only checks skip without a GPU)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+# bf16 autocast vs float32 on the golden weights: metres for vertices/joints, crop units for uv
+BF16_ATOL_M = 5e-3  # bf16 keeps 8 bits: outputs ~0.1 m carry ~0.4 mm rounding alone
+BF16_ATOL_UV = 2e-2
+
+
+class _HostOps(TorchDispatchMode):
+    """Record every op that touches a CPU tensor or device, or reads a scalar back to the host."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        leaves = tree_leaves((args, kwargs or {}, out))
+        host = any(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in leaves) or any(
+            isinstance(x, torch.device) and x.type == "cpu" for x in leaves
+        )
+        if host or "_local_scalar_dense" in str(func):
+            self.ops.append(str(func))
+        return out
+
+
+def _on_meta(model):
+    m = copy.deepcopy(model).to("meta")
+    m.hand.set_joint_regressor(m.joint_regressor)  # meta tensors replace the parameter object
+    return m
+
+
+def _batch(model, n: int, device="cpu") -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(3)
+    keys = ("img_0", "img_1", "img_2") if model.multi_frame else ("img",)
+    return {k: torch.rand(n, 3, 128, 128, generator=g).to(device) for k in keys}
+
+
+@pytest.mark.parametrize("which", ["sf_model", "mf_model"])
+def test_forward_has_no_host_tensor_or_sync(which, request):
+    """Run on the meta device: any CPU tensor created or read inside the forward shows up."""
+    m = _on_meta(request.getfixturevalue(which))
+    batch = _batch(m, 2, "meta")
+    with torch.inference_mode(), _HostOps() as rec:
+        out = torch.nn.Module.__call__(m, batch)
+    assert rec.ops == []
+    assert out["pred_verts3d_w_gr"].device.type == "meta"
+
+
+@pytest.mark.parametrize("which", ["sf_model", "mf_model"])
+def test_bf16_autocast_within_tolerance(which, request):
+    m = request.getfixturevalue(which)
+    batch = _batch(m, 2)
+    with torch.inference_mode():
+        ref = m(batch)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = m(batch)
+    for key in ("pred_verts3d_w_gr", "pred_joints3d_w_gr"):
+        assert torch.isfinite(out[key]).all()
+        assert (out[key].float() - ref[key]).abs().max() < BF16_ATOL_M, key
+    assert (out["pred_joints_img"].float() - ref["pred_joints_img"]).abs().max() < BF16_ATOL_UV
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
+@pytest.mark.parametrize("which", ["sf_model", "mf_model"])
+def test_cuda_graph_replay_equals_eager(which, request):
+    from handzoo_h2onet.fast import CudaGraphForward
+
+    m = copy.deepcopy(request.getfixturevalue(which)).cuda()
+    batch = _batch(m, 1, "cuda")
+    with torch.inference_mode():
+        ref = m(batch)
+        runner = CudaGraphForward(m)
+        out = runner(batch)
+        out2 = runner(batch)
+    for k in ref:
+        torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
