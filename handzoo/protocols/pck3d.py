@@ -21,8 +21,8 @@ reading and are recorded in each result's notes.
 
 Ground truth for :meth:`~handzoo.protocols.base.Protocol.score_files`: STB's official layout
 (``labels/<sequence>_SK.mat`` with ``handPara`` (3, 21, N) in millimetres, depth-camera frame,
-moved into the colour camera with the published extrinsics) read by :func:`read_stb_labels`, or
-for every protocol a ``gt.npz`` / ``gt.json`` with ``joints`` (M, 21, 3) metres (handzoo21, OpenCV
+moved into the colour camera with the published extrinsics) read by :func:`read_stb_labels`;
+Dexter+Object's fingertip files (:func:`read_dexter_object_tips`); or for every protocol a ``gt.npz`` / ``gt.json`` with ``joints`` (M, 21, 3) metres (handzoo21, OpenCV
 frame) and optionally ``valid`` (M, 21). Predictions: ``pred.npz`` / ``pred.json`` with
 ``joints`` (M, 21, 3) metres in the same order.
 """
@@ -48,6 +48,8 @@ __all__ = [
     "STB_SK_COLOR_K",
     "TIP_JOINTS",
     "read_stb_labels",
+    "read_dexter_object_tips",
+    "DEXTER_OBJECT_SEQUENCES",
     "stb_depth_to_color",
     "Hand3DPCKProtocol",
     "STB3DHandProtocol",
@@ -63,6 +65,14 @@ STB_SK_COLOR_K = ((607.92271, 0.0, 314.78337), (0.0, 607.88192, 236.42484), (0.0
 _STB_SK_ROT_VEC = (0.00531, -0.01196, 0.00301)
 _STB_SK_TRANS_MM = (-24.0381, -0.4563, -1.2326)
 TIP_JOINTS = (4, 8, 12, 16, 20)  # handzoo21 fingertips: thumb, index, middle, ring, pinky
+DEXTER_OBJECT_SEQUENCES = ("Grasp1", "Grasp2", "Occlusion", "Rigid", "Pinch", "Rotate")
+# Dexter+Object: depth (Senz3D) -> colour camera, [R | t] in millimetres
+_DO_DEPTH_TO_COLOR = (
+    (0.9999, 0.0034, 0.0161, 19.0473),
+    (-0.0033, 1.0000, -0.0079, -1.8514),
+    (-0.0162, 0.0079, 0.9998, -4.7501),
+)
+_DO_MISSING_Z = 32001.0
 _THRESHOLDS_MM = (0.0, 50.0, 51)
 
 
@@ -108,6 +118,64 @@ def read_stb_labels(root: str | Path, sequences: tuple[str, ...] = STB_TEST_SEQU
         xyz = stb_depth_to_color(para.transpose(2, 1, 0))
         out.append(xyz[:, list(STB_TO_HANDZOO21)] / 1000.0)
     return np.concatenate(out, axis=0)
+
+
+def _parse_tip_lines(path: Path) -> np.ndarray:
+    """Rows ``x, y, z; x, y, z; ...`` (five fingertips) of a Dexter+Object annotation file -> (N, 5, 3)."""
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = [p for p in line.split(";") if p.strip()][:5]
+        try:
+            pts = [[float(v) for v in p.replace(" ", "").split(",")[:3]] for p in parts]
+            arr = np.asarray(pts, dtype=np.float64)
+        except ValueError:
+            raise AnnotationError(f"{path}:{n}: expected five 'x, y, z' fingertips separated by ';'") from None
+        if arr.shape != (5, 3):
+            raise AnnotationError(f"{path}:{n}: expected five 'x, y, z' fingertips, got shape {arr.shape}")
+        rows.append(arr)
+    return np.stack(rows) if rows else np.zeros((0, 5, 3))
+
+
+def read_dexter_object_tips(
+    root: str | Path, sequences: tuple[str, ...] = DEXTER_OBJECT_SEQUENCES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dexter+Object's fingertips as handzoo21 rows (metres, colour camera) and their validity.
+
+    Reads ``data/<sequence>/annotations/<sequence>3D.txt`` (or the ``my_`` copy some releases
+    carry): per frame five ``x, y, z`` fingertips (thumb, index, middle, ring, little) in
+    millimetres in the depth sensor's frame with x and y pointing left and up; ``z = 32001`` marks
+    a missing tip. Points are turned to x right / y down and moved into the colour camera with the
+    dataset's depth-to-colour extrinsics. Non-tip joints are zero and invalid.
+
+    Returns:
+        ``(joints (N, 21, 3), valid (N, 21))``.
+
+    Raises:
+        DatasetNotFoundError: a sequence's annotation file is missing. AnnotationError: bad lines.
+    """
+    out, ok = [], []
+    ext = np.asarray(_DO_DEPTH_TO_COLOR, dtype=np.float64)
+    for seq in sequences:
+        folder = Path(root) / "data" / seq / "annotations"
+        path = next((folder / n for n in (f"{seq}3D.txt", f"my_{seq}3D.txt") if (folder / n).is_file()), None)
+        if path is None:
+            raise DatasetNotFoundError(
+                f"Dexter+Object annotations not found for {seq} in {folder}",
+                hint="point to the Dexter+Object folder that holds data/<sequence>/annotations",
+            )
+        tips = _parse_tip_lines(path)
+        valid = tips[..., 2] != _DO_MISSING_Z
+        cam = tips * np.array([-1.0, -1.0, 1.0])
+        cam = cam @ ext[:, :3].T + ext[:, 3]
+        joints = np.zeros((tips.shape[0], 21, 3))
+        joints[:, list(TIP_JOINTS)] = np.where(valid[..., None], cam, 0.0) / 1000.0
+        v21 = np.zeros((tips.shape[0], 21), dtype=bool)
+        v21[:, list(TIP_JOINTS)] = valid
+        out.append(joints)
+        ok.append(v21)
+    return np.concatenate(out), np.concatenate(ok)
 
 
 def _as_rows(x: Any, name: str) -> torch.Tensor:
@@ -260,7 +328,19 @@ class DexterObject3DHandProtocol(Hand3DPCKProtocol):
     joints = TIP_JOINTS
     alignment = "tips-centroid"
     alignments = ("fingertip centroid",)
-    ground_truth = "gt.npz / gt.json: 'joints' (M, 21, 3) metres (fingertips used) and 'valid' (M, 21)"
+    ground_truth = (
+        "the Dexter+Object folder (data/<sequence>/annotations/<sequence>3D.txt, six sequences), or gt.npz / "
+        "gt.json: 'joints' (M, 21, 3) metres (fingertips used) and 'valid' (M, 21)"
+    )
+    quirks = Hand3DPCKProtocol.quirks + (
+        "fingertips only; frames or tips marked missing (z = 32001) are not counted",
+        "the annotation frame (depth sensor, x left / y up) is turned to OpenCV axes and moved into the colour camera",
+    )
+
+    def _read_gt(self, gt_dir: Path) -> tuple[np.ndarray, np.ndarray | None]:
+        if (gt_dir / "data").is_dir() and self.name == "dexter-object-3dhand":
+            return read_dexter_object_tips(gt_dir)
+        return super()._read_gt(gt_dir)
 
 
 class EgoDexter3DHandProtocol(DexterObject3DHandProtocol):
@@ -269,3 +349,5 @@ class EgoDexter3DHandProtocol(DexterObject3DHandProtocol):
     name = "egodexter-3dhand"
     title = "EgoDexter fingertip 3D PCK (3D-hand paper)"
     dataset = "egodexter"
+    ground_truth = "gt.npz / gt.json: 'joints' (M, 21, 3) metres (fingertips used) and 'valid' (M, 21)"
+    quirks = Hand3DPCKProtocol.quirks + ("fingertips only; tips without annotation are not counted",)

@@ -102,3 +102,41 @@ def test_score_files_stb_layout_and_npz(tmp_path) -> None:
         get_protocol("stb-3dhand").score_files(tmp_path / "STB", tmp_path / "bad.npz")
     with pytest.raises(DatasetNotFoundError):
         get_protocol("egodexter-3dhand").score_files(tmp_path / "nothing", tmp_path / "pred.npz")
+
+
+def _write_do_standin(root, tips_cam_mm: dict[str, np.ndarray], missing: tuple[int, int] | None = None) -> None:
+    """Dexter+Object layout: data/<seq>/annotations/<seq>3D.txt, depth frame (x left, y up), mm."""
+    from handzoo.protocols.pck3d import _DO_DEPTH_TO_COLOR
+
+    ext = np.asarray(_DO_DEPTH_TO_COLOR)
+    for seq, cam in tips_cam_mm.items():
+        depth = (cam - ext[:, 3]) @ np.linalg.inv(ext[:, :3]).T * np.array([-1.0, -1.0, 1.0])
+        lines = []
+        for f, frame in enumerate(depth):
+            pts = []
+            for t, p in enumerate(frame):
+                if missing == (f, t):
+                    p = np.array([0.0, 0.0, 32001.0])
+                pts.append(f"{p[0]:.9f}, {p[1]:.9f}, {p[2]:.9f}")
+            lines.append("; ".join(pts) + ";")
+        folder = root / "data" / seq / "annotations"
+        folder.mkdir(parents=True)
+        (folder / f"{seq}3D.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_dexter_object_official_layout(tmp_path) -> None:
+    from handzoo.protocols.pck3d import DEXTER_OBJECT_SEQUENCES, read_dexter_object_tips
+
+    rng = np.random.default_rng(5)
+    cams = {s: rng.normal(0, 40, (2, 5, 3)) + [0.0, 0.0, 500.0] for s in DEXTER_OBJECT_SEQUENCES}
+    _write_do_standin(tmp_path, cams, missing=(1, 2))
+    joints, valid = read_dexter_object_tips(tmp_path)
+    assert joints.shape == (12, 21, 3) and valid.sum() == 12 * 5 - 6  # one missing tip per sequence
+    np.testing.assert_allclose(joints[0][list(TIP_JOINTS)], cams["Grasp1"][0] / 1000.0, atol=1e-9)
+    assert not valid[1, 12] and valid[1, 8]  # frame 1 of Grasp1: middle tip missing
+    gt = joints.copy()
+    np.savez(tmp_path / "pred.npz", joints=gt + 0.02)
+    res = get_protocol("dexter-object-3dhand").score_files(tmp_path, tmp_path / "pred.npz")
+    assert res.num_samples == 12 and res.metrics["PCK@20"] == pytest.approx(1.0)
+    with pytest.raises(DatasetNotFoundError):
+        read_dexter_object_tips(tmp_path, ("Grasp9",))
