@@ -74,7 +74,7 @@ def test_bf16_autocast_within_tolerance(which, request):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
 @pytest.mark.parametrize("which", ["sf_model", "mf_model"])
 def test_cuda_graph_replay_equals_eager(which, request):
-    from handzoo_h2onet.fast import CudaGraphForward
+    from handzoo.cuda_graphs import CudaGraphForward
 
     m = copy.deepcopy(request.getfixturevalue(which)).cuda()
     batch = _batch(m, 1, "cuda")

@@ -1,0 +1,73 @@
+"""Device readiness of the Hand4Whole forward: no host tensors or syncs (CUDA-graph capturable),
+bf16 autocast within a stated tolerance of float32, CUDA-graph replay (skips without a GPU)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+# bf16 autocast vs float32 on the deterministic test weights (root-relative joints, metres)
+BF16_ATOL_M = 5e-3
+
+
+class _HostOps(TorchDispatchMode):
+    """Record every op that touches a CPU tensor or device, or reads a scalar back to the host."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        leaves = tree_leaves((args, kwargs or {}, out))
+        host = any(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in leaves) or any(
+            isinstance(x, torch.device) and x.type == "cpu" for x in leaves
+        )
+        if host or "_local_scalar_dense" in str(func):
+            self.ops.append(str(func))
+        return out
+
+
+def _crops(n: int, device="cpu") -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(5)
+    return {"img": torch.rand(n, 3, 256, 256, generator=g).to(device)}
+
+
+def test_forward_has_no_host_tensor_or_sync(h4w_model):
+    """Run on the meta device: any CPU tensor created or read inside the forward shows up."""
+    m = copy.deepcopy(h4w_model).to("meta")
+    batch = _crops(1, "meta")
+    with torch.inference_mode(), _HostOps() as rec:
+        out = torch.nn.Module.__call__(m, batch)
+    assert rec.ops == []
+    assert out["joints3d"].device.type == "meta"
+
+
+def test_bf16_autocast_within_tolerance(h4w_model):
+    batch = _crops(2)
+    with torch.inference_mode():
+        ref = h4w_model(batch)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = h4w_model(batch)
+    for key in ("joint_cam", "vertices", "joints3d"):
+        assert torch.isfinite(out[key]).all(), key
+    assert (out["joint_cam"].float() - ref["joint_cam"]).abs().max() < BF16_ATOL_M
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
+def test_cuda_graph_replay_equals_eager(h4w_model):
+    from handzoo.cuda_graphs import CudaGraphForward
+
+    m = copy.deepcopy(h4w_model).cuda()
+    batch = _crops(1, "cuda")
+    with torch.inference_mode():
+        ref = m(batch)
+        runner = CudaGraphForward(m)
+        out, out2 = runner(batch), runner(batch)
+    for k in ref:
+        torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
