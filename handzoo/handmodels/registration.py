@@ -65,5 +65,7 @@ def mano(
 
 
 for _fn in (openhand, mano):
-    if HAND_MODELS.get(_fn.__name__) is None:
+    # module_dict, not HAND_MODELS.get(): get() falls back to importing a module of that name, so an
+    # importable folder called 'mano' (e.g. ./mano/models/ in the working directory) would hide the model
+    if _fn.__name__ not in HAND_MODELS.module_dict:
         HAND_MODELS.register_module(name=_fn.__name__, module=_fn)
