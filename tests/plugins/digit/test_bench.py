@@ -36,10 +36,17 @@ def converted(tmp_path_factory: pytest.TempPathFactory, authors_state: dict) -> 
     from handzoo.hub.convert import convert_checkpoint
 
     d = tmp_path_factory.mktemp("ckpt")
+    # module scope runs before the suite's per-test cache isolation: keep the cache here too
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HANDZOO_CACHE", str(d / "cache"))
     ckpt = d / "db7cba8c1.pt"
     torch.save({"model." + k: v for k, v in authors_state.items()}, ckpt)
-    result = convert_checkpoint("digit-interhand", ckpt, out=d / "digit-interhand.safetensors")
+    try:
+        result = convert_checkpoint("digit-interhand", ckpt, out=d / "digit-interhand.safetensors")
+    finally:
+        mp.undo()
     assert result.num_tensors == 1903 and not result.dropped_keys and not result.mano_derived_keys
+    assert str(result.path).startswith(str(d))
     return result.out
 
 
