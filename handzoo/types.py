@@ -1,6 +1,6 @@
 """Shared data containers: what every method returns and what every dataset yields.
 
-Conventions (DESIGN.md §5): metres; OpenCV camera frame (x right, y down, z forward); joints in
+Conventions (see also docs/architecture.md): metres; OpenCV camera frame (x right, y down, z forward); joints in
 the canonical ``handzoo21`` order (wrist, thumb 1-4, index 1-4, middle 1-4, ring 1-4, pinky 1-4,
 base to tip); hand side coded as :data:`RIGHT` (0) and :data:`LEFT` (1).
 """

@@ -1,4 +1,4 @@
-"""Left/right flipping: the one helper every plugin uses (DESIGN.md §5).
+"""Left/right flipping: the one helper every plugin uses (conventions: :mod:`handzoo.types`, docs/architecture.md).
 
 Methods that only know right hands flip the image crop of a left hand horizontally, run the
 network, and un-flip its output. A horizontal image flip corresponds to the 3D mirror ``x -> -x``

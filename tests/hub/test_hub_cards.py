@@ -12,7 +12,7 @@ from handzoo.hub.validate import card_problems, card_schema, check_card
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "model_cards").glob("*.md"))
-DESIGN_VARIANTS = {
+CATALOGUE_VARIANTS = {
     "smhr-freihand",
     "smhr-multihand",
     "h2onet-dexycb",
@@ -26,7 +26,7 @@ DESIGN_VARIANTS = {
 
 
 def test_every_design_variant_has_a_card():
-    assert DESIGN_VARIANTS <= {p.stem for p in SHIPPED}
+    assert CATALOGUE_VARIANTS <= {p.stem for p in SHIPPED}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -39,7 +39,7 @@ def test_cards_seen_by_the_plugin_manager_are_valid():
     from handzoo.variants import model_cards
 
     cards = model_cards()
-    assert DESIGN_VARIANTS <= set(cards)
+    assert CATALOGUE_VARIANTS <= set(cards)
     for card in cards.values():
         assert card_problems(card) == [], card.name
 
