@@ -51,6 +51,8 @@ __all__ = [
     "apply_affine",
     "warp_affine",
     "warp_crop",
+    "crop_matrix",
+    "warp_crops_torch",
     "convert_colour",
     "normalize_image",
 ]
@@ -352,18 +354,111 @@ def warp_crop(
     """
     img = _check_image(image)
     box = np.asarray(box_xywh, dtype=np.float64).reshape(4)
+    m = crop_matrix(img.shape[1], box, out_size, scale=scale, rot=rot, flip=flip)
+    patch = warp_affine(img, m, _out_size(out_size), interpolation=interpolation, border_value=border_value)
+    return CropResult(image=patch, transform=m, inverse=invert_affine(m), flipped=bool(flip), box=box)
+
+
+def crop_matrix(
+    image_width: int,
+    box_xywh: Any,
+    out_size: int | Sequence[int],
+    scale: float = 1.0,
+    rot: float = 0.0,
+    flip: bool = False,
+) -> np.ndarray:
+    """The 2x3 map (input pixels -> patch pixels) :func:`warp_crop` warps with, without warping.
+
+    Args:
+        image_width: W of the input (the mirror is ``x -> W - 1 - x``).
+        box_xywh, out_size, scale, rot, flip: as :func:`warp_crop`.
+
+    Raises:
+        InputError: a box that is not finite or has no area.
+    """
+    box = np.asarray(box_xywh, dtype=np.float64).reshape(4)
     if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise InputError(f"crop box must be finite with positive size, got xywh {box.tolist()}")
     w_out, h_out = _out_size(out_size)
     cx, cy = box[0] + box[2] / 2.0, box[1] + box[3] / 2.0
     pre = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     if flip:
-        pre = flip_transform(img.shape[1])
-        cx = img.shape[1] - cx - 1.0
+        pre = flip_transform(image_width)
+        cx = image_width - cx - 1.0
     crop = crop_transform((cx, cy), box[2:], (w_out, h_out), scale=scale, rot=rot)
-    m = compose_affine(pre, crop)
-    patch = warp_affine(img, m, (w_out, h_out), interpolation=interpolation, border_value=border_value)
-    return CropResult(image=patch, transform=m, inverse=invert_affine(m), flipped=bool(flip), box=box)
+    return compose_affine(pre, crop)
+
+
+def warp_crops_torch(
+    images: Any,
+    inverse: Any,
+    out_size: int | Sequence[int],
+    image_index: Any = None,
+) -> Any:
+    """Bilinear affine crops on the images' device (``grid_sample``): the GPU twin of :func:`warp_crop`.
+
+    Equals ``cv2.warpAffine`` (bilinear, black border; OpenCV's float-coordinate bilinear) to
+    float32 rounding: the crops of :func:`warp_crop` on the float image to ~1e-3 in 0..255
+    units. No host sync: the maps travel to the device with the images' stream.
+
+    Args:
+        images: (B, C, H, W) tensor (any real dtype; uint8 is read as 0..255 floats), or a list
+            of (C, H, W) tensors of any sizes on one device.
+        inverse: (N, 2, 3) maps patch pixels -> input pixels (``CropResult.inverse``), numpy or
+            tensor.
+        out_size: patch ``(W, H)`` or one int.
+        image_index: (N,) which image each crop reads (default: crop i reads image i).
+
+    Returns:
+        (N, C, H_out, W_out) float32 crops on the images' device, in the images' value range.
+    """
+    import torch
+
+    w_out, h_out = _out_size(out_size)
+    if isinstance(images, torch.Tensor):
+        device = images.device
+        groups = None
+    else:
+        if not images:
+            raise InputError("warp_crops_torch needs at least one image")
+        device = images[0].device
+        groups = images
+    inv = torch.as_tensor(np.asarray(inverse, dtype=np.float64) if not isinstance(inverse, torch.Tensor) else inverse)
+    inv = inv.to(device=device, dtype=torch.float32, non_blocking=True).reshape(-1, 2, 3)
+    n = inv.shape[0]
+    idx = np.arange(n) if image_index is None else np.asarray(image_index, dtype=np.int64).reshape(n)
+    ys, xs = torch.meshgrid(
+        torch.arange(h_out, device=device, dtype=torch.float32),
+        torch.arange(w_out, device=device, dtype=torch.float32),
+        indexing="ij",
+    )
+    pix = torch.stack((xs, ys, torch.ones_like(xs)), -1).reshape(1, -1, 3)  # (1, P, 3)
+    src = pix @ inv.transpose(1, 2)  # (N, P, 2) input pixels
+    out = torch.empty(n, (images.shape[1] if groups is None else groups[0].shape[0]), h_out, w_out, device=device)
+    if groups is None:
+        sizes = {(int(images.shape[-2]), int(images.shape[-1])): list(range(n))}
+    else:
+        sizes = {}
+        for k in range(n):
+            sizes.setdefault(tuple(int(v) for v in groups[idx[k]].shape[-2:]), []).append(k)
+    for (h, w), rows in sizes.items():
+        every = len(rows) == n
+        sel = slice(None) if every else torch.as_tensor(rows, device=device)
+        if groups is None:
+            batch = images if image_index is None else images[torch.as_tensor(idx[rows], device=device)]
+        else:
+            batch = torch.stack([groups[idx[k]] for k in rows])
+        s = src[sel]
+        # pixel centres (align_corners=False): x -> (2x + 1) / W - 1
+        grid = torch.stack(((s[..., 0] + 0.5) * (2.0 / w) - 1.0, (s[..., 1] + 0.5) * (2.0 / h) - 1.0), -1)
+        crops = torch.nn.functional.grid_sample(
+            batch.to(torch.float32), grid.reshape(len(rows), h_out, w_out, 2),
+            mode="bilinear", padding_mode="zeros", align_corners=False,
+        )  # fmt: skip
+        if every:
+            return crops
+        out[sel] = crops
+    return out
 
 
 # --------------------------------------------------------------------------------------------

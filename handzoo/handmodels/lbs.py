@@ -136,7 +136,9 @@ def lbs(
         in that dtype (autocast disabled): the hand model is a few small products, and the
         kinematic chain in bf16/fp16 would lose millimetres.
     """
-    tensors = [t for t in (betas, full_pose, v_template, shapedirs, posedirs, J_regressor, weights, joints) if t is not None]
+    tensors = [
+        t for t in (betas, full_pose, v_template, shapedirs, posedirs, J_regressor, weights, joints) if t is not None
+    ]
     dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
 
     def cast(t: torch.Tensor | None) -> torch.Tensor | None:

@@ -252,8 +252,8 @@ class Hand4WholeHand(Method):
         Returns:
             ``({'img': (N, 3, 256, 256)}, meta)`` with N the total number of hands.
         """
-        crops = crop_hands(query, input_size=self.input_size)
-        return {"img": crops.images.to(_device(self))}, {"crops": crops, "K": intrinsics(query)}
+        crops = crop_hands(query, input_size=self.input_size, device=_device(self))
+        return {"img": crops.images}, {"crops": crops, "K": intrinsics(query)}
 
     def postprocess(self, raw: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> HandOutput:
         """Un-flip left hands, map to the input image and pad into a :class:`HandOutput`.

@@ -71,3 +71,20 @@ def test_cuda_graph_replay_equals_eager(h4w_model):
     for k in ref:
         torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
+
+
+def test_device_crops_equal_host_crops():
+    """The on-device crop path (run on CPU tensors here) equals the OpenCV path to 1e-4."""
+    import numpy as np
+    from handzoo_hand4whole.preprocess import crop_hands
+
+    from handzoo.query import make_query
+
+    rng = np.random.default_rng(2)
+    imgs = [rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), rng.integers(0, 256, (90, 70, 3), dtype=np.uint8)]
+    boxes = [np.array([[10.0, 20.0, 80.0, 100.0], [90.0, 5.0, 150.0, 60.0]]), np.array([[-4.0, 3.0, 50.0, 80.0]])]
+    q = make_query(imgs, boxes, sides=[["right", "left"], ["left"]])
+    host = crop_hands(q)
+    dev = crop_hands(q, on_device=True)
+    assert (dev.images - host.images).abs().max() < 1e-4
+    np.testing.assert_array_equal(dev.boxes, host.boxes)
