@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from handzoo._version import __version__
-from handzoo.errors import HandzooError
+from handzoo.commands._envelope import run_cli
 
 __all__ = ["main", "COMMANDS"]
 
@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
 def _parser(selected: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handzoo", description="3D hand reconstruction model zoo.")
     parser.add_argument("--version", action="version", version=f"handzoo {__version__}")
+    parser.add_argument("--debug", action="store_true", help="print the full traceback of an error (or set HANDZOO_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modpath in COMMANDS.items():
         if selected is not None and name != selected:
@@ -44,9 +45,7 @@ def _parser(selected: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``handzoo`` CLI and return its exit code."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
+def _main(args_list: list[str]) -> int:
     selected = next((a for a in args_list if not a.startswith("-")), None)
     if selected not in COMMANDS:
         selected = None
@@ -56,15 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     mod = importlib.import_module(COMMANDS[args.command])
-    try:
-        return int(mod.run(args) or 0)
-    except HandzooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return int(mod.run(args) or 0)
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``handzoo`` CLI and return its exit code.
+
+    Every failure ends as one line on stderr and a non-zero exit code (see
+    :mod:`handzoo.commands._envelope`); ``--debug`` or ``HANDZOO_DEBUG=1`` adds the traceback.
+    """
+    return run_cli(_main, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

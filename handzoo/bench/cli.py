@@ -179,21 +179,20 @@ def _why_nothing(run: Any) -> str:
     return f"{where}: {s.reason}{more}".replace("\n", " ")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``handzoo-bench`` and return its exit code."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
+def _main(args_list: list[str]) -> int:
     if args_list and args_list[0] == "score":
         return _score(args_list[1:])
     args = build_parser().parse_args(args_list)
-    try:
-        return _bench(args)
-    except HandzooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished cells are cached; run the same command again to resume", file=sys.stderr)
-        return 130
+    return _bench(args)
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``handzoo-bench`` and return its exit code (errors as one line; ``--debug`` for tracebacks)."""
+    from handzoo.commands._envelope import run_cli
+
+    return run_cli(
+        _main, argv, interrupted="interrupted: finished cells are cached; run the same command again to resume"
+    )
 
 if __name__ == "__main__":
     sys.exit(main())

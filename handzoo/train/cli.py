@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -137,15 +136,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``handzoo-train``."""
-    from handzoo.errors import HandzooError
-
+def _main(args_list: list[str]) -> int:
     p = argparse.ArgumentParser(prog="handzoo-train", description=HELP)
     add_arguments(p)
-    args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        return run(args)
-    except HandzooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run(p.parse_args(args_list))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``handzoo-train`` (errors as one line; ``--debug`` for tracebacks)."""
+    from handzoo.commands._envelope import run_cli
+
+    return run_cli(_main, argv, interrupted="interrupted: checkpoints already written are kept (resume with --resume)")
