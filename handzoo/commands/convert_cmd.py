@@ -15,6 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="the authors' checkpoint file (.pth, .pt, .pth.tar)")
     parser.add_argument("-o", "--out", help="also write the safetensors file here (file or directory)")
     parser.add_argument("--hand-model", help="hand model to build the method with for the shape check")
+    parser.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="convert even if tensors hold NaN or infinite values (research use; refused by default)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -22,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     """Convert and report where the weights went."""
     from handzoo.hub.convert import convert_checkpoint
 
-    kwargs = {"hand_model": args.hand_model} if args.hand_model else {}
+    kwargs: dict = {"hand_model": args.hand_model} if args.hand_model else {}
+    if args.allow_nonfinite:
+        kwargs["allow_nonfinite"] = True
     res = convert_checkpoint(args.variant, args.checkpoint, out=args.out, **kwargs)
     if args.json:
         print_json(

@@ -37,6 +37,7 @@ __all__ = [
     "cache_dir",
     "entry_dir",
     "read_entry",
+    "ensure_cache_dir",
     "work_dir",
     "place_entry",
     "verify_entry",
@@ -139,6 +140,23 @@ def _sweep_stale(tmp_root: Path) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
+def ensure_cache_dir(path: Path) -> None:
+    """Create a directory inside the cache, or say which setting to fix.
+
+    Raises:
+        ConfigError: the cache root (or a folder in it) is a file, or cannot be created or written.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        root = cache_dir()
+        source = f"${CACHE_ENV}" if os.environ.get(CACHE_ENV) else "the default cache location"
+        raise ConfigError(
+            f"the handzoo cache {root} ({source}) cannot be used: {exc.strerror or exc} ({exc.filename or path})",
+            hint=f"set {CACHE_ENV} to a writable directory (it is a file, or not writable, now)",
+        ) from None
+
+
 @contextlib.contextmanager
 def work_dir() -> Iterator[Path]:
     """A fresh private directory inside the cache (same file system), removed on exit.
@@ -147,7 +165,7 @@ def work_dir() -> Iterator[Path]:
     moved into place by :func:`place_entry`.
     """
     tmp_root = cache_dir() / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
+    ensure_cache_dir(tmp_root)
     _sweep_stale(tmp_root)
     d = tmp_root / f"{os.getpid()}-{uuid.uuid4().hex}"
     d.mkdir()

@@ -30,6 +30,7 @@ but kept, because the converter maps them to a key the model declares in ``mano_
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib
 import inspect
@@ -46,7 +47,7 @@ from handzoo.catalogue.cards import ModelCard
 from handzoo.errors import CheckpointError, HandzooError, PluginError, WeightsError
 from handzoo.hub.advice import original_source
 from handzoo.hub.cache import WEIGHTS_FILE, place_entry, work_dir
-from handzoo.hub.integrity import read_safetensors_header, sha256_file
+from handzoo.hub.integrity import file_kind, read_safetensors_header, sha256_file
 from handzoo.hub.mano_keys import authors_mano_keys, mano_provenance, matching
 from handzoo.hub.state_keys import examples, key_mismatch
 
@@ -108,16 +109,22 @@ def read_checkpoint(path: str | Path) -> Any:
     import torch
 
     p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"checkpoint {p} does not exist", hint="check the path")
+    _check_source(p, "check the path")
     try:
         read_safetensors_header(p)
-    except WeightsError:
-        pass
+    except WeightsError as exc:
+        if _looks_like_safetensors(p):  # a safetensors file with a bad header: say why, do not unpickle it
+            raise CheckpointError(f"cannot read {p.name}: {exc.message}", hint=exc.hint) from None
     else:
         from safetensors.torch import load_file
 
-        return load_file(str(p), device="cpu")
+        try:
+            return load_file(str(p), device="cpu")
+        except Exception as exc:  # noqa: BLE001 - the Rust reader's errors are not handzoo errors
+            raise CheckpointError(
+                f"cannot read {p.name} as safetensors ({type(exc).__name__}: {str(exc)[:200]})",
+                hint="the file is corrupt or crafted; download it again",
+            ) from None
     try:
         try:
             return torch.load(p, map_location="cpu", weights_only=True)
@@ -138,11 +145,45 @@ def read_checkpoint(path: str | Path) -> Any:
             f"cannot read {p.name} as a PyTorch checkpoint (unpickling failed: {detail[:200] or 'corrupt data'})",
             hint="the file is truncated, corrupt or in another format; download it again",
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, ImportError) as exc:
+    except HandzooError:
+        raise
+    except (MemoryError, RecursionError) as exc:
+        raise CheckpointError(
+            f"cannot read {p.name}: {type(exc).__name__} while unpickling (crafted or corrupt file)",
+            hint="make sure this is the authors' original file and download it again",
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - torch.load fails in many ways on foreign bytes
         raise CheckpointError(
             f"cannot read {p.name} as a PyTorch checkpoint ({type(exc).__name__}: {str(exc)[:200]})",
             hint="the file is truncated, corrupt or in another format; download it again",
         ) from None
+
+
+def _check_source(p: Path, hint: str) -> None:
+    """Refuse a checkpoint path that is not a regular file, saying what it is."""
+    kind = file_kind(p)
+    if kind is None:
+        return
+    if kind.startswith("missing"):
+        raise CheckpointError(f"checkpoint {p} does not exist" + kind[len("missing") :], hint=hint)
+    raise CheckpointError(f"checkpoint {p} is {kind}, not a checkpoint file", hint=hint)
+
+
+def _looks_like_safetensors(p: Path) -> bool:
+    if p.suffix.lower() == ".safetensors":
+        return True
+    try:
+        with p.open("rb") as f:
+            head = f.read(9)
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+def _nonfinite_keys(tensors: Mapping[str, Any]) -> list[str]:
+    import torch
+
+    return sorted(k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
 
 
 def _is_tensor(v: Any) -> bool:
@@ -160,6 +201,10 @@ def unwrap_state_dict(obj: Any) -> tuple[dict[str, torch.Tensor], list[str]]:
     Raises:
         CheckpointError: no state dict inside, or prefix stripping makes two keys collide.
     """
+    # PyTorch Lightning keeps a tensor (the best monitored score) next to 'state_dict'
+    sd = obj.get("state_dict") if isinstance(obj, Mapping) else None
+    if isinstance(sd, Mapping) and any(_is_tensor(v) for v in sd.values()):
+        obj = sd
     while isinstance(obj, Mapping) and not any(_is_tensor(v) for v in obj.values()):
         inner = next((obj[k] for k in _WRAPPERS if isinstance(obj.get(k), Mapping)), None)
         if inner is None:
@@ -172,6 +217,15 @@ def unwrap_state_dict(obj: Any) -> tuple[dict[str, torch.Tensor], list[str]]:
             hint="expected tensors directly or under 'state_dict', 'network' or 'model'",
         )
     ignored = sorted(str(k) for k, v in obj.items() if not _is_tensor(v))
+    import torch
+
+    for k, v in obj.items():
+        if _is_tensor(v) and (v.layout != torch.strided or v.is_quantized or v.is_meta):
+            kind = "quantized" if v.is_quantized else ("meta (no data)" if v.is_meta else f"{v.layout}")
+            raise CheckpointError(
+                f"tensor {k!r} in the checkpoint is {kind}; handzoo converts dense tensors only",
+                hint="convert it to a dense tensor (tensor.to_dense()) and save the checkpoint again",
+            )
     state: dict[str, Any] = {}
     for k, v in obj.items():
         if not _is_tensor(v):
@@ -237,7 +291,7 @@ def _check_against_model(tensors: Mapping[str, Any], expected: Mapping[str, Any]
 
 
 def convert_state(
-    card: ModelCard, state: dict[str, torch.Tensor], **build_kwargs: Any
+    card: ModelCard, state: dict[str, torch.Tensor], *, allow_nonfinite: bool = False, **build_kwargs: Any
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Map an unwrapped original state dict to the variant's model keys and check it.
 
@@ -247,9 +301,18 @@ def convert_state(
     are dropped. A plugin's own hand-model arrays (e.g. the open hand's ``hand.v_template``) are
     ordinary weights.
 
+    Args:
+        card: the variant's card.
+        state: the unwrapped original state dict.
+        allow_nonfinite: keep tensors holding NaN or infinite values (research use; refused by default).
+        **build_kwargs: architecture overrides for building the model.
+
     Returns:
         ``(tensors, info)``: the checked state dict (dtypes as the model's, contiguous, unshared)
         and what was done (converter, key map version, dropped keys, MANO-derived keys kept).
+
+    Raises:
+        CheckpointError: key/shape/dtype mismatch, or NaN/Inf values without ``allow_nonfinite``.
     """
     fn, version, ref, conv_patterns = resolve_converter(card.method)
     card_patterns = card.weights.mano_derived_keys
@@ -300,8 +363,16 @@ def convert_state(
         elif v.dtype != target.dtype:
             raise CheckpointError(f"tensor {k} has dtype {v.dtype}, the model expects {target.dtype}")
         tensors[k] = v.detach().to("cpu").contiguous().clone()
+    nonfinite = _nonfinite_keys(tensors)
+    if nonfinite and not allow_nonfinite:
+        raise CheckpointError(
+            f"{len(nonfinite)} tensors of the checkpoint hold NaN or infinite values ({examples(nonfinite)})",
+            hint="the checkpoint is corrupt or diverged; pass --allow-nonfinite (allow_nonfinite=True) to convert "
+            "it anyway for research",
+        )
     model.load_state_dict(tensors, strict=True)
     info = {
+        "nonfinite_keys": nonfinite,
         "converter": ref,
         "key_map_version": version,
         "dropped_keys": dropped,
@@ -311,12 +382,39 @@ def convert_state(
 
 
 def _out_path(out: str | Path, variant: str) -> Path:
+    if not isinstance(out, (str, os.PathLike)):
+        raise CheckpointError(f"out must be a path, not {type(out).__name__}")
     p = Path(out).expanduser()
     return p / f"{variant}.safetensors" if p.is_dir() else p
 
 
+def sidecar_path(dst: Path) -> Path:
+    """Where the provenance of a copy written to ``dst`` goes; never ``dst`` itself."""
+    side = dst.with_suffix(".json")
+    return side if side != dst else dst.with_name(f"{dst.name[: -len('.json')]}.provenance.json")
+
+
+def _check_out(dst: Path) -> None:
+    """Refuse an ``out`` target that cannot safely receive a regular file (before any work is done)."""
+    hint = "pass a file path in a writable directory, or a directory (e.g. -o out/)"
+    for target, what in ((dst, "output"), (sidecar_path(dst), "provenance file")):
+        kind = file_kind(target)
+        if kind is not None and not kind.startswith("missing"):
+            raise CheckpointError(f"{what} {target} is {kind}: refusing to replace it with a file", hint=hint)
+    parent = dst.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CheckpointError(f"cannot write {dst}: {parent} is a file, not a directory", hint=hint)
+
+
 def convert_checkpoint(
-    variant: str | ModelCard, path: str | Path, out: str | Path | None = None, **build_kwargs: Any
+    variant: str | ModelCard,
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    allow_nonfinite: bool = False,
+    **build_kwargs: Any,
 ) -> ConversionResult:
     """Convert an author's checkpoint for ``variant`` into the cache (and optionally ``out``).
 
@@ -324,7 +422,11 @@ def convert_checkpoint(
         variant: the variant name (or its card).
         path: the original checkpoint file (``.pth``, ``.pt``, ``.pth.tar``, or safetensors).
         out: also write the safetensors file here (a file path, or a directory); its provenance
-            goes beside it with the suffix ``.json``.
+            goes beside it with the suffix ``.json`` (``NAME.provenance.json`` when ``out`` itself ends
+            in ``.json``, so the two never collide). A target that exists and is not a regular file
+            (a device node, a FIFO) is refused.
+        allow_nonfinite: convert even if tensors hold NaN or infinite values (refused by default; a
+            refused conversion leaves any cached entry untouched).
         **build_kwargs: architecture overrides used to build the model for the shape check.
 
     Returns:
@@ -338,10 +440,14 @@ def convert_checkpoint(
     from handzoo._version import __version__
     from handzoo.hub.load import model_card
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise CheckpointError(f"checkpoint must be a path, not {type(path).__name__}")
     card = model_card(variant)
     src = Path(path).expanduser()
-    if not src.is_file():
-        raise CheckpointError(f"checkpoint {src} does not exist", hint=f"download {original_source(card)}")
+    _check_source(src, f"download {original_source(card)}")
+    out_path = _out_path(out, card.name) if out is not None else None
+    if out_path is not None:
+        _check_out(out_path)
     source_sha = sha256_file(src)
     known = (card.original or {}).get("sha256")
     if known and known != source_sha:
@@ -351,7 +457,7 @@ def convert_checkpoint(
             hint=f"download {original_source(card)}",
         )
     state, ignored = unwrap_state_dict(read_checkpoint(src))
-    tensors, info = convert_state(card, state, **build_kwargs)
+    tensors, info = convert_state(card, state, allow_nonfinite=allow_nonfinite, **build_kwargs)
     # one metadata entry: safetensors writes the metadata map in random order, and conversions
     # must be byte-for-byte reproducible (the same source file gives the same sha256)
     described = {"variant": card.name, "key_map_version": info["key_map_version"], "source_sha256": source_sha}
@@ -365,7 +471,6 @@ def convert_checkpoint(
         "handzoo_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     }
-    out_path = _out_path(out, card.name) if out is not None else None
     with work_dir() as wd:
         staged = wd / WEIGHTS_FILE
         save_file(tensors, str(staged), metadata=metadata)
@@ -389,13 +494,19 @@ def convert_checkpoint(
 
 def _write_copy(src: Path, dst: Path, provenance: dict[str, Any]) -> None:
     """Copy the file to ``dst`` (+ ``dst.json``) through temporary names, so no partial file remains."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.partial")
-    sidecar = dst.with_suffix(".json")
+    sidecar = sidecar_path(dst)
     try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
         tmp.write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, sidecar)
+    except OSError as exc:
+        raise WeightsError(
+            f"cannot write the copy {dst}: {exc.strerror or exc}",
+            hint="choose another -o path (the cached weights were not changed)",
+        ) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
