@@ -33,7 +33,9 @@ COMMANDS: dict[str, str] = {
 def _parser(selected: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handzoo", description="3D hand reconstruction model zoo.")
     parser.add_argument("--version", action="version", version=f"handzoo {__version__}")
-    parser.add_argument("--debug", action="store_true", help="print the full traceback of an error (or set HANDZOO_DEBUG=1)")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the full traceback of an error (or set HANDZOO_DEBUG=1)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modpath in COMMANDS.items():
         if selected is not None and name != selected:
@@ -65,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     :mod:`handzoo.commands._envelope`); ``--debug`` or ``HANDZOO_DEBUG=1`` adds the traceback.
     """
     return run_cli(_main, argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,7 +25,16 @@ from collections.abc import Callable, Sequence
 
 from handzoo.errors import HandzooError
 
-__all__ = ["DEBUG_FLAG", "EXIT_ERROR", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_PIPE", "debug_enabled", "describe", "run_cli"]
+__all__ = [
+    "DEBUG_FLAG",
+    "EXIT_ERROR",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_PIPE",
+    "debug_enabled",
+    "describe",
+    "run_cli",
+]
 
 #: The command-line flag that turns tracebacks on (accepted by every handzoo CLI).
 DEBUG_FLAG = "--debug"

@@ -128,7 +128,9 @@ def read_safetensors_header(path: str | Path) -> SafetensorsInfo:
     if not isinstance(header, dict):
         raise WeightsError(f"{p} is not a safetensors file (header is not a mapping)", hint=hint)
     metadata = header.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
         raise WeightsError(f"{p}: malformed safetensors header (__metadata__ must map strings to strings)", hint=hint)
     spans: list[tuple[int, int, str]] = []
     for name, t in header.items():
