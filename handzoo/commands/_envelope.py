@@ -119,7 +119,9 @@ def run_cli(
     debug = debug_enabled(args)
     args = [a for a in args if a != DEBUG_FLAG]
     try:
-        return int(body(args) or 0)
+        code = int(body(args) or 0)
+        sys.stdout.flush()  # a broken pipe shows here, inside the envelope, not at interpreter exit
+        return code
     except SystemExit:
         raise
     except KeyboardInterrupt:

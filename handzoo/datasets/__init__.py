@@ -27,7 +27,7 @@ from handzoo.datasets.interhand import InterHand26M
 from handzoo.datasets.rhd import RHD
 from handzoo.datasets.stb import STB
 from handzoo.datasets.synthetic import SyntheticHands
-from handzoo.errors import RegistryError
+from handzoo.errors import ConfigError, RegistryError
 
 __all__ = [
     "DATA_ENV",
@@ -105,6 +105,15 @@ def load_dataset(
     Raises:
         RegistryError: unknown name. DatasetNotFoundError: data missing (says where to get it).
     """
+    if not isinstance(name, str):
+        raise ConfigError(f"a dataset name must be a string, not {type(name).__name__}", hint="e.g. 'freihand'")
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise ConfigError(
+            f"root= must be a folder path, not {type(root).__name__} ({str(root)[:40]!r})",
+            hint="e.g. load_dataset('freihand', root='~/data/FreiHAND')",
+        )
+    if split is not None and not isinstance(split, str):
+        raise ConfigError(f"split= must be a string, not {type(split).__name__}")
     key, fixed = _resolve(name)
     cls: Any = DATASET_CLASSES.get(key)
     if cls is None:

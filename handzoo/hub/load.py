@@ -33,6 +33,11 @@ def model_card(name: str | ModelCard) -> ModelCard:
     """The card of a variant (cards pass through)."""
     if isinstance(name, ModelCard):
         return name
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"a model name must be a string, not {type(name).__name__} ({str(name)[:40]!r})",
+            hint="e.g. handzoo.load('h2onet-dexycb'); handzoo.list_models() lists the names",
+        )
     from handzoo.variants import model_info
 
     return model_info(name)
@@ -83,11 +88,15 @@ def bundled_weights(card: ModelCard) -> Path:
     b = card.weights.bundled
     reinstall = f"reinstall the package that ships them (pip install --force-reinstall {b.package.split('.')[0]})"
     if not b.sha256:
-        raise WeightsError(f"the card of {card.name} bundles weights without a sha256", hint="add weights.bundled.sha256")
+        raise WeightsError(
+            f"the card of {card.name} bundles weights without a sha256", hint="add weights.bundled.sha256"
+        )
     try:
         path = b.resolve()
     except (ModuleNotFoundError, TypeError) as exc:
-        raise WeightsError(f"the package {b.package!r} holding {card.name}'s weights is not importable: {exc}") from None
+        raise WeightsError(
+            f"the package {b.package!r} holding {card.name}'s weights is not importable: {exc}"
+        ) from None
     if not path.is_file():
         raise WeightsError(f"{card.name}'s bundled weights are missing: {path}", hint=reinstall)
     digest = sha256_file(path)
@@ -216,6 +225,8 @@ def load(
     refuse_planned(card)
     path: Path | None = None
     if weights is not None:
+        if not isinstance(weights, (str, Path)) and not hasattr(weights, "__fspath__"):
+            raise ConfigError(f"weights= must be a path to a .safetensors file, not {type(weights).__name__}")
         path = Path(weights).expanduser()
         read_safetensors_header(path)
     elif pretrained:
