@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -260,6 +261,7 @@ def run(args: argparse.Namespace) -> dict:
             "cpus": torch.get_num_threads(),
             "torch": torch.__version__,
             "threads": args.threads,
+            "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
         },
         "authors_commit": AUTHORS_COMMIT if args.authors_dir else "not measured",
         "anchor": "authors' code on this kind of machine (2 threads, idle): 402 ms/image at 224, 1095 ms at 384 (batch 1)",
