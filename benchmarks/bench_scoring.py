@@ -258,7 +258,13 @@ def bench_case(
     proto: str, case: str, n: int, work: Path, args: argparse.Namespace, env: dict[str, str], log: Callable[[str], None]
 ) -> dict[str, Any]:
     d = work / f"{proto}-{case}"
-    pred = write_case(proto, case, n, d, seed=hash((proto, case)) % 2**31)
+    seed = sum(map(ord, f"{proto}/{case}"))
+    marker = d / f".written-{n}-{seed}"
+    if marker.is_file():  # same files as a previous run with this --workdir
+        pred = Path(marker.read_text())
+    else:
+        pred = write_case(proto, case, n, d, seed=seed)
+        marker.write_text(str(pred))
     gt = d
     runs, rss, payload = [], [], {}
     for r in range(args.repeats):
@@ -343,14 +349,21 @@ def main() -> None:
             for case in args.cases.split(","):
                 log(f"{proto} {case} ({sizes[proto]} samples)")
                 results[proto][case] = bench_case(proto, case, sizes[proto], work, args, env, log)
+                _write(args, env, load_before, results)  # partial results survive an interrupted run
+    _write(args, env, load_before, results)
+
+
+def _write(args: argparse.Namespace, env: dict[str, str], load_before: tuple[float, ...], results: dict) -> None:
+    """Write the JSON document (targets checked over the cases done so far)."""
+    cases = args.cases.split(",")
     fh = results.get("freihand", {})
     checks = {
         "freihand_max_s_both_cases": 5.0,
         "freihand_ok": all(fh.get(c, {}).get("ours", {}).get("median_s", 1e9) <= 5.0 for c in ("near", "far")),
         "speedup_min": 10.0,
-        "speedup_ok": {p: all(r[c].get("speedup", 0) >= 10 for c in args.cases.split(",")) for p, r in results.items()},
+        "speedup_ok": {p: all(r[c].get("speedup", 0) >= 10 for c in cases if c in r) for p, r in results.items()},
         "numbers_ok": {
-            p: all(r[c].get("numbers", {}).get("max_rel_diff", 1) <= 1e-9 for c in args.cases.split(","))
+            p: all(r[c].get("numbers", {}).get("max_rel_diff", 1) <= 1e-9 for c in cases if c in r)
             for p, r in results.items()
         },
     }
@@ -375,7 +388,6 @@ def main() -> None:
         "targets": checks,
     }
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
-    log(json.dumps(checks, indent=2))
 
 
 if __name__ == "__main__":

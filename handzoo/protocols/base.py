@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 
 __all__ = ["PCKSpec", "ProtocolResult", "Protocol", "curve_dict"]
@@ -78,7 +76,7 @@ def _finite(v: float) -> float | None:
     return float(v) if math.isfinite(float(v)) else None
 
 
-def curve_dict(thresholds_mm: torch.Tensor, values: torch.Tensor) -> dict[str, list[float]]:
+def curve_dict(thresholds_mm: Any, values: Any) -> dict[str, list[float]]:
     """A curve entry for :attr:`ProtocolResult.curves`."""
     return {"thresholds_mm": [float(x) for x in thresholds_mm], "values": [float(x) for x in values]}
 

@@ -6,13 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from handzoo.errors import SubmissionError
-from handzoo.metrics.errors import point_errors
-from handzoo.metrics.pck import summarize_errors
-from handzoo.metrics.procrustes import align_w_scale, root_align
-from handzoo.protocols._common import all_valid, reorder, rows
+from handzoo.protocols._np import align_w_scale, point_errors, root_align, summarize
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
 from handzoo.protocols.io import DEXYCB_GT_FILE, read_joint_txt
@@ -92,7 +88,8 @@ class DexYCBToolkitProtocol(Protocol):
     )
     headline = ("RR-MPJPE", "PA-MPJPE", "MPJPE", "RR-AUC", "PA-AUC", "AUC")
 
-    def _score_native(self, gt: torch.Tensor, pred: torch.Tensor, notes: list[str]) -> ProtocolResult:
+    def _score_native(self, gt: np.ndarray, pred: np.ndarray, notes: list[str]) -> ProtocolResult:
+        """The toolkit's evaluation on (N, 21, 3) float64 mm arrays (numpy only: no torch import)."""
         spec = self.pck
         assert spec is not None
         sets = {
@@ -105,7 +102,7 @@ class DexYCBToolkitProtocol(Protocol):
         curves: dict[str, dict[str, list[float]]] = {}
         for label, key, prefix in _ALIGNMENTS:
             p, g = sets[label]
-            s = summarize_errors(point_errors(p, g), None, spec.start, spec.stop, spec.steps)
+            s = summarize(point_errors(p, g), spec.start, spec.stop, spec.steps)
             scores[f"{key}_mpjpe"] = s.mean
             scores[f"{key}_auc"] = s.auc
             metrics[f"{prefix}MPJPE"] = s.mean
@@ -134,10 +131,13 @@ class DexYCBToolkitProtocol(Protocol):
         Every joint counts (the toolkit feeds all-ones visibility); a ``joints_valid`` with False
         entries is ignored and noted.
         """
+        from handzoo.protocols._common import all_valid, reorder, rows
+
         gj = rows(gt_joints, "gt_joints", 21)
         pj = rows(pred_joints, "pred_joints", 21, gj.shape[0])
         notes = [] if all_valid(joints_valid) else ["the toolkit scores every joint: joints_valid was ignored"]
-        return self._score_native(reorder(gj, self.joint_order) * 1000.0, reorder(pj, self.joint_order) * 1000.0, notes)
+        g, p = (reorder(x, self.joint_order).cpu().numpy() * 1000.0 for x in (gj, pj))
+        return self._score_native(g, p, notes)
 
     def score_files(
         self, gt_dir: str | Path, pred_file: str | Path, progress: ProgressSink = NULL_PROGRESS
@@ -145,4 +145,4 @@ class DexYCBToolkitProtocol(Protocol):
         """Score a toolkit results ``.txt`` against ``gt_dir/joint_3d.txt``."""
         progress.task("reading files")
         _, gt, pred, notes = read_dexycb_pair(Path(gt_dir), Path(pred_file))
-        return self._score_native(torch.from_numpy(gt), torch.from_numpy(pred), notes)
+        return self._score_native(gt, pred, notes)

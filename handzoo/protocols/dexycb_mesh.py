@@ -29,23 +29,24 @@ here; the numbers are those of the official code fed with the network's mirrored
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from handzoo.errors import AnnotationError, InputError, SubmissionError
-from handzoo.metrics.errors import point_errors
-from handzoo.metrics.fscore import fscore
-from handzoo.metrics.pck import summarize_errors
-from handzoo.metrics.procrustes import align_w_scale, rigid_align, root_align
-from handzoo.protocols._common import all_valid, nan, optional_rows, reorder, rows
-from handzoo.protocols._fh_core import FH_FSCORE_THRESHOLDS
+from handzoo.protocols import _np
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
 from handzoo.protocols.dexycb import read_dexycb_pair
 from handzoo.protocols.io import DEXYCB_GT_FILE, read_fh_ground_truth, read_fh_prediction, read_json
 
+if TYPE_CHECKING:
+    import torch
+
+# torch (and the tensor metrics) are imported where H2ONet's protocol and the tensor API need them:
+# scoring a HandOccNet results file stays numpy-only.
+FH_FSCORE_THRESHOLDS = (0.005, 0.015)  # as handzoo.protocols._fh_core
+nan = float("nan")
 H2ONET_VERTS_ROOT_FILE = "evaluation_verts_root.json"
 _ROOT_CHECK_M = 0.05  # a MANO-layer root farther than this from the annotated wrist: wrong file
 
@@ -65,6 +66,8 @@ def verts_root(root: Any, gt_joints: torch.Tensor, what: str, err: type[Exceptio
         ``err``: wrong shape, non-finite values, or a root more than 5 cm from the annotated wrist
         (another sample order, millimetres, or another frame).
     """
+    import torch
+
     try:
         r = torch.as_tensor(np.asarray(root, dtype=np.float64))
     except (TypeError, ValueError):
@@ -90,6 +93,8 @@ def verts_root(root: Any, gt_joints: torch.Tensor, what: str, err: type[Exceptio
 
 def _per_sample_mean(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """Official ``np.sqrt(np.sum((p - g) ** 2, 1)).mean()`` per sample, averaged over samples."""
+    from handzoo.metrics.errors import point_errors
+
     return point_errors(pred, gt).mean(-1).mean()
 
 
@@ -102,6 +107,8 @@ class _MeshPaperProtocol(Protocol):
     official_size = None
 
     def _common_notes(self, joints_valid: Any) -> list[str]:
+        from handzoo.protocols._common import all_valid
+
         return [] if all_valid(joints_valid) else [f"{self.title} averages over every joint: joints_valid was ignored"]
 
 
@@ -128,11 +135,12 @@ class HandOccNetDexYCBProtocol(_MeshPaperProtocol):
     )
     headline = ("MPJPE", "PA-MPJPE")
 
-    def _score_native(self, gt: torch.Tensor, pred: torch.Tensor, notes: list[str]) -> ProtocolResult:
-        out = root_align(pred) + gt[:, :1, :]
-        aligned = rigid_align(out, gt)
-        mpjpe = float(_per_sample_mean(out * 1000.0, gt * 1000.0))
-        pa = float(_per_sample_mean(aligned * 1000.0, gt * 1000.0))
+    def _score_native(self, gt: np.ndarray, pred: np.ndarray, notes: list[str]) -> ProtocolResult:
+        """HandOccNet's evaluation on (N, 21, 3) float64 metre arrays (numpy only)."""
+        out = _np.root_align(pred) + gt[:, :1, :]
+        aligned = _np.rigid_align(out, gt)
+        mpjpe = float(_np.point_errors(out * 1000.0, gt * 1000.0).mean(-1).mean())
+        pa = float(_np.point_errors(aligned * 1000.0, gt * 1000.0).mean(-1).mean())
         scores = {"mpjpe": mpjpe, "pa_mpjpe": pa}
         metrics = {"MPJPE": mpjpe, "PA-MPJPE": pa}
         units = {"MPJPE": "mm", "PA-MPJPE": "mm"}
@@ -153,11 +161,12 @@ class HandOccNetDexYCBProtocol(_MeshPaperProtocol):
         **kwargs: Any,
     ) -> ProtocolResult:
         """Score handzoo rows (metres, OpenCV, ``handzoo21``, true frame for left hands)."""
+        from handzoo.protocols._common import reorder, rows
+
         gj = rows(gt_joints, "gt_joints", 21)
         pj = rows(pred_joints, "pred_joints", 21, gj.shape[0])
-        return self._score_native(
-            reorder(gj, self.joint_order), reorder(pj, self.joint_order), self._common_notes(joints_valid)
-        )
+        g, p = (reorder(x, self.joint_order).cpu().numpy() for x in (gj, pj))
+        return self._score_native(g, p, self._common_notes(joints_valid))
 
     def score_files(
         self, gt_dir: str | Path, pred_file: str | Path, progress: ProgressSink = NULL_PROGRESS
@@ -165,7 +174,7 @@ class HandOccNetDexYCBProtocol(_MeshPaperProtocol):
         """Score a toolkit-format results ``.txt`` (mm) against ``gt_dir/joint_3d.txt`` (mm)."""
         progress.task("reading files")
         _, gt, pred, notes = read_dexycb_pair(Path(gt_dir), Path(pred_file))
-        return self._score_native(torch.from_numpy(gt) / 1000.0, torch.from_numpy(pred) / 1000.0, notes)
+        return self._score_native(gt / 1000.0, pred / 1000.0, notes)
 
 
 class H2ONetDexYCBProtocol(_MeshPaperProtocol):
@@ -211,6 +220,11 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         progress: ProgressSink = NULL_PROGRESS,
         gt_root: torch.Tensor | None = None,
     ) -> ProtocolResult:
+        from handzoo.metrics.errors import point_errors
+        from handzoo.metrics.fscore import fscore
+        from handzoo.metrics.pck import summarize_errors
+        from handzoo.metrics.procrustes import align_w_scale, root_align
+
         pj = root_align(pred)
         gj = root_align(gt)
         pj_al = align_w_scale(gj, pj)
@@ -282,6 +296,8 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
             gt_verts_root: (N, 3) joint 0 of the MANO layer's joints of the GT fit (or those
                 (N, J, 3) joints), metres: the point the official code centres GT vertices on.
         """
+        from handzoo.protocols._common import optional_rows, reorder, rows
+
         gj = rows(gt_joints, "gt_joints", 21)
         pj = rows(pred_joints, "pred_joints", 21, gj.shape[0])
         gv = optional_rows(gt_verts, "gt_verts", gj.shape[0])
@@ -303,6 +319,8 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
     ) -> ProtocolResult:
         """Score ``pred.json`` against ``evaluation_xyz.json`` / ``evaluation_verts.json`` (and, when
         present, ``evaluation_verts_root.json``) in ``gt_dir``."""
+        import torch
+
         progress.task("reading files")
         gx, gv = read_fh_ground_truth(Path(gt_dir))
         px, pv = read_fh_prediction(Path(pred_file), len(gx))
