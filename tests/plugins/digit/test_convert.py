@@ -94,3 +94,25 @@ def test_converter_hook_and_version() -> None:
 
     assert handzoo_digit.handzoo_converters() == {"digit": "handzoo_digit.convert:convert_state_dict"}
     assert KEY_MAP_VERSION == "digit-1"
+
+
+def test_lightning_dump_file_converts_through_the_hub(tmp_path, authors_state: dict) -> None:
+    """A Lightning ``last.ckpt`` as the authors' training writes it (optimizer and MultiStepLR state)."""
+    from handzoo.hub.convert import convert_checkpoint
+
+    ckpt = tu.lightning_checkpoint(authors_state)
+    p = torch.nn.Parameter(torch.zeros(3))
+    opt = torch.optim.Adam([p], lr=1e-4)
+    ckpt["optimizer_states"] = [opt.state_dict()]
+    ckpt["lr_schedulers"] = [torch.optim.lr_scheduler.MultiStepLR(opt, [40, 60], gamma=0.1).state_dict()]
+    ckpt["checkpoint_callback_best_model_score"] = torch.tensor(14.8)
+    ckpt["checkpoint_callback_best_model_path"] = "logs/abc/model_dump/epoch=69.ckpt"
+    path = tmp_path / "last.ckpt"
+    torch.save(ckpt, path)
+    result = convert_checkpoint("digit-interhand", path)
+    assert result.num_tensors == 1903 and result.key_map_version == KEY_MAP_VERSION
+    from safetensors.torch import load_file
+
+    got = load_file(str(result.path))
+    ref = convert_state_dict(authors_state)
+    assert got.keys() == ref.keys() and all(torch.equal(got[k], ref[k]) for k in ref)
