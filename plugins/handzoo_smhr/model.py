@@ -40,7 +40,7 @@ from .decode import (
     vertex_normals_sh,
     virtual_intrinsics,
 )
-from .heads import HEAD_CHANNELS, gather_cells
+from .heads import gather_cells
 from .preprocess import SquareLetterbox, prepare_images
 
 __all__ = ["SMHR", "SMHR_MANO_TIPS", "DEFAULT_BACKBONE", "DEFAULT_NECK"]
@@ -416,8 +416,3 @@ class SMHR(Method, HandDetector):
             loss = _build("losses", cfg)
             built[getattr(loss, "name", cfg["type"])] = loss
         return built
-
-
-def heads_of(names: Sequence[str]) -> dict[str, int]:
-    """Channels of the named heads (:data:`~handzoo_smhr.heads.HEAD_CHANNELS`)."""
-    return {n: HEAD_CHANNELS[n] for n in names}

@@ -54,11 +54,9 @@ def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, SquareLetterbox]:
     """BGR uint8 (size, size, 3) network image of an RGB uint8 image, and its :class:`SquareLetterbox`."""
     h, w = rgb.shape[:2]
     side = max(h, w)
-    pad_top, pad_right = side - h, side - w
-    bgr = rgb[:, :, ::-1]
+    pad_top = side - h  # the right gets side - w columns
     padded = np.zeros((side, side, 3), dtype=np.uint8)
-    padded[pad_top:, :w] = bgr
-    del pad_right
+    padded[pad_top:, :w] = rgb[:, :, ::-1]  # BGR
     out = cv2.resize(padded, (size, size))  # INTER_LINEAR, the authors' call
     return out, SquareLetterbox(h, w, side, pad_top, size)
 
