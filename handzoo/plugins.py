@@ -28,6 +28,7 @@ from typing import Any
 import pluggy
 
 from handzoo import hookspecs
+from handzoo.catalogue.card_checks import check_card_fields
 from handzoo.catalogue.cards import ModelCard, load_card
 from handzoo.errors import PluginError
 
@@ -216,6 +217,11 @@ class PluginManager:
                 for path in paths or []:
                     try:
                         card = path if isinstance(path, ModelCard) else load_card(path)
+                        check_card_fields(
+                            card.metadata,
+                            {**card.fields, "variant": card.name, "method": card.method},
+                            card.path or card.name,
+                        )
                     except Exception as exc:
                         info.errors.append(f"bad model card {path}: {exc}")
                         continue

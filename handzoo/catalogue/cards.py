@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from handzoo.catalogue.card_checks import MAX_CARD_BYTES, NoAliasLoader
 from handzoo.errors import ConfigError
 
 __all__ = [
@@ -544,10 +545,15 @@ def parse_card(text: str, path: str | None = None) -> ModelCard:
         raise ConfigError(f"model card {where}: front matter is not closed", hint="add a closing '---' line")
     head = parts[0][3:]
     body = parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
+    if len(text) > MAX_CARD_BYTES:
+        raise ConfigError(f"model card {where} is larger than {MAX_CARD_BYTES} bytes", hint="a card is a short file")
     try:
-        meta = yaml.safe_load(head) or {}
+        meta = yaml.load(head, Loader=NoAliasLoader) or {}  # noqa: S506 - a safe loader without aliases
     except yaml.YAMLError as exc:
-        raise ConfigError(f"model card {where}: invalid YAML front matter: {exc}") from None
+        detail = " ".join(str(exc).split())[:300]
+        raise ConfigError(f"model card {where}: invalid YAML front matter: {detail}") from None
+    except RecursionError:
+        raise ConfigError(f"model card {where}: front matter nested too deeply") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("handzoo"), dict):
         raise ConfigError(f"model card {where} has no 'handzoo:' mapping in its front matter")
     fields = dict(meta.pop("handzoo"))
@@ -576,7 +582,15 @@ def load_card(path: str | Path) -> ModelCard:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if not p.is_file():
+            raise ConfigError(f"model card {p} is not a file")
+        with p.open("rb") as f:
+            raw = f.read(MAX_CARD_BYTES + 1)
+        if len(raw) > MAX_CARD_BYTES:
+            raise ConfigError(f"model card {p} is larger than {MAX_CARD_BYTES} bytes", hint="a card is a short file")
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"model card {p} is not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"cannot read model card {p}: {exc.strerror}") from None
     return parse_card(text, str(p))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from handzoo.commands._output import print_json
+from handzoo.commands._output import plain, print_json
 
 HELP = "Show a model variant's card: method, input, hand model, weights, paper results, licence."
 
@@ -27,23 +27,28 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
 
-    con = Console()
+    # every line holds third-party text (the card's): plain text, no markup, no highlighting
+    console = Console(markup=False, highlight=False, emoji=False)
+
+    def say(line: str) -> None:
+        console.print(plain(line))
+
     paper = card.paper
-    con.print(f"[bold]{card.name}[/bold]  (method {card.method}, plugin {card.plugin})")
+    say(f"{card.name}  (method {card.method}, plugin {card.plugin})")
     if card.planned:
-        con.print("status: planned — the method has no code in handzoo yet; `handzoo.load` refuses it")
+        say("status: planned — the method has no code in handzoo yet; `handzoo.load` refuses it")
     if card.summary:
-        con.print(card.summary)
-    con.print(f"paper: {paper.title or '?'} — {paper.authors or '?'}, {paper.venue or '?'} {paper.year or ''}")
-    con.print(f"licence: {card.license}")
+        say(card.summary)
+    say(f"paper: {paper.title or '?'} — {paper.authors or '?'}, {paper.venue or '?'} {paper.year or ''}")
+    say(f"licence: {card.license}")
     if card.input:
-        con.print(f"input: {card.input.to_dict()}")
-    con.print(f"hand model: {card.hand_model or 'none'}")
+        say(f"input: {card.input.to_dict()}")
+    say(f"hand model: {card.hand_model or 'none'}")
     hub = card.hub
     where = f"hub {hub.repo_id}/{hub.filename}" if hub else "not published (convert the original)"
-    con.print(f"weights: {where} — status: {status}")
+    say(f"weights: {where} — status: {status}")
     if card.original is not None:
-        con.print(f"original checkpoint: {card.original.to_dict()}")
+        say(f"original checkpoint: {card.original.to_dict()}")
     for r in card.results:
-        con.print(f"paper result: {r.dataset} {r.metric} = {r.value} {r.unit} ({r.source})")
+        say(f"paper result: {r.dataset} {r.metric} = {r.value} {r.unit} ({r.source})")
     return 0
