@@ -159,3 +159,21 @@ def test_missing_mano_says_where_to_put_it(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HANDZOO_MANO_DIR", str(tmp_path / "nothing"))
     with pytest.raises(HandzooError, match="MANO"):
         SMHR(hand_model="mano", backbone={"type": "SMHRResNetTrunk", "name": "resnet18"})
+
+
+def test_vertex_normal_table_handles_lonely_and_busy_vertices() -> None:
+    from handzoo_smhr.decode import adjacent_faces, vertex_normals_sh
+
+    # a fan of 10 triangles around vertex 0 (more than the authors' 8) and a vertex on no face
+    ring = [(0, i, i % 10 + 1) for i in range(1, 11)]
+    table = adjacent_faces(np.array(ring), num_vertices=12)
+    assert table.shape == (12, 10) and sorted(table[0].tolist()) == list(range(10))
+    assert (table[11] == 10).all()  # the zero-normal row
+    assert table[1].tolist() == [0, 9, 0, 9, 0, 9, 0, 9, 0, 9]  # short rows repeat cyclically
+    angles = torch.linspace(0, 2 * np.pi, 11)[:-1]
+    verts = torch.cat(
+        [torch.zeros(1, 3), torch.stack([angles.cos(), angles.sin(), torch.zeros(10)], 1), torch.ones(1, 3)]
+    )
+    n = vertex_normals_sh(verts[None].double(), torch.as_tensor(ring), torch.as_tensor(table))[0]
+    torch.testing.assert_close(n[0].abs(), torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64))
+    assert float(n[11].norm()) == 0.0
