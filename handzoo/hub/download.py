@@ -12,18 +12,31 @@ Environment: ``HF_ENDPOINT`` (read at each call), ``HF_HUB_OFFLINE``, ``HANDZOO_
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import logging
 import os
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from handzoo.catalogue.cards import HubWeights, ModelCard
-from handzoo.errors import ChecksumError, DownloadError, HandzooError, WeightsError
+from handzoo.errors import ChecksumError, ConfigError, DownloadError, HandzooError, WeightsError
 from handzoo.hub.advice import convert_command, weights_not_available
 from handzoo.hub.cache import WEIGHTS_FILE, CacheEntry, place_entry, work_dir
 from handzoo.hub.integrity import read_safetensors_header, sha256_file
 
-__all__ = ["DEFAULT_ENDPOINT", "TIMEOUT_ENV", "hub_endpoint", "hub_offline", "hub_timeout", "download_weights"]
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "TIMEOUT_ENV",
+    "check_hub_source",
+    "hub_endpoint",
+    "hub_offline",
+    "hub_timeout",
+    "download_weights",
+]
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 TIMEOUT_ENV = "HANDZOO_HUB_TIMEOUT"
@@ -40,16 +53,94 @@ def hub_offline() -> bool:
 
 
 def hub_endpoint() -> str:
-    """The Hub endpoint: ``HF_ENDPOINT`` or https://huggingface.co."""
-    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    """The Hub endpoint: ``HF_ENDPOINT`` or https://huggingface.co.
+
+    Raises:
+        ConfigError: ``HF_ENDPOINT`` is not an ``http(s)://host[:port]`` URL.
+    """
+    raw = os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
+    value = raw.strip().rstrip("/")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"HF_ENDPOINT={raw[:100]!r} is not a Hub URL",
+            hint="set it to http(s)://host[:port] (e.g. https://huggingface.co), or unset it",
+        )
+    return value
+
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_hub_source(card: ModelCard, hub: HubWeights) -> None:
+    """Check a card's ``weights.hub`` before any request, so a bad card fails at once, not after the download.
+
+    Raises:
+        WeightsError: naming the field at fault.
+    """
+    where = f"the card of {card.name}: weights.hub"
+    hint = "fix the card (format: handzoo/hub/CARD_SCHEMA.md), or convert the authors' checkpoint"
+    repo = hub.repo_id
+    if not repo or not _REPO_ID.match(repo) or ".." in repo or repo.endswith((".", "-")) or "--" in repo:
+        raise WeightsError(f"{where}.repo_id {repo!r} is not a Hub repository id (owner/name)", hint=hint)
+    name = hub.filename
+    if not name or name.startswith("/") or "\\" in name or any(part in ("", ".", "..") for part in name.split("/")):
+        raise WeightsError(f"{where}.filename {name!r} is not a file path inside the repository", hint=hint)
+    if not hub.revision or any(c.isspace() for c in hub.revision):
+        raise WeightsError(f"{where}.revision is missing (pin a commit)", hint=hint)
+    if not _SHA256.match(hub.sha256 or ""):
+        what = "missing" if not hub.sha256 else f"{hub.sha256[:20]!r}, not 64 hex digits"
+        raise WeightsError(f"{where}.sha256 is {what}: handzoo never downloads unpinned weights", hint=hint)
+
+
+class _Stalled(Exception):
+    """Raised from huggingface_hub's retry path when the response body stopped for the timeout."""
+
+
+class _StallGuard(logging.Filter):
+    """Turn huggingface_hub's "timed out ... trying to resume" retry into an immediate failure."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "resume" in text and "timed out" in text.lower():
+            raise _Stalled(text.splitlines()[0][:200])
+        return True
+
+
+@contextlib.contextmanager
+def _bounded_body(timeout: float) -> Iterator[None]:
+    """While downloading: a read that waits ``timeout`` s for bytes fails at once (no retry loop).
+
+    huggingface_hub reads ``HF_HUB_DOWNLOAD_TIMEOUT`` at each request and retries a timed-out body
+    five times; here the read timeout is ``timeout`` and the first timeout ends the download.
+    """
+    import huggingface_hub.constants as hf_constants
+
+    log = logging.getLogger("huggingface_hub.file_download")
+    guard = _StallGuard()
+    old = hf_constants.HF_HUB_DOWNLOAD_TIMEOUT
+    hf_constants.HF_HUB_DOWNLOAD_TIMEOUT = timeout
+    log.addFilter(guard)
+    try:
+        yield
+    finally:
+        log.removeFilter(guard)
+        hf_constants.HF_HUB_DOWNLOAD_TIMEOUT = old
 
 
 def hub_timeout() -> float:
     """Seconds to wait for the Hub's metadata answer (``HANDZOO_HUB_TIMEOUT``, default 10)."""
     try:
-        return max(0.05, float(os.environ.get(TIMEOUT_ENV, "10")))
+        value = float(os.environ.get(TIMEOUT_ENV, "10"))
     except ValueError:
         return 10.0
+    return max(0.05, value) if value == value and value != float("inf") else 10.0
 
 
 def _status_code(exc: BaseException) -> int | None:
@@ -81,6 +172,11 @@ def _download_error(card: ModelCard, hub: HubWeights, endpoint: str, exc: BaseEx
         )
     if code is not None:
         return DownloadError(f"the Hub answered HTTP {code} for {where}", hint=f"try again later; {fallback}")
+    if isinstance(exc, _Stalled):
+        return DownloadError(
+            f"the download of {where} from {endpoint} stalled: no data for {hub_timeout():g} s",
+            hint=f"try again (raise {TIMEOUT_ENV} on a slow network); {fallback}",
+        )
     return DownloadError(
         f"cannot download the weights of {card.name} from {endpoint} ({_first_line(exc)})",
         hint=f"check your network connection and HF_ENDPOINT, then try again; {fallback}",
@@ -108,6 +204,7 @@ def download_weights(card: ModelCard) -> CacheEntry:
             hint=f"run once with network access (unset HF_HUB_OFFLINE), or convert the authors' checkpoint: "
             f"`{convert_command(card)}`",
         )
+    check_hub_source(card, hub)
     if not str(hub.filename).endswith(".safetensors"):
         raise WeightsError(f"the card of {card.name} points at {hub.filename!r}: handzoo downloads only safetensors")
     endpoint = hub_endpoint()
@@ -129,15 +226,16 @@ def download_weights(card: ModelCard) -> CacheEntry:
         )
     with work_dir() as wd:
         try:
-            path = hf_hub_download(
-                hub.repo_id,
-                hub.filename,
-                revision=hub.revision,
-                cache_dir=wd / "hf",
-                endpoint=endpoint,
-                etag_timeout=timeout,
-                **ident,
-            )
+            with _bounded_body(timeout):
+                path = hf_hub_download(
+                    hub.repo_id,
+                    hub.filename,
+                    revision=hub.revision,
+                    cache_dir=wd / "hf",
+                    endpoint=endpoint,
+                    etag_timeout=timeout,
+                    **ident,
+                )
         except Exception as exc:
             raise _download_error(card, hub, endpoint, exc) from None
         blob = Path(path).resolve()

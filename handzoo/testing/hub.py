@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 __all__ = ["Fault", "StandInHub", "free_port_url"]
 
-Fault = Literal["truncate", "corrupt", "interrupt", "hang", "error500"]
+Fault = Literal["truncate", "corrupt", "interrupt", "hang", "stall", "error500"]
 
 
 @dataclass
@@ -54,6 +54,7 @@ class StandInHub:
         self._faults: dict[tuple[str, str], Fault] = {}
         self._fault_hits: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.requests: list[tuple[str, str]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -71,6 +72,7 @@ class StandInHub:
 
     def stop(self) -> None:
         """Stop the server and close its socket."""
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -114,6 +116,8 @@ class StandInHub:
         ``interrupt``: the first GET sends half the bytes of the announced length and drops the
         connection; later GETs answer 503.
         ``hang``: every request waits 30 s before answering.
+        ``stall``: GET sends the headers and half the bytes, then sends nothing more for 30 s
+        (or until the server stops) before closing: a stalled response body.
         ``error500``: every request answers HTTP 500.
         """
         with self._lock:
@@ -194,6 +198,12 @@ def _handler_for(hub: StandInHub) -> type[BaseHTTPRequestHandler]:
             headers["Content-Type"] = "application/octet-stream"
             if self.command == "HEAD":
                 self._send(200, headers, data)
+                return
+            if fault == "stall":
+                self._send(200, headers, data[: len(data) // 2], length=len(data))
+                self.wfile.flush()
+                hub._stopping.wait(30)
+                self.close_connection = True
                 return
             if fault == "interrupt":
                 if gets > 0:
