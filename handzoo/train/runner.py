@@ -80,8 +80,11 @@ def _init_cpu_distributed() -> None:
     import torch
     import torch.distributed as dist
 
+    from handzoo.bench.distributed import init_process_group_bounded, world_size_from_env
+
+    world_size_from_env()  # WORLD_SIZE=abc: one clear error, not mmengine's ValueError
     if not dist.is_initialized() and not torch.cuda.is_available():
-        dist.init_process_group("gloo")
+        init_process_group_bounded("gloo")  # a missing peer fails in bounded time, naming MASTER_ADDR/WORLD_SIZE
 
 
 _CKPT_PREFIX = "handzoo-train://"
