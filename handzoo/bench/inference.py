@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from handzoo.bench.records import GroundTruth, Predictions, concat_ground_truth, concat_predictions
+from handzoo.bench.workers import die_with_parent
 from handzoo.errors import DatasetError, HandzooError, InputError
 from handzoo.interfaces import Method
 from handzoo.query import HandQuery, make_query
@@ -130,6 +131,7 @@ def iterate_batches(
         shuffle=False,
         num_workers=max(0, int(workers)),
         collate_fn=_collate,
+        worker_init_fn=die_with_parent if workers else None,  # no orphaned workers when the bench is killed
     )
     it = iter(loader)
     while True:

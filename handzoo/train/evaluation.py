@@ -40,6 +40,8 @@ def build_val_dataloader(dataset: Any, batch_size: int = 16, num_workers: int = 
     """A DataLoader of raw samples for :class:`ProtocolMetric`, sharded over processes."""
     from mmengine.dataset import DefaultSampler
 
+    from handzoo.bench.workers import die_with_parent
+
     ds = IndexedSamples(dataset)
     return DataLoader(
         ds,
@@ -47,6 +49,7 @@ def build_val_dataloader(dataset: Any, batch_size: int = 16, num_workers: int = 
         sampler=DefaultSampler(ds, shuffle=False),
         num_workers=num_workers,
         collate_fn=_collate_samples,
+        worker_init_fn=die_with_parent if num_workers else None,  # workers end with the trainer
     )
 
 
