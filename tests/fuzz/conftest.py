@@ -31,9 +31,29 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:  # make fuzz_profiles importable by the fuzz test modules
     sys.path.insert(0, _HERE)
 
-from fuzz_profiles import FUZZ_LONG, FUZZ_PROFILE, FUZZ_STATS, fuzz_settings, handzoo_or_result, record  # noqa: E402
+from fuzz_profiles import (  # noqa: E402
+    FUZZ_LONG,
+    FUZZ_PROFILE,
+    FUZZ_STATS,
+    Hang,
+    fuzz_settings,
+    handzoo_or_result,
+    mutated,
+    no_hang,
+    record,
+)
 
-__all__ = ["FUZZ_LONG", "FUZZ_PROFILE", "FUZZ_STATS", "fuzz_settings", "handzoo_or_result", "record"]
+__all__ = [
+    "FUZZ_LONG",
+    "FUZZ_PROFILE",
+    "FUZZ_STATS",
+    "Hang",
+    "fuzz_settings",
+    "handzoo_or_result",
+    "mutated",
+    "no_hang",
+    "record",
+]
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ARG001 - pytest hook signature

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
+import signal
+import threading
 
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 #: True when the long profile is selected (``HANDZOO_FUZZ_LONG=1``).
 FUZZ_LONG = os.environ.get("HANDZOO_FUZZ_LONG", "") not in ("", "0")
@@ -71,3 +75,62 @@ def handzoo_or_result(reader: str, call, *args, **kwargs):
         return None
     record(reader, "ok")
     return result
+
+
+class Hang(AssertionError):
+    """A reader took longer than the fuzz suite allows for one input."""
+
+
+@contextlib.contextmanager
+def no_hang(seconds: float = 10.0):
+    """Fail the example (``Hang``) when the body runs longer than ``seconds`` (SIGALRM, main thread, POSIX).
+
+    Args:
+        seconds: The limit for one input.
+    """
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _alarm(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise Hang(f"a reader ran longer than {seconds} s on one input")
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@st.composite
+def mutated(draw, base: bytes, max_edits: int = 8):
+    """Bytes derived from ``base`` by a few byte flips, insertions, deletions and a possible truncation.
+
+    Args:
+        draw: Hypothesis' draw function (supplied by ``@st.composite``).
+        base: The valid input to start from.
+        max_edits: The most edits applied.
+
+    Returns:
+        A strategy of byte strings.
+    """
+    data = bytearray(base)
+    for _ in range(draw(st.integers(0, max_edits))):
+        kind = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
+        if not data:
+            data.extend(draw(st.binary(min_size=1, max_size=8)))
+            continue
+        pos = draw(st.integers(0, len(data) - 1))
+        if kind == "flip":
+            data[pos] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "set":
+            data[pos] = draw(st.sampled_from([0, 0xFF, 0x7F, 0x80, ord("{"), ord('"'), ord("-"), ord("9")]))
+        elif kind == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=16))
+        elif kind == "delete":
+            del data[pos : pos + draw(st.integers(1, 16))]
+        else:
+            del data[pos:]
+    return bytes(data)
