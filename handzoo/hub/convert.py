@@ -38,6 +38,7 @@ import json
 import os
 import pickle
 import shutil
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,10 +127,12 @@ def read_checkpoint(path: str | Path) -> Any:
                 hint="the file is corrupt or crafted; download it again",
             ) from None
     try:
-        try:
-            return torch.load(p, map_location="cpu", weights_only=True)
-        except UnicodeDecodeError:  # Python 2 era pickles (e.g. PyTorch 0.3 checkpoints)
-            return torch.load(p, map_location="cpu", weights_only=True, encoding="latin1")
+        with warnings.catch_warnings():  # torch's remarks on odd pickle protocols: the error below says it
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                return torch.load(p, map_location="cpu", weights_only=True)
+            except UnicodeDecodeError:  # Python 2 era pickles (e.g. PyTorch 0.3 checkpoints)
+                return torch.load(p, map_location="cpu", weights_only=True, encoding="latin1")
     except pickle.UnpicklingError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         code = next((ln for ln in lines if "GLOBAL" in ln), None)

@@ -52,7 +52,7 @@ def record(reader: str, outcome: str) -> None:
     FUZZ_STATS[reader][outcome] += 1
 
 
-def handzoo_or_result(reader: str, call, *args, **kwargs):
+def handzoo_or_result(reader: str, call, *args, limit_s: float = 10.0, **kwargs):
     """Run ``call``; return its result or ``None`` if it raised a HandzooError (counted either way).
 
     Any other exception propagates, so hypothesis reports it as a failing example.
@@ -61,6 +61,7 @@ def handzoo_or_result(reader: str, call, *args, **kwargs):
         reader: Name of the reader under test (a key of ``FUZZ_STATS``).
         call: The reader.
         *args: Its positional arguments.
+        limit_s: Longest time one input may take (a longer run fails the example as a hang).
         **kwargs: Its keyword arguments.
 
     Returns:
@@ -69,7 +70,8 @@ def handzoo_or_result(reader: str, call, *args, **kwargs):
     from handzoo.errors import HandzooError
 
     try:
-        result = call(*args, **kwargs)
+        with no_hang(limit_s):
+            result = call(*args, **kwargs)
     except HandzooError as exc:
         record(reader, type(exc).__name__)
         return None
