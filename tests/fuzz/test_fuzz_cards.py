@@ -48,7 +48,7 @@ def _file(data: bytes) -> Path:
     return p
 
 
-@fuzz_settings(examples=120, long_examples=5000)
+@fuzz_settings(examples=120, long_examples=2000)
 @given(st.sampled_from(_BASES).flatmap(lambda b: mutated(b, max_edits=6)))
 def test_mutated_card_bytes(data):
     handzoo_or_result("card", _load_and_use, _file(data))
@@ -73,7 +73,7 @@ _FIELDS = [
 ]
 
 
-@fuzz_settings(examples=100, long_examples=5000)
+@fuzz_settings(examples=100, long_examples=1500)
 @given(st.dictionaries(st.sampled_from(_FIELDS), _yaml_value, max_size=4))
 def test_card_fields_replaced(changes):
     """Typed nonsense in any field: refused at load with a ConfigError, or usable everywhere."""

@@ -60,13 +60,13 @@ def _check(result) -> None:
     assert all(isinstance(k, str) for k in ignored)
 
 
-@fuzz_settings(examples=120, long_examples=4000)
+@fuzz_settings(examples=120, long_examples=3000)
 @given(st.one_of(mutated(_ZIP, max_edits=6), mutated(_LEGACY, max_edits=6), mutated(_PICKLE, max_edits=4)))
 def test_mutated_checkpoint(data):
     _check(handzoo_or_result("checkpoint", _read_and_unwrap, _file(data)))
 
 
-@fuzz_settings(examples=80, long_examples=3000)
+@fuzz_settings(examples=80, long_examples=2000)
 @given(st.one_of(st.binary(max_size=128), st.text(max_size=64).map(str.encode)))
 def test_junk_and_text(data):
     _check(handzoo_or_result("checkpoint", _read_and_unwrap, _file(data)))
@@ -83,7 +83,7 @@ def tiny_zoo():
     reset_plugin_manager(None)
 
 
-@fuzz_settings(examples=25, long_examples=1000)
+@fuzz_settings(examples=25, long_examples=400)
 @given(mutated(_ZIP, max_edits=3))
 def test_convert_end_to_end(tiny_zoo, data):
     """The whole `convert`: a refused file never replaces the good cached entry."""

@@ -43,7 +43,7 @@ def _check_result(p: Path, info) -> None:
             assert list(t.shape) == info.tensors[name]["shape"]
 
 
-@fuzz_settings(examples=150, long_examples=5000)
+@fuzz_settings(examples=150, long_examples=3000)
 @given(mutated(_VALID, max_edits=6))
 def test_mutated_file(data):
     p = _file(data)
@@ -75,7 +75,7 @@ _header = st.dictionaries(
 )
 
 
-@fuzz_settings(examples=100, long_examples=8000)
+@fuzz_settings(examples=100, long_examples=2000)
 @given(_header, st.integers(0, 64))
 def test_crafted_header(header, payload):
     raw = json.dumps(header).encode()
