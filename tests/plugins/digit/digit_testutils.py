@@ -117,3 +117,32 @@ def seeded_crops(n: int = 2) -> torch.Tensor:
 def pipeline_image() -> np.ndarray:
     """The seeded full image of the pipeline fixture."""
     return seeded_image(7, PIPE_SIZE)
+
+
+def seeded_loss_inputs(b: int = 4) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """float64 predictions and targets for the loss fixture (``losses.npz``), from a fixed seed.
+
+    Returns ``(output, targets)`` in handzoo's names; ``targets['segm3']`` is the authors'
+    3-channel segmentation target (channel 0 is the label image).
+    """
+    g = torch.Generator().manual_seed(2024)
+    d = torch.float64
+    out = {
+        "joints25d": torch.rand(b, 42, 3, generator=g, dtype=d) * 64,
+        "rel_root_bin": torch.rand(b, generator=g, dtype=d) * 64,
+        "hand_logits": torch.randn(b, 2, generator=g, dtype=d),
+        "segm_logits": torch.randn(b, 33, 16, 16, generator=g, dtype=d),
+    }
+    segm = torch.randint(0, 33, (b, 16, 16), generator=g)
+    tgt = {
+        "joints25d": torch.rand(b, 42, 3, generator=g, dtype=d) * 64,
+        "joint_valid": (torch.rand(b, 42, generator=g, dtype=d) > 0.25).to(d),
+        "rel_root_bin": torch.rand(b, generator=g, dtype=d) * 64,
+        "root_valid": (torch.rand(b, generator=g, dtype=d) > 0.3).to(d),
+        "hand_type": (torch.rand(b, 2, generator=g, dtype=d) > 0.4).to(d),
+        "hand_type_valid": (torch.rand(b, generator=g, dtype=d) > 0.2).to(d),
+        "segm": segm,
+        "segm3": torch.stack([segm, segm, segm], 1),
+        "segm_valid": (torch.rand(b, generator=g, dtype=d) > 0.3).to(d),
+    }
+    return out, tgt
