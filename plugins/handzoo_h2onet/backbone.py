@@ -6,8 +6,13 @@ the orientation stack's deepest features) and 21 2D joints normalised to [0, 1] 
 
 from __future__ import annotations
 
+import functools
+import itertools
+
 import torch
 from torch import nn
+
+from .fast import PlanCache
 
 __all__ = ["conv_bn", "linear_bn", "MobileUnit", "DenseBlock", "SEBlock", "DenseStack", "DenseStackBackbone"]
 
@@ -140,10 +145,16 @@ class DenseStack(nn.Module):
         return u3, deep
 
 
+@functools.cache
+def _mkldnn() -> bool:
+    from .fast import mkldnn_available
+
+    return mkldnn_available()
+
+
 def space_to_depth(x: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, 4C, H/2, W/2), channel ``4c + 2dy + dx`` (the authors' Reorg)."""
-    b, c, h, w = x.shape
-    return x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(b, 4 * c, h // 2, w // 2)
+    return nn.functional.pixel_unshuffle(x, 2)  # the same channel order, one kernel (channels-last too)
 
 
 class DenseStackBackbone(nn.Module):
@@ -156,9 +167,13 @@ class DenseStackBackbone(nn.Module):
         num_joints: 2D joints regressed (21).
     """
 
-    def __init__(self, c: int = 128, cout: int = 24, latent: int = 256, num_joints: int = 21) -> None:
+    def __init__(
+        self, c: int = 128, cout: int = 24, latent: int = 256, num_joints: int = 21, fuse_inference: bool = True
+    ) -> None:
         super().__init__()
         self.num_joints = num_joints
+        self.fuse_inference = fuse_inference
+        self._plan = PlanCache()  # the fused copy is no registered submodule (nor copied/pickled)
         self.pre_layer = nn.Sequential(conv_bn(3, c // 2, 3, 2, 1), MobileUnit(c // 2, c))
         self.squeeze = conv_bn(4 * c, c)
         self.dense_stack1 = DenseStack(c, cout, "full")
@@ -172,8 +187,33 @@ class DenseStackBackbone(nn.Module):
             linear_bn(latent, 128, bn=False), linear_bn(128, 64, bn=False), linear_bn(64, 2, bn=False, act=False)
         )
 
+    def _fused(self) -> nn.Module:
+        """The CPU inference plan (:mod:`handzoo_h2onet.fast`), rebuilt when a weight changes."""
+        from .fast import inference_copy
+
+        key = tuple((t.data_ptr(), t._version) for t in itertools.chain(self.parameters(), self.buffers()))
+        if self._plan.get("key") != key:
+            plan = inference_copy(self)
+            plan.fuse_inference = False
+            self._plan.update(key=key, module=plan)
+        return self._plan["module"]  # type: ignore[return-value]
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return ``(latent (B,256,4,4), joint_deep (B,1024,4,4), rot_deep (B,1024,4,4), uv (B,21,2))``."""
+        """Return ``(latent (B,256,4,4), joint_deep (B,1024,4,4), rot_deep (B,1024,4,4), uv (B,21,2))``.
+
+        In eval mode without autograd, on float32 CPU input, it runs the fused plan of
+        :mod:`handzoo_h2onet.fast` (``fuse_inference=False`` turns it off).
+        """
+        if (
+            self.fuse_inference
+            and not self.training
+            and not torch.is_grad_enabled()
+            and x.device.type == "cpu"
+            and x.dtype == torch.float32
+            and self.squeeze[0].weight.dtype == torch.float32
+            and _mkldnn()
+        ):
+            return self._fused()(x)
         s = self.squeeze(space_to_depth(self.pre_layer(x)))
         s2 = self.squeeze2(torch.cat((self.stack1_remap(self.dense_stack1(s)), s), dim=1))
         dec, joint_deep = self.dense_stack2(s2)

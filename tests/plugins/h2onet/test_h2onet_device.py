@@ -104,3 +104,21 @@ def test_device_crops_equal_host_crops():
     assert (dev - host).abs().max() < 1e-4
     torch.testing.assert_close(meta_d.inverse, meta_h.inverse, rtol=0, atol=0)
     np.testing.assert_array_equal(meta_d.boxes, meta_h.boxes)
+
+
+@pytest.mark.parametrize("which", ["sf_model", "mf_model"])
+def test_cpu_inference_plan_matches_the_modules(which, request):
+    """The fused CPU plan (BatchNorm folded in float64, oneDNN convolutions) equals the plain
+    modules at float32 noise level, and survives a deepcopy of its model."""
+    from handzoo_h2onet.fast import mkldnn_available
+
+    m = copy.deepcopy(request.getfixturevalue(which))
+    batch = _batch(m, 2)
+    with torch.inference_mode():
+        fused = m(batch)
+        assert bool(m.backbone._plan) == mkldnn_available()
+        m.backbone.fuse_inference = False
+        plain = m(batch)
+    for k in ("pred_verts3d_w_gr", "pred_joints_img"):
+        torch.testing.assert_close(fused[k], plain[k], rtol=0, atol=1e-5)
+    copy.deepcopy(m)

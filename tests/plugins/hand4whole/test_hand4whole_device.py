@@ -88,3 +88,17 @@ def test_device_crops_equal_host_crops():
     dev = crop_hands(q, on_device=True)
     assert (dev.images - host.images).abs().max() < 1e-4
     np.testing.assert_array_equal(dev.boxes, host.boxes)
+
+
+def test_cpu_inference_plan_matches_the_modules(h4w_model):
+    """The oneDNN plan (BatchNorm folded in float64, fused ReLU/residual) equals the plain trunk
+    at float32 noise level, and a model holding a plan deep-copies."""
+    m = copy.deepcopy(h4w_model)
+    batch = _crops(1)
+    with torch.inference_mode():
+        fused = m(batch)
+        m.backbone.fuse_inference = False
+        plain = m(batch)
+    torch.testing.assert_close(fused["joint_cam"], plain["joint_cam"], rtol=0, atol=1e-5)
+    torch.testing.assert_close(fused["joint_img"], plain["joint_img"], rtol=0, atol=1e-3)
+    copy.deepcopy(m)
