@@ -173,9 +173,13 @@ def main() -> None:
     parser.add_argument("--authors-dir", type=Path, default=None, help="checkout of H2ONet_Pytorch (aee644e)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "h2onet_cpu.json")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
+    parser.add_argument("--repeats", type=int, nargs=2, default=(30, 7), metavar=("B1", "B32"),
+                        help="timed repeats at batch 1 and 32 (default 30 7)")
+    parser.add_argument("--no-openhand", action="store_true", help="skip the open-hand rows (no authors' twin)")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    plan = {1: (5, 30), 32: (1, 7)} if not args.quick else {1: (1, 3), 32: (0, 1)}
+    load_start = os.getloadavg()
+    plan = {1: (5, args.repeats[0]), 32: (1, args.repeats[1])} if not args.quick else {1: (1, 3), 32: (0, 1)}
     rows = []
     for kind in ("sf", "mf"):
         impls = {"handzoo": ours(kind)}
@@ -196,6 +200,8 @@ def main() -> None:
             print(json.dumps(row))
             rows.append(row)
         del impls
+        if args.no_openhand:
+            continue
         model = openhand(kind)
         for bs, (warm, rep) in plan.items():
             times = time_models({"handzoo": model}, inputs(kind, bs), warm, rep)
@@ -206,7 +212,11 @@ def main() -> None:
     result = {
         "benchmark": "H2ONet network forward, CPU, fp32, inference_mode (MF: per 3-frame sample)",
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
-                    "threads": torch.get_num_threads(), "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")},
+                    "threads": torch.get_num_threads(), "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+                    "load_average_start": [round(v, 2) for v in load_start],
+                    "load_average_end": [round(v, 2) for v in os.getloadavg()]},
+        "command": "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_h2onet.py "
+        + " ".join(a if not a.startswith("/") else "<authors' copy>" for a in sys.argv[1:]),
         "authors_commit": "aee644e" if args.authors_dir else None,
         "rows": rows,
     }  # fmt: skip
