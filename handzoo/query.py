@@ -395,7 +395,13 @@ def _intrinsics(value: Any, num_images: int) -> list[np.ndarray] | None:
     return [np.array(k, dtype=np.float64) for k in arr]
 
 
-def _check_boxes(boxes: list[np.ndarray]) -> None:
+def _check_boxes(boxes: list[np.ndarray], sizes: list[tuple[int, int]]) -> None:
+    """Reject inverted boxes and boxes entirely outside their image, the same on every side.
+
+    A box that overlaps its image only partly is accepted as given on every side (methods crop
+    with padding); a box that does not even touch the image (``x1 < 0``, ``y1 < 0``, ``x0 > W``
+    or ``y0 > H``) is an :class:`~handzoo.errors.InputError` naming the image and box index.
+    """
     for i, b in enumerate(boxes):
         bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
         if np.any(bad):
@@ -403,6 +409,14 @@ def _check_boxes(boxes: list[np.ndarray]) -> None:
             raise InputError(
                 f"box {j} of image {i} ({b[j].tolist()}) has x1 < x0 or y1 < y0",
                 hint="boxes are x0, y0, x1, y1 (corners) in input pixels",
+            )
+        height, width = sizes[i]
+        outside = (b[:, 2] < 0) | (b[:, 3] < 0) | (b[:, 0] > width) | (b[:, 1] > height)
+        if np.any(outside):
+            j = int(np.flatnonzero(outside)[0])
+            raise InputError(
+                f"box {j} of image {i} ({b[j].tolist()}) lies entirely outside the {width}x{height} image",
+                hint="boxes are x0, y0, x1, y1 (corners) in pixels of the input image; give boxes that overlap it",
             )
 
 
@@ -444,7 +458,7 @@ def make_query(
     b = len(imgs)
     bx = _per_image(boxes, (4,), "boxes", b)
     if bx is not None:
-        _check_boxes(bx)
+        _check_boxes(bx, [(int(im.shape[0]), int(im.shape[1])) for im in imgs])
     jt = _per_image(joints2d, (21, 2), "joints2d", b)
     rt = _per_image(root, (3,), "root", b)
     counts: list[int] | None = None

@@ -136,7 +136,7 @@ def test_context_and_extra() -> None:
 def test_per_image_boxes_round_trip(counts: list[int], seed: int, as_tensor: bool) -> None:
     """Any per-image (N_i, 4) boxes, sides and 2D joints come back unchanged and aligned."""
     rng = np.random.default_rng(seed)
-    imgs = [np.zeros((4, 5, 3), np.uint8) for _ in counts]
+    imgs = [np.zeros((64, 72, 3), np.uint8) for _ in counts]
     x0 = rng.uniform(0, 50, size=(sum(counts), 2))
     boxes_flat = np.concatenate([x0, x0 + rng.uniform(0, 20, size=x0.shape)], axis=1)
     split = np.split(boxes_flat, np.cumsum(counts)[:-1])
@@ -150,3 +150,27 @@ def test_per_image_boxes_round_trip(counts: list[int], seed: int, as_tensor: boo
         np.testing.assert_array_equal(q.boxes[i], split[i].reshape(n, 4))
         assert q.sides[i].tolist() == sides[i].tolist()
         np.testing.assert_array_equal(q.joints2d[i], joints[i])
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        [-100, -100, -50, -50],  # entirely at negative coordinates (was cropped as the top-left corner)
+        [-30, 2, -1, 8],  # left of the image
+        [2, -30, 8, -1],  # above it
+        [17, 2, 40, 8],  # right of the 16-wide image
+        [2, 13, 8, 40],  # below the 12-high image
+        [100, 100, 150, 150],  # past the bottom-right corner
+    ],
+)
+def test_box_entirely_outside_is_rejected_on_every_side(box: list[float]) -> None:
+    with pytest.raises(InputError, match=r"box 1 of image 0 .*entirely outside the 16x12 image"):
+        make_query(_img(), [[0, 0, 4, 4], box])
+
+
+@pytest.mark.parametrize(
+    "box", [[-5, 2, 4, 8], [2, -5, 8, 4], [10, 2, 30, 8], [2, 6, 8, 30], [-5, -5, 30, 30], [0, 0, 0, 0]]
+)
+def test_box_partly_outside_is_accepted_as_given_on_every_side(box: list[float]) -> None:
+    q = make_query(_img(), [box])
+    np.testing.assert_array_equal(q.boxes[0], np.array([box], dtype=np.float64))
