@@ -45,6 +45,9 @@ def test_handzoo_error_is_one_message_exit_2(fake_command, capsys):
     assert cli.main(["boom"]) == 2
     err = capsys.readouterr().err
     assert _one_line(err) == "error: weights file x.safetensors is bad" and "Traceback" not in err
+    fake_command["exc"] = ConfigError("model card c.md is invalid:\n  - results: 5", hint="fix\nthe card")
+    assert cli.main(["boom"]) == 2
+    assert _one_line(capsys.readouterr().err) == "error: model card c.md is invalid: - results: 5 (hint: fix the card)"
 
 
 @pytest.mark.parametrize(
@@ -174,3 +177,12 @@ def test_sigint_during_a_command_exits_130_with_one_line(tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert err.decode().strip() == "interrupted"
+
+
+def test_data_synth_into_an_unwritable_place_fails_at_once(capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for out in ("/proc/handzoo-x", str(afile / "sub")):
+        assert cli.main(["data", "synth", "--out", out, "--n", "1"]) == 2
+        line = _one_line(capsys.readouterr().err)
+        assert line.startswith("error: --out") and "cannot be written" in line

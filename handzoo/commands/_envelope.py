@@ -3,7 +3,7 @@
 :func:`run_cli` runs a CLI's ``main`` body and turns every way it can end into an exit code and at
 most one short message on stderr:
 
-* a :class:`~handzoo.errors.HandzooError`: ``error: <message>`` (and its hint), exit 2;
+* a :class:`~handzoo.errors.HandzooError`: ``error: <message> (hint: <what to do>)`` on one line, exit 2;
 * an ``OSError`` that escaped (a path handzoo did not check): ``error: <what>: <path>``, exit 2;
 * any other exception: one line naming the exception, asking to rerun with ``--debug``, exit 1;
 * ``KeyboardInterrupt`` (Ctrl-C): one line, exit 130;
@@ -33,6 +33,7 @@ __all__ = [
     "EXIT_PIPE",
     "debug_enabled",
     "describe",
+    "one_line_error",
     "run_cli",
 ]
 
@@ -53,6 +54,13 @@ def debug_enabled(argv: Sequence[str] = ()) -> bool:
 def _one_line(text: str, limit: int = 400) -> str:
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def one_line_error(exc: HandzooError) -> str:
+    """A HandzooError as one line: its message, then ``(hint: ...)`` when it has a hint."""
+    message = _one_line(getattr(exc, "message", None) or str(exc), limit=1000)
+    hint = getattr(exc, "hint", None)
+    return f"{message} (hint: {_one_line(hint, limit=400)})" if hint else message
 
 
 def describe(exc: BaseException) -> str:
@@ -135,7 +143,7 @@ def run_cli(
     except HandzooError as exc:
         if debug:
             traceback.print_exc()
-        _say(f"error: {exc}")
+        _say(f"error: {one_line_error(exc)}")
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the envelope's whole purpose
         if debug:

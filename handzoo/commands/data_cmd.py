@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -90,6 +91,15 @@ def _synth(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not args.force:
         raise ConfigError(f"--out {out} is not empty", hint="choose an empty folder or pass --force")
+    try:  # before rendering anything: a folder that cannot be created or written fails at once
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".handzoo-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"--out {out} cannot be written: {exc.strerror or exc}", hint="choose a folder you can write to"
+        ) from None
     config = SynthConfig(image_size=args.image_size, two_hand_prob=args.two_hand_prob).to_dict()
     t0 = time.perf_counter()
     step = max(1, args.n // 10)
