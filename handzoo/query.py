@@ -104,15 +104,25 @@ def _array_to_rgb(arr: np.ndarray, what: str, channels_first: bool = False) -> n
 def _read_path(path: Path) -> np.ndarray:
     import cv2
 
-    if not path.exists():
-        raise InputError(f"image file not found: {path}", hint="check the path")
-    if path.is_dir():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError:  # symlink loop, name too long
+        exists, is_dir = False, False
+    if not exists:
+        raise InputError(f"image file not found (or a broken/looping link): {path}", hint="check the path")
+    if is_dir:
         raise InputError(f"{path} is a directory, not an image file", hint="pass image files, one path each")
-    data = np.fromfile(str(path), dtype=np.uint8)
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise InputError(f"cannot read image file {path}: {exc.strerror or exc}", hint="check the file") from exc
     if data.size == 0:
         raise InputError(f"image file is empty: {path}", hint="re-export or re-download the image")
     # IGNORE_ORIENTATION: the methods read with cv2.imread and never apply EXIF rotation
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    try:
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        bgr = None
     if bgr is None:
         raise InputError(f"cannot decode image file {path} (corrupt or not an image)", hint="check the file")
     return np.ascontiguousarray(bgr[:, :, ::-1])

@@ -102,9 +102,24 @@ def read_image(path: Path, dataset: str, flags: int = cv2.IMREAD_COLOR) -> np.nd
     Raises:
         DatasetNotFoundError: missing file. DatasetError: undecodable file.
     """
-    if not path.is_file():
-        raise DatasetNotFoundError(f"{dataset}: image missing: {path}", hint="check the dataset download is complete")
-    img = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), flags | cv2.IMREAD_IGNORE_ORIENTATION)
+    try:
+        is_file = path.is_file()
+    except OSError:  # a symlink loop, a name too long, ...
+        is_file = False
+    if not is_file:
+        raise DatasetNotFoundError(
+            f"{dataset}: image missing or not a regular file: {path}", hint="check the dataset download is complete"
+        )
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise DatasetError(f"{dataset}: cannot read image {path}: {exc.strerror or exc}", hint="check the file") from exc
+    if data.size == 0:
+        raise DatasetError(f"{dataset}: image file is empty (0 bytes): {path}", hint="re-download this file")
+    try:
+        img = cv2.imdecode(data, flags | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        img = None
     if img is None:
         raise DatasetError(f"{dataset}: cannot decode image {path} (corrupt file?)", hint="re-download this file")
     if img.ndim == 3 and img.shape[2] == 3 and flags == cv2.IMREAD_COLOR:
@@ -129,6 +144,39 @@ def safe_pickle_load(path: Path, dataset: str) -> Any:
     if not path.is_file():
         raise DatasetNotFoundError(f"{dataset}: annotation file missing: {path}", hint="check the dataset download")
     return safe_load(path, f"{dataset} annotation", error=AnnotationError, hint="re-download the file", record=())
+
+
+def check_intrinsics(K: Any, dataset: str, where: str | Path, sample: Any) -> np.ndarray:
+    """A dataset's (3, 3) pinhole ``K`` as float64, validated (finite, positive focal lengths).
+
+    Args:
+        K: the intrinsics as read from the annotation.
+        dataset: dataset name for the message.
+        where: the annotation file the intrinsics come from.
+        sample: the sample's id or index (named in the message).
+
+    Raises:
+        AnnotationError: not a (3, 3) numeric matrix, non-finite entries, or ``K[0, 0]``/``K[1, 1]``
+            not positive, naming the file and the sample.
+    """
+    try:
+        arr = np.asarray(K, dtype=np.float64).reshape(3, 3)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise AnnotationError(
+            f"{dataset}: intrinsics K of sample {sample} in {where} is not a 3x3 numeric matrix", hint="re-download it"
+        ) from exc
+    if not np.isfinite(arr).all():
+        raise AnnotationError(
+            f"{dataset}: intrinsics K of sample {sample} in {where} hold NaN or infinite values",
+            hint="re-download the annotation file",
+        )
+    if not (arr[0, 0] > 0 and arr[1, 1] > 0):
+        raise AnnotationError(
+            f"{dataset}: intrinsics K of sample {sample} in {where} have focal lengths "
+            f"{arr[0, 0]:g}, {arr[1, 1]:g} (must be positive)",
+            hint="re-download the annotation file",
+        )
+    return arr
 
 
 def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ import numpy as np
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import (
     HandDataset,
+    check_intrinsics,
     make_sample,
     read_image,
     read_json,
@@ -164,7 +165,8 @@ class DexYCB(HandDataset):
             intr = read_yaml(path, "DexYCB", URL)
             try:
                 c = intr["color"]
-                self._K.append(np.array([[c["fx"], 0, c["ppx"]], [0, c["fy"], c["ppy"]], [0, 0, 1]], dtype=np.float64))
+                k = [[c["fx"], 0, c["ppx"]], [0, c["fy"], c["ppy"]], [0, 0, 1]]
+                self._K.append(check_intrinsics(k, "DexYCB", path, f"camera {s}"))
             except (KeyError, TypeError) as exc:
                 raise AnnotationError(f"DexYCB: {path} lacks color fx/fy/ppx/ppy: {exc}") from exc
         self._sequences: list[str] = []
@@ -282,7 +284,7 @@ class DexYCB(HandDataset):
             j2 = np.asarray(ann["joints_img"], dtype=np.float64).reshape(21, 2)
             cam = ann["cam_param"]
             (fx, fy), (cx, cy) = cam["focal"], cam["princpt"]
-            K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64)
+            K = check_intrinsics([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], "DexYCB", self._json_path, index)
             side = side_code(ann["hand_type"])
             mp = ann.get("mano_param")
             mano = None

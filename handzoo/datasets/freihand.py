@@ -29,6 +29,7 @@ import numpy as np
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import (
     HandDataset,
+    check_intrinsics,
     make_sample,
     read_image,
     read_json,
@@ -97,6 +98,7 @@ class FreiHAND(HandDataset):
         if s == "training":
             require(self.root, [f"{s}_xyz.json", f"{s}_mano.json"], "FreiHAND", URL)
         self._K = self._array(f"{s}_K.json", (3, 3))
+        _check_all_intrinsics(self._K, self.root / f"{s}_K.json")
         self.num_unique = len(self._K)
         self._xyz = self._array(f"{s}_xyz.json", (21, 3), optional=True)
         self._mano = self._array(f"{s}_mano.json", (61,), optional=True)
@@ -225,3 +227,11 @@ class FreiHAND(HandDataset):
                 f"FreiHAND: malformed hand record for sample {uid} in the handzoo sidecar: {exc}"
             ) from exc
         return sides, joints, vertices, mano
+
+
+def _check_all_intrinsics(K: np.ndarray, path: Path) -> None:
+    """Every (3, 3) K finite with positive focal lengths; else AnnotationError naming file and sample."""
+    bad = ~np.isfinite(K).all(axis=(1, 2)) | ~(K[:, 0, 0] > 0) | ~(K[:, 1, 1] > 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        check_intrinsics(K[i], "FreiHAND", path, i)

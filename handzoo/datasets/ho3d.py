@@ -25,6 +25,7 @@ import numpy as np
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
 from handzoo.datasets.base import (
     HandDataset,
+    check_intrinsics,
     make_sample,
     read_image,
     require,
@@ -153,7 +154,7 @@ class HO3D(HandDataset):
             "dataset": f"ho3d_{self.version}",
         }
         try:
-            K = np.asarray(anno["camMat"], dtype=np.float64).reshape(3, 3)
+            K = check_intrinsics(anno["camMat"], "HO-3D", meta_path, f"{seq}/{fid}")
             joints = anno.get("handJoints3D")
             if self.split == "evaluation":
                 return self._evaluation_sample(image, K, anno, joints, meta)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
-from handzoo.datasets.base import HandDataset, make_sample, project, read_image, read_json, require, resolve_root
+from handzoo.datasets.base import HandDataset, check_intrinsics, make_sample, project, read_image, read_json, require, resolve_root
 from handzoo.datasets.ho3d import rotate_global_orient
 from handzoo.errors import AnnotationError, ConfigError
 from handzoo.geometry.joint_orders import INTERHAND_LEFT_ROOT, INTERHAND_RIGHT_ROOT
@@ -136,7 +136,12 @@ class InterHand26M(HandDataset):
         cam_mm = (world - campos) @ camrot.T
         jvalid[:21] *= jvalid[INTERHAND_RIGHT_ROOT]
         jvalid[21:] *= jvalid[INTERHAND_LEFT_ROOT]
-        K = np.array([[focal[0], 0, princpt[0]], [0, focal[1], princpt[1]], [0, 0, 1]])
+        K = check_intrinsics(
+            [[focal[0], 0, princpt[0]], [0, focal[1], princpt[1]], [0, 0, 1]],
+            "InterHand2.6M",
+            f"camera {cam} of capture {capture} in the camera JSON",
+            index,
+        )
         path = self.root / "images" / self.split / file_name
         image = read_image(path, "InterHand2.6M")
         sides = {"right": [RIGHT], "left": [LEFT], "interacting": [RIGHT, LEFT]}[hand_type]

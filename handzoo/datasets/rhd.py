@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
-from handzoo.datasets.base import HandDataset, make_sample, read_image, require, resolve_root, safe_pickle_load
+from handzoo.datasets.base import HandDataset, check_intrinsics, make_sample, read_image, require, resolve_root, safe_pickle_load
 from handzoo.errors import AnnotationError
 from handzoo.geometry.joint_orders import TO_HANDZOO21
 from handzoo.types import LEFT, RIGHT, Sample
@@ -102,7 +102,7 @@ class RHD(HandDataset):
             a = self._anno[sid]
             xyz = np.asarray(a["xyz"], dtype=np.float64).reshape(42, 3)
             uvv = np.asarray(a["uv_vis"], dtype=np.float64).reshape(42, 3)
-            K = np.asarray(a["K"], dtype=np.float64).reshape(3, 3)
+            K = check_intrinsics(a["K"], "RHD", self._anno_path, sid)
         except (KeyError, TypeError, ValueError) as exc:
             raise AnnotationError(f"RHD: malformed annotation for sample {sid} in {self._anno_path}: {exc}") from exc
         image = read_image(self._file("color", sid), "RHD")
@@ -117,6 +117,12 @@ class RHD(HandDataset):
         if self.with_mask:
             seg = read_image(self._file("mask", sid), "RHD", flags=cv2.IMREAD_UNCHANGED)
             seg = seg[..., 0] if seg.ndim == 3 else seg
+            if seg.shape[:2] != image.shape[:2]:
+                raise AnnotationError(
+                    f"RHD: mask {self._file('mask', sid)} is {seg.shape[1]}x{seg.shape[0]} but its image is "
+                    f"{image.shape[1]}x{image.shape[0]} (sample {sid})",
+                    hint="re-download the dataset: mask and colour images must have the same size",
+                )
             meta["segmentation"] = seg
             mask = np.where(seg >= 2, 255, 0).astype(np.uint8)
             n_left = int(((seg >= 2) & (seg <= 17)).sum())
