@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from handzoo.errors import HandzooError
-
 __all__ = ["main", "build_parser"]
 
 
@@ -87,11 +85,7 @@ def _score(argv: list[str]) -> int:
     )
     mod.add_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return int(mod.run(args) or 0)
-    except HandzooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return int(mod.run(args) or 0)  # errors: the envelope of main() (one line, exit 2)
 
 
 def _split_names(value: str | None) -> list[str] | None:
