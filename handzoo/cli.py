@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "data": "handzoo.commands.data_cmd",
     "hand": "handzoo.commands.hand_cmd",
     "train": "handzoo.commands.train_cmd",
+    "predict": "handzoo.commands.predict_cmd",
 }
 
 

@@ -67,6 +67,7 @@ _CORE_LOCATIONS: dict[str, list[str]] = {
     "BACKBONES": ["handzoo.backbones"],
     "HAND_MODELS": ["handzoo.handmodels.registration"],
     "DATASETS": ["handzoo.datasets"],
+    "DETECTORS": ["handzoo.predict.detectors"],
 }
 # the names users may spell a kind with (besides the registry name itself, any case)
 _KIND_ALIASES = {

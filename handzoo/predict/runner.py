@@ -1,0 +1,220 @@
+"""The ``handzoo predict`` loop: read, find hands, predict in batches, write."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from handzoo.predict.detectors import make_detector
+from handzoo.predict.readers import Source, collect_sources, iter_frames, lookup_boxes, read_boxes_file, read_image
+from handzoo.predict.writers import VideoSink, absolute_vertices, hand_records, render_overlay, write_json, write_mesh
+from handzoo.types import LEFT
+
+__all__ = ["predict"]
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int | None) -> Iterator[Any]:
+    if not enabled:
+        yield lambda n=1: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+    ) as bar:
+        task = bar.add_task("predict", total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def _frame_count(source: Source) -> int | None:
+    import cv2
+
+    if source.kind != "video":
+        return None
+    cap = cv2.VideoCapture(str(source.path))
+    try:
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        cap.release()
+    return n or None
+
+
+class _Writer:
+    def __init__(self, out_dir: Path, save_mesh: str | None, overlays: bool) -> None:
+        self.out_dir, self.save_mesh, self.overlays = out_dir, save_mesh, overlays
+        self.hands = 0
+
+    def write(self, image: np.ndarray, out: Any, i: int, stem: str, boxes: np.ndarray | None) -> tuple[dict[str, Any], np.ndarray | None]:
+        rec = hand_records(out, i)
+        rec["boxes"] = None if boxes is None else np.asarray(boxes).tolist()
+        rec["image_size"] = list(image.shape[:2])
+        files: dict[str, Any] = {"json": str(write_json(self.out_dir / f"{stem}.json", rec))}
+        self.hands += len(rec["hands"])
+        if self.save_mesh and out.faces is not None:
+            faces = out.faces.detach().cpu().numpy()
+            vc = (out.extras or {}).get("vertex_colors")
+            meshes = []
+            for h in rec["hands"]:
+                j = h["index"]
+                v = absolute_vertices(out, i, j)
+                if v is None:
+                    v = out.vertices[i, j].detach().double().cpu().numpy()
+                col = None
+                if vc is not None:
+                    col = vc[i, j].detach().cpu().numpy() if hasattr(vc, "detach") else np.asarray(vc)[i, j]
+                left = int(out.side[i, j]) == LEFT
+                p = write_mesh(self.out_dir / f"{stem}_hand{j}_{h['side']}.{self.save_mesh}", v, faces, left=left, colors=col)
+                meshes.append(str(p))
+            files["meshes"] = meshes
+        overlay = render_overlay(image, out, i, boxes) if self.overlays else None
+        return files, overlay
+
+
+def _find(model: Any, detector: Any, images: list[np.ndarray], entries: list[dict[str, np.ndarray] | None]) -> tuple[list, list]:
+    missing = [k for k, e in enumerate(entries) if e is None]
+    found = detector.detect([images[k] for k in missing]) if missing else []
+    boxes, sides = [], []
+    it = iter(found)
+    for e in entries:
+        if e is None:
+            d = next(it)
+            boxes.append(d.boxes)
+            sides.append(d.sides)
+        else:
+            boxes.append(e["boxes"])
+            sides.append(e.get("sides", np.zeros(len(e["boxes"]), np.int64)))
+    return boxes, sides
+
+
+def predict(
+    model: Any,
+    inputs: list[str],
+    out_dir: str | Path,
+    *,
+    boxes_file: str | Path | None = None,
+    detector: str | None = None,
+    save_mesh: str | None = None,
+    batch_size: int = 8,
+    overlays: bool = True,
+    progress: bool = False,
+    max_frames: int | None = None,
+) -> dict[str, Any]:
+    """Run a model over images, folders, videos or webcams and write the results.
+
+    For each image ``STEM``: ``STEM.json`` (every HandOutput field of each hand, plus the boxes),
+    ``STEM.png`` (mesh, skeleton and boxes over the image, with a side view) and, with
+    ``save_mesh``, ``STEM_hand{j}_{side}.obj|ply``. For each video: ``STEM/frame_NNNNNN.json``
+    (and meshes) and ``STEM.mp4`` of the overlays.
+
+    Args:
+        model: a loaded :class:`~handzoo.interfaces.Method`.
+        inputs: paths (images, videos, folders) or webcam indices.
+        out_dir: output folder (created).
+        boxes_file: JSON of boxes per image (see :func:`~handzoo.predict.readers.read_boxes_file`);
+            images it does not name go to the detector.
+        detector: detector name (see :func:`~handzoo.predict.detectors.make_detector`).
+        save_mesh: ``'obj'``, ``'ply'`` or None.
+        batch_size: images per model call.
+        overlays: write overlay pictures and videos.
+        progress: show a progress bar on stderr.
+        max_frames: stop each video/webcam after this many frames (a webcam needs it or Ctrl-C).
+
+    Returns:
+        A summary: counts, seconds and the files written per input.
+
+    Raises:
+        InputError: for missing, unreadable or corrupt inputs and malformed boxes files.
+    """
+    from handzoo.errors import ConfigError
+
+    if save_mesh not in (None, "obj", "ply"):
+        raise ConfigError(f"--save-mesh must be obj or ply, got {save_mesh!r}")
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size must be >= 1, got {batch_size}")
+    t0 = time.perf_counter()
+    sources = collect_sources([str(x) for x in inputs])
+    table = read_boxes_file(boxes_file) if boxes_file is not None else {}
+    det = make_detector(detector, model)
+    out_root = Path(out_dir)
+    out_root.mkdir(parents=True, exist_ok=True)
+    writer = _Writer(out_root, save_mesh, overlays)
+    counts = [1 if s.kind == "image" else _frame_count(s) for s in sources]
+    total = None if any(c is None for c in counts) else int(sum(counts))  # type: ignore[arg-type]
+    results: list[dict[str, Any]] = []
+    n_images = n_frames = 0
+
+    def run_batch(images: list[np.ndarray], entries: list) -> tuple[Any, list, list]:
+        boxes, sides = _find(model, det, images, entries)
+        out = model.predict(images, boxes=boxes, sides=sides)
+        return out, boxes, sides
+
+    with _progress(progress, total) as advance:
+        images_src = [s for s in sources if s.kind == "image"]
+        for k in range(0, len(images_src), batch_size):
+            chunk = images_src[k : k + batch_size]
+            imgs = [read_image(s.path) for s in chunk]  # type: ignore[arg-type]
+            out, boxes, _ = run_batch(imgs, [lookup_boxes(table, s, None) for s in chunk])
+            for i, s in enumerate(chunk):
+                files, ov = writer.write(imgs[i], out, i, s.name, boxes[i])
+                if ov is not None:
+                    from handzoo.render import save_png
+
+                    files["overlay"] = str(save_png(out_root / f"{s.name}.png", ov))
+                results.append({"input": str(s.path), **files})
+                advance(1)
+            n_images += len(chunk)
+        for s in sources:
+            if s.kind == "image":
+                continue
+            fps, frames = iter_frames(s, max_frames)
+            sink = VideoSink(out_root / f"{s.name}.mp4", fps) if overlays else None
+            written: list[str] = []
+            idx = 0
+            try:
+                buf: list[np.ndarray] = []
+
+                def flush() -> None:
+                    nonlocal idx
+                    out, boxes, _ = run_batch(buf, [lookup_boxes(table, s, idx + m) for m in range(len(buf))])
+                    for m, frame in enumerate(buf):
+                        files, ov = writer.write(frame, out, m, f"{s.name}/frame_{idx + m:06d}", boxes[m])
+                        written.append(files["json"])
+                        if sink is not None and ov is not None:
+                            sink.write(ov)
+                        advance(1)
+                    idx += len(buf)
+                    buf.clear()
+
+                for frame in frames:
+                    buf.append(frame)
+                    if len(buf) >= batch_size:
+                        flush()
+                if buf:
+                    flush()
+            finally:
+                if sink is not None:
+                    sink.close()
+            n_frames += idx
+            item: dict[str, Any] = {"input": str(s.path) if s.path else s.name, "frames": idx, "json": written}
+            if sink is not None and sink.frames:
+                item["video"] = str(sink.path)
+            results.append(item)
+    card = getattr(model, "card", None)
+    return {
+        "model": getattr(card, "name", None) or type(model).__name__,
+        "detector": type(det).__name__,
+        "out_dir": str(out_root),
+        "images": n_images,
+        "videos": sum(1 for s in sources if s.kind != "image"),
+        "frames": n_frames,
+        "hands": writer.hands,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "outputs": results,
+    }
