@@ -30,8 +30,12 @@ def run(args: argparse.Namespace) -> int:
 
     import handzoo
     from handzoo.commands._output import print_json
-    from handzoo.predict import predict
+    from handzoo.predict import collect_sources, predict, read_boxes_file
 
+    # cheap checks first: a missing input or a bad boxes file fails before the model loads
+    collect_sources(args.inputs)
+    if args.boxes:
+        read_boxes_file(args.boxes)
     model = handzoo.load(args.model)
     try:
         model = model.to(args.device)
