@@ -23,6 +23,8 @@ PROTOCOL_IDS: dict[str, tuple[str, ...]] = {
     "stb-3dhand": (),
     "dexter-object-3dhand": (),
     "egodexter-3dhand": (),
+    # RHD (Zimmermann & Brox 2017): root-relative, scale-normalised 3D PCK/AUC 20-50 mm and EPE
+    "rhd": (),
 }
 
 

@@ -39,6 +39,7 @@ _REGISTRY: dict[str, str] = {
     "stb-3dhand": "handzoo.protocols.pck3d:STB3DHandProtocol",
     "dexter-object-3dhand": "handzoo.protocols.pck3d:DexterObject3DHandProtocol",
     "egodexter-3dhand": "handzoo.protocols.pck3d:EgoDexter3DHandProtocol",
+    "rhd": "handzoo.protocols.rhd:RHDProtocol",
 }
 
 #: synonyms (beyond punctuation and case) -> protocol id, from the catalogue

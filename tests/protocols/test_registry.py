@@ -23,6 +23,7 @@ EXPECTED = [
     "stb-3dhand",
     "dexter-object-3dhand",
     "egodexter-3dhand",
+    "rhd",
 ]
 
 
