@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 
-__all__ = ["PR_SET_PDEATHSIG", "die_with_parent"]
+__all__ = ["PR_SET_PDEATHSIG", "die_with_parent", "seeded_worker_init"]
 
 PR_SET_PDEATHSIG = 1
 _WATCH_INTERVAL_S = 1.0
@@ -51,3 +51,20 @@ def die_with_parent(worker_id: int = 0) -> None:  # noqa: ARG001 - worker_init_f
         os._exit(1)
     if not armed:
         threading.Thread(target=_watch, args=(parent,), name="handzoo-parent-watchdog", daemon=True).start()
+
+
+def seeded_worker_init(worker_id: int, num_workers: int, seed: int) -> None:
+    """``worker_init_fn`` of the trainer: :func:`die_with_parent`, then mmengine's own worker seeding.
+
+    mmengine seeds workers only when no ``worker_init_fn`` is configured; this keeps its seeds
+    (same ``num_workers``, ``RANK`` and ``seed`` arguments) and adds the parent-death rule.
+
+    Args:
+        worker_id: the worker's index.
+        num_workers: workers of the DataLoader.
+        seed: the run's seed.
+    """
+    from mmengine.dataset import worker_init_fn
+
+    die_with_parent(worker_id)
+    worker_init_fn(worker_id, num_workers, int(os.environ.get("RANK", "0") or 0), seed)

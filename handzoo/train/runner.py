@@ -51,7 +51,17 @@ def _train_dataloader(cfg: Any) -> dict[str, Any]:
         "persistent_workers": workers > 0,
         "sampler": {"type": "InfiniteSampler", "shuffle": bool(td.get("shuffle", True))},
         "collate_fn": {"type": "default_collate"},
+        **_worker_init(workers, int(cfg.seed)),
     }
+
+
+def _worker_init(workers: int, seed: int) -> dict[str, Any]:
+    """Workers that die with the trainer (and keep mmengine's seeds); nothing without workers."""
+    if workers <= 0:
+        return {}
+    from handzoo.bench.workers import seeded_worker_init
+
+    return {"worker_init_fn": {"type": seeded_worker_init, "num_workers": workers, "seed": seed}}
 
 
 def _val(cfg: Any) -> tuple[Any, Any, int]:

@@ -68,3 +68,33 @@ def test_sigkilled_bench_leaves_no_workers(tmp_path):
                 os.kill(p, signal.SIGKILL)
         if parent.poll() is None:
             parent.kill()
+
+
+class _Draws:
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> float:
+        import numpy as np
+
+        return float(np.random.rand())
+
+
+def test_trainer_workers_keep_mmengine_seeds(monkeypatch):
+    from functools import partial
+
+    from mmengine.dataset import worker_init_fn
+    from torch.utils.data import DataLoader
+
+    from handzoo.bench.workers import seeded_worker_init
+    from handzoo.train.runner import _worker_init
+
+    monkeypatch.delenv("RANK", raising=False)
+    cfg = _worker_init(1, 3)["worker_init_fn"]
+    assert cfg["type"] is seeded_worker_init and _worker_init(0, 3) == {}
+
+    def draws(init) -> list[float]:
+        return [float(x) for b in DataLoader(_Draws(), batch_size=1, num_workers=1, worker_init_fn=init) for x in b]
+
+    ours = draws(partial(seeded_worker_init, num_workers=1, seed=3))
+    assert ours == draws(partial(worker_init_fn, num_workers=1, rank=0, seed=3))
