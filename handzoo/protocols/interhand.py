@@ -32,7 +32,7 @@ from handzoo.metrics.hands import hand_type_codes, handedness_accuracy, mrrpe
 from handzoo.protocols._common import nan, reorder, rows
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 from handzoo.protocols.base import Protocol, ProtocolResult
-from handzoo.protocols.io import not_number, points_array, read_arrays
+from handzoo.protocols.io import check_magnitude, not_number, points_array, read_arrays
 
 __all__ = ["InterHandProtocol", "InterNetConfig", "internet_to_camera", "INTERHAND_GT_FILES", "INTERHAND_JOINT_NAMES"]
 
@@ -402,6 +402,8 @@ def _array(
     if not_number(x):
         raise err(f"{what} holds strings, booleans or nulls", hint="store every value as a number")
     if shape is None:  # points_array checks the layout and names the bad sample
+        if isinstance(x, np.ndarray) and x.ndim == 0 or isinstance(x, (int, float)):
+            raise err(f"{what} is a single number, not a list of samples", hint="store N x 42 x 3 coordinates")
         return list(x) if isinstance(x, np.ndarray) else x
     try:
         a = np.asarray(x, dtype=np.float64)
@@ -411,4 +413,5 @@ def _array(
         raise err(f"{what} has shape {a.shape}, expected {shape}")
     if not np.isfinite(a).all():
         raise err(f"{what} contains NaN or inf")
+    check_magnitude(a, what, err)
     return a

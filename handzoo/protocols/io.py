@@ -16,8 +16,11 @@ and ``null``; ``json``/numpy would silently turn ``"0.1"`` or ``true`` into a nu
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
+import zlib
 from collections.abc import Sequence
 from itertools import chain
 from pathlib import Path
@@ -43,6 +46,11 @@ __all__ = [
 ]
 
 DEXYCB_GT_FILE = "joint_3d.txt"
+#: coordinates beyond this magnitude (in the file's unit, metres or mm) are refused: no hand is that
+#: far, and squares of such values overflow in Procrustes and norms (SVD failures, not scores)
+MAX_COORDINATE = 1e9
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 
 
 _NUMERIC_JSON = re.compile(rb"[^0-9.eE+\-\[\], \t\r\n]")
@@ -101,13 +109,16 @@ def read_json_checked(path: Path, what: str, missing: type[Exception] = Submissi
                 hint="regenerate the file with json.dump; it may be truncated",
             ) from None
     # valid for Python's json only (NaN/Infinity literals, lone surrogates): read it the same way
-    return json.loads(data), where
+    try:
+        return json.loads(data), where
+    except RecursionError:
+        raise err(f"{what} {path} is nested too deeply to be coordinates", hint="regenerate the file") from None
 
 
 def _json_accepts(data: bytes) -> bool:
     try:
         json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return False
     return True
 
@@ -242,7 +253,21 @@ def points_array(
             f"{what}: sample {i} contains NaN or inf ({int(bad.sum())} bad samples in all)",
             hint="every coordinate must be a finite number",
         )
+    check_magnitude(arr, what, err)
     return arr
+
+
+def check_magnitude(arr: np.ndarray, what: str, err: type[Exception] = SubmissionError) -> None:
+    """Refuse finite coordinates beyond :data:`MAX_COORDINATE` (e.g. 1e308), naming the first sample."""
+    if arr.size == 0:
+        return
+    big = (np.abs(arr) > MAX_COORDINATE).reshape(len(arr), -1).any(1) if arr.ndim else np.abs(arr) > MAX_COORDINATE
+    if np.any(big):
+        i = int(np.flatnonzero(big)[0]) if arr.ndim else 0
+        raise err(
+            f"{what}: sample {i} holds values beyond {MAX_COORDINATE:g} in magnitude (not coordinates)",
+            hint="write coordinates in the protocol's unit (metres or millimetres)",
+        )
 
 
 def _gt_dir(gt_dir: Path, names: Sequence[str]) -> Path:
@@ -322,28 +347,49 @@ def read_joint_txt(path: Path, what: str, err: type[Exception] = SubmissionError
         raise missing(f"{what} not found: {path}", hint="check the path")
     rows: dict[int, np.ndarray] = {}
     dup = 0
-    with open(path, encoding="utf-8") as f:
-        for ln, line in enumerate(f, 1):
-            if not line.strip():
-                raise err(
-                    f"{what} {path} line {ln} is blank",
-                    hint="remove blank lines: the DexYCB toolkit rejects them (every line is image_id + 63 numbers)",
-                )
-            elems = line.split(",")
-            if len(elems) != 64:
-                raise err(
-                    f"{what} {path.name} line {ln} has {len(elems)} comma-separated values, expected 64",
-                    hint="each line is: image_id, then 21 joints x (x, y, z) in mm",
-                )
-            try:
-                image_id = int(elems[0])
-                vals = np.array(elems[1:], dtype=np.float64)
-            except ValueError:
-                raise err(f"{what} {path.name} line {ln} holds a value that is not a number") from None
-            if not np.isfinite(vals).all():
-                raise err(f"{what} {path.name} line {ln} (image {image_id}) contains NaN or inf")
-            dup += image_id in rows
-            rows[image_id] = vals.reshape(21, 3)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise err(f"cannot read {what} {path}: {exc.strerror or exc}", hint="check the file") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        ln = raw[: exc.start].count(b"\n") + 1
+        raise err(
+            f"{what} {path.name} line {ln} is not UTF-8 text (byte {raw[exc.start]:#04x})",
+            hint="write the file as plain text: image_id, then 63 numbers per line",
+        ) from None
+    for ln, line in enumerate(io.StringIO(text, newline=None), 1):  # the line splitting of open()
+        if not line.strip():
+            raise err(
+                f"{what} {path} line {ln} is blank",
+                hint="remove blank lines: the DexYCB toolkit rejects them (every line is image_id + 63 numbers)",
+            )
+        elems = line.split(",")
+        if len(elems) != 64:
+            raise err(
+                f"{what} {path.name} line {ln} has {len(elems)} comma-separated values, expected 64",
+                hint="each line is: image_id, then 21 joints x (x, y, z) in mm",
+            )
+        try:
+            image_id = int(elems[0])
+            vals = np.array(elems[1:], dtype=np.float64)
+        except ValueError:
+            raise err(f"{what} {path.name} line {ln} holds a value that is not a number") from None
+        if not -(2**63) <= image_id < 2**63:
+            raise err(
+                f"{what} {path.name} line {ln}: image id {elems[0].strip()[:24]} is out of range",
+                hint="image ids are the dataset's indices (64-bit integers)",
+            )
+        if not np.isfinite(vals).all():
+            raise err(f"{what} {path.name} line {ln} (image {image_id}) contains NaN or inf")
+        if np.abs(vals).max() > MAX_COORDINATE:
+            raise err(
+                f"{what} {path.name} line {ln} (image {image_id}) holds values beyond {MAX_COORDINATE:g}",
+                hint="coordinates are millimetres",
+            )
+        dup += image_id in rows
+        rows[image_id] = vals.reshape(21, 3)
     if not rows:
         raise err(f"{what} {path.name} is empty")
     ids = np.fromiter(rows.keys(), dtype=np.int64, count=len(rows))
@@ -355,14 +401,36 @@ def read_arrays(path: Path, what: str, missing: type[Exception] = SubmissionErro
     if not path.is_file():
         raise missing(f"{what} not found: {path}", hint="check the path")
     if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        except (ValueError, OSError) as exc:
-            err = SubmissionError if missing is SubmissionError else AnnotationError
-            raise err(f"cannot read {what} {path}: {exc}", hint="save it with numpy.savez of plain arrays") from None
+        return _read_npz(path, what, SubmissionError if missing is SubmissionError else AnnotationError)
     data = read_json(path, what, missing)
     if not isinstance(data, dict):
         err = SubmissionError if missing is SubmissionError else AnnotationError
         raise err(f"{what} {path} must be a JSON object of named arrays")
     return data
+
+
+def _read_npz(path: Path, what: str, err: type[Exception]) -> dict[str, Any]:
+    """Named arrays of an ``.npz`` archive, never unpickling; says what a bad file really is."""
+    hint = "save it with numpy.savez of plain numeric arrays"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise err(f"cannot read {what} {path}: {exc.strerror or exc}", hint="check the file") from None
+    if not head:
+        raise err(f"{what} {path} is empty (0 bytes)", hint=hint)
+    if head[:4] not in (_ZIP_MAGIC, _EMPTY_ZIP_MAGIC):
+        kind = "a single .npy array" if head.startswith(b"\x93NUMPY") else "not a zip archive"
+        raise err(f"{what} {path} is not an .npz archive ({kind}; first bytes {head[:4]!r})", hint=hint)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise err(f"{what} {path} is a truncated or corrupt .npz (zip) archive: {exc}", hint=hint) from None
+    except ValueError as exc:
+        msg = str(exc)
+        if "pickle" in msg:
+            msg = "an array in it holds Python objects (dtype=object), which handzoo never unpickles"
+        raise err(f"cannot read {what} {path}: {msg}", hint=hint) from None
+    except (OSError, KeyError, RuntimeError) as exc:
+        raise err(f"cannot read {what} {path}: corrupt archive member ({exc})", hint=hint) from None
