@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "hand": "handzoo.commands.hand_cmd",
     "train": "handzoo.commands.train_cmd",
     "predict": "handzoo.commands.predict_cmd",
+    "export": "handzoo.commands.export_cmd",
 }
 
 
