@@ -21,7 +21,7 @@ scoring, writing the scores):
 
 Numbers: every official key is compared with ours (maximum relative difference); when the
 official loop was cut, ours is also run (untimed) on files holding just those samples.
-Peak memory: the maximum resident set size of each process (``wait4``).
+Peak memory: each process's own peak resident set size (``VmHWM``, polled).
 
     OMP_NUM_THREADS=2 nice -n 5 .venv/bin/python benchmarks/bench_scoring.py \\
         --official-python OFFICIAL/venv/bin/python --official-runner OFFICIAL/run_official.py
@@ -213,20 +213,37 @@ def subset(proto: str, src: Path, dst: Path, k: int) -> Path:
 # ---------------------------------------------------------------------------------------------
 # timing
 # ---------------------------------------------------------------------------------------------
+def _vm_hwm_kib(pid: int) -> int:
+    """The process's own peak resident set (``VmHWM``, reset at exec), 0 once it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def run_timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) and stdout of one process."""
+    """Wall seconds, peak RSS (MiB) and stdout of one process.
+
+    The peak is the child's ``VmHWM`` polled every 20 ms: ``wait4``'s ``ru_maxrss`` would carry
+    this benchmark's own resident size across fork and exec.
+    """
     t = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _vm_hwm_kib(proc.pid))
+            time.sleep(0.02)
         wall = time.perf_counter() - t
         out.seek(0)
         err.seek(0)
         text, etext = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{etext[-3000:]}")
-    return wall, usage.ru_maxrss / 1024.0, text
+    return wall, peak / 1024.0, text
 
 
 def ours_cmd(proto: str, gt: Path, pred: Path, out: Path) -> list[str]:
