@@ -15,7 +15,7 @@ from handzoo.types import LEFT, HandOutput
 __all__ = ["VideoSink", "absolute_vertices", "fit_intrinsics", "hand_records", "render_overlay", "side_view", "write_json", "write_mesh"]
 
 _SIDE_NAMES = {0: "right", 1: "left"}
-_HAND_COLOURS = ((0.55, 0.7, 0.95), (0.95, 0.65, 0.55))  # right blue, left orange
+_HAND_COLOURS = ((0.55, 0.7, 0.95), (0.55, 0.9, 0.45))  # right blue, left green
 
 
 def _np(x: Any) -> Any:
@@ -167,7 +167,8 @@ def _meshes(out: HandOutput, i: int) -> tuple[list[np.ndarray], list[np.ndarray]
 
 
 def side_view(out: HandOutput, i: int, image_size: tuple[int, int], K: np.ndarray, angle_deg: float = 90.0) -> np.ndarray:
-    """The hands seen from a second camera, turned ``angle_deg`` about the vertical axis through their centre."""
+    """The hands seen from a second camera: each turned ``angle_deg`` about the vertical axis through
+    its own centre, the view zoomed so every hand fits the panel."""
     from handzoo.render import render_mesh
 
     h, w = image_size
@@ -175,13 +176,22 @@ def side_view(out: HandOutput, i: int, image_size: tuple[int, int], K: np.ndarra
     verts, faces, cols = _meshes(out, i)
     if not verts:
         return canvas
-    c = np.concatenate(verts).mean(0)
     a = np.deg2rad(angle_deg)
     R = np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
-    turned = [((v - c) @ R.T + c).astype(np.float32) for v in verts]
-    r = render_mesh(turned, faces, K, (h, w), colors=cols, background=canvas, supersample=2)
+    turned = []
+    for v in verts:
+        c = v.mean(0)
+        turned.append(((v - c) @ R.T + c).astype(np.float32))
+    # zoom: a camera with the same centre whose focal and principal point frame every hand
+    allv = np.concatenate(turned).astype(np.float64)
+    xy = allv[:, :2] / allv[:, 2:]
+    lo, hi = xy.min(0), xy.max(0)
+    f = 0.8 * min(w / max(hi[0] - lo[0], 1e-6), h / max(hi[1] - lo[1], 1e-6))
+    mid = (lo + hi) / 2.0
+    K2 = np.array([[f, 0.0, (w - 1) / 2.0 - f * mid[0]], [0.0, f, (h - 1) / 2.0 - f * mid[1]], [0.0, 0.0, 1.0]])
+    r = render_mesh(turned, faces, K2, (h, w), colors=cols, background=canvas, supersample=2)
     img = np.ascontiguousarray((r.image.detach().clamp(0, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8))
-    cv2.putText(img, f"side view ({angle_deg:g} deg)", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (40, 40, 40), 1, cv2.LINE_AA)
+    cv2.putText(img, f"3D, turned {angle_deg:g} deg", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (40, 40, 40), 1, cv2.LINE_AA)
     return img
 
 
