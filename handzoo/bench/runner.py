@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from handzoo.bench.baselines import BASELINE_VERSION, BASELINES
-from handzoo.bench.cache import CellCache, cell_key
+from handzoo.bench.cache import CellCache, cell_key, check_out_folder
 from handzoo.bench.datasets import DatasetSlot, DatasetSpec, dataset_fingerprint, resolve_datasets
 from handzoo.bench.distributed import DistContext, shard_indices, single_process
 from handzoo.bench.environment import environment, resolve_device
@@ -388,6 +388,8 @@ class _Harness:
             "headline": list(score.headline),
             "batch_size": self.cfg.batch_size,
         }
+        if key in self.cache.notes:
+            info["cache_note"] = self.cache.notes[key]
         result = CellResult(
             cell=cell,
             key=key,
@@ -421,6 +423,9 @@ def run_bench(cfg: BenchConfig, providers: Providers | None = None, ctx: DistCon
     """
     cfg.validate()
     ctx = ctx or single_process()
+    from handzoo.bench.report import REPORT_FILES
+
+    check_out_folder(cfg.out, REPORT_FILES.values())  # before any cell is computed
     t0 = time.perf_counter()
     h = _Harness(cfg, providers or Providers(), ctx)
     with h.progress:

@@ -113,7 +113,9 @@ def read_image(path: Path, dataset: str, flags: int = cv2.IMREAD_COLOR) -> np.nd
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
-        raise DatasetError(f"{dataset}: cannot read image {path}: {exc.strerror or exc}", hint="check the file") from exc
+        raise DatasetError(
+            f"{dataset}: cannot read image {path}: {exc.strerror or exc}", hint="check the file"
+        ) from exc
     if data.size == 0:
         raise DatasetError(f"{dataset}: image file is empty (0 bytes): {path}", hint="re-download this file")
     try:

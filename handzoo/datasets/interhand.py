@@ -26,7 +26,16 @@ from typing import Any
 import numpy as np
 
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
-from handzoo.datasets.base import HandDataset, check_intrinsics, make_sample, project, read_image, read_json, require, resolve_root
+from handzoo.datasets.base import (
+    HandDataset,
+    check_intrinsics,
+    make_sample,
+    project,
+    read_image,
+    read_json,
+    require,
+    resolve_root,
+)
 from handzoo.datasets.ho3d import rotate_global_orient
 from handzoo.errors import AnnotationError, ConfigError
 from handzoo.geometry.joint_orders import INTERHAND_LEFT_ROOT, INTERHAND_RIGHT_ROOT

@@ -24,7 +24,15 @@ import cv2
 import numpy as np
 
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
-from handzoo.datasets.base import HandDataset, check_intrinsics, make_sample, read_image, require, resolve_root, safe_pickle_load
+from handzoo.datasets.base import (
+    HandDataset,
+    check_intrinsics,
+    make_sample,
+    read_image,
+    require,
+    resolve_root,
+    safe_pickle_load,
+)
 from handzoo.errors import AnnotationError
 from handzoo.geometry.joint_orders import TO_HANDZOO21
 from handzoo.types import LEFT, RIGHT, Sample

@@ -48,7 +48,11 @@ def _dexycb(tmp: Path, pred: bytes | None = None, gt: bytes | None = None) -> Pa
 
 
 def _interhand(tmp: Path, gt: dict | None = None, pred: dict | None = None) -> Path:
-    g = {"joint_cam": IJ, "joint_valid": np.ones((N, 42)), "hand_type": np.array(["right", "left", "interacting", "right"])}
+    g = {
+        "joint_cam": IJ,
+        "joint_valid": np.ones((N, 42)),
+        "hand_type": np.array(["right", "left", "interacting", "right"]),
+    }
     np.savez(tmp / "interhand_gt.npz", **{**g, **(gt or {})})
     np.savez(tmp / "pred.npz", **{"joint_cam": IJ + 3, **(pred or {})})
     return tmp
@@ -85,7 +89,12 @@ def test_deeply_nested_json(tmp_path: Path, name: str) -> None:
         (b"0" + LINE.encode() + b"\n1,\xe9" + LINE.encode() + b"\n", None, SubmissionError, "line 2 is not UTF-8"),
         (None, b"0,\xff" + LINE.encode() + b"\n", AnnotationError, "joint_3d.txt line 1 is not UTF-8"),
         (("1" * 40 + LINE + "\n").encode(), None, SubmissionError, "image id 1111.* is out of range"),
-        ("".join(f"{i}," + ",".join(["1e308"] * 63) + "\n" for i in range(N)).encode(), None, SubmissionError, "beyond"),
+        (
+            "".join(f"{i}," + ",".join(["1e308"] * 63) + "\n" for i in range(N)).encode(),
+            None,
+            SubmissionError,
+            "beyond",
+        ),
     ],
 )
 def test_dexycb_hostile_text(tmp_path: Path, pred, gt, err, match) -> None:
@@ -96,7 +105,17 @@ def test_dexycb_hostile_text(tmp_path: Path, pred, gt, err, match) -> None:
 
 def test_dexycb_non_utf8_through_the_score_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = _dexycb(tmp_path, pred=b"\xff" + LINE.encode() + b"\n")
-    argv = ["--protocol", "dexycb", "--gt-dir", str(d), "--pred", str(d / "res.txt"), "--out", str(d / "o"), "--no-plot"]
+    argv = [
+        "--protocol",
+        "dexycb",
+        "--gt-dir",
+        str(d),
+        "--pred",
+        str(d / "res.txt"),
+        "--out",
+        str(d / "o"),
+        "--no-plot",
+    ]
     assert score_main(argv) != 0
     err = capsys.readouterr().err
     assert "not UTF-8" in err and "Traceback" not in err
