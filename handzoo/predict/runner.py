@@ -59,6 +59,7 @@ class _Writer:
         self.hands += len(rec["hands"])
         if self.save_mesh and out.faces is not None:
             faces = out.faces.detach().cpu().numpy()
+            faces_left = (out.extras or {}).get("faces_left")  # a method with its own left-hand mesh
             vc = (out.extras or {}).get("vertex_colors")
             meshes = []
             for h in rec["hands"]:
@@ -70,7 +71,10 @@ class _Writer:
                 if vc is not None:
                     col = vc[i, j].detach().cpu().numpy() if hasattr(vc, "detach") else np.asarray(vc)[i, j]
                 left = int(out.side[i, j]) == LEFT
-                p = write_mesh(self.out_dir / f"{stem}_hand{j}_{h['side']}.{self.save_mesh}", v, faces, left=left, colors=col)
+                f, flip = faces, left
+                if left and faces_left is not None:
+                    f, flip = np.asarray(faces_left.detach().cpu() if hasattr(faces_left, "detach") else faces_left), False
+                p = write_mesh(self.out_dir / f"{stem}_hand{j}_{h['side']}.{self.save_mesh}", v, f, left=flip, colors=col)
                 meshes.append(str(p))
             files["meshes"] = meshes
         overlay = render_overlay(image, out, i, boxes) if self.overlays else None
@@ -151,6 +155,16 @@ def predict(
     n_images = n_frames = 0
 
     def run_batch(images: list[np.ndarray], entries: list) -> tuple[Any, list, list]:
+        if det is model and all(e is None for e in entries):
+            # a multi-hand method finds its hands in the same call (one pass, not detect + predict)
+            out = model.predict(images)
+            eb = (out.extras or {}).get("boxes")
+            valid = out.valid.cpu().numpy()
+            boxes = [
+                eb[i].detach().double().cpu().numpy()[valid[i]] if eb is not None else np.zeros((0, 4))
+                for i in range(len(images))
+            ]
+            return out, boxes, [out.side[i].cpu().numpy()[valid[i]] for i in range(len(images))]
         boxes, sides = _find(model, det, images, entries)
         out = model.predict(images, boxes=boxes, sides=sides)
         return out, boxes, sides

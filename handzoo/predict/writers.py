@@ -155,13 +155,15 @@ def _meshes(out: HandOutput, i: int) -> tuple[list[np.ndarray], list[np.ndarray]
     if out.vertices is None or out.faces is None:
         return verts, faces, cols
     F = _np(out.faces).astype(np.int64)
+    FL = (out.extras or {}).get("faces_left")  # a method with its own left-hand mesh
+    FL = _np(FL).astype(np.int64) if FL is not None else F[:, ::-1].copy()
     for j in np.flatnonzero(_np(out.valid)[i]):
         v = absolute_vertices(out, i, j)
         if v is None or not np.all(np.isfinite(v)) or np.any(v[:, 2] <= 1e-4):
             continue
         left = int(_np(out.side)[i, j]) == LEFT
         verts.append(v.astype(np.float32))
-        faces.append(F[:, ::-1].copy() if left else F)
+        faces.append(FL if left else F)
         cols.append(_HAND_COLOURS[1 if left else 0])
     return verts, faces, cols
 
