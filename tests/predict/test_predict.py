@@ -14,6 +14,7 @@ import handzoo
 from handzoo import cli
 from handzoo.datasets.synthetic import SyntheticHands
 from handzoo.errors import ConfigError, InputError
+from handzoo.interfaces import HandDetector
 from handzoo.predict import make_detector, predict, read_boxes_file, write_mesh
 from handzoo.predict.detectors import FullImageDetector, ModelKeypointDetector
 
@@ -182,3 +183,32 @@ def test_bad_inputs_are_one_line_errors(tmp_path, folder, capsys, use_model) -> 
     with pytest.raises(InputError, match="sides"):
         bad.write_text(json.dumps({"a.png": {"boxes": [[0, 0, 5, 5]], "sides": ["up"]}}))
         read_boxes_file(bad)
+
+
+class _TwoHandFinder(HandDetector):
+    """A multi-hand 'method' (like SMHR): finds two hands itself, boxes in ``extras['boxes']``."""
+
+    BOXES = np.array([[0.0, 0.0, 60.0, 60.0], [30.0, 30.0, 95.0, 95.0]])
+
+    def __init__(self, model) -> None:
+        self.model, self.calls = model, 0
+
+    def predict(self, images, boxes=None, **ctx):
+        assert boxes is None  # one pass: the runner does not detect first
+        self.calls += 1
+        out = self.model.predict(images, boxes=[self.BOXES] * len(images), sides=[[0, 1]] * len(images))
+        out.extras["boxes"] = torch.as_tensor(np.stack([self.BOXES] * len(images)))
+        return out
+
+    def detect(self, images):  # pragma: no cover - the runner predicts in one call instead
+        raise AssertionError("detect() should not be called")
+
+
+def test_multi_hand_method_predicts_in_one_call(folder, tmp_path, model) -> None:
+    finder = _TwoHandFinder(model)
+    summary = predict(finder, [str(folder)], tmp_path / "o", save_mesh="obj", batch_size=8)
+    assert finder.calls == 1 and summary["hands"] == 6 and summary["detector"] == "_TwoHandFinder"
+    rec = json.loads((tmp_path / "o" / "img0.json").read_text())
+    assert rec["boxes"] == _TwoHandFinder.BOXES.tolist()
+    assert [h["side"] for h in rec["hands"]] == ["right", "left"]
+    assert (tmp_path / "o" / "img0_hand1_left.obj").is_file()
