@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info)
     else:
-        print(f"wrote {info['path']} (opset {info['opset']}, batch {info['batch_size']}); onnxruntime vs torch max abs diff {info['max_abs_diff']:.3g}")
+        print(
+            f"wrote {info['path']} (opset {info['opset']}, batch {info['batch_size']}); onnxruntime vs torch max abs diff {info['max_abs_diff']:.3g}"
+        )
     if info["max_abs_diff"] > args.tolerance:
         raise ExportError(
             f"onnxruntime differs from torch by {info['max_abs_diff']:.3g} (> {args.tolerance:g}) in {info['path']}",

@@ -11,11 +11,22 @@ DEFAULT_MODEL = "compact-openhand"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``handzoo predict``."""
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image, folder, video file, or webcam index (0, 1, ...)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model variant (default: the shipped open model {DEFAULT_MODEL})")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="image, folder, video file, or webcam index (0, 1, ...)"
+    )
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"model variant (default: the shipped open model {DEFAULT_MODEL})"
+    )
     parser.add_argument("--out", default="handzoo_predict", help="output folder (default: ./handzoo_predict)")
-    parser.add_argument("--boxes", help='JSON boxes per image: {"img.png": [[x0, y0, x1, y1], ...]} or {"img.png": {"boxes": [...], "sides": ["left"]}}')
-    parser.add_argument("--detector", default="auto", help="how to find hands without boxes: auto, full, keypoints, model, or a registered detector")
+    parser.add_argument(
+        "--boxes",
+        help='JSON boxes per image: {"img.png": [[x0, y0, x1, y1], ...]} or {"img.png": {"boxes": [...], "sides": ["left"]}}',
+    )
+    parser.add_argument(
+        "--detector",
+        default="auto",
+        help="how to find hands without boxes: auto, full, keypoints, model, or a registered detector",
+    )
     parser.add_argument("--save-mesh", choices=["obj", "ply"], help="also write one mesh per hand")
     parser.add_argument("--no-overlay", action="store_true", help="skip overlay pictures and videos (JSON only)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
@@ -42,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     except (RuntimeError, AssertionError) as exc:
         from handzoo.errors import ConfigError
 
-        raise ConfigError(f"cannot use device {args.device!r}: {exc}".splitlines()[0], hint="use --device cpu") from None
+        raise ConfigError(
+            f"cannot use device {args.device!r}: {exc}".splitlines()[0], hint="use --device cpu"
+        ) from None
     summary = predict(
         model,
         args.inputs,

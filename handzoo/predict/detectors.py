@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from handzoo import registry
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Detections, HandDetector
 from handzoo.query import load_images
-from handzoo import registry
 
 __all__ = ["FullImageDetector", "ModelKeypointDetector", "make_detector"]
 
@@ -64,7 +64,10 @@ class ModelKeypointDetector(HandDetector):
         first = self.first.detect(imgs)
         out = self.model.predict(imgs, boxes=[d.boxes for d in first], sides=[d.sides for d in first])
         if out.joints2d is None:
-            raise ConfigError("this model predicts no 2D joints, so it cannot find hands", hint="use --detector FullImage or --boxes FILE")
+            raise ConfigError(
+                "this model predicts no 2D joints, so it cannot find hands",
+                hint="use --detector FullImage or --boxes FILE",
+            )
         j2d = out.joints2d.detach().double().cpu().numpy()
         valid = out.valid.cpu().numpy()
         sides = out.side.cpu().numpy()
@@ -99,7 +102,13 @@ def _register() -> None:
 
 _register()
 
-_ALIASES = {"full": "FullImage", "fullimage": "FullImage", "none": "FullImage", "keypoints": "ModelKeypoints", "modelkeypoints": "ModelKeypoints"}
+_ALIASES = {
+    "full": "FullImage",
+    "fullimage": "FullImage",
+    "none": "FullImage",
+    "keypoints": "ModelKeypoints",
+    "modelkeypoints": "ModelKeypoints",
+}
 
 
 def make_detector(name: str | None, model: Any) -> HandDetector:
@@ -118,7 +127,10 @@ def make_detector(name: str | None, model: Any) -> HandDetector:
         return model if isinstance(model, HandDetector) else FullImageDetector()
     if name.lower() == "model":
         if not isinstance(model, HandDetector):
-            raise ConfigError(f"model {type(model).__name__} does not detect hands", hint="use --detector keypoints, full, or --boxes FILE")
+            raise ConfigError(
+                f"model {type(model).__name__} does not detect hands",
+                hint="use --detector keypoints, full, or --boxes FILE",
+            )
         return model
     key = _ALIASES.get(name.lower(), name)
     if key == "ModelKeypoints":
@@ -134,7 +146,10 @@ def make_detector(name: str | None, model: Any) -> HandDetector:
     try:
         det = cls()
     except TypeError as exc:
-        raise ConfigError(f"detector {key} cannot be built without arguments ({exc})", hint="use --detector model with that model, or --boxes FILE") from None
+        raise ConfigError(
+            f"detector {key} cannot be built without arguments ({exc})",
+            hint="use --detector model with that model, or --boxes FILE",
+        ) from None
     if not isinstance(det, HandDetector):
         raise ConfigError(f"{key} in DETECTORS is not a HandDetector")
     return det

@@ -51,7 +51,10 @@ def example_batch(model: Any, batch_size: int = 1, image_size: int = 256) -> dic
     batch, _ = model.preprocess(query)
     bad = [k for k, v in batch.items() if not torch.is_tensor(v)]
     if bad:
-        raise ExportError(f"{type(model).__name__}.preprocess returns non-tensor inputs {bad}", hint="only tensor inputs can be exported")
+        raise ExportError(
+            f"{type(model).__name__}.preprocess returns non-tensor inputs {bad}",
+            hint="only tensor inputs can be exported",
+        )
     gen = torch.Generator().manual_seed(0)
     # random values of the real shapes: parity is checked away from the grey image's special case
     return {k: (torch.randn(v.shape, generator=gen).to(v) if v.is_floating_point() else v) for k, v in batch.items()}
@@ -111,8 +114,13 @@ def export_onnx(
         with warnings.catch_warnings(), contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                graph, tuple(batch[k] for k in inputs), str(p), input_names=inputs, output_names=outputs,
-                opset_version=int(opset), dynamo=False,
+                graph,
+                tuple(batch[k] for k in inputs),
+                str(p),
+                input_names=inputs,
+                output_names=outputs,
+                opset_version=int(opset),
+                dynamo=False,
             )
     except Exception as exc:  # noqa: BLE001 - every exporter failure becomes one ExportError
         msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
@@ -131,7 +139,9 @@ def export_onnx(
         got = sess.run(outputs, {k: batch[k].detach().cpu().numpy() for k in inputs})
     except Exception as exc:  # noqa: BLE001
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"onnxruntime cannot run the exported {name}: {first}", hint="run this model with torch") from None
+        raise ExportError(
+            f"onnxruntime cannot run the exported {name}: {first}", hint="run this model with torch"
+        ) from None
     diffs = {
         k: float(np.abs(g.astype(np.float64) - ref[k].detach().double().cpu().numpy()).max()) if g.size else 0.0
         for k, g in zip(outputs, got)

@@ -93,7 +93,9 @@ def read_image(path: str | Path) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8)
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
-        raise InputError(f"cannot decode image {path}", hint="the file is corrupt or not an image; remove it or re-save it")
+        raise InputError(
+            f"cannot decode image {path}", hint="the file is corrupt or not an image; remove it or re-save it"
+        )
     return np.ascontiguousarray(img[:, :, ::-1])
 
 
@@ -132,18 +134,28 @@ def _entry(key: str, value: Any, where: str) -> dict[str, np.ndarray]:
     try:
         b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) if boxes is not None and len(boxes) else np.zeros((0, 4))
     except (TypeError, ValueError) as exc:
-        raise InputError(f"{where}: boxes of {key!r} are not lists of 4 numbers ({exc})", hint='write {"img.png": [[x0, y0, x1, y1], ...]}') from None
+        raise InputError(
+            f"{where}: boxes of {key!r} are not lists of 4 numbers ({exc})",
+            hint='write {"img.png": [[x0, y0, x1, y1], ...]}',
+        ) from None
     if not np.all(np.isfinite(b)) or np.any(b[:, 2] <= b[:, 0]) or np.any(b[:, 3] <= b[:, 1]):
-        raise InputError(f"{where}: a box of {key!r} is empty or not finite", hint="boxes are x0, y0, x1, y1 with x1 > x0 and y1 > y0")
+        raise InputError(
+            f"{where}: a box of {key!r} is empty or not finite",
+            hint="boxes are x0, y0, x1, y1 with x1 > x0 and y1 > y0",
+        )
     out = {"boxes": b}
     if sides is not None:
         names = {"right": 0, "left": 1, 0: 0, 1: 1}
         try:
             out["sides"] = np.array([names[s.lower() if isinstance(s, str) else s] for s in sides], np.int64)
         except (KeyError, TypeError, AttributeError):
-            raise InputError(f"{where}: sides of {key!r} must be 'right'/'left' or 0/1", hint="one side per box") from None
+            raise InputError(
+                f"{where}: sides of {key!r} must be 'right'/'left' or 0/1", hint="one side per box"
+            ) from None
         if out["sides"].shape[0] != b.shape[0]:
-            raise InputError(f"{where}: {key!r} has {b.shape[0]} boxes but {out['sides'].shape[0]} sides", hint="one side per box")
+            raise InputError(
+                f"{where}: {key!r} has {b.shape[0]} boxes but {out['sides'].shape[0]} sides", hint="one side per box"
+            )
     return out
 
 
@@ -162,13 +174,19 @@ def read_boxes_file(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     except FileNotFoundError:
         raise InputError(f"boxes file {p} does not exist", hint="give --boxes a JSON file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"boxes file {p} is not valid JSON ({exc})", hint='write {"img.png": [[x0, y0, x1, y1]]}') from None
+        raise InputError(
+            f"boxes file {p} is not valid JSON ({exc})", hint='write {"img.png": [[x0, y0, x1, y1]]}'
+        ) from None
     if not isinstance(data, dict):
-        raise InputError(f"boxes file {p} must hold a JSON object keyed by image", hint='write {"img.png": [[x0, y0, x1, y1]]}')
+        raise InputError(
+            f"boxes file {p} must hold a JSON object keyed by image", hint='write {"img.png": [[x0, y0, x1, y1]]}'
+        )
     return {str(k): _entry(str(k), v, str(p)) for k, v in data.items()}
 
 
-def lookup_boxes(table: dict[str, dict[str, np.ndarray]], source: Source, frame: int | None) -> dict[str, np.ndarray] | None:
+def lookup_boxes(
+    table: dict[str, dict[str, np.ndarray]], source: Source, frame: int | None
+) -> dict[str, np.ndarray] | None:
     """The boxes file's entry for one image or video frame, or None."""
     keys: list[str] = []
     if source.path is not None:

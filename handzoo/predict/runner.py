@@ -27,7 +27,12 @@ def _progress(enabled: bool, total: int | None) -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+        TextColumn("predict"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
         task = bar.add_task("predict", total=total)
         yield lambda n=1: bar.advance(task, n)
@@ -51,7 +56,9 @@ class _Writer:
         self.out_dir, self.save_mesh, self.overlays = out_dir, save_mesh, overlays
         self.hands = 0
 
-    def write(self, image: np.ndarray, out: Any, i: int, stem: str, boxes: np.ndarray | None) -> tuple[dict[str, Any], np.ndarray | None]:
+    def write(
+        self, image: np.ndarray, out: Any, i: int, stem: str, boxes: np.ndarray | None
+    ) -> tuple[dict[str, Any], np.ndarray | None]:
         rec = hand_records(out, i)
         rec["boxes"] = None if boxes is None else np.asarray(boxes).tolist()
         rec["image_size"] = list(image.shape[:2])
@@ -73,15 +80,33 @@ class _Writer:
                 left = int(out.side[i, j]) == LEFT
                 f, flip = faces, left
                 if left and faces_left is not None:
-                    f, flip = np.asarray(faces_left.detach().cpu() if hasattr(faces_left, "detach") else faces_left), False
-                p = write_mesh(self.out_dir / f"{stem}_hand{j}_{h['side']}.{self.save_mesh}", v, f, left=flip, colors=col)
+                    f, flip = (
+                        np.asarray(faces_left.detach().cpu() if hasattr(faces_left, "detach") else faces_left),
+                        False,
+                    )
+                p = write_mesh(
+                    self.out_dir / f"{stem}_hand{j}_{h['side']}.{self.save_mesh}", v, f, left=flip, colors=col
+                )
                 meshes.append(str(p))
             files["meshes"] = meshes
         overlay = render_overlay(image, out, i, boxes) if self.overlays else None
         return files, overlay
 
 
-def _find(model: Any, detector: Any, images: list[np.ndarray], entries: list[dict[str, np.ndarray] | None]) -> tuple[list, list]:
+def _chunks(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
+    buf: list[np.ndarray] = []
+    for frame in frames:
+        buf.append(frame)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def _find(
+    model: Any, detector: Any, images: list[np.ndarray], entries: list[dict[str, np.ndarray] | None]
+) -> tuple[list, list]:
     missing = [k for k, e in enumerate(entries) if e is None]
     found = detector.detect([images[k] for k in missing]) if missing else []
     boxes, sides = [], []
@@ -192,26 +217,15 @@ def predict(
             written: list[str] = []
             idx = 0
             try:
-                buf: list[np.ndarray] = []
-
-                def flush() -> None:
-                    nonlocal idx
-                    out, boxes, _ = run_batch(buf, [lookup_boxes(table, s, idx + m) for m in range(len(buf))])
-                    for m, frame in enumerate(buf):
+                for chunk in _chunks(frames, batch_size):
+                    out, boxes, _ = run_batch(chunk, [lookup_boxes(table, s, idx + m) for m in range(len(chunk))])
+                    for m, frame in enumerate(chunk):
                         files, ov = writer.write(frame, out, m, f"{s.name}/frame_{idx + m:06d}", boxes[m])
                         written.append(files["json"])
                         if sink is not None and ov is not None:
                             sink.write(ov)
                         advance(1)
-                    idx += len(buf)
-                    buf.clear()
-
-                for frame in frames:
-                    buf.append(frame)
-                    if len(buf) >= batch_size:
-                        flush()
-                if buf:
-                    flush()
+                    idx += len(chunk)
             finally:
                 if sink is not None:
                     sink.close()

@@ -12,7 +12,16 @@ import numpy as np
 from handzoo.errors import InputError, RenderError
 from handzoo.types import LEFT, HandOutput
 
-__all__ = ["VideoSink", "absolute_vertices", "fit_intrinsics", "hand_records", "render_overlay", "side_view", "write_json", "write_mesh"]
+__all__ = [
+    "VideoSink",
+    "absolute_vertices",
+    "fit_intrinsics",
+    "hand_records",
+    "render_overlay",
+    "side_view",
+    "write_json",
+    "write_mesh",
+]
 
 _SIDE_NAMES = {0: "right", 1: "left"}
 _HAND_COLOURS = ((0.55, 0.7, 0.95), (0.55, 0.9, 0.45))  # right blue, left green
@@ -168,7 +177,9 @@ def _meshes(out: HandOutput, i: int) -> tuple[list[np.ndarray], list[np.ndarray]
     return verts, faces, cols
 
 
-def side_view(out: HandOutput, i: int, image_size: tuple[int, int], K: np.ndarray, angle_deg: float = 90.0) -> np.ndarray:
+def side_view(
+    out: HandOutput, i: int, image_size: tuple[int, int], K: np.ndarray, angle_deg: float = 90.0
+) -> np.ndarray:
     """The hands seen from a second camera: each turned ``angle_deg`` about the vertical axis through
     its own centre, the view zoomed so every hand fits the panel."""
     from handzoo.render import render_mesh
@@ -193,7 +204,9 @@ def side_view(out: HandOutput, i: int, image_size: tuple[int, int], K: np.ndarra
     K2 = np.array([[f, 0.0, (w - 1) / 2.0 - f * mid[0]], [0.0, f, (h - 1) / 2.0 - f * mid[1]], [0.0, 0.0, 1.0]])
     r = render_mesh(turned, faces, K2, (h, w), colors=cols, background=canvas, supersample=2)
     img = np.ascontiguousarray((r.image.detach().clamp(0, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8))
-    cv2.putText(img, f"3D, turned {angle_deg:g} deg", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (40, 40, 40), 1, cv2.LINE_AA)
+    cv2.putText(
+        img, f"3D, turned {angle_deg:g} deg", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (40, 40, 40), 1, cv2.LINE_AA
+    )
     return img
 
 
@@ -258,7 +271,14 @@ def write_mesh(
             lines += [f"v {x:.7f} {y:.7f} {z:.7f} {r:.4f} {g:.4f} {b:.4f}" for (x, y, z), (r, g, b) in zip(v, col)]
         lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in f]
     elif ext == ".ply":
-        lines += ["ply", "format ascii 1.0", f"element vertex {len(v)}", "property float x", "property float y", "property float z"]
+        lines += [
+            "ply",
+            "format ascii 1.0",
+            f"element vertex {len(v)}",
+            "property float x",
+            "property float y",
+            "property float z",
+        ]
         if col is not None:
             lines += ["property uchar red", "property uchar green", "property uchar blue"]
         lines += [f"element face {len(f)}", "property list uchar int vertex_indices", "end_header"]
@@ -269,7 +289,9 @@ def write_mesh(
             lines += [f"{x:.7f} {y:.7f} {z:.7f} {r} {g} {b}" for (x, y, z), (r, g, b) in zip(v, c8)]
         lines += [f"3 {a} {b} {c}" for a, b, c in f]
     else:
-        raise InputError(f"cannot write a mesh as {ext or 'no suffix'!r}", hint="use .obj or .ply (--save-mesh obj|ply)")
+        raise InputError(
+            f"cannot write a mesh as {ext or 'no suffix'!r}", hint="use .obj or .ply (--save-mesh obj|ply)"
+        )
     p.write_text("\n".join(lines) + "\n")
     return p
 
@@ -289,7 +311,10 @@ class VideoSink:
             h, w = frame.shape[:2]
             self._w = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self._w.isOpened():
-                raise RenderError(f"cannot open {self.path} for writing an MP4", hint="check the folder is writable and OpenCV has an MP4 encoder")
+                raise RenderError(
+                    f"cannot open {self.path} for writing an MP4",
+                    hint="check the folder is writable and OpenCV has an MP4 encoder",
+                )
         self._w.write(np.ascontiguousarray(frame[:, :, ::-1]))
         self.frames += 1
 

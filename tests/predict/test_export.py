@@ -22,7 +22,10 @@ def model():
 def test_export_cli_parity(tmp_path, monkeypatch, capsys, model) -> None:
     monkeypatch.setattr(handzoo, "load", lambda name, **kw: model)
     out = tmp_path / "m.onnx"
-    assert cli.main(["export", "compact-openhand", "--format", "onnx", "--out", str(out), "--batch-size", "2", "--json"]) == 0
+    assert (
+        cli.main(["export", "compact-openhand", "--format", "onnx", "--out", str(out), "--batch-size", "2", "--json"])
+        == 0
+    )
     info = json.loads(capsys.readouterr().out)
     assert out.is_file() and info["batch_size"] == 2
     assert 0.0 <= info["max_abs_diff"] <= 1e-4

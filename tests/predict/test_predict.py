@@ -134,7 +134,9 @@ def test_left_hand_mesh_winding_matches_right(tmp_path, model, synth_images) -> 
         v, f = _read_obj(p)
         vols.append(_signed_volume(v, f))
     assert vols[0] > 0 and vols[1] > 0  # both outward: the mirrored left hand's faces were reversed
-    p = write_mesh(tmp_path / "c.ply", out.vertices[0, 0].numpy(), faces, colors=np.full((out.vertices.shape[2], 3), 0.5))
+    p = write_mesh(
+        tmp_path / "c.ply", out.vertices[0, 0].numpy(), faces, colors=np.full((out.vertices.shape[2], 3), 0.5)
+    )
     text = p.read_text()
     assert "property uchar red" in text and f"element face {faces.shape[0]}" in text
 

@@ -1,0 +1,132 @@
+"""ONNX export of every method: onnxruntime vs torch parity and CPU speed of the network.
+
+For one variant per method (``--models``), built with its card's architecture (bundled weights
+when shipped, else ``pretrained=False``: parity and speed do not depend on the values):
+
+* exports ``Method.forward`` at batch 1 and 8 (``handzoo.predict.export_onnx``), records the max
+  abs diff of onnxruntime vs torch over every raw output, or the error (naming the operator);
+* times the network (``model.forward(batch)`` under ``torch.inference_mode`` vs the
+  onnxruntime session), median and min of ``--runs`` calls after warm-up, same thread count.
+
+Writes ``benchmarks/results/onnx_cpu.json``.
+
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_onnx.py [--runs 20] [--models compact-openhand h2onet-openhand]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+DEFAULT_MODELS = [
+    "compact-openhand",
+    "h2onet-sf-openhand",
+    "h2onet-openhand",
+    "smhr-freihand",
+    "hand4whole-hand",
+    "digit-interhand",
+    "3dhand-rgb",
+]
+
+
+def _times(fn, runs: int, warmup: int = 3) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def _summary(ts: list[float]) -> dict:
+    return {"median_ms": round(statistics.median(ts), 2), "min_ms": round(min(ts), 2), "runs": len(ts)}
+
+
+def _load(name: str):
+    import handzoo
+    from handzoo.errors import WeightsError
+
+    try:
+        return handzoo.load(name), "pretrained"
+    except WeightsError:
+        return handzoo.load(name, pretrained=False), "random-init"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--runs", type=int, default=20)
+    p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    p.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
+    p.add_argument("--batches", nargs="+", type=int, default=[1, 8])
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "onnx_cpu.json"))
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    from handzoo.errors import HandzooError
+    from handzoo.predict.export_onnx import example_batch, export_onnx, onnx_session
+
+    rows = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in a.models:
+            row: dict = {"model": name}
+            try:
+                model, weights = _load(name)
+            except HandzooError as exc:
+                row["error"] = f"load: {exc}"
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                continue
+            row["weights"] = weights
+            model = model.eval()
+            for b in a.batches:
+                key = f"batch{b}"
+                try:
+                    batch = example_batch(model, b)
+                    info = export_onnx(model, Path(tmp) / f"{name}_{b}.onnx", batch=batch)
+                except HandzooError as exc:
+                    row[key] = {"error": str(exc)}
+                    break
+                sess = onnx_session(info["path"], threads=a.threads)
+                feed = {k: v.numpy() for k, v in batch.items()}
+                with torch.inference_mode():
+                    t_torch = _times(lambda m=model, x=batch: m.forward(x), a.runs)
+                t_ort = _times(lambda s=sess, f=feed: s.run(None, f), a.runs)
+                row[key] = {
+                    "max_abs_diff": info["max_abs_diff"],
+                    "parity_ok": info["max_abs_diff"] <= 1e-4,
+                    "inputs": info["inputs"],
+                    "torch": _summary(t_torch),
+                    "onnxruntime": _summary(t_ort),
+                    "speedup_median": round(statistics.median(t_torch) / statistics.median(t_ort), 2),
+                }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    result = {
+        "what": "ONNX export (Method.forward, fixed batch) parity and network latency, onnxruntime vs torch, CPU",
+        "threads": a.threads,
+        "torch": torch.__version__,
+        "onnxruntime": __import__("onnxruntime").__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "models": rows,
+    }
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
