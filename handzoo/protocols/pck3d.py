@@ -40,7 +40,7 @@ from handzoo.errors import AnnotationError, DatasetNotFoundError, SubmissionErro
 from handzoo.metrics.pck import summarize_errors, trapz_auc
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
-from handzoo.protocols.io import read_arrays
+from handzoo.protocols.io import not_number, read_arrays
 
 __all__ = [
     "STB_TO_HANDZOO21",
@@ -179,12 +179,32 @@ def read_dexter_object_tips(
 
 
 def _as_rows(x: Any, name: str) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(x, dtype=np.float64) if not isinstance(x, torch.Tensor) else x).to(torch.float64)
+    if not isinstance(x, torch.Tensor):
+        if not_number(x):
+            raise SubmissionError(f"{name} holds strings, booleans or nulls", hint="store every coordinate as a number")
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise SubmissionError(f"{name} is not a numeric (M, 21, 3) array", hint="save joints in metres") from None
+    t = torch.as_tensor(x).to(torch.float64)
     if t.dim() != 3 or tuple(t.shape[1:]) != (21, 3):
         raise SubmissionError(f"{name} must have shape (M, 21, 3), got {tuple(t.shape)}")
     if not bool(torch.isfinite(t).all()):
         raise SubmissionError(f"{name} holds NaN or infinite values", hint="every joint must be a finite number")
     return t
+
+
+def _valid_rows(x: Any, gt: torch.Tensor) -> torch.Tensor:
+    try:
+        v = np.asarray(x)
+        if v.dtype.kind not in "biuf":
+            raise TypeError
+        v = v.astype(bool)
+    except (TypeError, ValueError, OverflowError):
+        raise SubmissionError("joint validity flags are not a numeric or boolean array") from None
+    if v.shape != tuple(gt.shape[:2]):
+        raise SubmissionError(f"joint validity flags have shape {v.shape}, expected {tuple(gt.shape[:2])}")
+    return torch.from_numpy(v)
 
 
 class Hand3DPCKProtocol(Protocol):
@@ -244,11 +264,7 @@ class Hand3DPCKProtocol(Protocol):
         pred = _as_rows(pred_joints, "pred_joints")
         if pred.shape[0] != gt.shape[0]:
             raise SubmissionError(f"{pred.shape[0]} predicted hands for {gt.shape[0]} ground-truth hands")
-        valid = (
-            torch.ones(gt.shape[:2], dtype=torch.bool)
-            if joints_valid is None
-            else torch.as_tensor(np.asarray(joints_valid)).bool().reshape(gt.shape[:2])
-        )
+        valid = torch.ones(gt.shape[:2], dtype=torch.bool) if joints_valid is None else _valid_rows(joints_valid, gt)
         aligned = self._align(pred, gt, valid, scale)
         err = (aligned - gt).norm(dim=-1)[:, list(self.joints)] * 1000.0
         summ = summarize_errors(err, valid[:, list(self.joints)], *_THRESHOLDS_MM, median=True)

@@ -188,3 +188,19 @@ def test_interhand_ragged_joint_cam_json(tmp_path: Path) -> None:
     (d / "pred.json").write_text(json.dumps({"joint_cam": [IJ[0].tolist(), [[1, 2]], 5, []]}))
     with pytest.raises(SubmissionError, match="sample 1"):
         get_protocol("interhand").score_files(d, d / "pred.json")
+
+
+@pytest.mark.parametrize("joints", [{}, [["a"] * 3] * 21, [[1, 2], [3]], 5])
+def test_pck3d_joints_that_are_not_an_array(tmp_path: Path, joints) -> None:
+    """Found by tests/fuzz/test_fuzz_submissions.py: a dict, strings or ragged lists raised TypeError."""
+    np.savez(tmp_path / "gt.npz", joints=GX)
+    (tmp_path / "pred.json").write_text(json.dumps({"joints": joints}))
+    with pytest.raises(SubmissionError):
+        get_protocol("egodexter-3dhand").score_files(tmp_path, tmp_path / "pred.json")
+
+
+def test_pck3d_valid_flags_of_the_wrong_shape(tmp_path: Path) -> None:
+    np.savez(tmp_path / "gt.npz", joints=GX, valid=np.ones((N, 5)))
+    np.savez(tmp_path / "pred.npz", joints=GX)
+    with pytest.raises(SubmissionError, match="validity flags have shape"):
+        get_protocol("stb-3dhand").score_files(tmp_path, tmp_path / "pred.npz")
