@@ -150,7 +150,13 @@ class FreiHAND(HandDataset):
         if self._verts is None:
             path = self.root / f"{self.split}_verts.json"
             data = read_json(path, "FreiHAND", URL)
-            arr = np.asarray(data, dtype=np.float32)
+            try:
+                arr = np.asarray(data, dtype=np.float32)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise AnnotationError(
+                    f"FreiHAND: {path} is not a regular numeric array (ragged or non-numeric vertices)",
+                    hint="re-download the annotation file",
+                ) from exc
             if arr.ndim != 3 or arr.shape[0] != self.num_unique or arr.shape[2] != 3:
                 raise AnnotationError(f"FreiHAND: {path} has shape {arr.shape}, expected ({self.num_unique}, V, 3)")
             self._verts = arr

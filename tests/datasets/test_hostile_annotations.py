@@ -99,3 +99,15 @@ def test_interhand_zero_focal_is_refused(tmp_path) -> None:
     cam_path.write_text(json.dumps(cams))
     with pytest.raises(HandzooError, match="focal lengths 0, 0"):
         load_dataset("interhand", root=tmp_path, split="test")[0]
+
+
+@pytest.mark.parametrize("split", ["training", "evaluation"])
+def test_ragged_freihand_vertices(tmp_path, split: str) -> None:
+    """Ragged <split>_verts.json (evaluation_verts.json for the test split) raised a bare ValueError."""
+    write_freihand(tmp_path, n=2, split=split)
+    path = tmp_path / f"{split}_verts.json"
+    verts = json.loads(path.read_text())
+    verts[1] = verts[1][:5] + [[1.0, 2.0]]
+    path.write_text(json.dumps(verts))
+    with pytest.raises(AnnotationError, match=f"{split}_verts.json is not a regular numeric array"):
+        load_dataset("freihand", root=tmp_path, split=split)[0]
