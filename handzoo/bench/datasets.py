@@ -233,12 +233,15 @@ def _annotation_stats(root: Path) -> list[tuple[str, int, int]]:
         except OSError:
             continue
         for e in entries:
-            if e.is_dir(follow_symlinks=True):
-                if level < 2:
-                    stack.append((Path(e.path), level + 1))
-            elif Path(e.name).suffix.lower() in _ANNOTATION_SUFFIXES:
-                st = e.stat()
-                out.append((str(Path(e.path).relative_to(root)), st.st_size, st.st_mtime_ns))
+            try:  # a link loop or an unreadable entry is the loader's to report, not the fingerprint's
+                if e.is_dir(follow_symlinks=True):
+                    if level < 2:
+                        stack.append((Path(e.path), level + 1))
+                elif Path(e.name).suffix.lower() in _ANNOTATION_SUFFIXES:
+                    st = e.stat()
+                    out.append((str(Path(e.path).relative_to(root)), st.st_size, st.st_mtime_ns))
+            except OSError:
+                continue
     return sorted(out)
 
 

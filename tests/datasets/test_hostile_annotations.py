@@ -111,3 +111,18 @@ def test_ragged_freihand_vertices(tmp_path, split: str) -> None:
     path.write_text(json.dumps(verts))
     with pytest.raises(AnnotationError, match=f"{split}_verts.json is not a regular numeric array"):
         load_dataset("freihand", root=tmp_path, split=split)[0]
+
+
+def test_symlink_loop_image_does_not_crash_the_bench(tmp_path, capsys) -> None:
+    from handzoo.bench import cli
+
+    write_rhd(tmp_path / "RHD", split="evaluation", n=2)
+    img = tmp_path / "RHD" / "evaluation" / "color" / "00001.png"
+    img.unlink()
+    os.symlink(img, img)
+    args = ["--datasets", "rhd", "--models", "mean-hand", "--data-root", f"rhd={tmp_path / 'RHD'}", "--no-progress"]
+    rc = cli.main([*args, "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert rc in (0, 1) and "Traceback" not in captured.err
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert not doc["results"] and "00001.png" in json.dumps(doc["skipped"])
