@@ -21,7 +21,9 @@ def test_list_json(capsys):
     rows = json.loads(capsys.readouterr().out)
     names = {r["name"] for r in rows}
     assert {"h2onet-dexycb", "hand4whole-hand"} <= names
-    assert all(r["weights"] in ("published", "cached", "convert-needed") for r in rows)
+    assert all(r["weights"] in ("published", "cached", "convert-needed", "bundled") for r in rows)
+    bundled = {r["name"] for r in rows if r["weights"] == "bundled"}
+    assert "compact-openhand" in bundled  # the shipped open model's weights come with the package
 
 
 def test_list_pattern_and_table(capsys):
