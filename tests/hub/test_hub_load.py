@@ -134,7 +134,11 @@ def test_hub_round_trip_and_warning(install_tiny, standin_hub, tiny_model, monke
 
 @pytest.mark.parametrize("published", [False, True])
 def test_builtin_variant_fails_fast_without_network(tmp_path, published):
-    """A fresh process, empty cache, no network: h2onet-dexycb fails in < 2 s without importing torch."""
+    """A fresh process, empty cache, no network: h2onet-dexycb fails at once, without importing torch.
+
+    The bound only rules out retry/back-off loops (each costs 10 s or more); the measured figure
+    (about 0.3 s) lives in benchmarks/bench_load_offline.py, not in a timed unit test.
+    """
     code = f"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -156,7 +160,7 @@ except HandzooError as exc:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, cwd=REPO_ROOT
     )
     res = json.loads(out.stdout.strip().splitlines()[-1])
-    assert res["s"] < 2.0, res
+    assert res["s"] < 8.0, res
     assert not res["torch"], "the failure path must not import torch"
     if published:
         assert res["type"] == "DownloadError" and "HF_HUB_OFFLINE" in res["msg"]
