@@ -112,6 +112,110 @@ def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     return text.encode("latin1")
 
 
+class _GuardedArray(np.ndarray):
+    """An array under construction by the unpickler: its state is checked before numpy sees it.
+
+    numpy's ``ndarray.__setstate__`` builds an object-dtype array from raw bytes when told to, which
+    turns file bytes into object pointers (a two-byte edit of any array pickle crashes the process).
+    :func:`_unguard` turns these back into plain ``ndarray`` after loading.
+    """
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise pickle.UnpicklingError("malformed array state")
+        dtype, data = _canonical_dtype(state[-3]), state[-1]
+        if _has_objects(dtype) and (dtype.kind != "O" or not isinstance(data, list)):
+            raise pickle.UnpicklingError("refusing an object array built from raw bytes")
+        super().__setstate__((*state[:-3], dtype, *state[-2:]))
+
+
+def _has_objects(dtype: np.dtype) -> bool:
+    if dtype.kind == "O":
+        return True
+    if dtype.subdtype is not None:
+        return _has_objects(dtype.subdtype[0])
+    return bool(dtype.fields) and any(_has_objects(f[0]) for f in dtype.fields.values())
+
+
+def _canonical_dtype(dtype: Any) -> np.dtype:
+    """The same dtype rebuilt from its description: pickled dtype flags (which tell numpy whether
+    items are object pointers) are file data and are never trusted."""
+    if not isinstance(dtype, np.dtype):
+        raise pickle.UnpicklingError("malformed array state (no dtype)")
+    try:
+        if dtype.subdtype is not None:
+            base, shape = dtype.subdtype
+            return np.dtype((_canonical_dtype(base), shape))
+        if dtype.fields:
+            return np.dtype(dtype.descr)
+        return np.dtype(dtype.str)
+    except (TypeError, ValueError) as exc:
+        raise pickle.UnpicklingError(f"malformed dtype: {exc}") from None
+
+
+def _safe_reconstruct(cls: Any, shape: Any, dtype: Any) -> np.ndarray:
+    # numpy's _reconstruct(ndarray, (0,), b'b'), made to build a _GuardedArray
+    if not (isinstance(cls, type) and issubclass(cls, np.ndarray)):
+        raise pickle.UnpicklingError(f"refusing to reconstruct {cls!r}")
+    return np.ndarray.__new__(_GuardedArray, shape, dtype)
+
+
+def _safe_scalar(dtype: Any, obj: Any = None) -> Any:
+    dtype = _canonical_dtype(dtype)
+    if _has_objects(dtype) and isinstance(obj, (bytes, bytearray, str)):
+        raise pickle.UnpicklingError("refusing an object scalar built from raw bytes")
+    if obj is None:
+        return _numpy_global("scalar")(dtype)
+    return _numpy_global("scalar")(dtype, obj)
+
+
+def _safe_frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    dtype = _canonical_dtype(dtype)
+    if _has_objects(dtype):
+        raise pickle.UnpicklingError("refusing an object array built from a buffer")
+    return _numpy_global("_frombuffer")(buf, dtype, shape, order)
+
+
+_SAFE_NUMPY = {"_reconstruct": _safe_reconstruct, "scalar": _safe_scalar, "_frombuffer": _safe_frombuffer}
+
+
+def _unguard(obj: Any, seen: dict[int, Any] | None = None) -> Any:
+    """``obj`` with every :class:`_GuardedArray` inside (containers, records) as a plain ndarray."""
+    seen = {} if seen is None else seen
+    key = id(obj)
+    if key in seen:
+        return seen[key]
+    if isinstance(obj, np.ndarray):
+        out = obj.view(np.ndarray) if type(obj) is not np.ndarray else obj
+        seen[key] = out
+        if out.dtype.hasobject:
+            flat = out.reshape(-1)
+            for i in range(flat.size):
+                flat[i] = _unguard(flat[i], seen)
+        return out
+    if isinstance(obj, dict):
+        seen[key] = obj
+        for k in list(obj):
+            obj[k] = _unguard(obj[k], seen)
+        return obj
+    if isinstance(obj, list):
+        seen[key] = obj
+        obj[:] = [_unguard(v, seen) for v in obj]
+        return obj
+    if isinstance(obj, tuple):
+        out = tuple(_unguard(v, seen) for v in obj)
+        seen[key] = out
+        return out
+    if isinstance(obj, PickledObject):
+        seen[key] = obj
+        if isinstance(getattr(obj, "args", None), tuple):
+            obj.args = tuple(_unguard(v, seen) for v in obj.args)
+        if hasattr(obj, "state"):
+            obj.state = _unguard(obj.state, seen)
+        return obj
+    return obj
+
+
 class SafeUnpickler(pickle.Unpickler):
     """An unpickler that resolves only numpy, a few plain builtins and inert records (see module doc).
 
@@ -130,7 +234,8 @@ class SafeUnpickler(pickle.Unpickler):
         if module == "numpy" and name in ("ndarray", "dtype"):
             return getattr(np, name)
         if module.startswith("numpy") and name in _NUMPY_FUNCS:
-            return _numpy_global(name)
+            _numpy_global(name)  # numpy has it
+            return _SAFE_NUMPY[name]
         if module.startswith("numpy") and name == "dtype":
             return np.dtype
         if module == "numpy.dtypes" and name.endswith("DType") and hasattr(np.dtypes, name):
@@ -154,7 +259,10 @@ def loads(data: bytes, *, record: tuple[str, ...] = RECORDED_MODULES, what: str 
     Raises:
         pickle.UnpicklingError: a global outside the allow-list; other exceptions for malformed data.
     """
-    return SafeUnpickler(io.BytesIO(data), record=record, what=what).load()
+    try:
+        return _unguard(SafeUnpickler(io.BytesIO(data), record=record, what=what).load())
+    except RecursionError:
+        raise pickle.UnpicklingError("nested too deeply") from None
 
 
 def safe_load(

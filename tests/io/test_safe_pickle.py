@@ -50,3 +50,22 @@ def test_sparse_records_and_refusal_without_records():
         S.loads(pickle.dumps(m, protocol=2), record=())
     with pytest.raises(AssetError, match="expected an array"):
         S.to_array([1, 2], "list")
+
+
+def test_object_array_from_raw_bytes_is_refused_not_a_segfault() -> None:
+    """Two bytes changed in any array pickle ('i8' -> 'O8') made numpy read file bytes as object
+    pointers: the process crashed (found by tests/fuzz/test_fuzz_datasets.py on a HO-3D meta file)."""
+    import pickle
+
+    from handzoo.io.safe_pickle import loads
+
+    data = pickle.dumps(np.array([1, 2, 3], dtype=np.int64), protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="object array built from raw bytes"):
+        loads(data.replace(b"i8", b"O8"))
+    # pickled dtype flags are not trusted: the array comes back with numpy's own dtype
+    out = loads(pickle.dumps({"a": np.arange(6.0).reshape(2, 3), "o": np.array([1, "x"], dtype=object)}))
+    assert type(out["a"]) is np.ndarray and out["a"].dtype == np.float64 and out["a"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert type(out["o"]) is np.ndarray and out["o"].tolist() == [1, "x"]
+    rec = np.zeros(2, dtype=[("x", "<f4"), ("y", "<i2", (3,))])
+    back = loads(pickle.dumps(rec, protocol=2))
+    assert back.dtype == rec.dtype and type(back) is np.ndarray
