@@ -216,7 +216,7 @@ def main() -> None:
                     "load_average_start": [round(v, 2) for v in load_start],
                     "load_average_end": [round(v, 2) for v in os.getloadavg()]},
         "command": "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_h2onet.py "
-        + " ".join(a if not a.startswith("/") else "<authors' copy>" for a in sys.argv[1:]),
+        + " ".join(a if not a.startswith("/") else "<path>" for a in sys.argv[1:]),
         "authors_commit": "aee644e" if args.authors_dir else None,
         "rows": rows,
     }  # fmt: skip
