@@ -129,6 +129,33 @@ class _GuardedArray(np.ndarray):
         super().__setstate__((*state[:-3], dtype, *state[-2:]))
 
 
+class _DtypeRecord:
+    """A pickled ``numpy.dtype`` kept as data: numpy's own ``dtype.__setstate__`` trusts sizes and
+    flags from the file (a mutated HO-3D annotation crashed the process there). Only plain dtypes
+    (a type code and a byte order) are rebuilt; structured, subarray and datetime dtypes are refused."""
+
+    def __init__(self, obj: Any = None, align: Any = False, copy: Any = True) -> None:
+        if not isinstance(obj, (str, bytes)):
+            raise pickle.UnpicklingError("malformed dtype")
+        try:
+            self.dtype = np.dtype(obj.decode("latin1") if isinstance(obj, bytes) else obj)
+        except (TypeError, ValueError) as exc:
+            raise pickle.UnpicklingError(f"malformed dtype: {exc}") from None
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) < 8:
+            raise pickle.UnpicklingError("malformed dtype state")
+        order, sub, names = state[1], state[2], state[3]
+        if sub is not None or names is not None or self.dtype.fields:
+            raise pickle.UnpicklingError("structured or subarray dtypes are not read from pickles")
+        if order in ("<", ">") and self.dtype.byteorder != "|":
+            self.dtype = self.dtype.newbyteorder(order)
+        elif order not in ("<", ">", "|", "="):
+            raise pickle.UnpicklingError("malformed dtype byte order")
+        if self.dtype.kind in "mM":
+            raise pickle.UnpicklingError("datetime dtypes are not read from pickles")
+
+
 def _has_objects(dtype: np.dtype) -> bool:
     if dtype.kind == "O":
         return True
@@ -140,6 +167,8 @@ def _has_objects(dtype: np.dtype) -> bool:
 def _canonical_dtype(dtype: Any) -> np.dtype:
     """The same dtype rebuilt from its description: pickled dtype flags (which tell numpy whether
     items are object pointers) are file data and are never trusted."""
+    if isinstance(dtype, _DtypeRecord):
+        dtype = dtype.dtype
     if not isinstance(dtype, np.dtype):
         raise pickle.UnpicklingError("malformed array state (no dtype)")
     try:
@@ -185,6 +214,8 @@ def _unguard(obj: Any, seen: dict[int, Any] | None = None) -> Any:
     key = id(obj)
     if key in seen:
         return seen[key]
+    if isinstance(obj, _DtypeRecord):
+        return obj.dtype
     if isinstance(obj, np.ndarray):
         out = obj.view(np.ndarray) if type(obj) is not np.ndarray else obj
         seen[key] = out
@@ -231,15 +262,13 @@ class SafeUnpickler(pickle.Unpickler):
         self._what = what
 
     def find_class(self, module: str, name: str) -> Any:
-        if module == "numpy" and name in ("ndarray", "dtype"):
-            return getattr(np, name)
+        if module == "numpy" and name == "ndarray":
+            return np.ndarray
+        if module.startswith("numpy") and name == "dtype":
+            return _DtypeRecord
         if module.startswith("numpy") and name in _NUMPY_FUNCS:
             _numpy_global(name)  # numpy has it
             return _SAFE_NUMPY[name]
-        if module.startswith("numpy") and name == "dtype":
-            return np.dtype
-        if module == "numpy.dtypes" and name.endswith("DType") and hasattr(np.dtypes, name):
-            return getattr(np.dtypes, name)
         if module in ("builtins", "__builtin__") and name in _BUILTINS:
             return _BUILTINS[name]
         if (module, name) == ("collections", "OrderedDict"):
