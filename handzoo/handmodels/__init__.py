@@ -26,6 +26,9 @@ _LAZY: dict[str, str] = {
     "load_openhand": "openhand",
     "OPENHAND_TIP_IDS": "openhand",
     "save_hand_png": "viz",
+    "hand_model_config": "method_hand",
+    "build_method_hand_model": "method_hand",
+    "make_buffers_non_persistent": "method_hand",
 }
 
 __all__ = sorted(_LAZY)

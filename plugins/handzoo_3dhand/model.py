@@ -20,6 +20,7 @@ from torch import nn
 
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.flip import flip_axis_angle, flip_points
+from handzoo.handmodels.method_hand import build_method_hand_model, make_buffers_non_persistent
 from handzoo.interfaces import HandModel, Loss, Method
 from handzoo.query import HandQuery
 from handzoo.types import LEFT, HandOutput
@@ -63,13 +64,6 @@ RGB2D_ARCHITECTURE: dict[str, Any] = {
 }
 
 
-def _make_buffers_non_persistent(module: nn.Module) -> None:
-    # hand-model arrays come from the user's files at build time: never saved with the weights
-    for sub in module.modules():
-        for name, buf in list(sub.named_buffers(recurse=False)):
-            sub.register_buffer(name, buf, persistent=False)
-
-
 def build_hand_model(
     hand_model: str | dict[str, Any] | HandModel = "mano",
     mano_dir: str | os.PathLike[str] | None = None,
@@ -87,35 +81,13 @@ def build_hand_model(
     Raises:
         ConfigError: an unknown name, a left-hand model, or a model not in PCA mode.
     """
-    if isinstance(hand_model, HandModel):
-        hm = hand_model
-    else:
-        from handzoo.registry import build
-
-        if isinstance(hand_model, str):
-            name = hand_model.lower()
-            if name not in ("mano", "openhand"):
-                raise ConfigError(f"unknown hand model {hand_model!r} for 3D-hand", hint="use 'mano' or 'openhand'")
-            cfg: dict[str, Any] = {"type": name}
-        elif isinstance(hand_model, Mapping):
-            cfg = dict(hand_model)
-        else:
-            raise ConfigError(
-                f"hand_model must be a name, a config dict or a HandModel, got {type(hand_model).__name__}"
-            )
-        cfg.setdefault("side", "right")
-        cfg.setdefault("use_pca", True)
-        cfg.setdefault("num_pca_comps", num_pca)
-        cfg.setdefault("flat_hand_mean", False)
-        if str(cfg.get("type")).lower() == "mano":
-            cfg.setdefault("tip_vertex_ids", THREEDHAND_MANO_TIPS)
-            if mano_dir is not None:
-                cfg.setdefault("mano_dir", mano_dir)
-        if "tip_vertex_ids" in cfg and cfg["tip_vertex_ids"] is not None:
-            cfg["tip_vertex_ids"] = tuple(int(t) for t in cfg["tip_vertex_ids"])
-        hm = build("hand_models", cfg)
-    if getattr(hm, "side", "right") != "right":
-        raise ConfigError("3D-hand needs a right-hand model (left hands are mirrored crops)")
+    hm = build_method_hand_model(
+        hand_model,
+        method="3D-hand",
+        defaults={"side": "right", "use_pca": True, "num_pca_comps": num_pca, "flat_hand_mean": False},
+        mano_defaults={"tip_vertex_ids": THREEDHAND_MANO_TIPS},
+        mano_dir=mano_dir,
+    )
     if not getattr(hm, "use_pca", False) or getattr(hm, "num_pca_comps", None) != num_pca:
         raise ConfigError(
             f"3D-hand needs a hand model in PCA mode with {num_pca} components",
@@ -184,7 +156,7 @@ class ThreeDHand(Method):
                 hint="model-1 (with_heatmaps=True) needs the 24-channel stem ThreeDHandStem",
             )
         self.hand_model = build_hand_model(hand_model, mano_dir, num_pca=self.head.num_pca)
-        _make_buffers_non_persistent(self.hand_model)
+        make_buffers_non_persistent(self.hand_model)
         self.keypoints_from = keypoints_from
         self._keypoint_model: Method | None = keypoints_from if isinstance(keypoints_from, Method) else None
         self.heatmap_sigma = float(heatmap_sigma)

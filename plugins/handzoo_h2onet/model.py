@@ -24,6 +24,7 @@ from torch import nn
 
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.rotations import rot6d_to_matrix
+from handzoo.handmodels.method_hand import build_method_hand_model
 from handzoo.interfaces import HandModel, Method
 from handzoo.query import HandQuery, make_query
 from handzoo.types import HandOutput
@@ -52,26 +53,14 @@ def build_hand_model(
         ConfigError: a hand model other than ``'mano'``/``'openhand'``, or one without a (21, V)
             ``joint_regressor``.
     """
-    from handzoo.registry import build
-
-    if isinstance(hand_model, HandModel):
-        hm = hand_model
-    else:
-        cfg: dict[str, Any] = {"type": hand_model} if isinstance(hand_model, str) else dict(hand_model)
-        name = str(cfg.get("type", "")).lower()
-        if name not in ("mano", "openhand"):
-            raise ConfigError(
-                f"H2ONet is built on hand_model 'mano' or 'openhand', got {cfg.get('type')!r}",
-                hint="use hand_model='mano' (the authors' weights) or 'openhand' (no MANO files needed)",
-            )
-        cfg["type"] = name
-        cfg.setdefault("side", "right")
-        cfg.setdefault("joint_regressor", "vertices")
-        if name == "mano":
-            cfg.setdefault("tip_vertex_ids", MANO_TIP_VERTEX_IDS)
-            if mano_dir is not None:
-                cfg.setdefault("mano_dir", mano_dir)
-        hm = build("hand_models", cfg)
+    hm = build_method_hand_model(
+        hand_model,
+        method="H2ONet",
+        defaults={"side": "right", "joint_regressor": "vertices"},
+        mano_defaults={"tip_vertex_ids": MANO_TIP_VERTEX_IDS},
+        mano_dir=mano_dir,
+        right_only=False,
+    )
     reg = getattr(hm, "joint_regressor", None)
     if (
         not isinstance(reg, torch.Tensor)

@@ -16,10 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from handzoo.errors import ConfigError, InputError
+from handzoo.errors import InputError
 from handzoo.geometry.cameras import project_points
 from handzoo.geometry.flip import flip_axis_angle, flip_points
 from handzoo.geometry.rotations import rot6d_to_axis_angle
+from handzoo.handmodels.method_hand import build_method_hand_model, make_buffers_non_persistent
 from handzoo.interfaces import HandModel, Loss, Method
 from handzoo.query import HandQuery
 from handzoo.types import LEFT, HandOutput
@@ -50,14 +51,6 @@ DEFAULT_ARCHITECTURE: dict[str, Any] = {
 }
 
 
-def _make_buffers_non_persistent(module: torch.nn.Module) -> None:
-    # Hand-model arrays come from the user's files at build time: they must never be saved
-    # with (or expected in) the method's weights (MANO's licence forbids redistributing them).
-    for sub in module.modules():
-        for name, buf in list(sub.named_buffers(recurse=False)):
-            sub.register_buffer(name, buf, persistent=False)
-
-
 def build_hand_model(
     hand_model: str | Mapping[str, Any] | HandModel,
     mano_dir: str | os.PathLike[str] | None = None,
@@ -74,36 +67,17 @@ def build_hand_model(
     Raises:
         ConfigError: unknown hand model name, or a left-hand model.
     """
-    from handzoo.registry import build
-
-    if isinstance(hand_model, HandModel):
-        hm = hand_model
-    else:
-        if isinstance(hand_model, str):
-            name = hand_model.lower()
-            if name not in ("mano", "openhand"):
-                raise ConfigError(f"unknown hand model {hand_model!r} for Hand4Whole", hint="use 'mano' or 'openhand'")
-            cfg: dict[str, Any] = {"type": name}
-        elif isinstance(hand_model, Mapping):
-            cfg = dict(hand_model)
-        else:
-            raise ConfigError(
-                f"hand_model must be a name, a HAND_MODELS config or a HandModel, got {type(hand_model).__name__}"
-            )
-        name = str(cfg.get("type", "")).lower()
-        cfg.setdefault("side", "right")
-        cfg.setdefault("flat_hand_mean", False)
-        cfg.setdefault("joint_regressor", "vertices")
-        if tip_vertex_ids is not None:
-            cfg["tip_vertex_ids"] = tuple(tip_vertex_ids)
-        elif name == "mano":
-            cfg.setdefault("tip_vertex_ids", HAND4WHOLE_MANO_TIPS)
-        if name == "mano" and mano_dir is not None:
-            cfg.setdefault("mano_dir", mano_dir)
-        hm = build("hand_models", cfg)
-    if getattr(hm, "side", "right") != "right":
-        raise ConfigError("Hand4Whole needs a right-hand model (left hands are mirrored crops)")
-    return hm
+    cfg: str | Mapping[str, Any] | HandModel = hand_model
+    if tip_vertex_ids is not None and not isinstance(hand_model, HandModel):
+        cfg = {**({"type": hand_model} if isinstance(hand_model, str) else dict(hand_model))}
+        cfg["tip_vertex_ids"] = tuple(tip_vertex_ids)
+    return build_method_hand_model(
+        cfg,
+        method="Hand4Whole",
+        defaults={"side": "right", "flat_hand_mean": False, "joint_regressor": "vertices"},
+        mano_defaults={"tip_vertex_ids": HAND4WHOLE_MANO_TIPS},
+        mano_dir=mano_dir,
+    )
 
 
 def _part(kind: str, cfg: str | Mapping[str, Any] | nn.Module, defaults: Mapping[str, Any]) -> Any:
@@ -181,7 +155,7 @@ class Hand4WholeHand(Method):
         for part in (self.backbone, self.position_head, self.rotation_head):
             part.to(memory_format=torch.channels_last)
         self.hand_model = build_hand_model(hand_model, mano_dir, tip_vertex_ids)
-        _make_buffers_non_persistent(self.hand_model)
+        make_buffers_non_persistent(self.hand_model)
         self.loss_configs = {k: dict(v) for k, v in (losses or arch["losses"]).items()}
         self.depth_scale = depth_scale(self.focal, self.camera_3d_size, self.input_size)
 
