@@ -186,7 +186,8 @@ def _safe_reconstruct(cls: Any, shape: Any, dtype: Any) -> np.ndarray:
     # numpy's _reconstruct(ndarray, (0,), b'b'), made to build a _GuardedArray
     if not (isinstance(cls, type) and issubclass(cls, np.ndarray)):
         raise pickle.UnpicklingError(f"refusing to reconstruct {cls!r}")
-    return np.ndarray.__new__(_GuardedArray, shape, dtype)
+    # the shape and dtype given here are placeholders (the state sets them): never allocate from them
+    return np.ndarray.__new__(_GuardedArray, (0,), np.int8)
 
 
 def _safe_scalar(dtype: Any, obj: Any = None) -> Any:

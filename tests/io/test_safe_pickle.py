@@ -75,3 +75,15 @@ def test_object_array_from_raw_bytes_is_refused_not_a_segfault() -> None:
         loads(pickle.dumps(np.zeros(2, dtype=[("x", "<f4"), ("y", "<i2", (3,))]), protocol=2))
     with pytest.raises(pickle.UnpicklingError, match="malformed dtype state"):
         loads(pickle.dumps(np.eye(3), protocol=2).replace(b"J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t", b"t"))
+
+
+def test_reconstruct_shape_is_never_allocated() -> None:
+    """A mutated placeholder shape in _reconstruct allocated it (a memory bomb / hang)."""
+    import pickle
+
+    from handzoo.io.safe_pickle import loads
+
+    data = pickle.dumps(np.arange(3.0), protocol=2)
+    i = data.index(b"K\x00\x85")  # _reconstruct's placeholder shape (0,)
+    bomb = data[:i] + b"J\xff\xff\xff\x7f" + data[i + 2 :]  # (2**31 - 1,) int8 placeholder
+    assert loads(bomb).tolist() == [0.0, 1.0, 2.0]
