@@ -49,6 +49,8 @@ __all__ = [
 RECORDED_MODULES: tuple[str, ...] = ("chumpy", "scipy.sparse")
 
 _NUMPY_FUNCS = frozenset({"_reconstruct", "scalar", "_frombuffer"})
+#: largest item size (bytes) of a dtype read from a pickle
+MAX_ITEMSIZE = 1 << 16
 _NUMPY_HOMES = ("numpy._core.multiarray", "numpy.core.multiarray", "numpy._core.numeric", "numpy.core.numeric")
 _BUILTINS: dict[str, Any] = {
     "set": set,
@@ -174,12 +176,18 @@ def _canonical_dtype(dtype: Any) -> np.dtype:
     try:
         if dtype.subdtype is not None:
             base, shape = dtype.subdtype
-            return np.dtype((_canonical_dtype(base), shape))
-        if dtype.fields:
-            return np.dtype(dtype.descr)
-        return np.dtype(dtype.str)
+            out = np.dtype((_canonical_dtype(base), shape))
+        elif dtype.fields:
+            out = np.dtype(dtype.descr)
+        else:
+            out = np.dtype(dtype.str)
     except (TypeError, ValueError) as exc:
         raise pickle.UnpicklingError(f"malformed dtype: {exc}") from None
+    if out.itemsize > MAX_ITEMSIZE:
+        # numpy allocates a scalar of this size before checking the file's bytes (a mutated
+        # 'f8' -> 'V2000000000' asked for gigabytes): no annotation needs such items
+        raise pickle.UnpicklingError(f"refusing a dtype of {out.itemsize} bytes per item (at most {MAX_ITEMSIZE})")
+    return out
 
 
 def _safe_reconstruct(cls: Any, shape: Any, dtype: Any) -> np.ndarray:

@@ -87,3 +87,24 @@ def test_reconstruct_shape_is_never_allocated() -> None:
     i = data.index(b"K\x00\x85")  # _reconstruct's placeholder shape (0,)
     bomb = data[:i] + b"J\xff\xff\xff\x7f" + data[i + 2 :]  # (2**31 - 1,) int8 placeholder
     assert loads(bomb).tolist() == [0.0, 1.0, 2.0]
+
+
+def test_huge_item_dtype_is_refused_before_numpy_allocates_it() -> None:
+    """A mutated dtype string X made numpy allocate a scalar of that size
+    (found by the long fuzz run of the RHD annotation pickle: the process was killed for memory)."""
+    import resource
+
+    from handzoo.io.safe_pickle import MAX_ITEMSIZE, loads
+
+    data = pickle.dumps({"k": np.float64(1.5), "a": np.arange(3.0)}, protocol=2)
+    assert loads(data)["k"] == 1.5
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (8 << 30, hard))  # a regression fails with MemoryError, not the OOM killer
+    try:
+        for code in (b"V2000000000", b"S2000000000", b"V" + str(MAX_ITEMSIZE + 1).encode()):
+            bomb = data.replace(b"X\x02\x00\x00\x00f8", b"X" + len(code).to_bytes(4, "little") + code)
+            assert bomb != data
+            with pytest.raises(pickle.UnpicklingError, match="bytes per item"):
+                loads(bomb)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
