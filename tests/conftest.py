@@ -16,6 +16,9 @@ settings.load_profile(os.environ.get("HANDZOO_HYPOTHESIS_PROFILE", "handzoo"))
 os.environ["HF_HUB_OFFLINE"] = "1"
 # Spinning OpenMP threads stall each other on a shared 2-core machine (4-10x slower tests).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# float32 reductions (convolutions, rasterising) depend on the thread count: one intra-op thread
+# makes every run of the suite compute the same numbers, whatever the machine's settings.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HANDZOO_TEST", "1")
 os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
