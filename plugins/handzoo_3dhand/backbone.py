@@ -22,6 +22,7 @@ import timm
 import torch
 from torch import nn
 
+from handzoo.backbones.fusion import fold_conv_bn
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
 
@@ -43,27 +44,6 @@ class ThreeDHandStem(nn.Conv2d):
         super().__init__(in_channels, out_channels, kernel_size=7, stride=2, padding=3, bias=False)
 
 
-def _conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
-    """A convolution equal to ``bn(conv(x))`` in eval mode (folded in float64, cast back)."""
-    dtype = conv.weight.dtype
-    w = conv.weight.detach().double()
-    b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
-    scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.detach().double() + bn.eps)
-    fused = nn.Conv2d(
-        conv.in_channels,
-        conv.out_channels,
-        conv.kernel_size,
-        conv.stride,
-        conv.padding,
-        conv.dilation,
-        conv.groups,
-        bias=True,
-    ).to(device=conv.weight.device)
-    fused.weight.data = (w * scale[:, None, None, None]).to(dtype)
-    fused.bias.data = ((b - bn.running_mean.detach().double()) * scale + bn.bias.detach().double()).to(dtype)
-    return fused
-
-
 def fold_batchnorm(module: nn.Module) -> nn.Module:
     """Fold every ``convX`` / ``bnX`` pair and ``downsample`` (conv, bn) of a ResNet in place.
 
@@ -76,11 +56,11 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
                 bn_name = "bn" + name[len("conv") :]
                 bn = names.get(bn_name)
                 if isinstance(bn, nn.BatchNorm2d):
-                    setattr(parent, name, _conv_bn(child, bn))
+                    setattr(parent, name, fold_conv_bn(child, bn))
                     setattr(parent, bn_name, nn.Identity())
         ds = names.get("downsample")
         if isinstance(ds, nn.Sequential) and len(ds) == 2 and isinstance(ds[1], nn.BatchNorm2d):
-            parent.downsample = nn.Sequential(_conv_bn(ds[0], ds[1]))
+            parent.downsample = nn.Sequential(fold_conv_bn(ds[0], ds[1]))
     return module
 
 

@@ -21,40 +21,9 @@ import copy
 import torch
 from torch import nn
 
+from handzoo.backbones.fusion import fold_conv_bn, mkldnn_available
+
 __all__ = ["fold_conv_bn", "folded_copy", "FusedConv", "fast_copy", "mkldnn_available"]
-
-
-def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
-    """A new convolution equal to ``bn(conv(x))`` in eval mode (folded in float64)."""
-    dtype = conv.weight.dtype
-    w = conv.weight.detach().to(torch.float64)
-    b = (
-        conv.bias.detach().to(torch.float64)
-        if conv.bias is not None
-        else torch.zeros(w.shape[0], dtype=torch.float64, device=w.device)
-    )
-    mean = bn.running_mean.detach().to(torch.float64)
-    var = bn.running_var.detach().to(torch.float64)
-    gamma = bn.weight.detach().to(torch.float64) if bn.weight is not None else torch.ones_like(mean)
-    beta = bn.bias.detach().to(torch.float64) if bn.bias is not None else torch.zeros_like(mean)
-    scale = gamma / torch.sqrt(var + bn.eps)
-    out = nn.Conv2d(
-        conv.in_channels,
-        conv.out_channels,
-        conv.kernel_size,
-        conv.stride,
-        conv.padding,
-        conv.dilation,
-        conv.groups,
-        bias=True,
-        padding_mode=conv.padding_mode,
-        device=w.device,
-        dtype=dtype,
-    )
-    with torch.no_grad():
-        out.weight.copy_((w * scale[:, None, None, None]).to(dtype))
-        out.bias.copy_(((b - mean) * scale + beta).to(dtype))
-    return out
 
 
 def _fold_in_place(module: nn.Module) -> None:
@@ -82,11 +51,6 @@ def folded_copy(module: nn.Module) -> nn.Module:
         out = copy.deepcopy(module).eval()
         _fold_in_place(out)
     return out
-
-
-def mkldnn_available() -> bool:
-    """Whether oneDNN's fused convolution operators can be used here."""
-    return bool(torch.backends.mkldnn.is_available()) and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
 
 
 class FusedConv(nn.Module):

@@ -19,45 +19,9 @@ import copy
 import torch
 from torch import nn
 
+from handzoo.backbones.fusion import PlanCache, fold_bn, mkldnn_available
+
 __all__ = ["fold_bn", "FusedConv2d", "PlanCache", "mkldnn_available", "inference_copy"]
-
-
-class PlanCache(dict):
-    """A dict holding a derived inference plan: copies and pickles of its owner start empty
-    (pre-packed oneDNN weights can be neither copied nor pickled, and are rebuilt on demand)."""
-
-    def __deepcopy__(self, memo: dict) -> PlanCache:
-        return PlanCache()
-
-    def __reduce__(self) -> tuple:
-        return (PlanCache, ())
-
-
-def mkldnn_available() -> bool:
-    """Whether oneDNN's fused convolution operators exist in this torch build."""
-    return bool(torch.backends.mkldnn.is_available()) and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
-
-
-def fold_bn(
-    weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm1d | nn.BatchNorm2d
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(weight', bias')`` of a conv/linear equal to ``bn(layer(x))`` in eval mode, folded in float64.
-
-    Args:
-        weight: (C_out, ...) layer weight.
-        bias: (C_out,) layer bias or None.
-        bn: the BatchNorm that follows (running statistics are used).
-    """
-    dtype = weight.dtype
-    w = weight.detach().to(torch.float64)
-    b = bias.detach().to(torch.float64) if bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
-    mean = bn.running_mean.detach().to(torch.float64)
-    var = bn.running_var.detach().to(torch.float64)
-    gamma = bn.weight.detach().to(torch.float64) if bn.weight is not None else torch.ones_like(mean)
-    beta = bn.bias.detach().to(torch.float64) if bn.bias is not None else torch.zeros_like(mean)
-    scale = gamma / torch.sqrt(var + bn.eps)
-    w = w * scale.reshape(-1, *([1] * (w.dim() - 1)))
-    return w.to(dtype), ((b.to(w.device) - mean) * scale + beta).to(dtype)
 
 
 class FusedConv2d(nn.Module):

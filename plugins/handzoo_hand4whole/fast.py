@@ -12,35 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from handzoo.backbones.fusion import PlanCache, fold_bn, mkldnn_available
+
 __all__ = ["mkldnn_available", "fold_conv_bn", "FusedConv2d", "PlanCache", "fused_trunk"]
-
-
-class PlanCache(dict):
-    """A dict holding a derived inference plan: copies and pickles of its owner start empty
-    (pre-packed oneDNN weights can be neither copied nor pickled, and are rebuilt on demand)."""
-
-    def __deepcopy__(self, memo: dict) -> PlanCache:
-        return PlanCache()
-
-    def __reduce__(self) -> tuple:
-        return (PlanCache, ())
-
-
-def mkldnn_available() -> bool:
-    """Whether oneDNN's fused convolution operators exist in this torch build."""
-    return bool(torch.backends.mkldnn.is_available()) and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
 
 
 def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """``(weight, bias)`` of one convolution equal to ``bn(conv(x))`` in eval mode, folded in float64."""
-    dtype = conv.weight.dtype
-    w = conv.weight.detach().to(torch.float64)
-    b = conv.bias.detach().to(torch.float64) if conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
-    mean, var = bn.running_mean.detach().to(torch.float64), bn.running_var.detach().to(torch.float64)
-    gamma = bn.weight.detach().to(torch.float64) if bn.weight is not None else torch.ones_like(mean)
-    beta = bn.bias.detach().to(torch.float64) if bn.bias is not None else torch.zeros_like(mean)
-    scale = gamma / torch.sqrt(var + bn.eps)
-    return (w * scale[:, None, None, None]).to(dtype), ((b - mean) * scale + beta).to(dtype)
+    return fold_bn(conv.weight, conv.bias, bn)
 
 
 class FusedConv2d(nn.Module):

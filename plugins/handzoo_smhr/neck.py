@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from handzoo.backbones.fusion import fold_bn
+
 __all__ = ["L2Norm", "CSPNeck", "fold_batchnorm"]
 
 
@@ -42,11 +44,7 @@ class L2Norm(nn.Module):
 
 def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Weight and bias of ``bn(conv(x))`` in eval mode as one convolution (computed in float64)."""
-    w = conv.weight.detach().double()
-    b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
-    scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.detach().double() + bn.eps)
-    w = w * scale.view(-1, 1, 1, 1)
-    b = (b - bn.running_mean.detach().double()) * scale + bn.bias.detach().double()
+    w, b = fold_bn(conv.weight.detach().to(torch.float64), conv.bias, bn)
     return w.to(dtype), b.to(dtype)
 
 
