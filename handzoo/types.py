@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["RIGHT", "LEFT", "SIDE_NAMES", "side_code", "HandOutput", "Sample"]
+__all__ = ["RIGHT", "LEFT", "SIDE_NAMES", "side_code", "HandOutput", "HandSlots", "Sample"]
 
 RIGHT = 0
 LEFT = 1
@@ -189,6 +189,29 @@ class HandOutput:
             root_relative=first.root_relative,
             extras=cat_field("extras") or {},
         )
+
+
+class HandSlots:
+    """Where each hand of a flat ``(N, ...)`` batch goes in :class:`HandOutput`'s padded ``(B, H, ...)`` layout.
+
+    Args:
+        image_index: (N,) image of each hand.
+        slot: (N,) position of each hand among its image's hands.
+        num_images: ``B``.
+        max_hands: ``H``.
+        device: where the index tensors live (the model's outputs' device).
+    """
+
+    def __init__(self, image_index: Any, slot: Any, num_images: int, max_hands: int, device: Any = None) -> None:
+        self.index = torch.as_tensor(image_index, device=device)
+        self.slot = torch.as_tensor(slot, device=device)
+        self.shape = (int(num_images), int(max_hands))
+
+    def pad(self, x: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+        """``(N, ...)`` per-hand values as ``(B, H, ...)``, ``fill`` where an image has no such hand."""
+        out = x.new_full((*self.shape, *x.shape[1:]), fill)
+        out[self.index, self.slot] = x
+        return out
 
 
 @dataclass

@@ -41,3 +41,15 @@ def test_side_code():
     assert side_code("Right") == RIGHT and side_code("l") == LEFT and side_code(1) == LEFT
     with pytest.raises(ValueError):
         side_code("up")
+
+
+def test_hand_slots_pad_flat_hands_into_the_batch_layout():
+    from handzoo.types import HandSlots
+
+    slots = HandSlots([0, 2, 2], [0, 0, 1], num_images=3, max_hands=2)
+    x = torch.tensor([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    out = slots.pad(x, fill=-1.0)
+    assert out.shape == (3, 2, 2)
+    assert out[0, 0].tolist() == [1, 1] and out[2, 1].tolist() == [3, 3]
+    assert (out[1] == -1).all() and (out[0, 1] == -1).all()
+    assert slots.pad(torch.ones(3, dtype=torch.bool), False).tolist() == [[True, False], [False, False], [True, True]]

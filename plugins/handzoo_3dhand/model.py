@@ -23,7 +23,7 @@ from handzoo.geometry.flip import flip_axis_angle, flip_points
 from handzoo.handmodels.method_hand import build_method_hand_model, make_buffers_non_persistent
 from handzoo.interfaces import HandModel, Loss, Method
 from handzoo.query import HandQuery
-from handzoo.types import LEFT, HandOutput
+from handzoo.types import LEFT, HandOutput, HandSlots
 
 from .mesh import decode_hand
 from .preprocess import CROP_SIZE, DEFAULT_HEATMAP_SIGMA, INTERMEDIATE_SIZE, HandCrops, crop_to_image, make_crops
@@ -316,13 +316,7 @@ class ThreeDHand(Method):
             root_relative = meta.get("K") is None
 
         b, h = crops.num_images, max(meta.get("max_hands", 0), crops.max_hands)
-        idx = torch.as_tensor(crops.image_index, device=device)
-        slot = torch.as_tensor(crops.slot, device=device)
-
-        def pad(x: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
-            out = x.new_full((b, h) + tuple(x.shape[1:]), fill)
-            out[idx, slot] = x
-            return out
+        pad = HandSlots(crops.image_index, crops.slot, b, h, device).pad
 
         valid = pad(torch.ones(len(crops.side), dtype=torch.bool, device=device), False)
         faces = self.hand_model.faces

@@ -27,7 +27,7 @@ from handzoo.geometry.rotations import rot6d_to_matrix
 from handzoo.handmodels.method_hand import build_method_hand_model
 from handzoo.interfaces import HandModel, Method
 from handzoo.query import HandQuery, make_query
-from handzoo.types import HandOutput
+from handzoo.types import HandOutput, HandSlots
 
 from .assets import MANO_TIP_VERTEX_IDS, load_finger_vertex_ids, load_mesh_hierarchy
 from .hierarchy import openhand_finger_vertex_ids, openhand_hierarchy
@@ -235,13 +235,7 @@ class _H2ONetBase(Method):
         joints2d = to_image_pixels(uv, crop)
         dev = verts.device
         b, h = int(crop.num_images), int(crop.max_hands)
-        idx = torch.as_tensor(crop.image_index, device=dev)
-        slot = torch.as_tensor(crop.slot, device=dev)
-
-        def pad(x: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
-            out = x.new_full((b, h, *x.shape[1:]), fill)
-            out[idx, slot] = x
-            return out
+        pad = HandSlots(crop.image_index, crop.slot, b, h, dev).pad
 
         extras: dict[str, Any] = {"global_rotation": pad(rot)}
         if "pred_occ" in raw:

@@ -23,7 +23,7 @@ from handzoo.geometry.rotations import rot6d_to_axis_angle
 from handzoo.handmodels.method_hand import build_method_hand_model, make_buffers_non_persistent
 from handzoo.interfaces import HandModel, Loss, Method
 from handzoo.query import HandQuery
-from handzoo.types import LEFT, HandOutput
+from handzoo.types import LEFT, HandOutput, HandSlots
 
 from .camera import camera_translation, crop_intrinsics, depth_scale, place_in_camera, project_to_heatmap
 from .preprocess import HandCrops, crop_hands, intrinsics
@@ -265,13 +265,7 @@ class Hand4WholeHand(Method):
         box_xyxy = torch.cat((boxes[:, :2], boxes[:, :2] + boxes[:, 2:]), dim=1).to(device, dtype)
 
         b, h = crops.num_images, crops.max_hands
-        idx = torch.as_tensor(crops.image_index, device=device)
-        slot = torch.as_tensor(crops.slot, device=device)
-
-        def pad(x: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
-            out = x.new_full((b, h) + tuple(x.shape[1:]), fill)
-            out[idx, slot] = x
-            return out
+        pad = HandSlots(crops.image_index, crops.slot, b, h, device).pad
 
         valid = pad(torch.ones(len(crops.side), dtype=torch.bool, device=device), False)
         faces = self.hand_model.faces
