@@ -1,4 +1,4 @@
-"""Datasets in handzoo conventions, the synthetic open-hand benchmark, and shared transforms.
+"""Datasets in handzoo conventions, the synthetic open-hand benchmark (crops and image transforms are in :mod:`handzoo.imaging`).
 
 Every loader yields :class:`~handzoo.types.Sample` objects: RGB uint8 image, intrinsics, joints in
 ``handzoo21`` order in metres in the OpenCV camera frame, hand sides, boxes, validity, and the raw

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from handzoo.datasets.transforms import (
+from handzoo.imaging.transforms import (
     crop_matrix,
     invert_affine,
     keypoint_box,
@@ -104,7 +104,7 @@ def crop_hands(
         size: crop size.
         device: device of the returned tensors.
         on_device: warp on ``device`` (the uint8 images are copied there once and cropped with
-            :func:`~handzoo.datasets.transforms.warp_crops_torch`, equal to the CPU crops to
+            :func:`~handzoo.imaging.transforms.warp_crops_torch`, equal to the CPU crops to
             ~1e-5) instead of with OpenCV on the host; default: on the device when it is not the CPU.
 
     Returns:

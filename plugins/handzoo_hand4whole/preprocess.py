@@ -3,7 +3,7 @@
 Per hand (``demo/hand/demo_hand.py`` of the Pose2Pose branch): the ``xywh`` box is clipped to the
 image, made square and enlarged 1.25x (:func:`hand4whole_box`, the method's box rule), the
 float32 image is cropped with one bilinear affine warp, mirrored first for a left hand
-(:func:`handzoo.datasets.transforms.warp_crop`), and scaled to [0, 1] RGB (no mean/std).
+(:func:`handzoo.imaging.transforms.warp_crop`), and scaled to [0, 1] RGB (no mean/std).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from handzoo.datasets.transforms import (
+from handzoo.imaging.transforms import (
     crop_matrix,
     invert_affine,
     process_box,
@@ -83,7 +83,7 @@ def crop_hands(
         expansion_rule: ``f(box_xywh, W, H) -> xywh | None``, the authors' ``process_bbox``.
         device: device of the returned crops.
         on_device: warp on ``device`` (uint8 images copied there once, cropped with
-            :func:`~handzoo.datasets.transforms.warp_crops_torch`, equal to the CPU crops to
+            :func:`~handzoo.imaging.transforms.warp_crops_torch`, equal to the CPU crops to
             ~1e-5) instead of with OpenCV; default: on the device when it is not the CPU.
 
     Raises:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from handzoo.datasets import transforms as T
+from handzoo.imaging import transforms as T
 from handzoo.errors import InputError
 
 # ------------------------------------------------------------------------------- loading

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from handzoo.datasets.transforms import crop_matrix, invert_affine, warp_crop, warp_crops_torch
+from handzoo.imaging.transforms import crop_matrix, invert_affine, warp_crop, warp_crops_torch
 
 CASES = [  # image, xywh box, flip, rotation (degrees)
     (0, [10.0, 5.0, 60.0, 70.0], False, 0.0),
