@@ -1,8 +1,14 @@
-"""Inference-time fusion shared by the methods' CPU plans: BatchNorm folded in float64, oneDNN checks.
+"""Inference-time fusion shared by the methods' CPU plans: BatchNorm folded in float64, oneDNN plans.
 
 Folding computes ``bn(layer(x))`` as one layer whose weights are evaluated in float64 and rounded
 once to the model's dtype, so a folded float32 network differs from the unfolded one at float32
 noise level only (and not at all in float64).
+
+:func:`fused_resnet_trunk` turns a plain ResNet trunk (timm/torchvision basic or bottleneck blocks)
+into oneDNN calls on channels-last tensors: each convolution with its BatchNorm folded, weights
+pre-packed once per input shape, ReLUs and the residual sum (with its final ReLU) run inside the
+convolutions (``torch.ops.mkldnn._convolution_pointwise``). Fusing is exact; folding rounds each
+weight once.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["fold_bn", "fold_conv_bn", "mkldnn_available", "PlanCache"]
+__all__ = ["fold_bn", "fold_conv_bn", "mkldnn_available", "PlanCache", "FusedConv2d", "fused_resnet_trunk"]
 
 
 def fold_bn(
@@ -74,3 +80,117 @@ class PlanCache(dict):
 
     def __reduce__(self) -> tuple:
         return (PlanCache, ())
+
+
+class FusedConv2d(nn.Module):
+    """One oneDNN convolution + folded BatchNorm, with an optional fused ReLU / residual sum.
+
+    Args:
+        conv: the convolution.
+        bn: the BatchNorm that follows it (None: the convolution alone).
+        relu: apply a ReLU after the (residual) sum.
+    """
+
+    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d | None, relu: bool) -> None:
+        super().__init__()
+        if bn is not None:
+            w, b = fold_bn(conv.weight, conv.bias, bn)
+        else:
+            w = conv.weight.detach().clone()
+            b = conv.bias.detach().clone() if conv.bias is not None else torch.zeros(w.shape[0], dtype=w.dtype)
+        self.padding, self.stride = list(conv.padding), list(conv.stride)
+        self.dilation, self.groups, self.relu = list(conv.dilation), conv.groups, relu
+        self.register_buffer("weight", w.contiguous(memory_format=torch.channels_last), persistent=False)
+        self.register_buffer("bias", b.contiguous(), persistent=False)
+        self._packed: dict[tuple, torch.Tensor] = {}
+
+    def _w(self, shape: tuple) -> torch.Tensor:
+        w = self._packed.get(shape)
+        if w is None:
+            w = torch.ops.mkldnn._reorder_convolution_weight(
+                self.weight, self.padding, self.stride, self.dilation, self.groups, list(shape)
+            )
+            if len(self._packed) > 8:
+                self._packed.clear()
+            self._packed[shape] = w
+        return w
+
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """``relu?(conv(x) [+ residual])`` on channels-last float32 CPU tensors."""
+        x = x.contiguous(memory_format=torch.channels_last)
+        w = self._w(tuple(x.shape))
+        if residual is None:
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, w, self.bias, self.padding, self.stride, self.dilation, self.groups,
+                "relu" if self.relu else "none", [], "",
+            )  # fmt: skip
+        return torch.ops.mkldnn._convolution_pointwise.binary(
+            x, residual.contiguous(memory_format=torch.channels_last), w, self.bias, self.padding, self.stride,
+            self.dilation, self.groups, "add", 1.0, "relu" if self.relu else None, [], "",
+        )  # fmt: skip
+
+
+class _FusedBlock(nn.Module):
+    """A ResNet block (basic or bottleneck) as fused convolutions: the last one adds and rectifies."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        convs = [n for n in ("conv1", "conv2", "conv3") if hasattr(block, n)]
+        self.convs = nn.ModuleList(
+            FusedConv2d(getattr(block, c), getattr(block, "bn" + c[-1]), relu=True) for c in convs
+        )
+        ds = block.downsample
+        self.downsample = FusedConv2d(ds[0], ds[1], relu=False) if ds is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = x
+        for conv in self.convs[:-1]:
+            out = conv(out)
+        return self.convs[-1](out, residual=shortcut)
+
+
+def _plain_block(block: nn.Module) -> bool:
+    """A torchvision/timm basic or bottleneck block without extras (SE, attention, drop-path)."""
+    for name in ("drop_block", "aa", "se", "drop_path"):
+        m = getattr(block, name, None)
+        if m is not None and not isinstance(m, nn.Identity):
+            return False
+    for name in ("bn1", "bn2", "bn3"):
+        if hasattr(block, name) and not isinstance(getattr(block, name), nn.BatchNorm2d):
+            return False
+    for name in ("act1", "act2", "act3", "relu"):
+        if hasattr(block, name) and not isinstance(getattr(block, name), nn.ReLU):
+            return False
+    ds = getattr(block, "downsample", None)
+    ok_ds = ds is None or (isinstance(ds, nn.Sequential) and len(ds) == 2 and isinstance(ds[1], nn.BatchNorm2d))
+    return ok_ds and hasattr(block, "conv1") and hasattr(block, "bn1")
+
+
+def fused_resnet_trunk(trunk: nn.Module) -> nn.Module | None:
+    """The oneDNN plan of a ResNet trunk (``conv1, bn1, act1, maxpool, layer1..4``), or None.
+
+    None when oneDNN's fused operators are missing, the weights are not float32 on the CPU, or a
+    block is not a plain ResNet block (the caller then keeps its eager path).
+
+    Args:
+        trunk: a module with the stages as attributes (``conv1`` any convolution, ``bn1`` its
+            BatchNorm, ``maxpool``, ``layer1``..``layer4`` of basic/bottleneck blocks), in eval mode.
+
+    Returns:
+        A module mapping (B, C, H, W) images to the ``layer4`` features (channels-last).
+    """
+    w = getattr(getattr(trunk, "conv1", None), "weight", None)
+    if not isinstance(w, torch.Tensor) or w.dtype != torch.float32 or w.device.type != "cpu":
+        return None
+    if not mkldnn_available() or not isinstance(getattr(trunk, "bn1", None), nn.BatchNorm2d):
+        return None
+    blocks = [b for name in ("layer1", "layer2", "layer3", "layer4") for b in getattr(trunk, name)]
+    if not all(_plain_block(b) for b in blocks):
+        return None
+    with torch.inference_mode(False), torch.no_grad():
+        return nn.Sequential(
+            FusedConv2d(trunk.conv1, trunk.bn1, relu=True),
+            trunk.maxpool,
+            *(_FusedBlock(b) for b in blocks),
+        )

@@ -6,8 +6,10 @@ The authors' network is torchvision's ResNet-34 with the same module names as ti
 *instead of* ``conv1``. Here the stem is its own part (:class:`ThreeDHandStem`) that replaces the
 trunk's ``conv1`` when given, so a model holds only the stem it uses.
 
-In eval mode without autograd the trunk runs a cached copy with every BatchNorm folded into the
-preceding convolution, in NHWC layout (same numbers to float rounding). The copy is rebuilt
+In eval mode without autograd the trunk runs a cached copy with every BatchNorm folded (in
+float64) into the preceding convolution, in NHWC layout (same numbers to float rounding): on a
+float32 CPU model the oneDNN plan of :func:`handzoo.backbones.fusion.fused_resnet_trunk` (ReLUs and
+residual sums inside the convolutions), else folded eager modules. The copy is rebuilt
 whenever a parameter or buffer changes and is not part of the state dict.
 """
 
@@ -22,7 +24,7 @@ import timm
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import fold_conv_bn
+from handzoo.backbones.fusion import fold_conv_bn, fused_resnet_trunk
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
 
@@ -122,7 +124,9 @@ class ThreeDHandResNet(Backbone):
         if self._fused_cache.get("key") != key:
             with torch.inference_mode(False), torch.no_grad():
                 trunk = nn.Sequential(OrderedDict((s, copy.deepcopy(getattr(self, s))) for s in _STAGES)).eval()
-                fused = fold_batchnorm(trunk).to(memory_format=torch.channels_last)
+                fused = fused_resnet_trunk(trunk)  # oneDNN plan (float32 CPU); else folded eager copy
+                if fused is None:
+                    fused = fold_batchnorm(trunk).to(memory_format=torch.channels_last)
             self._fused_cache.update(key=key, module=fused)
         return self._fused_cache["module"]  # type: ignore[return-value]
 

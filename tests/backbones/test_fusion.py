@@ -46,3 +46,43 @@ def test_fold_bn_works_for_linear_layers_and_keeps_the_dtype():
 def test_plan_cache_starts_empty_in_copies_and_pickles():
     cache = PlanCache(key=1, module=nn.Identity())
     assert copy.deepcopy(cache) == {} and pickle.loads(pickle.dumps(cache)) == {}
+
+
+def _timm_trunk(name: str) -> nn.Module:
+    import timm
+
+    torch.manual_seed(2)
+    net = timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            with torch.no_grad():
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 2)
+                m.weight.uniform_(0.5, 1.5)
+    return net.eval()
+
+
+def test_fused_resnet_trunk_equals_the_eager_trunk_at_float32_noise():
+    from handzoo.backbones.fusion import fused_resnet_trunk, mkldnn_available
+
+    net = _timm_trunk("resnet18")
+    x = torch.rand(2, 3, 64, 64)
+    plan = fused_resnet_trunk(net)
+    if not mkldnn_available():  # a torch build without oneDNN keeps the eager path
+        assert plan is None
+        return
+    assert plan is not None
+    with torch.inference_mode():
+        ref = net.forward_features(x)
+        got = plan(x)
+    assert got.shape == ref.shape
+    torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4 * float(ref.abs().max()))
+
+
+def test_fused_resnet_trunk_declines_what_it_cannot_plan():
+    from handzoo.backbones.fusion import fused_resnet_trunk
+
+    net = _timm_trunk("resnet18")
+    assert fused_resnet_trunk(copy.deepcopy(net).double()) is None  # float64 stays eager (exact)
+    net.layer1[0].act1 = nn.GELU()  # not a plain ResNet block
+    assert fused_resnet_trunk(net) is None
