@@ -20,7 +20,9 @@ from typing import Any
 from handzoo.catalogue.datasets import DatasetSpec, dataset_spec, dataset_specs
 from handzoo.datasets.base import DATA_ENV, HandDataset
 from handzoo.datasets.collate import collate_samples
+from handzoo.datasets.dexter_object import DexterObject
 from handzoo.datasets.dexycb import DexYCB
+from handzoo.datasets.egodexter import EgoDexter
 from handzoo.datasets.freihand import FreiHAND
 from handzoo.datasets.ho3d import HO3D
 from handzoo.datasets.interhand import InterHand26M
@@ -33,7 +35,9 @@ __all__ = [
     "DATA_ENV",
     "DATASET_CLASSES",
     "DatasetSpec",
+    "DexterObject",
     "DexYCB",
+    "EgoDexter",
     "FreiHAND",
     "HO3D",
     "HandDataset",
@@ -52,6 +56,8 @@ DATASET_CLASSES: dict[str, type[HandDataset]] = {
     "freihand": FreiHAND,
     "ho3d": HO3D,
     "dexycb": DexYCB,
+    "dexter-object": DexterObject,
+    "egodexter": EgoDexter,
     "interhand26m": InterHand26M,
     "rhd": RHD,
     "stb": STB,
@@ -95,7 +101,8 @@ def load_dataset(
 
     Args:
         name: a catalogue name (``freihand``, ``ho3d-v2``, ``ho3d-v3``, ``dexycb``,
-            ``dexycb-handoccnet``, ``interhand26m``, ``rhd``, ``synthetic``) in any spelling
+            ``dexycb-handoccnet``, ``interhand26m``, ``rhd``, ``stb``, ``dexter-object``,
+            ``egodexter``, ``synthetic``) in any spelling
             (``ho3d_v2``), a loader name (``ho3d``, with ``version=``), or any name a plugin
             registered in ``DATASETS``.
         root: the dataset folder; default ``$HANDZOO_DATA/<the dataset's own folder name>``.

@@ -14,7 +14,8 @@ Three kinds of stand-in, each hermetic (no network, files only under the folder 
           ...  # handzoo.load / handzoo push against it
 
 * **Official-layout dataset stand-ins** (:mod:`handzoo.testing.datasets`): ``write_freihand``,
-  ``write_ho3d``, ``write_dexycb``, ``write_dexycb_handoccnet``, ``write_interhand``, ``write_rhd``
+  ``write_ho3d``, ``write_dexycb``, ``write_dexycb_handoccnet``, ``write_interhand``, ``write_rhd``,
+  ``write_dexter_object``, ``write_egodexter``
   write a few samples in each dataset's own release layout (file names, formats, frames, units,
   joint orders) and return what a correct loader yields in handzoo conventions::
 
@@ -45,6 +46,8 @@ _LAZY: dict[str, str] = {
     "write_dexycb_handoccnet": "datasets",
     "write_interhand": "datasets",
     "write_rhd": "datasets",
+    "write_dexter_object": "datasets",
+    "write_egodexter": "datasets",
     "expected_image": "datasets",
     "random_hand": "datasets",
     "mano_standin_arrays": "mano",

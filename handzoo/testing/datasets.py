@@ -33,6 +33,8 @@ __all__ = [
     "write_dexycb_handoccnet",
     "write_interhand",
     "write_rhd",
+    "write_dexter_object",
+    "write_egodexter",
 ]
 
 # handzoo21 joint i is raw joint ORDER[i] (published orders)
@@ -483,4 +485,162 @@ def write_rhd(root: str | Path, split: str = "evaluation", n: int = 2, seed: int
     path = root / split / f"anno_{split}.pickle"
     with open(path, "wb") as f:
         pickle.dump(anno, f, protocol=2)
+    return out
+
+
+# --------------------------------------------------------------------------------------- Dexter+Object / EgoDexter
+
+# the published calibrations (written here independently of the loaders): colour K, depth K, depth -> colour [R | t] mm
+_DO_SEQUENCES = ("Grasp1", "Grasp2", "Occlusion", "Rigid", "Pinch", "Rotate")
+_DO_COLOR_K = np.array([[587.45209, 0.0, 325.0], [0.0, 600.67456, 249.0], [0.0, 0.0, 1.0]])
+_DO_DEPTH_K = np.array([[224.502, 0.0, 160.0], [0.0, 230.494, 120.0], [0.0, 0.0, 1.0]])
+_DO_EXT = np.array(
+    [[0.9999, 0.0034, 0.0161, 19.0473], [-0.0033, 1.0000, -0.0079, -1.8514], [-0.0162, 0.0079, 0.9998, -4.7501]]
+)
+_ED_SEQUENCES = ("Desk", "Fruits", "Kitchen", "Rotunda")
+_ED_COLOR_K = np.array([[617.173, 0.0, 315.453], [0.0, 617.173, 242.259], [0.0, 0.0, 1.0]])
+_ED_DEPTH_K = np.array([[475.62, 0.0, 311.125], [0.0, 475.62, 245.965], [0.0, 0.0, 1.0]])
+_ED_EXT = np.array(
+    [[1.0000, 0.00090442, -0.0074, 20.2365], [-0.00071933, 0.9997, 0.0248, 1.2846], [0.0075, -0.0248, 0.9997, 5.7360]]
+)
+_TIPS = [4, 8, 12, 16, 20]  # handzoo21 rows of thumb, index, middle, ring, little tips
+
+
+def _tips_in_view(rng: np.random.Generator, K: np.ndarray, w: int, h: int) -> np.ndarray:
+    """(5, 3) fingertips in metres (colour camera) spread around a point seen near the image centre."""
+    z = rng.uniform(0.35, 0.55)
+    u, v = rng.uniform(0.35 * w, 0.65 * w), rng.uniform(0.35 * h, 0.65 * h)
+    centre = np.array([(u - K[0, 2]) * z / K[0, 0], (v - K[1, 2]) * z / K[1, 1], z])
+    return centre + rng.normal(0.0, 0.025, (5, 3)) * np.array([1.0, 1.0, 0.4])
+
+
+def _colour_frame(rng: np.random.Generator, path: Path, w: int, h: int) -> np.ndarray:
+    """A blocky colour frame (cheap to encode at full size); returns the pixels a loader must read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    small = rng.integers(0, 256, (h // 16, w // 16, 3), dtype=np.uint8)
+    img = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    ok, buf = cv2.imencode(path.suffix, img)
+    assert ok
+    path.write_bytes(buf.tobytes())
+    return expected_image(path)
+
+
+def _depth_frame(path: Path, w: int, h: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.zeros((h, w), np.uint16))
+
+
+def _tip_line(values: list[str]) -> str:
+    return ";".join(values) + ";"
+
+
+def _fingertip_expected(tips_m: np.ndarray, ok: np.ndarray, K: np.ndarray) -> dict[str, Any]:
+    joints = np.zeros((1, 21, 3))
+    valid = np.zeros((1, 21), dtype=bool)
+    joints[0, _TIPS] = np.where(ok[:, None], tips_m, 0.0)
+    valid[0, _TIPS] = ok
+    tips2d = np.full((5, 2), np.nan)
+    tips2d[ok] = _project(tips_m[ok], K)
+    return {
+        "K": K,
+        "side": [1],
+        "joints3d": joints,
+        "joints_valid": valid,
+        "hand_valid": [bool(ok.any())],
+        "tips2d": tips2d,
+    }
+
+
+def write_dexter_object(root: str | Path, frames: int = 2, seed: int = 0) -> list[dict[str, Any]]:
+    """Dexter+Object: ``data/<seq>/{color/Color_0001.bmp, depth/, annotations/<seq>{3D,2D}.txt}`` for the six sequences.
+
+    3D lines are five ``x, y, z;`` fingertips in millimetres in the depth camera with x left and
+    y up (``z = 32001``: missing), 2D lines ``u, v;`` in the 320 x 240 depth image. Grasp1's
+    frame 1 has no fingertip (when ``frames > 1``); Grasp2's frame 0 misses the index and ring
+    tips. Returns every frame in sequence order, in handzoo conventions (left hand, metres,
+    colour camera).
+    """
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    R, t = _DO_EXT[:, :3], _DO_EXT[:, 3]
+    out = []
+    for s, seq in enumerate(_DO_SEQUENCES):
+        folder = root / "data" / seq
+        lines3d, lines2d = [], []
+        for f in range(frames):
+            image = _colour_frame(rng, folder / "color" / f"Color_{f + 1:04d}.bmp", 640, 480)
+            _depth_frame(folder / "depth" / f"Depth_{f + 1:04d}.png", 320, 240)
+            tips = _tips_in_view(rng, _DO_COLOR_K, 640, 480)
+            ok = np.ones(5, dtype=bool)
+            if s == 0 and f == 1:
+                ok[:] = False
+            if s == 1 and f == 0:
+                ok[[1, 3]] = False
+            depth_cv = (tips * 1000.0 - t) @ np.linalg.inv(R).T  # colour -> depth camera, OpenCV axes, mm
+            raw = depth_cv * np.array([-1.0, -1.0, 1.0])  # the release's x left, y up
+            uv = _project(depth_cv, _DO_DEPTH_K)
+            f3, f2 = [], []
+            for k in range(5):
+                if ok[k]:
+                    f3.append(f"{raw[k, 0]:.9f}, {raw[k, 1]:.9f}, {raw[k, 2]:.9f}")
+                    f2.append(f"{uv[k, 0]:.3f}, {uv[k, 1]:.3f}")
+                else:  # the release marks a missing tip by z = 32001 (its 2D marker is not documented)
+                    f3.append("0, 0, 32001")
+                    f2.append("0, 0")
+            lines3d.append(_tip_line(f3))
+            lines2d.append(_tip_line(f2))
+            exp = _fingertip_expected(tips, ok, _DO_COLOR_K)
+            exp.update(image=image, sequence=seq, frame=f, tips2d_depth=np.where(ok[:, None], uv, 0.0))
+            out.append(exp)
+        ann = folder / "annotations"
+        ann.mkdir(parents=True, exist_ok=True)
+        (ann / f"{seq}3D.txt").write_text("\n".join(lines3d) + "\n")
+        (ann / f"{seq}2D.txt").write_text("\n".join(lines2d) + "\n")
+    (root / "calibration").mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def write_egodexter(root: str | Path, frames: int = 2, seed: int = 0) -> list[dict[str, Any]]:
+    """EgoDexter: ``data/<seq>/{color/image_00000_color.png, depth/, annotation.txt, annotation.txt_3D.txt}``.
+
+    3D lines are five ``x, y, z;`` fingertips in millimetres in the depth camera (OpenCV axes),
+    ``0, 0, 0`` when missing; 2D lines ``u, v;`` integer depth-image pixels, ``-1, -1`` when missing.
+    Desk's frame 1 is unannotated (all zeros), Fruits' frame 0 misses the middle tip (written
+    ``0, -0, 0``), Kitchen's annotation files stop after frame 0, Rotunda's frame 1 line is empty
+    (with ``frames > 1``). Returns every frame in sequence order, in handzoo conventions.
+    """
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    R, t = _ED_EXT[:, :3], _ED_EXT[:, 3]
+    out = []
+    for seq in _ED_SEQUENCES:
+        folder = root / "data" / seq
+        lines3d, lines2d = [], []
+        for f in range(frames):
+            image = _colour_frame(rng, folder / "color" / f"image_{f:05d}_color.png", 640, 480)
+            _depth_frame(folder / "depth" / f"image_{f:05d}_depth.png", 640, 480)
+            tips = _tips_in_view(rng, _ED_COLOR_K, 640, 480)
+            ok = np.ones(5, dtype=bool)
+            if (seq == "Desk" and f == 1) or (seq in ("Kitchen", "Rotunda") and f >= 1):
+                ok[:] = False
+            if seq == "Fruits" and f == 0:
+                ok[2] = False
+            depth_mm = (tips * 1000.0 - t) @ np.linalg.inv(R).T
+            uv = np.round(_project(depth_mm, _ED_DEPTH_K)).astype(int)
+            f3 = [
+                f"{p[0]:.9f}, {p[1]:.9f}, {p[2]:.9f}" if k else ("0, -0, 0" if seq == "Fruits" else "0, 0, 0")
+                for p, k in zip(depth_mm, ok)
+            ]
+            f2 = [f"{p[0]}, {p[1]}" if k else "-1, -1" for p, k in zip(uv, ok)]
+            if seq == "Rotunda" and f == 1:
+                lines3d.append("")
+                lines2d.append("")
+            elif not (seq == "Kitchen" and f >= 1):
+                lines3d.append(_tip_line(f3))
+                lines2d.append(_tip_line(f2))
+            exp = _fingertip_expected(tips, ok, _ED_COLOR_K)
+            exp.update(image=image, sequence=seq, frame=f, tips2d_depth=np.where(ok[:, None], uv, np.nan))
+            out.append(exp)
+        (folder / "annotation.txt_3D.txt").write_text("\n".join(lines3d) + "\n")
+        (folder / "annotation.txt").write_text("\n".join(lines2d) + "\n")
     return out
