@@ -132,21 +132,35 @@ class DigitMerge(Head):
         return {"merged": self.unet(torch.cat([x, segm], dim=1))}
 
 
-def soft_argmax_2d(heatmaps: torch.Tensor, beta: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def soft_argmax_2d(
+    heatmaps: torch.Tensor, beta: float = 1.0, separable: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Spatial softmax and its expectation.
 
     Args:
         heatmaps: (B, J, H, W) logits.
         beta: softmax temperature (DIGIT: 1).
+        separable: take the expectation from the two marginals (sum the probabilities over rows,
+            then a 64-term weighted sum per axis) instead of one 4096-term weighted sum over the
+            flattened grid. Mathematically the same; in float32 the flattened sum of values up to
+            64 accumulates rounding (up to ~4e-4 pixel on a flat heatmap, and differently in
+            each runtime), the separable one stays within ~1e-5 of the float64 value.
 
     Returns:
         ``(xy (B, J, 2), prob (B, J, H, W))``; ``xy`` in heatmap pixels with pixel centres at
-        ``i + 0.5``. The expectation is one weighted sum over the flattened grid (the authors'
-        summation order, so float32 results agree to the last bits).
+        ``i + 0.5``. Without ``separable`` the expectation is one weighted sum over the flattened
+        grid (the authors' summation order, so float32 results agree to the last bits).
     """
     b, j, h, w = heatmaps.shape
     flat = heatmaps.reshape(b * j, h * w)
     prob = F.softmax(beta * flat, dim=1)
+    if separable:
+        p4 = prob.reshape(b, j, h, w)
+        xs = torch.arange(w, dtype=prob.dtype, device=prob.device) + 0.5
+        ys = torch.arange(h, dtype=prob.dtype, device=prob.device) + 0.5
+        x = (p4.sum(2) * xs).sum(-1)
+        y = (p4.sum(3) * ys).sum(-1)
+        return torch.stack([x, y], dim=-1), p4
     # the expectation uses a (B*J, H*W, 1) softmax as the authors' soft-argmax (a different
     # kernel from the one above: equal values, different last bits in float32)
     weights = F.softmax(beta * flat[..., None], dim=1)
@@ -183,14 +197,18 @@ class DigitJointHead(Head):
         self.heatmap = nn.Conv2d(in_channels, num_joints, 1)
         self.depth = nn.Conv2d(in_channels, num_joints, 1)
         self.beta = float(beta)
+        self.separable_expectation = False  # set on the inference plan's copy (see soft_argmax_2d)
 
     def forward(self, features: list[torch.Tensor] | torch.Tensor, **ctx: Any) -> dict[str, torch.Tensor]:
         """Return ``joints25d`` (B, 42, 3), ``heatmaps`` and ``heatmap_prob`` (B, 42, 64, 64)."""
         x = features[0] if isinstance(features, (list, tuple)) else features
         hm = self.heatmap(x)
         depth = self.depth(x)
-        xy, prob = soft_argmax_2d(hm, self.beta)
-        z = (prob * depth).sum((2, 3))
+        # the inference plan and an ONNX export take the better-conditioned separable sums, so
+        # torch and onnxruntime agree to float32 rounding (the exact path keeps the authors' order)
+        sep = self.separable_expectation or torch.onnx.is_in_onnx_export()
+        xy, prob = soft_argmax_2d(hm, self.beta, separable=sep)
+        z = (prob * depth).sum(3).sum(2) if sep else (prob * depth).sum((2, 3))
         return {"joints25d": torch.cat([xy, z[..., None]], dim=2), "heatmaps": hm, "heatmap_prob": prob}
 
 

@@ -135,6 +135,7 @@ class DIGIT(Method):
         key = self._state_key()
         if self._fused_cache.get("key") != key:
             parts = {name: fast_copy(getattr(self, name)) for name in _PARTS}
+            parts["joint_head"].separable_expectation = True  # float32-robust soft-argmax sums
             self._fused_cache = {"key": key, "parts": parts}
         return self._fused_cache["parts"]
 
