@@ -30,8 +30,9 @@ from handzoo.errors import ConfigError
 
 __all__ = ["CACHE_FORMAT", "cell_key", "cell_digest", "check_out_folder", "CellCache"]
 
-# bump when the stored cell format or the harness's scoring changes (3: per-cell digest)
-CACHE_FORMAT = "3"
+# bump when the stored cell format or the harness's scoring changes (3: per-cell digest; 4: per-joint
+# errors and picked samples in info)
+CACHE_FORMAT = "4"
 _MAX_CELL_BYTES = 64 * 1024 * 1024
 _STORED_FIELDS = (
     "model", "kind", "weights_sha256", "dataset", "split", "protocol", "dataset_fingerprint", "key",

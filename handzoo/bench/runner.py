@@ -33,6 +33,7 @@ from handzoo.bench.records import (
     concat_ground_truth,
     concat_predictions,
 )
+from handzoo.bench.samples import sample_info
 from handzoo.bench.scoring import Scorer, ScoreResult, check_protocol, protocol_scorer
 from handzoo.errors import ConfigError, HandzooError
 
@@ -127,6 +128,8 @@ class BenchRun:
         config: the configuration.
         models: the models considered (for the report's model list and cards).
         wall_s: seconds the run took.
+        datasets: dataset name -> the dataset object read (the report re-reads the images of the
+            few samples its grids show; nothing is loaded until then).
     """
 
     results: list[CellResult]
@@ -135,6 +138,7 @@ class BenchRun:
     config: BenchConfig
     models: list[ModelEntry]
     wall_s: float = 0.0
+    datasets: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,7 @@ class _Harness:
         self.results: list[CellResult] = []
         self.skipped: list[SkippedCell] = []
         self.entries: list[ModelEntry] = []
+        self.datasets: dict[str, Any] = {}
         self.progress = Progress(enabled=cfg.progress and ctx.is_main)
 
     # planning --------------------------------------------------------------------------------
@@ -237,6 +242,7 @@ class _Harness:
             if not slot.available:
                 self.skipped.append(SkippedCell("*", slot.name, slot.reason or "not available", slot.command))
                 continue
+            self.datasets[slot.name] = slot.dataset
             self.run_dataset(slot, models)
 
     def _models(self) -> list[ModelEntry]:
@@ -388,6 +394,8 @@ class _Harness:
             "headline": list(score.headline),
             "batch_size": self.cfg.batch_size,
         }
+        # the report's pictures: per-joint errors, and a few hands (best/median/worst) of a model
+        info.update(sample_info(gt, pred, per_rank=3 if cell.kind == "model" else 0))
         if key in self.cache.notes:
             info["cache_note"] = self.cache.notes[key]
         result = CellResult(
@@ -433,4 +441,4 @@ def run_bench(cfg: BenchConfig, providers: Providers | None = None, ctx: DistCon
     ctx.barrier()
     order = {name: i for i, name in enumerate(e.name for e in h.entries)}
     h.results.sort(key=lambda r: (r.cell.dataset, r.cell.protocol, order.get(r.cell.model, 1 << 30)))
-    return BenchRun(h.results, h.skipped, h.env, cfg, h.entries, time.perf_counter() - t0)
+    return BenchRun(h.results, h.skipped, h.env, cfg, h.entries, time.perf_counter() - t0, h.datasets)

@@ -36,7 +36,7 @@ def _by_model(run) -> dict:
 
 def test_cells_carry_a_digest_of_their_content(tmp_path: Path) -> None:
     _run(tmp_path)
-    assert CACHE_FORMAT == "3"
+    assert CACHE_FORMAT == "4"
     for p in _cells(tmp_path):
         data = json.loads(p.read_text())
         assert data["digest"] == cell_digest(data)

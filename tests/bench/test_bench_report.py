@@ -28,9 +28,14 @@ def test_all_files_are_written(report) -> None:
     out, doc = report
     for name in REPORT_FILES.values():
         assert (out / name).is_file() and (out / name).stat().st_size > 0
-    assert doc["files"]["plots"] == ["plots/pck_tiny_tiny-protocol.png", "plots/accuracy_vs_latency.png"]
+    assert doc["files"]["plots"] == [
+        "plots/pck_tiny_tiny-protocol.png",
+        "plots/joints_tiny_tiny-protocol.png",
+        "plots/samples_tiny-good_tiny_tiny-protocol.jpg",
+        "plots/accuracy_vs_latency.png",
+    ]
     for p in doc["files"]["plots"]:
-        assert (out / p).read_bytes().startswith(b"\x89PNG")
+        assert (out / p).read_bytes().startswith(b"\xff\xd8" if p.endswith(".jpg") else b"\x89PNG")
 
 
 def test_results_json_is_schema_valid(report) -> None:
@@ -74,7 +79,7 @@ def test_csv_has_one_row_per_metric(report) -> None:
 def test_html_is_self_contained(report) -> None:
     out, _ = report
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 2
+    assert html.count("data:image/png;base64,") == 3 and html.count("data:image/jpeg;base64,") == 1
     # nothing is fetched: no external stylesheet, script or image
     assert "<link" not in html and "<script" not in html
     assert 'src="http' not in html and "url(" not in html

@@ -10,6 +10,7 @@ from typing import Any
 
 from handzoo.bench.report.document import build_document, load_schema, validate_document
 from handzoo.bench.report.html import html_report
+from handzoo.bench.report.pictures import per_joint_plot, sample_grid
 from handzoo.bench.report.plots import accuracy_latency_plot, pck_plot
 from handzoo.bench.report.tables import csv_report, group_results, markdown_report
 from handzoo.errors import ConfigError
@@ -42,10 +43,18 @@ def write_report(run: Any, out: str | Path) -> dict[str, Any]:
     check_cells(doc)  # every cell valid before any file is touched
     plot_dir = out / "plots"
     plots: dict[str, Path] = {}
+    datasets = getattr(run, "datasets", None) or {}
     for (dataset, _split, protocol), results in group_results(doc).items():
         p = pck_plot(dataset, protocol, results, plot_dir)
         if p is not None:
             plots[f"pck:{dataset}:{protocol}"] = p
+        p = per_joint_plot(dataset, protocol, results, plot_dir)
+        if p is not None:
+            plots[f"joints:{dataset}:{protocol}"] = p
+        for r in results:
+            p = sample_grid(r, datasets.get(dataset), plot_dir)
+            if p is not None:
+                plots[f"samples:{r['model']}:{dataset}:{protocol}"] = p
     lat = accuracy_latency_plot(doc["results"], plot_dir)
     if lat is not None:
         plots["latency"] = lat

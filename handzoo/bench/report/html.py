@@ -26,6 +26,8 @@ tr.baseline td{color:#5a6475;font-style:italic}
 .note{background:#fff8e1;border-left:4px solid #f5b700;padding:8px 12px;margin:12px 0;font-size:14px}
 code{background:#f3f5f9;padding:1px 4px;border-radius:3px;font-size:12px}
 img{max-width:100%;border:1px solid #dde2ea;margin:8px 0}
+h3{font-size:16px;margin:18px 0 4px}
+.grids{display:flex;flex-wrap:wrap;gap:10px}.grids img{max-width:49%}
 """
 
 
@@ -35,7 +37,8 @@ def _e(x: Any) -> str:
 
 def _img(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{_e(path.stem)}" src="data:image/png;base64,{data}">'
+    mime = "image/jpeg" if path.suffix.lower() in (".jpg", ".jpeg") else "image/png"
+    return f'<img alt="{_e(path.stem)}" src="data:{mime};base64,{data}">'
 
 
 def html_report(doc: dict[str, Any], plots: dict[str, Path]) -> str:
@@ -43,7 +46,8 @@ def html_report(doc: dict[str, Any], plots: dict[str, Path]) -> str:
 
     Args:
         doc: the ``results.json`` document.
-        plots: plot key -> PNG path; keys ``pck:<dataset>:<protocol>`` and ``latency``.
+        plots: plot key -> PNG path; keys ``pck:<dataset>:<protocol>``, ``joints:<dataset>:<protocol>``,
+            ``samples:<model>:<dataset>:<protocol>`` and ``latency``.
     """
     env = doc["environment"]
     s = doc["summary"]
@@ -88,8 +92,31 @@ def html_report(doc: dict[str, Any], plots: dict[str, Path]) -> str:
         plot = plots.get(f"pck:{dataset}:{protocol}")
         if plot is not None:
             parts.append(_img(plot))
+        plot = plots.get(f"joints:{dataset}:{protocol}")
+        if plot is not None:
+            parts.append(
+                "<h3>Error per joint and per finger</h3><p class='meta'>PA-MPJPE of each joint (FreiHAND's "
+                "Procrustes alignment per hand, mean over the hands where the joint is annotated).</p>"
+            )
+            parts.append(_img(plot))
+        grids = [(r, plots.get(f"samples:{r['model']}:{dataset}:{protocol}")) for r in results]
+        grids = [(r, g) for r, g in grids if g is not None]
+        if grids:
+            parts.append(
+                "<h3>Sample hands</h3><p class='meta'>Per model: the hands with the lowest, the median and the "
+                "highest PA-MPJPE (after alignment); ground truth in green, the prediction (dashed) in red as the model "
+                "placed it (root-relative models at the ground-truth root), projected with the sample's camera. "
+                "Without the dataset's image a tile shows both skeletons root-centred.</p>"
+            )
+            parts.append("<div class='grids'>" + "".join(_img(g) for _, g in grids) + "</div>")
+    parts.append("<h2>Accuracy vs latency</h2>")
     if "latency" in plots:
-        parts += ["<h2>Accuracy vs latency</h2>", _img(plots["latency"])]
+        parts.append(_img(plots["latency"]))
+    else:
+        parts.append(
+            "<p class='note'>Not drawn: no model cell has a timing in this run (baselines process no images, "
+            "so they have no latency). Evaluate a model with weights to see it.</p>"
+        )
     if doc["skipped"]:
         parts.append("<h2>Skipped</h2><table><tr><th>model</th><th>dataset</th><th>reason</th><th>to enable</th></tr>")
         for k in doc["skipped"]:

@@ -7,10 +7,13 @@ its path, or None when there is nothing to plot.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 __all__ = ["pck_plot", "accuracy_latency_plot", "primary_error_metric"]
 
@@ -84,24 +87,35 @@ def pck_plot(dataset: str, protocol: str, results: list[dict[str, Any]], out_dir
     # aligned curves (what papers report) first, then the others; at most three panels
     names = sorted(names, key=lambda n: (not _is_aligned(n), names.index(n)))[:3]
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
+    legend: dict[str, Any] = {}
     for ax, curve in zip(axes[0], names):
+        drawn = []
         for r in results:
             c = r["curves"].get(curve)
-            if not c:
+            if not c or not c["thresholds_mm"]:
                 continue
             style = "--" if r["kind"] == "baseline" else "-"
-            ax.plot(
+            (line,) = ax.plot(
                 c["thresholds_mm"], c["values"], style, label=r["model"], linewidth=1.8, color=model_color(r["model"])
             )
-        ax.set_title(_CURVE_TITLES.get(curve, curve), fontsize=10)
+            legend.setdefault(r["model"], line)
+            drawn.append(c)
+        x_hi, y_hi = _panel_range(drawn)
+        zoomed = y_hi < 1.0
+        title = _CURVE_TITLES.get(curve, curve)
+        ax.set_title(f"{title} (PCK axis zoomed to {y_hi:.2f})" if zoomed else title, fontsize=10)
         ax.set_xlabel("threshold (mm)")
         ax.set_ylabel("PCK")
-        ax.set_ylim(0, 1.02)
+        ax.set_xlim(0, x_hi)
+        ax.set_ylim(0, y_hi * 1.02)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"PCK curves: {dataset} ({protocol})", fontsize=12)
-    fig.tight_layout()
+    # one legend for every panel, under them: never over a curve
+    fig.legend(
+        list(legend.values()), list(legend), loc="lower center", ncol=min(len(legend), 6), fontsize=9, frameon=False
+    )
+    fig.suptitle(f"PCK curves: {dataset} ({protocol}); baselines dashed", fontsize=12)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"pck_{_slug(dataset)}_{_slug(protocol)}.png"
     fig.savefig(path, dpi=100)
@@ -109,9 +123,30 @@ def pck_plot(dataset: str, protocol: str, results: list[dict[str, Any]], out_dir
     return path
 
 
+def _panel_range(curves: list[dict[str, list[float]]]) -> tuple[float, float]:
+    """``(x max, y max)`` of a PCK panel: x up to where every curve has (almost) reached 1, or the
+    last threshold; y up to 1, or zoomed to the highest value (rounded up to a tenth) when every
+    curve stays below one half (an unaligned panel that would otherwise sit near zero)."""
+    if not curves:
+        return 1.0, 1.0
+    x_end = max(max(c["thresholds_mm"]) for c in curves)
+    saturated = []
+    for c in curves:
+        t, v = np.asarray(c["thresholds_mm"], dtype=float), np.asarray(c["values"], dtype=float)
+        at = np.flatnonzero(v >= 0.995)
+        saturated.append(float(t[at[0]]) if at.size else x_end)
+    x_hi = min(x_end, max(max(saturated) * 1.1, 0.25 * x_end)) if x_end > 0 else 1.0
+    top = max((max(c["values"]) for c in curves if c["values"]), default=1.0)
+    y_hi = 1.0 if top >= 0.5 else max(0.1, math.ceil(top * 10.0 + 0.5) / 10.0)
+    return x_hi, min(y_hi, 1.0)
+
+
 def accuracy_latency_plot(results: list[dict[str, Any]], out_dir: Path) -> Path | None:
     """Error (the most shared mm metric) against ms/image: a marker per model cell (log-scaled time),
-    a dashed horizontal line per baseline cell (baselines process no images, so they have no latency)."""
+    a dashed horizontal line per baseline cell (baselines process no images, so they have no latency).
+
+    Returns None (no plot) when no model cell has a timing: baselines alone have no latency to plot.
+    """
     points = []
     metric = primary_error_metric(results)
     if metric is None:
@@ -126,7 +161,7 @@ def accuracy_latency_plot(results: list[dict[str, Any]], out_dir: Path) -> Path 
             floors.append((float(y), r))
         elif x is not None:
             points.append((max(float(x), 1e-4), float(y), r))
-    if not points and not floors:
+    if not points:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
@@ -151,18 +186,6 @@ def accuracy_latency_plot(results: list[dict[str, Any]], out_dir: Path) -> Path 
             linewidth=1.2,
             color=model_color(r["model"]),
             label=f"{r['model']} baseline ({r['dataset']})",
-        )
-    if not points:
-        ax.set_xlim(0.1, 1000.0)
-        ax.text(
-            0.5,
-            0.5,
-            "no model with weights evaluated: baselines only",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=10,
-            color="0.35",
         )
     top = max([p[1] for p in points] + [f[0] for f in floors])
     ax.set_ylim(0, top * 1.15 if top > 0 else 1.0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import OrderedDict
 from typing import Any
 
@@ -21,13 +22,28 @@ def group_results(doc: dict[str, Any]) -> OrderedDict[tuple[str, str, str], list
     return groups
 
 
+# besides each protocol's headline, the main table shows the unaligned joint and vertex errors and
+# the joint AUCs (normalised names: lower case, letters only)
+_EXTRA_COLUMNS = ("mpjpe", "mpvpe", "paaucj", "aucj", "paauc", "auc")
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())
+
+
 def headline(results: list[dict[str, Any]]) -> list[str]:
-    """Metric columns for a group: the union of the cells' headline metrics, in order."""
+    """Metric columns for a group: the union of the cells' headline metrics, in order, then MPJPE,
+    MPVPE and the joint AUCs when the cells have them and the headline does not."""
     cols: list[str] = []
     for r in results:
         for m in r["info"].get("headline") or list(r["metrics"]):
             if m not in cols:
                 cols.append(m)
+    for extra in _EXTRA_COLUMNS:
+        for r in results:
+            for m in r["metrics"]:
+                if m not in cols and _normalised(m) == extra:
+                    cols.append(m)
     return cols
 
 
