@@ -1,8 +1,11 @@
 """ONNX export of a method's network (``Method.forward``) with an onnxruntime parity check.
 
 The exported graph maps the tensors of ``Method.preprocess`` (e.g. ``img``: normalised crops) to
-the tensors of ``Method.forward`` (the raw outputs), for a fixed batch size; pre- and
-post-processing (cropping, decoding into the input camera) stay in Python.
+the tensors of ``Method.forward`` (the raw outputs); pre- and post-processing (cropping, decoding
+into the input camera) stay in Python. Its first axis is dynamic: every input's axis 0 is
+``batch`` (hands, or frame triples of a multi-frame method: inputs ``img_0`` / ``img_1`` /
+``img_2`` for frames t, t-short, t-long), and an output's axis 0 is ``batch`` when it has one row
+per sample, else its own name (e.g. H2ONet-MF's per-frame outputs with 3 x batch rows).
 """
 
 from __future__ import annotations
@@ -44,10 +47,17 @@ class _Graph(nn.Module):
 
 
 def example_batch(model: Any, batch_size: int = 1, image_size: int = 256) -> dict[str, torch.Tensor]:
-    """The network input for ``batch_size`` hands: ``preprocess`` of a grey image with one centred box."""
+    """The network input for ``batch_size`` samples: ``preprocess`` of a grey image with one centred box.
+
+    A multi-frame method (``model.multi_frame``, e.g. H2ONet-MF) gets ``batch_size`` triples of
+    that frame (t, t-short, t-long), one box per frame.
+    """
     img = np.full((image_size, image_size, 3), 127, np.uint8)
     box = np.array([image_size * 0.2, image_size * 0.2, image_size * 0.8, image_size * 0.8])
-    query = model.make_query([img] * batch_size, boxes=[box[None]] * batch_size)
+    if getattr(model, "multi_frame", False):
+        query = model.make_query([[img] * 3] * batch_size, boxes=np.tile(box, (batch_size, 3, 1)))
+    else:
+        query = model.make_query([img] * batch_size, boxes=[box[None]] * batch_size)
     batch, _ = model.preprocess(query)
     bad = [k for k, v in batch.items() if not torch.is_tensor(v)]
     if bad:
@@ -79,20 +89,60 @@ def onnx_session(path: str | Path, threads: int | None = None) -> Any:
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
+def _dynamic_axes(
+    batch: dict[str, torch.Tensor], ref: dict[str, torch.Tensor], outputs: list[str]
+) -> dict[str, dict[int, str]]:
+    """Axis 0 of every input is ``batch``; of an output, ``batch`` when it has one row per sample."""
+    b = int(next(iter(batch.values())).shape[0])
+    axes: dict[str, dict[int, str]] = {k: {0: "batch"} for k, v in batch.items() if v.dim() >= 1}
+    for k in outputs:
+        if ref[k].dim() >= 1:
+            axes[k] = {0: "batch" if int(ref[k].shape[0]) == b else f"{k}_rows"}
+    return axes
+
+
+def _max_diffs(
+    sess: Any, batch: dict[str, torch.Tensor], ref: dict[str, torch.Tensor], outputs: list[str]
+) -> dict[str, float]:
+    got = sess.run(outputs, {k: v.detach().cpu().numpy() for k, v in batch.items()})
+    diffs = {}
+    for k, g in zip(outputs, got):
+        r = ref[k].detach().double().cpu().numpy()
+        if g.shape != r.shape:
+            raise ExportError(
+                f"the exported graph gives {k} of shape {list(g.shape)}, torch {list(r.shape)}",
+                hint="the network has a batch-size dependent shape; export with dynamic=False",
+            )
+        diffs[k] = float(np.abs(g.astype(np.float64) - r).max()) if g.size else 0.0
+    return diffs
+
+
 def export_onnx(
-    model: Any, path: str | Path, *, batch_size: int = 1, opset: int = 17, batch: dict[str, torch.Tensor] | None = None
+    model: Any,
+    path: str | Path,
+    *,
+    batch_size: int = 1,
+    opset: int = 17,
+    batch: dict[str, torch.Tensor] | None = None,
+    dynamic: bool = True,
+    check_batch_sizes: tuple[int, ...] | list[int] = (),
 ) -> dict[str, Any]:
     """Export ``model.forward`` to ONNX and check onnxruntime against torch.
 
     Args:
         model: a loaded :class:`~handzoo.interfaces.Method`.
         path: the ``.onnx`` file to write.
-        batch_size: the (fixed) number of hands of the exported graph.
+        batch_size: samples of the traced (and first checked) batch.
         opset: ONNX opset.
         batch: network inputs to trace with (default :func:`example_batch`).
+        dynamic: a dynamic batch axis (else the graph only takes the traced batch size).
+        check_batch_sizes: further batch sizes (fresh :func:`example_batch` inputs) whose
+            onnxruntime outputs are compared with torch (needs ``dynamic``).
 
     Returns:
-        ``{"path", "inputs", "outputs", "batch_size", "opset", "max_abs_diff", "max_abs_diff_per_output"}``.
+        ``{"path", "inputs", "outputs", "batch_size", "dynamic_batch", "opset", "max_abs_diff",
+        "max_abs_diff_per_output", "max_abs_diff_per_batch_size"}``; ``max_abs_diff`` is the
+        largest over every output and checked batch size.
 
     Raises:
         ExportError: naming the operator when the exporter does not support one, or when
@@ -106,6 +156,7 @@ def export_onnx(
     with torch.inference_mode():
         ref = model.forward(batch)
     outputs = [k for k, v in ref.items() if torch.is_tensor(v)]
+    axes = _dynamic_axes(batch, ref, outputs) if dynamic else None
     graph = _Graph(model, inputs, outputs).eval()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +171,7 @@ def export_onnx(
                 input_names=inputs,
                 output_names=outputs,
                 opset_version=int(opset),
+                dynamic_axes=axes,
                 dynamo=False,
             )
     except Exception as exc:  # noqa: BLE001 - every exporter failure becomes one ExportError
@@ -134,27 +186,38 @@ def export_onnx(
     finally:
         graph.eval()
         model.eval()  # the exporter restores the wrapper's mode on every submodule
+    b0 = int(next(iter(batch.values())).shape[0]) if batch else 0
     try:
         sess = ort_mod.InferenceSession(str(p), providers=["CPUExecutionProvider"])
-        got = sess.run(outputs, {k: batch[k].detach().cpu().numpy() for k in inputs})
+        diffs = _max_diffs(sess, batch, ref, outputs)
+        per_batch = {str(b0): max(diffs.values()) if diffs else 0.0}
+        for n in check_batch_sizes if dynamic else ():
+            if int(n) == b0:
+                continue
+            more = example_batch(model, int(n))
+            with torch.inference_mode():
+                ref_n = model.forward(more)
+            d = _max_diffs(sess, more, ref_n, outputs)
+            per_batch[str(int(n))] = max(d.values()) if d else 0.0
+            diffs = {k: max(diffs[k], d[k]) for k in outputs}
+    except ExportError:
+        raise
     except Exception as exc:  # noqa: BLE001
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(
             f"onnxruntime cannot run the exported {name}: {first}", hint="run this model with torch"
         ) from None
-    diffs = {
-        k: float(np.abs(g.astype(np.float64) - ref[k].detach().double().cpu().numpy()).max()) if g.size else 0.0
-        for k, g in zip(outputs, got)
-    }
     return {
         "path": str(p),
         "model": name,
         "inputs": {k: list(batch[k].shape) for k in inputs},
         "outputs": outputs,
-        "batch_size": int(next(iter(batch.values())).shape[0]) if batch else 0,
+        "batch_size": b0,
+        "dynamic_batch": bool(dynamic),
         "opset": int(opset),
         "max_abs_diff": max(diffs.values()) if diffs else 0.0,
         "max_abs_diff_per_output": diffs,
+        "max_abs_diff_per_batch_size": per_batch,
     }
 
 

@@ -27,17 +27,26 @@ def test_export_cli_parity(tmp_path, monkeypatch, capsys, model) -> None:
         == 0
     )
     info = json.loads(capsys.readouterr().out)
-    assert out.is_file() and info["batch_size"] == 2
+    assert out.is_file() and info["batch_size"] == 2 and info["dynamic_batch"]
     assert 0.0 <= info["max_abs_diff"] <= 1e-4
+    assert set(info["max_abs_diff_per_batch_size"]) == {"1", "2", "3"}
     assert {"joints3d", "vertices", "cam"} <= set(info["outputs"])
     assert not model.training  # the exporter must not leave the model in training mode
-    # the file runs on fresh inputs too and agrees with torch
-    batch = example_batch(model, 2)
-    batch = {k: v * 0.5 for k, v in batch.items()}
-    got = onnx_session(out).run(["joints3d"], {k: v.numpy() for k, v in batch.items()})[0]
-    with torch.inference_mode():
-        ref = model.forward(batch)["joints3d"].numpy()
-    assert abs(got - ref).max() <= 1e-4
+    # the file runs on fresh inputs of other batch sizes too (dynamic batch axis) and agrees with torch
+    sess = onnx_session(out)
+    assert sess.get_inputs()[0].shape[0] == "batch"
+    for b in (1, 3):
+        batch = {k: v * 0.5 for k, v in example_batch(model, b).items()}
+        got = sess.run(["joints3d"], {k: v.numpy() for k, v in batch.items()})[0]
+        with torch.inference_mode():
+            ref = model.forward(batch)["joints3d"].numpy()
+        assert got.shape[0] == b and abs(got - ref).max() <= 1e-4
+
+
+def test_fixed_batch_graph(tmp_path, model) -> None:
+    info = export_onnx(model, tmp_path / "f.onnx", batch_size=2, dynamic=False, check_batch_sizes=(3,))
+    assert not info["dynamic_batch"] and set(info["max_abs_diff_per_batch_size"]) == {"2"}
+    assert onnx_session(tmp_path / "f.onnx").get_inputs()[0].shape[0] == 2
 
 
 class _Eigh(Method):
