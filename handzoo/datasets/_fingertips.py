@@ -130,16 +130,13 @@ class FingertipDataset(HandDataset):
         self._ext = np.asarray(self.depth_to_color, dtype=np.float64)
         self._K = np.asarray(self.color_K, dtype=np.float64)
         self._frames: list[tuple[str, int, Path]] = []
+        self._check_files(seqs)
         tips, raw3d, raw2d, files = [], [], [], []
         for seq in seqs:
             folder = self.root / "data" / seq
-            if not folder.is_dir():
-                raise DatasetNotFoundError(
-                    f"{self.spec.display}: sequence folder missing: {folder}",
-                    hint=f"download {self.spec.display} from {self.spec.url}; the folder must hold data/<sequence>/",
-                )
             frames = list_frames(folder / "color", self.spec.display, self.spec.url)
-            mm3d, uv, ann_file = self._read_sequence(folder, seq)
+            ann_file = self._annotation_path(folder, seq)
+            mm3d, uv = self._read_sequence(folder, seq, ann_file)
             if mm3d.shape[0] > len(frames):
                 raise DatasetNotFoundError(
                     f"{self.spec.display}: {ann_file} annotates {mm3d.shape[0]} frames but {folder / 'color'} "
@@ -164,10 +161,29 @@ class FingertipDataset(HandDataset):
         self._keep = keep
         self.sequences_used = seqs
 
+    def _check_files(self, seqs: tuple[str, ...]) -> None:
+        """One DatasetNotFoundError listing every missing sequence folder, colour folder and 3D file."""
+        missing = []
+        for seq in seqs:
+            folder = self.root / "data" / seq
+            for path in (folder / "color", self._annotation_path(folder, seq)):
+                if not path.exists():
+                    missing.append(str(path.relative_to(self.root)))
+        if missing:
+            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+            raise DatasetNotFoundError(
+                f"{self.spec.display} at {self.root} is incomplete: missing {shown}",
+                hint=f"download {self.spec.display} from {self.spec.url} and keep its layout (data/<sequence>/...)",
+            )
+
     # ------------------------------------------------------------------ subclass hooks
 
-    def _read_sequence(self, folder: Path, seq: str) -> tuple[np.ndarray, np.ndarray, Path]:
-        """(3D tips (N, 5, 3) mm in the annotation frame, NaN = missing; 2D tips (N, 5, 2) depth pixels; 3D file)."""
+    def _annotation_path(self, folder: Path, seq: str) -> Path:
+        """The 3D annotation file of a sequence (the official name when none of the accepted ones exists)."""
+        raise NotImplementedError
+
+    def _read_sequence(self, folder: Path, seq: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
+        """(3D tips (N, 5, 3) mm in the annotation frame, NaN = missing; 2D tips (N, 5, 2) depth pixels)."""
         raise NotImplementedError
 
     def _depth_to_opencv(self, mm: np.ndarray) -> np.ndarray:

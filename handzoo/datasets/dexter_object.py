@@ -70,14 +70,16 @@ class DexterObject(FingertipDataset):
     color_K = DEXTER_OBJECT_COLOR_K
     depth_to_color = _DO_DEPTH_TO_COLOR
 
-    def _read_sequence(self, folder: Path, seq: str) -> tuple[np.ndarray, np.ndarray, Path]:
+    def _annotation_path(self, folder: Path, seq: str) -> Path:
         ann = folder / "annotations"
-        path = next((ann / n for n in (f"{seq}3D.txt", f"my_{seq}3D.txt") if (ann / n).is_file()), ann / f"{seq}3D.txt")
+        return next((ann / n for n in (f"{seq}3D.txt", f"my_{seq}3D.txt") if (ann / n).is_file()), ann / f"{seq}3D.txt")
+
+    def _read_sequence(self, folder: Path, seq: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
         mm = read_tip_lines(path, 3, "Dexter+Object", URL)
         mm[mm[..., 2] == _DO_MISSING_Z] = np.nan
-        path2d = ann / f"{seq}2D.txt"
+        path2d = folder / "annotations" / f"{seq}2D.txt"
         uv = read_tip_lines(path2d, 2, "Dexter+Object", URL) if path2d.is_file() else np.full((0, 5, 2), np.nan)
-        return mm, uv, path
+        return mm, uv
 
     def _depth_to_opencv(self, mm: np.ndarray) -> np.ndarray:
         return mm * np.array([-1.0, -1.0, 1.0])

@@ -77,14 +77,16 @@ class EgoDexter(FingertipDataset):
     color_K = EGODEXTER_COLOR_K
     depth_to_color = EGODEXTER_DEPTH_TO_COLOR
 
-    def _read_sequence(self, folder: Path, seq: str) -> tuple[np.ndarray, np.ndarray, Path]:
-        path = next(
+    def _annotation_path(self, folder: Path, seq: str) -> Path:
+        return next(
             (folder / n for n in ("annotation.txt_3D.txt", "my_annotation.txt_3D.txt") if (folder / n).is_file()),
             folder / "annotation.txt_3D.txt",
         )
+
+    def _read_sequence(self, folder: Path, seq: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
         mm = read_tip_lines(path, 3, "EgoDexter", URL)
         mm[np.all(np.abs(mm) < 1e-6, axis=-1)] = np.nan  # 0, 0, 0 marks a missing fingertip
         path2d = folder / "annotation.txt"
         uv = read_tip_lines(path2d, 2, "EgoDexter", URL) if path2d.is_file() else np.full((0, 5, 2), np.nan)
         uv[np.any(uv < 0, axis=-1)] = np.nan  # -1, -1 marks a fingertip not visible in the depth image
-        return mm, uv, path
+        return mm, uv
