@@ -27,7 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="how to find hands without boxes: auto, full, keypoints, model, or a registered detector",
     )
-    parser.add_argument("--save-mesh", choices=["obj", "ply"], help="also write one mesh per hand")
+    parser.add_argument(
+        "--save-mesh",
+        choices=["obj", "ply", "glb"],
+        help="also write one mesh per hand (trimesh; GLB in glTF axes, with vertex colours when predicted)",
+    )
     parser.add_argument("--no-overlay", action="store_true", help="skip overlay pictures and videos (JSON only)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     parser.add_argument("--batch-size", type=int, default=8, help="images per model call")

@@ -12,7 +12,15 @@ import numpy as np
 
 from handzoo.predict.detectors import make_detector
 from handzoo.predict.readers import Source, collect_sources, iter_frames, lookup_boxes, read_boxes_file, read_image
-from handzoo.predict.writers import VideoSink, absolute_vertices, hand_records, render_overlay, write_json, write_mesh
+from handzoo.predict.writers import (
+    MESH_FORMATS,
+    VideoSink,
+    absolute_vertices,
+    hand_records,
+    render_overlay,
+    write_json,
+    write_mesh,
+)
 from handzoo.types import LEFT
 
 __all__ = ["predict"]
@@ -66,8 +74,10 @@ class _Writer:
         self.hands += len(rec["hands"])
         if self.save_mesh and out.faces is not None:
             faces = out.faces.detach().cpu().numpy()
-            faces_left = (out.extras or {}).get("faces_left")  # a method with its own left-hand mesh
-            vc = (out.extras or {}).get("vertex_colors")
+            extras = out.extras or {}
+            faces_left = extras.get("faces_left")  # a method with its own left-hand mesh
+            # per-vertex colours when the method predicts them (SMHR: its lit texture, else albedo)
+            vc = extras.get("vertex_colors", extras.get("albedo"))
             meshes = []
             for h in rec["hands"]:
                 j = h["index"]
@@ -75,7 +85,7 @@ class _Writer:
                 if v is None:
                     v = out.vertices[i, j].detach().double().cpu().numpy()
                 col = None
-                if vc is not None:
+                if vc is not None and tuple(vc.shape[:2]) == tuple(out.valid.shape) and vc.ndim == 4:
                     col = vc[i, j].detach().cpu().numpy() if hasattr(vc, "detach") else np.asarray(vc)[i, j]
                 left = int(out.side[i, j]) == LEFT
                 f, flip = faces, left
@@ -139,7 +149,8 @@ def predict(
 
     For each image ``STEM``: ``STEM.json`` (every HandOutput field of each hand, plus the boxes),
     ``STEM.png`` (mesh, skeleton and boxes over the image, with a side view) and, with
-    ``save_mesh``, ``STEM_hand{j}_{side}.obj|ply``. For each video: ``STEM/frame_NNNNNN.json``
+    ``save_mesh``, ``STEM_hand{j}_{side}.obj|ply|glb`` (written with trimesh; vertex colours when
+    the method predicts them, e.g. SMHR's texture; left hands wound outward). For each video: ``STEM/frame_NNNNNN.json``
     (and meshes) and ``STEM.mp4`` of the overlays.
 
     Args:
@@ -149,7 +160,7 @@ def predict(
         boxes_file: JSON of boxes per image (see :func:`~handzoo.predict.readers.read_boxes_file`);
             images it does not name go to the detector.
         detector: detector name (see :func:`~handzoo.predict.detectors.make_detector`).
-        save_mesh: ``'obj'``, ``'ply'`` or None.
+        save_mesh: ``'obj'``, ``'ply'``, ``'glb'`` or None.
         batch_size: images per model call.
         overlays: write overlay pictures and videos.
         progress: show a progress bar on stderr.
@@ -163,8 +174,8 @@ def predict(
     """
     from handzoo.errors import ConfigError
 
-    if save_mesh not in (None, "obj", "ply"):
-        raise ConfigError(f"--save-mesh must be obj or ply, got {save_mesh!r}")
+    if save_mesh is not None and save_mesh not in MESH_FORMATS:
+        raise ConfigError(f"--save-mesh must be one of {', '.join(MESH_FORMATS)}, got {save_mesh!r}")
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {batch_size}")
     t0 = time.perf_counter()

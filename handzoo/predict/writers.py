@@ -13,6 +13,7 @@ from handzoo.errors import InputError, RenderError
 from handzoo.types import LEFT, HandOutput
 
 __all__ = [
+    "MESH_FORMATS",
     "VideoSink",
     "absolute_vertices",
     "fit_intrinsics",
@@ -237,21 +238,44 @@ def render_overlay(
     return np.concatenate([img, side_view(out, i, (h, w), K)], axis=1)
 
 
+MESH_FORMATS = ("obj", "ply", "glb")
+
+# OpenCV camera frame (x right, y down, z forward) -> glTF (y up, z towards the viewer): a proper
+# rotation (180 degrees about x), so the winding and the outward normals are kept
+_CV_TO_GLTF = np.diag([1.0, -1.0, -1.0])
+
+
 def write_mesh(
     path: str | Path, vertices: np.ndarray, faces: np.ndarray, left: bool = False, colors: np.ndarray | None = None
 ) -> Path:
-    """Write one hand mesh as OBJ or PLY (by suffix), counter-clockwise outward faces.
+    """Write one hand mesh as OBJ, PLY or GLB (by suffix) with trimesh, faces wound outward.
+
+    OBJ and PLY keep the camera frame of the prediction (metres, OpenCV axes: x right, y down,
+    z forward); GLB is turned into glTF's axes (y up, z towards the viewer: ``(x, -y, -z)``) so
+    viewers show the hand upright. PLY is binary.
 
     Args:
+        path: the file to write (``.obj``, ``.ply`` or ``.glb``; parents created).
         vertices: (V, 3) metres.
-        faces: (F, 3) the model's faces (right-hand winding).
-        left: a left hand (a mirrored right model): the winding is reversed so normals point out.
-        colors: optional (V, 3) vertex colours, float in [0, 1] or uint8.
+        faces: (F, 3) the triangles as wound for these vertices when ``left`` is False (the
+            model's right-hand winding, counter-clockwise seen from outside).
+        left: the vertices are a mirrored right hand (x negated): the winding is reversed so the
+            normals point out again (a mirror turns every triangle over).
+        colors: optional (V, 3) or (V, 4) vertex colours, float in [0, 1] or uint8 (e.g. SMHR's
+            texture, ``extras['vertex_colors']``); ignored when the shape does not match.
 
     Raises:
-        InputError: for a suffix other than ``.obj`` / ``.ply``.
+        InputError: for another suffix.
     """
+    import trimesh
+
     p = Path(path)
+    ext = p.suffix.lower().lstrip(".")
+    if ext not in MESH_FORMATS:
+        raise InputError(
+            f"cannot write a mesh as {p.suffix or 'no suffix'!r}",
+            hint="use .obj, .ply or .glb (--save-mesh obj|ply|glb)",
+        )
     v = np.asarray(vertices, np.float64).reshape(-1, 3)
     f = np.asarray(faces, np.int64).reshape(-1, 3)
     if left:
@@ -259,40 +283,18 @@ def write_mesh(
     col = None
     if colors is not None:
         c = np.asarray(colors)
-        if c.shape == v.shape:
-            col = c.astype(np.float64) / 255.0 if c.dtype == np.uint8 else np.clip(c.astype(np.float64), 0, 1)
+        if c.ndim == 2 and c.shape[0] == len(v) and c.shape[1] in (3, 4):
+            col = c if c.dtype == np.uint8 else np.round(np.clip(c.astype(np.float64), 0, 1) * 255).astype(np.uint8)
+    if ext == "glb":
+        v = v @ _CV_TO_GLTF.T
+    mesh = trimesh.Trimesh(vertices=v, faces=np.ascontiguousarray(f), vertex_colors=col, process=False)
     p.parent.mkdir(parents=True, exist_ok=True)
-    ext = p.suffix.lower()
-    lines: list[str] = []
-    if ext == ".obj":
-        if col is None:
-            lines += [f"v {x:.7f} {y:.7f} {z:.7f}" for x, y, z in v]
-        else:
-            lines += [f"v {x:.7f} {y:.7f} {z:.7f} {r:.4f} {g:.4f} {b:.4f}" for (x, y, z), (r, g, b) in zip(v, col)]
-        lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in f]
-    elif ext == ".ply":
-        lines += [
-            "ply",
-            "format ascii 1.0",
-            f"element vertex {len(v)}",
-            "property float x",
-            "property float y",
-            "property float z",
-        ]
-        if col is not None:
-            lines += ["property uchar red", "property uchar green", "property uchar blue"]
-        lines += [f"element face {len(f)}", "property list uchar int vertex_indices", "end_header"]
-        if col is None:
-            lines += [f"{x:.7f} {y:.7f} {z:.7f}" for x, y, z in v]
-        else:
-            c8 = np.round(col * 255).astype(int)
-            lines += [f"{x:.7f} {y:.7f} {z:.7f} {r} {g} {b}" for (x, y, z), (r, g, b) in zip(v, c8)]
-        lines += [f"3 {a} {b} {c}" for a, b, c in f]
+    if ext == "obj":
+        from trimesh.exchange.obj import export_obj
+
+        p.write_text(export_obj(mesh, include_normals=False, include_texture=False, header="handzoo"))
     else:
-        raise InputError(
-            f"cannot write a mesh as {ext or 'no suffix'!r}", hint="use .obj or .ply (--save-mesh obj|ply)"
-        )
-    p.write_text("\n".join(lines) + "\n")
+        p.write_bytes(mesh.export(file_type=ext))
     return p
 
 

@@ -125,20 +125,70 @@ def test_boxes_file_with_sides(folder, tmp_path, model, synth_images) -> None:
     assert not (out_dir / "img0.png").exists()  # overlays off
 
 
+def _load_mesh(path: Path):
+    import trimesh
+
+    return trimesh.load(str(path), force="mesh", process=False)
+
+
 def test_left_hand_mesh_winding_matches_right(tmp_path, model, synth_images) -> None:
     out = model([synth_images[0]] * 2, boxes=[[[0, 0, 95, 95]]] * 2, sides=[["right"], ["left"]])
     faces = out.faces.numpy()
-    vols = []
-    for i, left in ((0, False), (1, True)):
-        p = write_mesh(tmp_path / f"h{i}.obj", out.vertices[i, 0].double().numpy(), faces, left=left)
-        v, f = _read_obj(p)
-        vols.append(_signed_volume(v, f))
-    assert vols[0] > 0 and vols[1] > 0  # both outward: the mirrored left hand's faces were reversed
-    p = write_mesh(
-        tmp_path / "c.ply", out.vertices[0, 0].numpy(), faces, colors=np.full((out.vertices.shape[2], 3), 0.5)
-    )
-    text = p.read_text()
-    assert "property uchar red" in text and f"element face {faces.shape[0]}" in text
+    for fmt in ("obj", "ply", "glb"):
+        for i, left in ((0, False), (1, True)):
+            p = write_mesh(tmp_path / f"h{i}.{fmt}", out.vertices[i, 0].double().numpy(), faces, left=left)
+            m = _load_mesh(p)
+            # outward normals: a positive signed volume (the mirrored left hand's faces were reversed)
+            assert _signed_volume(m.vertices, m.faces) > 0, (fmt, left)
+            assert m.volume > 0
+        # written unreversed, the mirrored left hand is inside out: the check has teeth
+        p = write_mesh(tmp_path / f"bad.{fmt}", out.vertices[1, 0].double().numpy(), faces, left=False)
+        assert _signed_volume(_load_mesh(p).vertices, _load_mesh(p).faces) < 0
+    colours = np.linspace(0, 1, out.vertices.shape[2] * 3).reshape(-1, 3)
+    p = write_mesh(tmp_path / "c.ply", out.vertices[0, 0].numpy(), faces, colors=colours)
+    m = _load_mesh(p)
+    assert m.faces.shape == faces.shape
+    np.testing.assert_array_equal(m.visual.vertex_colors[:, :3], np.round(colours * 255).astype(np.uint8))
+    with pytest.raises(InputError, match="obj, .ply or .glb"):
+        write_mesh(tmp_path / "x.stl", out.vertices[0, 0].numpy(), faces)
+
+
+class _TexturedHands:
+    """A method that predicts vertex colours (like SMHR's texture) and has its own left-hand faces."""
+
+    def __init__(self, model) -> None:
+        self.model, self.card = model, None
+
+    def predict(self, images, boxes=None, **ctx):
+        out = self.model.predict(images, boxes=boxes, **ctx)
+        b, h, v = out.vertices.shape[:3]
+        out.extras["vertex_colors"] = torch.linspace(0, 1, b * h * v * 3).reshape(b, h, v, 3)
+        out.extras["faces_left"] = out.faces[:, [0, 2, 1]]  # already wound for the mirrored left hand
+        return out
+
+
+def test_glb_meshes_through_predict(folder, tmp_path, model) -> None:
+    """GLB per hand with vertex colours; a left hand from a method's own faces is not flipped twice."""
+    bf = tmp_path / "boxes.json"
+    bf.write_text(json.dumps({"img0.png": {"boxes": [[5, 5, 60, 70], [30, 30, 95, 95]], "sides": ["right", "left"]}}))
+    src = tmp_path / "one"
+    src.mkdir()
+    (src / "img0.png").write_bytes((folder / "img0.png").read_bytes())
+    method = _TexturedHands(model)
+    summary = predict(method, [str(src)], tmp_path / "o", boxes_file=bf, save_mesh="glb", overlays=False)
+    assert summary["hands"] == 2
+    rec = json.loads((tmp_path / "o" / "img0.json").read_text())
+    for hand in rec["hands"]:
+        p = tmp_path / "o" / f"img0_hand{hand['index']}_{hand['side']}.glb"
+        m = _load_mesh(p)
+        assert _signed_volume(m.vertices, m.faces) > 0, hand["side"]
+        # glTF axes: (x, -y, -z) of the camera-frame vertices
+        cam = np.asarray(hand["vertices"]) + np.asarray(hand["cam_t"])
+        np.testing.assert_allclose(m.vertices, cam * [1.0, -1.0, -1.0], atol=1e-6)
+        want = np.round(np.clip(np.asarray(hand["extras"]["vertex_colors"]), 0, 1) * 255).astype(np.uint8)
+        np.testing.assert_array_equal(m.visual.vertex_colors[:, :3], want)
+    with pytest.raises(ConfigError, match="obj, ply, glb"):
+        predict(method, [str(src)], tmp_path / "o2", save_mesh="stl")
 
 
 def test_detectors(model, synth_images) -> None:
