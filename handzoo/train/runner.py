@@ -180,7 +180,7 @@ def build_runner(
 
     custom_hooks: list[Any] = [LossCurveHook()]
     if stages:
-        custom_hooks.append(StageHook(stages))
+        custom_hooks.append(StageHook(stages, base_lr=(optim.get("optimizer") or {}).get("lr")))
     if cfg.get("ema"):
         ema = dict(cfg.ema)
         custom_hooks.append({"type": "EMAHook", "momentum": float(ema.get("momentum", 2e-4)), "update_buffers": True})

@@ -55,7 +55,8 @@ class H2ONetLoss(Loss):
 
     ``output`` is the method's raw forward output; ``batch`` holds the targets under the
     authors' names: ``gt_verts3d_wo_gr``, ``gt_joints3d_wo_gr``, ``joints_img`` (normalised to
-    [0, 1] in the crop; for MF the three frames stacked along the batch, frame t first), and for
+    [0, 1] in the crop; for MF the three frames stacked along the batch, frame t first, or given
+    per sample as (B, 3, ...)), and for
     stage 2 ``gt_verts3d_w_gr``, ``gt_joints3d_w_gr``, ``gt_glob_rot_mat``; for MF ``gt_occ``
     (3B, 6) int labels (1 = occluded).
 
@@ -76,9 +77,17 @@ class H2ONetLoss(Loss):
             raise InputError(f"H2ONet loss needs target {key!r} in the batch")
         return batch[key]
 
+    def _frames_first(self, target: torch.Tensor, rows: int) -> torch.Tensor:
+        """MF targets given per sample as (B, 3, ...) -> (3B, ...) with frame t of every sample
+        first (the network's order); targets already (3B, ...) pass unchanged."""
+        if self.multi_frame and target.dim() >= 2 and target.shape[0] * 3 == rows and target.shape[1] == 3:
+            return target.transpose(0, 1).reshape(rows, *target.shape[2:])
+        return target
+
     def forward(self, output: Mapping[str, torch.Tensor], batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         """Return the named terms and their sum under ``'loss'``."""
-        g = lambda k: self._get(batch, k)  # noqa: E731
+        rows = int(output["pred_joints_img"].shape[0])
+        g = lambda k: self._frames_first(self._get(batch, k), rows)  # noqa: E731
         f = self.faces
         terms = {
             "verts_wo_gr": F.l1_loss(output["pred_verts3d_wo_gr"], g("gt_verts3d_wo_gr")),

@@ -1,4 +1,4 @@
-"""Training samples for single-frame H2ONet on a hand model with parameters (the open hand).
+"""Training samples for single- and multi-frame H2ONet on a hand model with parameters (the open hand).
 
 Uses the method's own crop (:func:`handzoo_h2onet.preprocess.crop_hands`: the joints' box x1.5,
 square, left hands mirrored) and builds the authors' targets: the canonical mesh and joints
@@ -23,7 +23,7 @@ from handzoo.types import LEFT
 from .model import INPUT_SIZE
 from .preprocess import crop_hands
 
-__all__ = ["H2ONetTrainTransform"]
+__all__ = ["H2ONetTrainTransform", "H2ONetMFTrainTransform"]
 
 
 class H2ONetTrainTransform:
@@ -64,25 +64,11 @@ class H2ONetTrainTransform:
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_hm": None}
 
-    def __call__(self, rec: dict[str, Any], index: int = 0) -> dict[str, np.ndarray]:
-        rng = np.random.default_rng([self.seed, int(index)])
-        left = int(rec["side"]) == LEFT
-        box = np.asarray(rec["bbox"], np.float64)
-        image = rec["image"]
-        if self.augment:
-            box = jitter_box(box, rng, self.scale_jitter, self.shift)
-            image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
-        K = np.asarray(rec["K"], np.float64)
-        query = make_query(image, box[None], sides=[int(rec["side"])], K=K)
-        crops, meta = crop_hands(query, INPUT_SIZE)
-        inv = meta.inverse[0].numpy()
-        fwd = np.linalg.inv(np.vstack([inv, [0.0, 0.0, 1.0]]))[:2]
-        j3 = np.asarray(rec["joints3d"], np.float64)
-        uv = j3[:, :2] / j3[:, 2:] * np.array([K[0, 0], K[1, 1]]) + K[:2, 2]
-        uv_crop = uv @ fwd[:, :2].T + fwd[:, 2]
+    def _targets3d(self, rec: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The canonical and rotated mesh and joints (root-relative) and the rotation matrix."""
         go = np.asarray(rec["global_orient"], np.float64)
         hp = np.asarray(rec["hand_pose"], np.float64)
-        if left:
+        if int(rec["side"]) == LEFT:
             go, hp = flip_axis_angle(go), flip_axis_angle(hp)
         hm = self.hand_model
         dt = hm.v_template.dtype
@@ -97,11 +83,97 @@ class H2ONetTrainTransform:
             R = axis_angle_to_matrix(torch.as_tensor(go)[None])[0]
         f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
         return {
-            "img": f32(crops[0].numpy()),
-            "joints_img": f32(uv_crop / INPUT_SIZE),
             "gt_verts3d_wo_gr": f32(v.numpy()),
             "gt_joints3d_wo_gr": f32(j.numpy()),
             "gt_verts3d_w_gr": f32((v @ R.T).numpy()),
             "gt_joints3d_w_gr": f32((j @ R.T).numpy()),
             "gt_glob_rot_mat": f32(R.numpy()),
         }
+
+    def _frame(
+        self, rec: dict[str, Any], rng: np.random.Generator, scale: float, shift: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One augmented crop ``(img (3, 128, 128) in [0, 1], joints_img (21, 2) in [0, 1])``."""
+        box = np.asarray(rec["bbox"], np.float64)
+        image = rec["image"]
+        if self.augment:
+            box = jitter_box(box, rng, scale, shift)
+            image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
+        K = np.asarray(rec["K"], np.float64)
+        query = make_query(image, box[None], sides=[int(rec["side"])], K=K)
+        crops, meta = crop_hands(query, INPUT_SIZE)
+        inv = meta.inverse[0].numpy()
+        fwd = np.linalg.inv(np.vstack([inv, [0.0, 0.0, 1.0]]))[:2]
+        j3 = np.asarray(rec["joints3d"], np.float64)
+        uv = j3[:, :2] / j3[:, 2:] * np.array([K[0, 0], K[1, 1]]) + K[:2, 2]
+        uv_crop = uv @ fwd[:, :2].T + fwd[:, 2]
+        return np.asarray(crops[0].numpy(), np.float32), np.asarray(uv_crop / INPUT_SIZE, np.float32)
+
+    def __call__(self, rec: dict[str, Any], index: int = 0) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.seed, int(index)])
+        img, joints_img = self._frame(rec, rng, self.scale_jitter, self.shift)
+        return {"img": img, "joints_img": joints_img, **self._targets3d(rec)}
+
+
+# handzoo21 joints of each finger (thumb .. little): the occlusion classes of H2ONet-MF, then the hand
+_FINGER_JOINTS = [list(range(1 + 4 * f, 5 + 4 * f)) for f in range(5)]
+
+
+class H2ONetMFTrainTransform(H2ONetTrainTransform):
+    """Record -> the three frames (t, t-short, t-long) of multi-frame H2ONet and their targets.
+
+    A record with ``frames`` (a list of three records of one hand: t, t-short, t-long) gives
+    those frames; a single-image record (a synthetic sample, a shard row) gives a short clip of
+    a hand that holds its pose while the camera moves: each frame is its own crop of the image
+    with its own box scale and shift (wider for the older frames) and colour. Each frame may get
+    a synthetic occluder (a random-coloured rectangle over part of the hand, probability
+    ``occlude``); the occlusion labels ``gt_occ`` (3, 6) mark a finger occluded when at least 2
+    of its 4 joints lie under the occluder, and the hand when at least half of its 21 joints do
+    (the authors derive the labels from rendered vs segmented visibility; the synthetic data has
+    no occluding objects). Targets are per frame, stacked as (3, ...); the loss takes frame t of
+    every sample first, as the network's batch.
+
+    Args:
+        occlude: probability of an occluder in each frame.
+        motion: box scale and shift of frames t-short / t-long, as multiples of the single-frame
+            jitter.
+        **kwargs: see :class:`H2ONetTrainTransform`.
+    """
+
+    def __init__(self, occlude: float = 0.4, motion: tuple[float, float] = (1.5, 2.5), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.occlude = float(occlude)
+        self.motion = (float(motion[0]), float(motion[1]))
+
+    def _occluder(self, img: np.ndarray, joints_img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Draw an occluder on ``img`` (in place) and return the (6,) occlusion labels."""
+        labels = np.zeros(6, np.int64)
+        if not (self.augment and rng.random() < self.occlude):
+            return labels
+        uv = joints_img * INPUT_SIZE
+        centre = uv[rng.integers(0, 21)] + rng.normal(0, 6, 2)
+        half = rng.uniform(10, 40, 2)
+        x0, y0 = np.clip(centre - half, 0, INPUT_SIZE).astype(int)
+        x1, y1 = np.clip(centre + half, 0, INPUT_SIZE).astype(int)
+        img[:, y0:y1, x0:x1] = rng.uniform(0, 1, (3, 1, 1)).astype(np.float32)
+        under = (uv[:, 0] >= x0) & (uv[:, 0] < x1) & (uv[:, 1] >= y0) & (uv[:, 1] < y1)
+        for f, ids in enumerate(_FINGER_JOINTS):
+            labels[f] = int(under[ids].sum() >= 2)
+        labels[5] = int(under.sum() >= 11)
+        return labels
+
+    def __call__(self, rec: dict[str, Any], index: int = 0) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.seed, int(index)])
+        frames = rec.get("frames") or [rec, rec, rec]
+        if len(frames) != 3:
+            from handzoo.errors import DatasetError
+
+            raise DatasetError(f"H2ONet-MF trains on 3 frames (t, t-short, t-long), got {len(frames)}")
+        rows = []
+        for f, (fr, m) in enumerate(zip(frames, (1.0, *self.motion))):
+            img, joints_img = self._frame(fr, rng, self.scale_jitter * m, self.shift * m)
+            occ = self._occluder(img, joints_img, rng)
+            rows.append({"img": img, "joints_img": joints_img, "gt_occ": occ, **self._targets3d(fr)})
+        out = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k != "img"}
+        out.update({f"img_{f}": rows[f]["img"] for f in range(3)})
+        return out

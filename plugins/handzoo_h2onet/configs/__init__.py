@@ -1,0 +1,1 @@
+"""mmengine training configs of the h2onet plugin (``handzoo-train <name>``)."""

@@ -1,0 +1,1 @@
+"""mmengine training configs of the hand4whole plugin (``handzoo-train <name>``)."""
