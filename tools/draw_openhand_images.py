@@ -1,5 +1,11 @@
 #!/usr/bin/env python
-"""Write docs/images/openhand_rest.png and docs/images/openhand_fist.png.
+"""Write docs/images/openhand_rest.png and docs/images/openhand_fist.png with the README's commands.
+
+The pictures are drawn by ``handzoo hand`` itself (the same code a user runs), so the README's
+commands and pictures cannot drift apart:
+
+    handzoo hand --out docs/images/openhand_rest.png
+    handzoo hand --side left --flex 60 --out docs/images/openhand_fist.png
 
 Usage: ``python tools/draw_openhand_images.py [--out docs/images]`` (project venv).
 """
@@ -10,14 +16,16 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from handzoo.handmodels import hand_model  # noqa: E402
-from handzoo.handmodels.viz import save_hand_png  # noqa: E402
+from handzoo.cli import main as handzoo_main  # noqa: E402
+
+# (file, arguments of `handzoo hand`): the README shows these commands beside the pictures
+PICTURES = (
+    ("openhand_rest.png", []),
+    ("openhand_fist.png", ["--side", "left", "--flex", "60"]),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,18 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "images")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    model = hand_model("openhand", closed_wrist=True, dtype=torch.float64)
-    zero = torch.zeros(1, 3, dtype=torch.float64)
-    views = ((20.0, -60.0), (20.0, 120.0))  # palm side, back of the hand
-    verts, joints = model(zero, torch.zeros(1, 45, dtype=torch.float64), None)
-    save_hand_png(verts, model.faces, args.out / "openhand_rest.png", joints=joints[0], views=views,
-                  title="openhand (right), rest pose")  # fmt: skip
-    axes = torch.as_tensor(model.meta["flexion_axes"], dtype=torch.float64)
-    fist = (axes[1:] * np.deg2rad(60.0)).reshape(1, 45)
-    verts, joints = model(zero, fist, None)
-    save_hand_png(verts, model.faces, args.out / "openhand_fist.png", joints=joints[0], views=views,
-                  title="openhand (right), every finger joint flexed 60 deg")  # fmt: skip
-    print(f"wrote {args.out / 'openhand_rest.png'} and {args.out / 'openhand_fist.png'}")
+    for name, extra in PICTURES:
+        rc = handzoo_main(["hand", *extra, "--out", str(args.out / name)])
+        if rc:
+            return rc
     return 0
 
 

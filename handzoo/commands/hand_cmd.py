@@ -6,6 +6,18 @@ import argparse
 
 HELP = "Draw a hand model (openhand, or your MANO) at rest or as a fist into a PNG."
 
+# display views (elevation, azimuth) in the hand's own frame (x pinky -> index, z wrist -> middle
+# knuckle, y = z x x; see handmodels.viz.hand_display_frame). That frame turns with the hand and is
+# never mirrored, so the same view shows a right hand's palm and a left hand's back: the palm is
+# drawn first for both sides, so that a left hand is seen as the mirror image of a right one.
+PALM_VIEW, BACK_VIEW = (20.0, -60.0), (20.0, 120.0)
+
+
+def views_of(side: str) -> tuple[tuple[tuple[float, float], str], ...]:
+    """``((view, caption), ...)``: the palm side first, then the back of the hand, for ``side``."""
+    palm, back = (PALM_VIEW, BACK_VIEW) if side == "right" else (BACK_VIEW, PALM_VIEW)
+    return ((palm, "palm side"), (back, "back of the hand"))
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``handzoo hand``."""
@@ -39,7 +51,18 @@ def run(args: argparse.Namespace) -> int:
         # each side's model carries its own (mirrored for the left) flexion axes
         pose = (torch.as_tensor(axes, dtype=torch.float64)[1:] * np.deg2rad(args.flex)).reshape(1, 45)
     verts, joints = model(torch.zeros(1, 3, dtype=torch.float64), pose, None)
-    title = f"{args.model} ({args.side})" + (f", every finger joint flexed {args.flex:g} deg" if args.flex else ", rest pose")
-    path = save_hand_png(verts, model.faces, args.out, joints=joints[0], views=((20.0, -60.0), (20.0, 120.0)), title=title)
+    title = f"{args.model} ({args.side})" + (
+        f", every finger joint flexed {args.flex:g} deg" if args.flex else ", rest pose"
+    )
+    views = views_of(args.side)
+    path = save_hand_png(
+        verts,
+        model.faces,
+        args.out,
+        joints=joints[0],
+        views=[v for v, _ in views],
+        title=title,
+        panel_titles=[c for _, c in views],
+    )
     print(f"wrote {path}")
     return 0

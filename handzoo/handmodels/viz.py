@@ -56,6 +56,7 @@ def save_hand_png(
     title: str | None = None,
     size: float = 4.0,
     dpi: int = 120,
+    panel_titles: Sequence[str] | None = None,
 ) -> str:
     """Write a PNG of one hand mesh.
 
@@ -70,6 +71,7 @@ def save_hand_png(
         title: optional figure title.
         size: inches per panel.
         dpi: resolution.
+        panel_titles: optional caption under each view (one per entry of ``views``).
 
     Returns:
         The path written, as a string.
@@ -83,6 +85,8 @@ def save_hand_png(
         raise InputError(f"vertices must have shape (V, 3), got {v.shape}")
     if f.ndim != 2 or f.shape[1] != 3 or f.size == 0 or f.min() < 0 or f.max() >= len(v):
         raise InputError(f"faces must be (F, 3) indices below {len(v)}, got shape {f.shape}")
+    if panel_titles is not None and len(panel_titles) != len(views):
+        raise InputError(f"panel_titles needs one caption per view ({len(views)}), got {len(panel_titles)}")
     j = None
     if joints is not None:
         j = _np(joints, "joints").astype(np.float64)
@@ -126,6 +130,8 @@ def save_hand_png(
             ax.set_box_aspect((1, 1, 1), zoom=1.5)
             ax.view_init(elev=elev, azim=azim)
             ax.set_axis_off()
+            if panel_titles is not None:
+                ax.text2D(0.5, 0.04, panel_titles[k], transform=ax.transAxes, ha="center", fontsize=11, color="0.3")
         fig.subplots_adjust(left=0, right=1, bottom=0, top=0.92 if title else 1, wspace=0)
         if title:
             fig.suptitle(title)
