@@ -36,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     parser.add_argument("--batch-size", type=int, default=8, help="images per model call")
     parser.add_argument("--max-frames", type=int, help="stop each video or webcam after this many frames")
+    parser.add_argument(
+        "--frame-offsets",
+        type=int,
+        nargs=2,
+        metavar=("SHORT", "LONG"),
+        help="multi-frame models (H2ONet-MF): frames t-SHORT and t-LONG of each hand track (default: the model's, else 5 10)",
+    )
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
 
 
@@ -71,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         overlays=not args.no_overlay,
         progress=not args.json and sys.stderr.isatty(),
         max_frames=args.max_frames,
+        frame_offsets=tuple(args.frame_offsets) if args.frame_offsets else None,
     )
     summary["model"] = args.model
     if args.json:

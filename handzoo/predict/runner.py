@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from handzoo.predict.detectors import make_detector
 from handzoo.predict.readers import Source, collect_sources, iter_frames, lookup_boxes, read_boxes_file, read_image
+from handzoo.predict.stream import DEFAULT_FRAME_OFFSETS, FrameHistory, regroup
 from handzoo.predict.writers import (
     MESH_FORMATS,
     VideoSink,
@@ -21,7 +23,7 @@ from handzoo.predict.writers import (
     write_json,
     write_mesh,
 )
-from handzoo.types import LEFT
+from handzoo.types import LEFT, HandOutput
 
 __all__ = ["predict"]
 
@@ -132,6 +134,37 @@ def _find(
     return boxes, sides
 
 
+def _empty_output(num_images: int) -> HandOutput:
+    z = torch.zeros(num_images, 0)
+    return HandOutput(
+        joints3d=torch.zeros(num_images, 0, 21, 3), side=z.long(), score=z, valid=z.bool(), root_relative=True
+    )
+
+
+def _stream_batch(
+    model: Any, history: FrameHistory, images: list[np.ndarray], boxes: list, sides: list, still: bool
+) -> HandOutput:
+    """A multi-frame model on consecutive frames (or, ``still``, unrelated images): one call over
+    every hand's frame triple, regrouped into hands per frame."""
+    triples, frame_of, slot_of = [], [], []
+    for m, image in enumerate(images):
+        if still:
+            history.reset()  # a still image: its own history (three times itself)
+        for a, tr in enumerate(history.step(image, boxes[m], sides[m])):
+            triples.append(tr)
+            frame_of.append(m)
+            slot_of.append(a)
+    if not triples:
+        return _empty_output(len(images))
+    out = model.predict(
+        [t.images for t in triples], boxes=np.stack([t.boxes for t in triples]), sides=[t.side for t in triples]
+    )
+    dev = out.joints3d.device
+    out.extras["track"] = torch.tensor([[t.track] for t in triples], device=dev)
+    out.extras["frame_offsets"] = torch.tensor([[t.frame_offsets] for t in triples], device=dev)
+    return regroup(out, frame_of, slot_of, len(images))
+
+
 def predict(
     model: Any,
     inputs: list[str],
@@ -144,6 +177,7 @@ def predict(
     overlays: bool = True,
     progress: bool = False,
     max_frames: int | None = None,
+    frame_offsets: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Run a model over images, folders, videos or webcams and write the results.
 
@@ -165,6 +199,10 @@ def predict(
         overlays: write overlay pictures and videos.
         progress: show a progress bar on stderr.
         max_frames: stop each video/webcam after this many frames (a webcam needs it or Ctrl-C).
+        frame_offsets: ``(short, long)`` for a multi-frame model (``model.multi_frame``, e.g.
+            H2ONet-MF), which runs in streaming mode: each hand's frames ``(t, t-short, t-long)``
+            come from a ring buffer per hand track (see :mod:`handzoo.predict.stream`); a still
+            image is its own three frames. Default ``model.frame_offsets``, else (5, 10).
 
     Returns:
         A summary: counts, seconds and the files written per input.
@@ -190,7 +228,14 @@ def predict(
     results: list[dict[str, Any]] = []
     n_images = n_frames = 0
 
-    def run_batch(images: list[np.ndarray], entries: list) -> tuple[Any, list, list]:
+    multi_frame = bool(getattr(model, "multi_frame", False))
+    short, long = frame_offsets or getattr(model, "frame_offsets", None) or DEFAULT_FRAME_OFFSETS
+    history = FrameHistory(short, long) if multi_frame else None
+
+    def run_batch(images: list[np.ndarray], entries: list, still: bool = True) -> tuple[Any, list, list]:
+        if history is not None:
+            boxes, sides = _find(model, det, images, entries)
+            return _stream_batch(model, history, images, boxes, sides, still), boxes, sides
         if det is model and all(e is None for e in entries):
             # a multi-hand method finds its hands in the same call (one pass, not detect + predict)
             out = model.predict(images)
@@ -225,11 +270,14 @@ def predict(
                 continue
             fps, frames = iter_frames(s, max_frames)
             sink = VideoSink(out_root / f"{s.name}.mp4", fps) if overlays else None
+            if history is not None:
+                history.reset()  # each video streams from its own first frame
             written: list[str] = []
             idx = 0
             try:
                 for chunk in _chunks(frames, batch_size):
-                    out, boxes, _ = run_batch(chunk, [lookup_boxes(table, s, idx + m) for m in range(len(chunk))])
+                    entries = [lookup_boxes(table, s, idx + m) for m in range(len(chunk))]
+                    out, boxes, _ = run_batch(chunk, entries, still=False)
                     for m, frame in enumerate(chunk):
                         files, ov = writer.write(frame, out, m, f"{s.name}/frame_{idx + m:06d}", boxes[m])
                         written.append(files["json"])
