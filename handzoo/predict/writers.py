@@ -20,6 +20,7 @@ __all__ = [
     "hand_records",
     "render_overlay",
     "side_view",
+    "signed_volume",
     "write_json",
     "write_mesh",
 ]
@@ -245,8 +246,22 @@ MESH_FORMATS = ("obj", "ply", "glb")
 _CV_TO_GLTF = np.diag([1.0, -1.0, -1.0])
 
 
+def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Signed volume of a triangle mesh (positive when its faces are wound counter-clockwise seen
+    from outside, i.e. the normals point out; a hand mesh open at the wrist is close enough)."""
+    v = np.asarray(vertices, np.float64)
+    f = np.asarray(faces, np.int64)
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
 def write_mesh(
-    path: str | Path, vertices: np.ndarray, faces: np.ndarray, left: bool = False, colors: np.ndarray | None = None
+    path: str | Path,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    left: bool = False,
+    colors: np.ndarray | None = None,
+    orient: bool = True,
 ) -> Path:
     """Write one hand mesh as OBJ, PLY or GLB (by suffix) with trimesh, faces wound outward.
 
@@ -263,6 +278,9 @@ def write_mesh(
             normals point out again (a mirror turns every triangle over).
         colors: optional (V, 3) or (V, 4) vertex colours, float in [0, 1] or uint8 (e.g. SMHR's
             texture, ``extras['vertex_colors']``); ignored when the shape does not match.
+        orient: after ``left``, reverse the winding when the mesh's signed volume is negative
+            (a method whose own left-hand faces come wound the other way); a mesh with
+            outward normals is never changed.
 
     Raises:
         InputError: for another suffix.
@@ -279,6 +297,8 @@ def write_mesh(
     v = np.asarray(vertices, np.float64).reshape(-1, 3)
     f = np.asarray(faces, np.int64).reshape(-1, 3)
     if left:
+        f = f[:, ::-1]
+    if orient and len(f) and signed_volume(v, f) < 0:
         f = f[:, ::-1]
     col = None
     if colors is not None:

@@ -142,8 +142,12 @@ def test_left_hand_mesh_winding_matches_right(tmp_path, model, synth_images) -> 
             assert _signed_volume(m.vertices, m.faces) > 0, (fmt, left)
             assert m.volume > 0
         # written unreversed, the mirrored left hand is inside out: the check has teeth
-        p = write_mesh(tmp_path / f"bad.{fmt}", out.vertices[1, 0].double().numpy(), faces, left=False)
+        v_left = out.vertices[1, 0].double().numpy()
+        p = write_mesh(tmp_path / f"bad.{fmt}", v_left, faces, left=False, orient=False)
         assert _signed_volume(_load_mesh(p).vertices, _load_mesh(p).faces) < 0
+        # a method's own left faces wound the other way: turned outward by the signed-volume check
+        p = write_mesh(tmp_path / f"own.{fmt}", v_left, faces, left=False)
+        assert _signed_volume(_load_mesh(p).vertices, _load_mesh(p).faces) > 0
     colours = np.linspace(0, 1, out.vertices.shape[2] * 3).reshape(-1, 3)
     p = write_mesh(tmp_path / "c.ply", out.vertices[0, 0].numpy(), faces, colors=colours)
     m = _load_mesh(p)
