@@ -167,7 +167,23 @@ def _plain_block(block: nn.Module) -> bool:
     return ok_ds and hasattr(block, "conv1") and hasattr(block, "bn1")
 
 
-def fused_resnet_trunk(trunk: nn.Module) -> nn.Module | None:
+class _FusedStages(nn.Module):
+    """The stem and ``layer1..4`` as fused modules, returning the maps of some stages."""
+
+    def __init__(self, stem: nn.Module, layers: list[nn.Sequential], out_indices: tuple[int, ...]) -> None:
+        super().__init__()
+        self.stem, self.layers, self.out_indices = stem, nn.ModuleList(layers), out_indices
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        feats = [self.stem[0](x)]
+        x = self.stem[1](feats[0])
+        for layer in self.layers:
+            x = layer(x)
+            feats.append(x)
+        return tuple(feats[i] for i in self.out_indices)
+
+
+def fused_resnet_trunk(trunk: nn.Module, out_indices: tuple[int, ...] | None = None) -> nn.Module | None:
     """The oneDNN plan of a ResNet trunk (``conv1, bn1, act1, maxpool, layer1..4``), or None.
 
     None when oneDNN's fused operators are missing, the weights are not float32 on the CPU, or a
@@ -176,21 +192,25 @@ def fused_resnet_trunk(trunk: nn.Module) -> nn.Module | None:
     Args:
         trunk: a module with the stages as attributes (``conv1`` any convolution, ``bn1`` its
             BatchNorm, ``maxpool``, ``layer1``..``layer4`` of basic/bottleneck blocks), in eval mode.
+        out_indices: None to return the ``layer4`` map alone, else a tuple of the maps of these
+            stages (timm's feature indices: 0 the stem's output before the max-pool, 1..4 the layers).
 
     Returns:
-        A module mapping (B, C, H, W) images to the ``layer4`` features (channels-last).
+        A module mapping (B, C, H, W) images to the ``layer4`` features (channels-last), or to
+        the tuple of the ``out_indices`` maps.
     """
     w = getattr(getattr(trunk, "conv1", None), "weight", None)
     if not isinstance(w, torch.Tensor) or w.dtype != torch.float32 or w.device.type != "cpu":
         return None
     if not mkldnn_available() or not isinstance(getattr(trunk, "bn1", None), nn.BatchNorm2d):
         return None
-    blocks = [b for name in ("layer1", "layer2", "layer3", "layer4") for b in getattr(trunk, name)]
+    names = ("layer1", "layer2", "layer3", "layer4")
+    blocks = [b for name in names for b in getattr(trunk, name)]
     if not all(_plain_block(b) for b in blocks):
         return None
     with torch.inference_mode(False), torch.no_grad():
-        return nn.Sequential(
-            FusedConv2d(trunk.conv1, trunk.bn1, relu=True),
-            trunk.maxpool,
-            *(_FusedBlock(b) for b in blocks),
-        )
+        stem = FusedConv2d(trunk.conv1, trunk.bn1, relu=True)
+        if out_indices is not None:
+            layers = [nn.Sequential(*(_FusedBlock(b) for b in getattr(trunk, n))) for n in names]
+            return _FusedStages(nn.Sequential(stem, trunk.maxpool), layers, tuple(out_indices))
+        return nn.Sequential(stem, trunk.maxpool, *(_FusedBlock(b) for b in blocks))

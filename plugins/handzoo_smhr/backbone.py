@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from handzoo.backbones.fusion import fused_resnet_trunk
 from handzoo.interfaces import Backbone
 
 __all__ = ["TimmResNetTrunk"]
@@ -28,7 +29,8 @@ class TimmResNetTrunk(Backbone):
         pretrained: start from timm's ImageNet weights (training only; needs the network).
         fuse_inference: at inference (eval, no autograd) run a cached copy with every BatchNorm
             folded into its convolution (same numbers to float rounding; rebuilt when a weight
-            changes).
+            changes): on a float32 CPU model in channels-last, the oneDNN plan of
+            :func:`handzoo.backbones.fusion.fused_resnet_trunk` (ReLUs and residual sums fused).
 
     Attributes:
         out_channels: channels of the returned maps (512, 1024, 2048 for ``resnet50``).
@@ -71,9 +73,12 @@ class TimmResNetTrunk(Backbone):
 
             with torch.inference_mode(False), torch.no_grad():
                 trunk = _Stages(copy.deepcopy(self.body), self.out_indices).eval()
-                fused = fuse(trunk, inplace=True)
-                if key[0]:
-                    fused = fused.to(memory_format=torch.channels_last)
+                # float32 CPU: the oneDNN plan (float64 folds, ReLU and residual sums fused)
+                fused = fused_resnet_trunk(trunk, self.out_indices) if key[0] else None
+                if fused is None:
+                    fused = fuse(trunk, inplace=True)
+                    if key[0]:
+                        fused = fused.to(memory_format=torch.channels_last)
             self._fused_cache.update(key=key, module=fused)
         return self._fused_cache["module"]  # type: ignore[return-value]
 

@@ -7,7 +7,10 @@ without bias + BatchNorm + ReLU into one stride-4 map of 256 channels.
 
 Inference speed-ups that keep the numbers (to float rounding): the fusion BatchNorm is folded into
 the convolution (in float64, cached per weight version) and the two non-overlapping transposed
-convolutions (kernel = stride) run as one matrix product each.
+convolutions (kernel = stride) run as one matrix product each. On a float32 CPU model with oneDNN
+those products use pre-packed weights (``torch.ops.mkldnn._linear_pointwise``; about 3x faster
+than a plain matmul at batch 1, where the 2048 x 16384 ``p5`` weight dominates), their outputs are
+written channels-last directly, and the fusion convolution runs with its ReLU fused.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handzoo.backbones.fusion import fold_bn
+from handzoo.backbones.fusion import FusedConv2d, PlanCache, fold_bn, mkldnn_available
 
 __all__ = ["L2Norm", "CSPNeck", "fold_batchnorm"]
 
@@ -68,6 +71,34 @@ def _deconv_as_matmul(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tens
     return y + deconv.bias.view(1, -1, 1, 1)
 
 
+class _PackedDeconv:
+    """A non-overlapping transposed convolution (kernel == stride, no padding) as one oneDNN
+    inner product with pre-packed weights, its output channels-last (B, C_out, h k, w k)."""
+
+    def __init__(self, deconv: nn.ConvTranspose2d) -> None:
+        c_in, c_out, k, _ = deconv.weight.shape
+        with torch.inference_mode(False), torch.no_grad():
+            # columns in (row offset, column offset, C_out) order: the output is written NHWC
+            w = deconv.weight.detach().permute(2, 3, 1, 0).reshape(k * k * c_out, c_in).contiguous()
+            self.bias = deconv.bias.detach().repeat(k * k).contiguous()
+        self.weight, self.k, self.c_out = w, k, c_out
+        self._packed: dict[int, torch.Tensor] = {}
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        rows = x.permute(0, 2, 3, 1).reshape(-1, c)
+        packed = self._packed.get(rows.shape[0])
+        if packed is None:
+            packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, rows.shape[0])
+            if len(self._packed) > 8:
+                self._packed.clear()
+            self._packed[rows.shape[0]] = packed
+        y = torch.ops.mkldnn._linear_pointwise(rows, packed, self.bias, "none", [], "")
+        k, c_out = self.k, self.c_out
+        y = y.reshape(b, h, w, k, k, c_out).permute(0, 1, 3, 2, 4, 5).reshape(b, h * k, w * k, c_out)
+        return y.permute(0, 3, 1, 2)
+
+
 class CSPNeck(nn.Module):
     """The authors' ``p3``/``p4``/``p5`` + ``pX_l2`` + ``feat``/``feat_bn`` (same names).
 
@@ -101,6 +132,22 @@ class CSPNeck(nn.Module):
         self.feat_bn = nn.BatchNorm2d(channels, momentum=0.01)
         self.feat_act = nn.ReLU(inplace=True)
         self._folded: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
+        self._plan = PlanCache()  # oneDNN plan (float32 CPU); not copied, pickled or saved
+
+    def _onednn_plan(self, x: torch.Tensor) -> dict | None:
+        """The packed ``p4``/``p5`` products and fused ``feat`` convolution, or None (not float32 CPU)."""
+        if x.dtype != torch.float32 or x.device.type != "cpu" or not mkldnn_available():
+            return None
+        tensors = [*self.p4.parameters(), *self.p5.parameters(), self.feat.weight, *self.feat_bn.parameters()]
+        tensors += [self.feat_bn.running_mean, self.feat_bn.running_var]
+        key = tuple((t.data_ptr(), _version(t), t.dtype) for t in tensors)
+        if self._plan.get("key") != key:
+            with torch.inference_mode(False), torch.no_grad():
+                plan = {"p4": _PackedDeconv(self.p4), "p5": _PackedDeconv(self.p5)}
+                plan["feat"] = FusedConv2d(self.feat, self.feat_bn, relu=True)
+            self._plan.clear()
+            self._plan.update(key=key, **plan)
+        return self._plan
 
     def _fused(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         """Folded fusion weights, recomputed when a tensor they come from changes."""
@@ -128,6 +175,13 @@ class CSPNeck(nn.Module):
         """Fuse the trunk's (stride 8, 16, 32) maps into one stride-4 map (B, 256, H/4, W/4)."""
         x3, x4, x5 = feats[-3:]
         fast = self.fast and not self.training and not torch.is_grad_enabled()
+        plan = self._onednn_plan(x3) if fast else None
+        if plan is not None:
+            p3 = self.p3_l2(self.p3(x3))
+            p4 = self.p4_l2(plan["p4"](x4))
+            p5 = self.p5_l2(plan["p5"](x5))
+            cat = torch.cat([p3, p4, p5], dim=1)
+            return plan["feat"](cat)
         p3 = self.p3_l2(self.p3(x3))
         if fast:
             p4 = self.p4_l2(_deconv_as_matmul(x4, self.p4))
