@@ -62,7 +62,15 @@ class ModelKeypointDetector(HandDetector):
         """Run the model on full-image boxes; return the box around each predicted hand's 2D joints."""
         imgs = load_images(images)
         first = self.first.detect(imgs)
-        out = self.model.predict(imgs, boxes=[d.boxes for d in first], sides=[d.sides for d in first])
+        if getattr(self.model, "multi_frame", False):
+            # a multi-frame model (H2ONet-MF) finds the hand on the image alone: three times itself
+            out = self.model.predict(
+                [[im] * 3 for im in imgs],
+                boxes=np.stack([np.repeat(d.boxes[:1], 3, 0) for d in first]),
+                sides=[int(d.sides[0]) for d in first],
+            )
+        else:
+            out = self.model.predict(imgs, boxes=[d.boxes for d in first], sides=[d.sides for d in first])
         if out.joints2d is None:
             raise ConfigError(
                 "this model predicts no 2D joints, so it cannot find hands",

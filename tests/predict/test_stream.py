@@ -92,3 +92,18 @@ def test_video_streams_a_multi_frame_model(tmp_path, mf_model, monkeypatch, caps
     rec = json.loads((out_dir / "still.json").read_text())
     ref = mf_model([frames[2]] * 3, boxes=[box] * 3)
     np.testing.assert_allclose(rec["hands"][0]["joints3d"], ref.joints3d[0, 0].double().numpy(), atol=1e-5)
+
+
+def test_keypoint_detector_with_a_multi_frame_model(mf_model) -> None:
+    from handzoo.predict.detectors import ModelKeypointDetector
+
+    img = SyntheticHands(n=1, seed=5, image_size=SIZE)[0].image
+    (found,) = ModelKeypointDetector(mf_model).detect([img])
+    ref = mf_model([img] * 3, boxes=[[0.0, 0.0, SIZE - 1.0, SIZE - 1.0]] * 3)
+    uv = ref.joints2d[0, 0].double().numpy()
+    c = (uv.min(0) + uv.max(0)) / 2
+    half = max(float((uv.max(0) - uv.min(0)).max()) * 1.5 / 2, 8.0)
+    want = np.clip([c[0] - half, c[1] - half, c[0] + half, c[1] + half], 0, SIZE - 1)
+    # the box around the 2D joints of the image taken as its own three frames
+    assert len(found) == 1
+    np.testing.assert_allclose(found.boxes[0], want, atol=1e-4)
