@@ -47,7 +47,9 @@ class MethodTrainModel(BaseModel):
                 f"{type(method).__name__} defines no training losses",
                 hint="implement Method.losses() in the plugin to make the method trainable",
             )
-        self.losses = nn.ModuleDict(losses)
+        # ModuleDict keys may not shadow nn.Module attributes (3D-hand's loss is named 'train')
+        self._loss_keys = {n: (n if not hasattr(nn.Module, n) else f"{n}_loss") for n in losses}
+        self.losses = nn.ModuleDict({self._loss_keys[n]: m for n, m in losses.items()})
         self.active_loss: str | tuple[str, ...] = next(iter(losses))
         self.set_loss(loss or self.active_loss)
         self.freeze_norm = bool(freeze_norm)
@@ -60,9 +62,9 @@ class MethodTrainModel(BaseModel):
         """
         names = (name,) if isinstance(name, str) else tuple(name)
         for n in names:
-            if n not in self.losses:
+            if n not in self._loss_keys:
                 raise ConfigError(
-                    f"{type(self.method).__name__} has no loss {n!r}", hint=f"its losses: {', '.join(self.losses)}"
+                    f"{type(self.method).__name__} has no loss {n!r}", hint=f"its losses: {', '.join(self._loss_keys)}"
                 )
         self.active_loss = names[0] if len(names) == 1 else names
 
@@ -93,7 +95,7 @@ class MethodTrainModel(BaseModel):
             total: torch.Tensor | None = None
             logged: dict[str, torch.Tensor] = {}
             for name in self.active_losses:
-                terms = dict(self.losses[name](out, batch))
+                terms = dict(self.losses[self._loss_keys[name]](out, batch))
                 value = terms.pop("loss")  # what the loss trains with (its weights applied)
                 total = value if total is None else total + value
                 if not terms:  # a loss with no named terms is logged under its own name

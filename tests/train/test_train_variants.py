@@ -73,3 +73,92 @@ def test_h2onet_sf_openhand_falls_in_both_stages(tiny_shards: Path, tmp_path: Pa
     assert _falls(stage1), [r["loss"] for r in curve]
     assert _falls(stage2), [r["loss"] for r in curve]
     assert stage2[0]["lr"] == pytest.approx(1e-4)
+
+
+@pytest.mark.slow
+def test_h2onet_openhand_multi_frame_falls_in_both_stages(tiny_shards: Path, tmp_path: Path) -> None:
+    # from random weights (the recipe starts from single-frame weights): stage 1 at a high lr
+    # without clipping for 8 iterations, then the recipe's own stage-2 switch
+    s2 = _recipe_stage("h2onet-openhand", 1, 8)
+    stages = f"stages=[{{'begin': 0, 'loss': 'stage1'}}, {s2!r}]"
+    curve = _run(
+        "h2onet-openhand",
+        tiny_shards,
+        tmp_path / "w",
+        12,
+        stages,
+        "train_data.transform.occlude=0.0",
+        "optim_wrapper.clip_grad=None",
+        lr="5e-3",
+    )
+    stage1, stage2 = curve[:8], curve[8:]
+    assert "occ" in stage1[0] and "normal_w_gr" in stage2[0]  # the multi-frame terms
+    assert _falls(stage1), [r["loss"] for r in curve]
+    assert _falls(stage2), [r["loss"] for r in curve]
+
+
+@pytest.mark.slow
+def test_h2onet_mf_transform_gives_three_frames_and_occlusion_labels(tiny_shards: Path) -> None:
+    import numpy as np
+
+    from handzoo.train.data import ShardSamples
+    from handzoo_h2onet.training import H2ONetMFTrainTransform
+
+    rec = ShardSamples(tiny_shards)[0]
+    out = H2ONetMFTrainTransform(occlude=1.0, seed=3)(rec, 0)
+    assert {f"img_{i}" for i in range(3)} <= set(out)
+    assert out["img_0"].shape == (3, 128, 128) and out["joints_img"].shape == (3, 21, 2)
+    assert out["gt_occ"].shape == (3, 6) and set(np.unique(out["gt_occ"])) <= {0, 1}
+    assert out["gt_verts3d_wo_gr"].shape[0] == 3
+    # frames differ (own crops), the 3D targets do not (the hand holds its pose)
+    assert not np.allclose(out["joints_img"][0], out["joints_img"][2])
+    np.testing.assert_allclose(out["gt_joints3d_w_gr"][0], out["gt_joints3d_w_gr"][2])
+
+
+@pytest.mark.slow
+def test_hand4whole_hand_openhand_falls(tiny_shards: Path, tmp_path: Path) -> None:
+    small = (
+        "model.kwargs={'hand_model': 'openhand', "
+        "'backbone': {'type': 'TimmBackbone', 'name': 'resnet10t', 'out_indices': [4]}}"
+    )
+    curve = _run("hand4whole-hand-openhand", tiny_shards, tmp_path / "w", 6, small, lr="1e-3")
+    assert {"joint_img", "joint_proj", "mano_pose", "mano_shape", "joint_cam"} <= set(curve[0])
+    assert _falls(curve), [r["loss"] for r in curve]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["3dhand-rgb-openhand", "3dhand-rgb2d-openhand"])
+def test_3dhand_openhand_falls_in_pretraining_and_training(variant: str, tiny_shards: Path, tmp_path: Path) -> None:
+    stem = ", 'stem': {'type': 'ThreeDHandStem', 'in_channels': 24}" if "rgb2d" in variant else ""
+    small = (
+        "model.kwargs={'hand_model': 'openhand', "
+        f"'backbone': {{'type': 'ThreeDHandResNet', 'name': 'resnet18'{stem}}}}}"
+    )
+    train = _recipe_stage(variant, 1, 5)
+    assert train["loss"] == "train" and train["reset_optimizer"]
+    stages = f"stages=[{{'begin': 0, 'loss': 'pretrain'}}, {train!r}]"
+    curve = _run(variant, tiny_shards, tmp_path / "w", 10, small, stages, lr="1e-3")
+    pretrain, training = curve[:5], curve[5:]
+    assert {"pose_pca", "betas", "rot", "trans", "scale"} <= set(pretrain[0])
+    assert {"joints2d", "joints3d", "prior"} <= set(training[0])
+    assert _falls(pretrain), [r["loss"] for r in curve]
+    assert _falls(training), [r["loss"] for r in curve]
+
+
+def test_3dhand_targets_pose_the_hand_where_the_image_shows_it(tiny_shards: Path) -> None:
+    import numpy as np
+    import torch
+
+    from handzoo.train.data import ShardSamples
+    from handzoo.types import RIGHT
+    from handzoo_3dhand.mesh import decode_hand
+    from handzoo_3dhand.training import ThreeDHandTrainTransform
+
+    tf = ThreeDHandTrainTransform(augment=False)
+    src = ShardSamples(tiny_shards)
+    rec = next(src[i] for i in range(len(src)) if int(src[i]["side"]) == RIGHT)
+    out = tf(rec, 0)
+    p = torch.as_tensor(out["params"])[None]
+    d = decode_hand(tf.hand_model, p[:, 0], p[:, 1:3], p[:, 3:6], p[:, 6:12], p[:, 12:22], with_mano=False)
+    # the weak-perspective fit of the (6-PCA-component) hand lands within a few crop pixels
+    assert np.abs(d["joints2d"][0].numpy() - out["joints2d"]).mean() < 6.0

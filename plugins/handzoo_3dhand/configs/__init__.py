@@ -1,0 +1,1 @@
+"""mmengine training configs of the 3dhand plugin (``handzoo-train <name>``)."""

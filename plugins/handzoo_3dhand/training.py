@@ -1,0 +1,144 @@
+"""Training samples for 3D-hand (model-0 RGB, model-1 RGB + heatmaps) on the open hand.
+
+The crop is the method's own (:func:`handzoo_3dhand.preprocess.threedhand_box`: the 2D joints'
+box x2.2, square, the PIL resizes to 256, left hands mirrored). Targets for both of the authors'
+phases (:mod:`handzoo_3dhand.losses`):
+
+* ``params`` (22,): the parameters of the sample in the network's terms, for the synthetic
+  pre-training (parameter regression): the global rotation in the network's frame, the pose
+  projected onto the hand model's 6 PCA components (least squares: the synthetic pose has 45
+  values), the 10 shape values, and the weak-perspective scale and translation fitted (least
+  squares) to the crop's 2D joints of that hand;
+* ``joints2d`` (21, 2) crop pixels, ``joints3d`` (21, 3) metres (camera frame, mirrored for left
+  hands) with ``focal`` (crop pixels), for the training phase.
+
+Augmentation: the crop's expansion (scale) and centre (shift), colour, and the flip (left hands
+mirrored into right ones).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from handzoo.geometry.flip import flip_axis_angle
+from handzoo.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from handzoo.train.augment import colour_jitter
+from handzoo.types import LEFT
+
+from .mesh import ROOT_ROTATION, decode_hand
+from .preprocess import BOX_FACTOR, CROP_SIZE, crop_hand, draw_heatmaps, image_to_crop, threedhand_box
+
+__all__ = ["ThreeDHandTrainTransform"]
+
+
+class ThreeDHandTrainTransform:
+    """Record (``image``, ``K``, ``side``, ``joints3d``, ``global_orient``, ``hand_pose``, ``betas``)
+    -> ``img`` (3 or 24, 256, 256) and the targets of both training phases.
+
+    Args:
+        hand_model: the hand model of the network (``'openhand'``), built in PCA mode.
+        num_pca: pose PCA components (6).
+        with_heatmaps: model-1's 24-channel input (RGB + 21 Gaussian joint heatmaps).
+        scale_jitter: box expansion ``2.2 * exp(U(-a, a))``.
+        shift: joints' centre shift ``U(-s, s)`` of their box side.
+        colour: colour-jitter strength (0 = off).
+        intermediate: the authors' intermediate resize (320; None: one resize, faster).
+        augment: False gives the evaluation crop.
+        seed: base seed.
+    """
+
+    def __init__(
+        self,
+        hand_model: str = "openhand",
+        num_pca: int = 6,
+        with_heatmaps: bool = False,
+        scale_jitter: float = 0.15,
+        shift: float = 0.05,
+        colour: float = 1.0,
+        intermediate: int | None = None,
+        augment: bool = True,
+        seed: int = 0,
+    ) -> None:
+        self.hand_model_name, self.num_pca = hand_model, int(num_pca)
+        self.with_heatmaps = bool(with_heatmaps)
+        self.scale_jitter, self.shift, self.colour = float(scale_jitter), float(shift), float(colour)
+        self.intermediate = intermediate
+        self.augment, self.seed = bool(augment), int(seed)
+        self._hm = None
+
+    @property
+    def hand_model(self) -> Any:
+        if self._hm is None:
+            from .model import build_hand_model
+
+            self._hm = build_hand_model(self.hand_model_name, num_pca=self.num_pca)
+        return self._hm
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_hm": None}
+
+    def _params(self, go: np.ndarray, hp: np.ndarray, betas: np.ndarray, uv: np.ndarray) -> np.ndarray:
+        """The 22 parameters ``[s, tx, ty, rot(3), pca, betas(10)]`` of a right hand in the crop."""
+        hm = self.hand_model
+        dt = hm.v_template.dtype
+        comps = hm.hand_components.double()  # (num_pca, 45)
+        rhs = torch.as_tensor(hp, dtype=torch.float64) - hm.hand_mean.double()
+        pca = torch.linalg.lstsq(comps.T, rhs[:, None]).solution[:, 0]
+        R0 = axis_angle_to_matrix(torch.tensor([ROOT_ROTATION], dtype=torch.float64))[0]
+        R = axis_angle_to_matrix(torch.as_tensor(go, dtype=torch.float64)[None])[0] @ R0.T
+        rot = matrix_to_axis_angle(R[None])[0]
+        b = torch.as_tensor(np.asarray(betas)[:10], dtype=dt)[None]
+        with torch.no_grad():
+            out = decode_hand(
+                hm, torch.ones(1, dtype=dt), torch.zeros(1, 2, dtype=dt), rot[None].to(dt), pca[None].to(dt), b,
+                with_mano=False,
+            )
+        xy = out["joints3d"][0, :, :2].numpy()
+        # uv = s * xy + t (least squares over the 21 joints)
+        A = np.concatenate([xy.reshape(-1, 1), np.tile(np.eye(2), (21, 1))], axis=1)
+        s, tx, ty = np.linalg.lstsq(A, np.asarray(uv, np.float64).reshape(-1), rcond=None)[0]
+        return np.concatenate([[s, tx, ty], rot.numpy(), pca.numpy(), np.asarray(betas, np.float64)[:10]])
+
+    def __call__(self, rec: dict[str, Any], index: int = 0) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.seed, int(index)])
+        left = int(rec["side"]) == LEFT
+        image = rec["image"]
+        h_img, w_img = image.shape[:2]
+        K = np.asarray(rec["K"], np.float64)
+        j3 = np.asarray(rec["joints3d"], np.float64)
+        uv = j3[:, :2] / j3[:, 2:] * np.array([K[0, 0], K[1, 1]]) + K[:2, 2]
+        factor, pts = BOX_FACTOR, uv
+        if self.augment:
+            factor = BOX_FACTOR * float(np.exp(rng.uniform(-self.scale_jitter, self.scale_jitter)))
+            side = float(np.max(uv.max(0) - uv.min(0)))
+            pts = uv + rng.uniform(-self.shift, self.shift, 2) * side
+            image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
+        box = threedhand_box(pts, w_img, h_img, factor)
+        crop = crop_hand(image, box, CROP_SIZE, self.intermediate).astype(np.float32) / 255.0
+        uv_crop = image_to_crop(uv, box)
+        chans = [crop.transpose(2, 0, 1)]
+        if self.with_heatmaps:
+            chans.append(draw_heatmaps(uv_crop, CROP_SIZE))
+        img = np.concatenate(chans, axis=0)
+        go = np.asarray(rec["global_orient"], np.float64)
+        hp = np.asarray(rec["hand_pose"], np.float64)
+        cam = j3.copy()
+        if left:  # mirror the crop, the 2D and 3D joints and the parameters into a right hand
+            img = img[:, :, ::-1]
+            uv_crop = np.stack([CROP_SIZE - 1.0 - uv_crop[:, 0], uv_crop[:, 1]], axis=1)
+            cam[:, 0] = -cam[:, 0]
+            go, hp = flip_axis_angle(go), flip_axis_angle(hp)
+        focal = float(K[0, 0]) * CROP_SIZE / float(box[2] - box[0] + 1)
+        f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
+        return {
+            "img": f32(np.ascontiguousarray(img)),
+            "params": f32(self._params(go, hp, np.asarray(rec["betas"]), uv_crop)),
+            "joints2d": f32(uv_crop),
+            "joints2d_valid": np.ones(21, np.float32),
+            "joints3d": f32(cam),
+            "joints3d_valid": np.float32(1.0),
+            "focal": np.float32(focal),
+        }
