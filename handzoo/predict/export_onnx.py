@@ -50,15 +50,30 @@ def example_batch(model: Any, batch_size: int = 1, image_size: int = 256) -> dic
     """The network input for ``batch_size`` samples: ``preprocess`` of a grey image with one centred box.
 
     A multi-frame method (``model.multi_frame``, e.g. H2ONet-MF) gets ``batch_size`` triples of
-    that frame (t, t-short, t-long), one box per frame.
+    that frame (t, t-short, t-long), one box per frame. A method that asks for 2D joints (e.g.
+    3dhand-rgb2d's heatmap input) gets 21 points spread over the box.
     """
+    from handzoo.errors import InputError
+
     img = np.full((image_size, image_size, 3), 127, np.uint8)
     box = np.array([image_size * 0.2, image_size * 0.2, image_size * 0.8, image_size * 0.8])
-    if getattr(model, "multi_frame", False):
-        query = model.make_query([[img] * 3] * batch_size, boxes=np.tile(box, (batch_size, 3, 1)))
-    else:
-        query = model.make_query([img] * batch_size, boxes=[box[None]] * batch_size)
-    batch, _ = model.preprocess(query)
+    t = np.linspace(0.0, 1.0, 21)[:, None]
+    joints = box[:2] + t * (box[2:] - box[:2])  # (21, 2) on the box's diagonal
+    multi = getattr(model, "multi_frame", False)
+
+    def query(with_joints: bool) -> Any:
+        if multi:
+            j = np.tile(joints, (batch_size, 3, 1, 1)) if with_joints else None
+            return model.make_query([[img] * 3] * batch_size, boxes=np.tile(box, (batch_size, 3, 1)), joints2d=j)
+        j = [joints[None]] * batch_size if with_joints else None
+        return model.make_query([img] * batch_size, boxes=[box[None]] * batch_size, joints2d=j)
+
+    try:
+        batch, _ = model.preprocess(query(False))
+    except InputError as exc:
+        if "2D joints" not in str(exc) and "joints2d" not in str(exc):
+            raise
+        batch, _ = model.preprocess(query(True))
     bad = [k for k, v in batch.items() if not torch.is_tensor(v)]
     if bad:
         raise ExportError(
