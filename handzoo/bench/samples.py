@@ -15,6 +15,7 @@ per-hand errors themselves are one float per hand and are not stored.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,37 @@ _CHUNK = 8192  # hands aligned at once (a few MB of float64 temporaries)
 _DIGITS = 5  # metres rounded to 0.01 mm in the stored skeletons
 
 
+def _error_chunks(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first row, (c, 21) aligned joint errors in mm)`` per chunk of hands; NaN where a joint is
+    not annotated or the hand holds a non-finite number."""
+    import torch
+
+    from handzoo.metrics.procrustes import align_w_scale
+
+    for lo in range(0, len(gt), _CHUNK):
+        g = np.asarray(gt[lo : lo + _CHUNK], dtype=np.float64)
+        p = np.asarray(pred[lo : lo + _CHUNK], dtype=np.float64)
+        errs = np.full(g.shape[:2], np.nan)
+        ok = np.isfinite(g).all(axis=(1, 2)) & np.isfinite(p).all(axis=(1, 2))  # a NaN hand stays NaN
+        if ok.any():
+            gt_t, pred_t = torch.as_tensor(g[ok]), torch.as_tensor(p[ok])
+            aligned = align_w_scale(gt_t, pred_t)
+            errs[ok] = torch.linalg.vector_norm(aligned - gt_t, dim=-1).numpy() * 1000.0
+        errs[~np.isfinite(errs)] = np.nan
+        if valid is not None:
+            errs[~np.asarray(valid[lo : lo + _CHUNK], dtype=bool)] = np.nan
+        yield lo, errs
+
+
+def _hand_means(errs: np.ndarray) -> np.ndarray:
+    counts = np.sum(np.isfinite(errs), axis=1)
+    with np.errstate(invalid="ignore"):
+        return np.where(counts > 0, np.nansum(errs, axis=1) / np.maximum(counts, 1), np.nan)
+
+
 def per_hand_errors(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Procrustes-aligned joint errors of every hand.
+    """Procrustes-aligned joint errors of every hand (all of them in memory: for a few hands; the
+    harness uses :func:`sample_info`, which keeps one float per hand).
 
     Args:
         gt: (M, 21, 3) ground-truth joints, metres.
@@ -39,28 +69,10 @@ def per_hand_errors(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None =
         NaN for a hand without a valid joint) and (M, 21) aligned error of each joint (mm, NaN
         where not annotated).
     """
-    import torch
-
-    from handzoo.metrics.procrustes import align_w_scale
-
-    m = len(gt)
-    errs = np.full((m, gt.shape[1] if gt.ndim == 3 else 21), np.nan)
-    for lo in range(0, m, _CHUNK):
-        g = np.asarray(gt[lo : lo + _CHUNK], dtype=np.float64)
-        p = np.asarray(pred[lo : lo + _CHUNK], dtype=np.float64)
-        ok = np.isfinite(g).all(axis=(1, 2)) & np.isfinite(p).all(axis=(1, 2))  # a NaN hand stays NaN
-        if not ok.any():
-            continue
-        gt_t, pred_t = torch.as_tensor(g[ok]), torch.as_tensor(p[ok])
-        aligned = align_w_scale(gt_t, pred_t)
-        errs[lo + np.flatnonzero(ok)] = torch.linalg.vector_norm(aligned - gt_t, dim=-1).numpy() * 1000.0
-    errs[~np.isfinite(errs)] = np.nan
-    if valid is not None:
-        errs[~np.asarray(valid, dtype=bool)] = np.nan
-    with np.errstate(invalid="ignore"):
-        counts = np.sum(np.isfinite(errs), axis=1)
-        per_hand = np.where(counts > 0, np.nansum(errs, axis=1) / np.maximum(counts, 1), np.nan)
-    return per_hand, errs
+    errs = np.full(np.shape(gt)[:2], np.nan)
+    for lo, chunk in _error_chunks(gt, pred, valid):
+        errs[lo : lo + len(chunk)] = chunk
+    return _hand_means(errs), errs
 
 
 def pick_rows(per_hand: np.ndarray, per_rank: int = 3) -> list[tuple[str, int]]:
@@ -100,10 +112,13 @@ def sample_info(gt: Any, pred: Any, per_rank: int = 3) -> dict[str, Any]:
     """
     if gt.num_hands == 0:
         return {"per_joint": None, "samples": []}
-    per_hand, errs = per_hand_errors(gt.joints3d, pred.joints3d, gt.joints_valid)
-    with np.errstate(invalid="ignore"):
-        counts = np.sum(np.isfinite(errs), axis=0)
-        means = np.nansum(errs, axis=0) / np.maximum(counts, 1)
+    per_hand = np.full(gt.num_hands, np.nan)
+    sums, counts = np.zeros(21), np.zeros(21, dtype=np.int64)
+    for lo, errs in _error_chunks(gt.joints3d, pred.joints3d, gt.joints_valid):
+        per_hand[lo : lo + len(errs)] = _hand_means(errs)
+        sums += np.nansum(errs, axis=0)
+        counts += np.sum(np.isfinite(errs), axis=0)
+    means = sums / np.maximum(counts, 1)
     values = [round(float(v), 4) if c > 0 else None for v, c in zip(means, counts)]
     found = pred.found if pred.found is not None else np.ones(gt.num_hands, dtype=bool)
     samples = [

@@ -207,3 +207,23 @@ def test_report_renders_with_nan_and_failed_cells(tmp_path: Path, all_nan: bool)
     doc = write_report(run, tmp_path / "failed")
     assert any(s["model"] == "tiny-good" and "weights corrupt" in s["reason"] for s in doc["skipped"])
     assert "Not drawn" in (tmp_path / "failed" / "report.html").read_text()
+
+
+def test_chunked_errors_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    import handzoo.bench.samples as samples
+
+    rng = np.random.default_rng(3)
+    gt = rng.normal(scale=0.03, size=(300, 21, 3)) + [0.0, 0.0, 0.5]
+    pred = gt + rng.normal(scale=0.004, size=gt.shape)
+    pred[7] = np.nan
+    valid = rng.random((300, 21)) > 0.1
+    whole, whole_joints = per_hand_errors(gt, pred, valid)
+    monkeypatch.setattr(samples, "_CHUNK", 64)  # 5 chunks, the last one short
+    parts, part_joints = per_hand_errors(gt, pred, valid)
+    np.testing.assert_allclose(parts, whole, equal_nan=True)
+    np.testing.assert_allclose(part_joints, whole_joints, equal_nan=True)
+    g = GroundTruth(np.arange(300), np.zeros(300, np.int64), np.zeros(300, np.int64), gt, valid)
+    info = sample_info(g, Predictions(joints3d=pred))
+    expected = np.nanmean(whole_joints, axis=0)
+    np.testing.assert_allclose(info["per_joint"]["values"], expected, atol=1e-4)
+    assert 7 not in [s["sample_index"] for s in info["samples"]]
