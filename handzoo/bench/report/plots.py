@@ -111,9 +111,10 @@ def pck_plot(dataset: str, protocol: str, results: list[dict[str, Any]], out_dir
         ax.set_ylim(0, y_hi * 1.02)
         ax.grid(alpha=0.3)
     # one legend for every panel, under them: never over a curve
-    fig.legend(
-        list(legend.values()), list(legend), loc="lower center", ncol=min(len(legend), 6), fontsize=9, frameon=False
-    )
+    if legend:
+        fig.legend(
+            list(legend.values()), list(legend), loc="lower center", ncol=min(len(legend), 6), fontsize=9, frameon=False
+        )
     fig.suptitle(f"PCK curves: {dataset} ({protocol}); baselines dashed", fontsize=12)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     out_dir.mkdir(parents=True, exist_ok=True)
