@@ -227,3 +227,14 @@ def test_chunked_errors_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     expected = np.nanmean(whole_joints, axis=0)
     np.testing.assert_allclose(info["per_joint"]["values"], expected, atol=1e-4)
     assert 7 not in [s["sample_index"] for s in info["samples"]]
+
+
+def test_report_files_get_the_usual_permissions(report) -> None:
+    import os
+    import stat
+
+    out, _ = report
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("report.html", "results.json", "results.md", "results.csv"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~mask  # readable by a web server

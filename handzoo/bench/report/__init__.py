@@ -20,11 +20,18 @@ __all__ = ["write_report", "build_document", "check_cells", "load_schema", "vali
 REPORT_FILES = {"json": "results.json", "markdown": "results.md", "csv": "results.csv", "html": "report.html"}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # as open() would create it (mkstemp makes it owner-only)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
