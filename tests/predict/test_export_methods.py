@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import torch
 
-import handzoo
 from handzoo.interfaces import Method
 from handzoo.predict.export_onnx import export_onnx, onnx_session
 
 
-def test_multi_frame_h2onet_exports_with_three_frame_inputs(tmp_path) -> None:
-    torch.manual_seed(0)
-    model = handzoo.load("h2onet-openhand", pretrained=False).eval()
+def test_multi_frame_h2onet_exports_with_three_frame_inputs(tmp_path, mf_model) -> None:
+    model = mf_model
     info = export_onnx(model, tmp_path / "mf.onnx", batch_size=1, check_batch_sizes=(3,))
     assert set(info["inputs"]) == {"img_0", "img_1", "img_2"}  # frames t, t-short, t-long
     assert info["max_abs_diff"] <= 1e-4 and set(info["max_abs_diff_per_batch_size"]) == {"1", "3"}

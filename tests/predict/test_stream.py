@@ -7,7 +7,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-import torch
 
 import handzoo
 from handzoo import cli
@@ -40,12 +39,6 @@ def test_history_tracks_hands_by_box() -> None:
     assert [t.track for t in out3] == [2, 0]
     assert [int(im[0, 0, 0]) for im in out3[1].images] == [3, 2, 1]  # t >= long: (t, t - 1, t - 2)
     assert [int(im[0, 0, 0]) for im in out3[0].images] == [3, 3, 3]
-
-
-@pytest.fixture(scope="module")
-def mf_model():
-    torch.manual_seed(0)
-    return handzoo.load("h2onet-openhand", pretrained=False).eval()
 
 
 def test_video_streams_a_multi_frame_model(tmp_path, mf_model, monkeypatch, capsys) -> None:
