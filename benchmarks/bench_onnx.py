@@ -35,6 +35,7 @@ DEFAULT_MODELS = [
     "hand4whole-hand",
     "digit-interhand",
     "3dhand-rgb",
+    "3dhand-rgb2d",
 ]
 
 
