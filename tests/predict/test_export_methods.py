@@ -47,7 +47,7 @@ def test_digit_soft_argmax_parity(tmp_path) -> None:
     m = _JointHeadMethod(plan=True).eval()
     feat = torch.randn(3, 8, 64, 64)
     info = export_onnx(m, tmp_path / "head.onnx", batch={"feat": feat})
-    assert info["max_abs_diff"] <= 1e-5  # x, y up to 64 heatmap pixels
+    assert info["max_abs_diff"] <= 3e-5  # x, y up to 64 heatmap pixels: a few float32 ulps (7.6e-6 at 64)
     # the separable sums are the same function: float64 agrees to rounding, float32 to ~1e-5
     hm = m.head.heatmap(feat).detach()
     flat64, _ = soft_argmax_2d(hm.double())
