@@ -238,3 +238,16 @@ def test_report_files_get_the_usual_permissions(report) -> None:
     os.umask(mask)
     for name in ("report.html", "results.json", "results.md", "results.csv"):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~mask  # readable by a web server
+
+
+def test_sample_grid_survives_odd_numbers(report, tmp_path: Path) -> None:
+    _, doc = report
+    good = json.loads(json.dumps(next(r for r in doc["results"] if r["model"] == "tiny-good")))
+    picks = good["info"]["samples"]
+    picks[0]["pred_joints3d"][3][0] = float("inf")
+    picks[1]["gt_joints3d"][0][2] = float("nan")
+    picks[2]["pred_joints3d"] = [[0.0, 0.0, 0.0]] * 21  # behind the camera
+    picks[3]["sample_index"] = 10**9  # not in the dataset
+    from bench_fakes import TinyDataset
+
+    assert sample_grid(good, TinyDataset(), tmp_path) is not None

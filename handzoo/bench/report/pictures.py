@@ -105,10 +105,11 @@ def per_joint_plot(dataset: str, protocol: str, results: list[dict[str, Any]], o
 
 
 def _project(joints: np.ndarray, K: np.ndarray) -> np.ndarray | None:
-    if not np.all(joints[:, 2] > 1e-4):
+    if not (np.isfinite(joints).all() and np.all(joints[:, 2] > 1e-4)):
         return None  # behind the camera (a missed hand's zeros)
     uvw = joints @ K.T
-    return uvw[:, :2] / uvw[:, 2:3]
+    uv = uvw[:, :2] / uvw[:, 2:3]
+    return uv if np.isfinite(uv).all() and np.abs(uv).max() < 1e6 else None
 
 
 def _read(dataset: Any, index: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -136,8 +137,10 @@ def _bones(ax: Any, uv: np.ndarray, color: str, style: str) -> None:
 def _tile(ax: Any, pick: dict[str, Any], read: tuple[np.ndarray, np.ndarray] | None) -> None:
     gt = np.asarray(pick["gt_joints3d"], dtype=np.float64)
     pred = np.asarray(pick["pred_joints3d"], dtype=np.float64)
-    found = pick.get("found", True)
+    found = bool(pick.get("found", True)) and np.isfinite(pred).all()
     gt_uv = pred_uv = None
+    if not np.isfinite(gt).all():  # nothing to draw (the cell's numbers say why)
+        gt, found = np.zeros((21, 3)), False
     if read is not None:
         image, K = read
         gt_uv, pred_uv = _project(gt, K), _project(pred, K) if found else None
