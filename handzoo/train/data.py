@@ -20,7 +20,15 @@ from torch.utils.data import Dataset
 
 from handzoo.errors import ConfigError, DatasetError
 
-__all__ = ["ShardSamples", "StreamSamples", "TrainingSet", "sample_to_record", "build_source"]
+__all__ = [
+    "ShardSamples",
+    "StreamSamples",
+    "SceneSamples",
+    "TrainingSet",
+    "sample_to_record",
+    "sample_to_scene",
+    "build_source",
+]
 
 RECORD_KEYS = ("image", "K", "bbox", "side", "joints3d", "global_orient", "hand_pose", "betas")
 
@@ -144,6 +152,72 @@ class StreamSamples(Dataset):
         return sample_to_record(self.dataset[index])
 
 
+def sample_to_scene(sample: Any, max_hands: int = 2) -> dict[str, Any]:
+    """A whole :class:`handzoo.types.Sample` (every hand, padded to ``max_hands``) as a training record,
+    for methods that find the hands themselves (e.g. SMHR).
+
+    Returns ``image``, ``K``, ``mask`` (H, W) uint8 (zeros when the sample has none), ``n_hands``
+    and per hand (``max_hands`` rows, padding zero): ``side``, ``bbox``, ``joints3d``,
+    ``global_orient``, ``hand_pose``, ``betas``.
+
+    Raises:
+        DatasetError: the sample lacks 3D joints, or has more than ``max_hands`` hands.
+    """
+    if sample.joints3d is None:
+        raise DatasetError("the sample has no 3D joints to train on", hint="train on the synthetic open-hand data")
+    n = int(np.asarray(sample.joints3d).shape[0])
+    if n > max_hands:
+        raise DatasetError(f"a sample has {n} hands, more than max_hands={max_hands}", hint="raise max_hands")
+    mano = sample.mano or {}
+
+    def pad(a: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        out = np.zeros((max_hands, *shape), dtype)
+        if a is not None:
+            out[:n] = np.asarray(a, dtype).reshape(n, -1)[:, : int(np.prod(shape))].reshape(n, *shape)
+        return out
+
+    image = np.asarray(sample.image)
+    mask = sample.mask if sample.mask is not None else np.zeros(image.shape[:2], np.uint8)
+    return {
+        "image": image,
+        "K": np.asarray(sample.K, np.float32),
+        "mask": np.asarray(mask, np.uint8),
+        "n_hands": n,
+        "side": pad(sample.side, (), np.int64),
+        "bbox": pad(sample.bbox, (4,)),
+        "joints3d": pad(sample.joints3d, (21, 3)),
+        "global_orient": pad(mano.get("global_orient"), (3,)),
+        "hand_pose": pad(mano.get("hand_pose"), (45,)),
+        "betas": pad(mano.get("betas"), (10,)),
+    }
+
+
+class SceneSamples(Dataset):
+    """Whole images with all their hands (:func:`sample_to_scene`) of a handzoo dataset, e.g. the
+    synthetic generator with one or two hands per image, rendered in DataLoader workers.
+
+    Args:
+        dataset: a handzoo dataset name (``synthetic``) or object.
+        max_hands: hands per record (padded).
+        **kwargs: passed to :func:`handzoo.load_dataset` with a name (e.g. ``split='train'``,
+            ``image_size=384``, ``two_hand_prob=0.5``).
+    """
+
+    def __init__(self, dataset: str | Any = "synthetic", max_hands: int = 2, **kwargs: Any) -> None:
+        if isinstance(dataset, str):
+            from handzoo.datasets import load_dataset
+
+            dataset = load_dataset(dataset, **kwargs)
+        self.dataset = dataset
+        self.max_hands = int(max_hands)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return sample_to_scene(self.dataset[index], self.max_hands)
+
+
 class TrainingSet(Dataset):
     """``transform(source[i], i)`` for every sample: what the DataLoader of the Runner reads.
 
@@ -165,8 +239,9 @@ class TrainingSet(Dataset):
 
 
 def build_source(cfg: dict[str, Any]) -> Dataset:
-    """A sample source from a config: ``{'type': 'shards', 'roots': [...]}`` or
-    ``{'type': 'stream', 'dataset': 'synthetic', ...}``.
+    """A sample source from a config: ``{'type': 'shards', 'roots': [...]}``,
+    ``{'type': 'stream', 'dataset': 'synthetic', ...}`` (first hand of each sample) or
+    ``{'type': 'scenes', 'dataset': 'synthetic', 'max_hands': 2, ...}`` (whole images).
 
     Raises:
         ConfigError: unknown source type.
@@ -177,7 +252,11 @@ def build_source(cfg: dict[str, Any]) -> Dataset:
         return ShardSamples(**cfg)
     if kind == "stream":
         return StreamSamples(**cfg)
-    raise ConfigError(f"unknown training data source {kind!r}", hint="use type='shards' or type='stream'")
+    if kind == "scenes":
+        return SceneSamples(**cfg)
+    raise ConfigError(
+        f"unknown training data source {kind!r}", hint="use type='shards', type='stream' or type='scenes'"
+    )
 
 
 def read_manifest(root: str | os.PathLike) -> dict[str, Any]:

@@ -196,6 +196,9 @@ def _render_inputs(output: Mapping[str, torch.Tensor], batch: Mapping[str, Any],
     from handzoo_smhr.decode import virtual_intrinsics
 
     verts = output["vertices"]
+    faces = torch.as_tensor(faces)
+    if faces.dim() == 3:  # collated by a DataLoader: one copy per sample, all the same
+        faces = faces[0]
     size = int(batch["image"].shape[-1]) if "image" in batch else int(batch["skin_mask"].shape[-1])
     K = virtual_intrinsics(size, float(batch.get("focal", 512.0)), verts.dtype).to(verts.device)
     return verts, faces.to(verts.device), K, size

@@ -162,3 +162,55 @@ def test_3dhand_targets_pose_the_hand_where_the_image_shows_it(tiny_shards: Path
     d = decode_hand(tf.hand_model, p[:, 0], p[:, 1:3], p[:, 3:6], p[:, 6:12], p[:, 12:22], with_mano=False)
     # the weak-perspective fit of the (6-PCA-component) hand lands within a few crop pixels
     assert np.abs(d["joints2d"][0].numpy() - out["joints2d"]).mean() < 6.0
+
+
+def _smhr_args(variant: str, hands: int) -> list[str]:
+    two = 1.0 if hands == 2 else 0.0
+    return [
+        "train_data.source={'type': 'scenes', 'dataset': 'synthetic', 'split': 'tiny', 'n': 2, 'seed': 7, "
+        f"'image_size': 64, 'two_hand_prob': {two}, 'max_hands': {hands}}}",
+        "model.kwargs.input_size=64",
+        "model.kwargs.backbone={'type': 'SMHRResNetTrunk', 'name': 'resnet18'}",
+        "train_data.transform.input_size=64",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("variant", "hands"), [("smhr-multihand-openhand", 2), ("smhr-freihand-openhand", 1)])
+def test_smhr_openhand_falls_in_both_weakly_supervised_stages(
+    variant: str, hands: int, tiny_shards: Path, tmp_path: Path
+) -> None:
+    # whole 64 px images with `hands` hands each, streamed from the generator; the recipe's stage
+    # 2 (adds the silhouette term, lr 5e-5) from iteration 6
+    s1, s2 = _recipe_stage(variant, 0, 0), _recipe_stage(variant, 1, 5)
+    assert "silhouette" in s2["loss"] and "silhouette" not in s1["loss"] and s2["lr"] == pytest.approx(5e-5)
+    stages = f"stages=[{s1!r}, {s2!r}]"
+    curve = _run(variant, tiny_shards, tmp_path / "w", 10, *_smhr_args(variant, hands), stages, lr="1e-3")
+    stage1, stage2 = curve[:5], curve[5:]
+    assert ("handedness_focal" in stage1[0]) == (hands == 2)
+    assert {"center_focal", "reprojection", "bone_direction", "pose_prior"} <= set(stage1[0])
+    assert "silhouette" in stage2[0] and "silhouette" not in stage1[-1]
+    assert _falls(stage1), [r["loss"] for r in curve]
+    assert _falls(stage2), [r["loss"] for r in curve]
+
+
+def test_smhr_targets_put_a_unit_peak_at_each_hand_centre() -> None:
+    import numpy as np
+
+    from handzoo.train.data import SceneSamples
+    from handzoo_smhr.training import SMHRTrainTransform
+
+    rec = SceneSamples("synthetic", max_hands=2, split="tiny", n=1, seed=7, image_size=64, two_hand_prob=1.0)[0]
+    assert rec["n_hands"] == 2
+    out = SMHRTrainTransform(input_size=64, max_hands=2, seed=1)(rec, 0)
+    m = 16
+    assert out["hm"].shape == (1, m, m) and out["handmap"].shape == (2, m, m)
+    flat = out["hm"].reshape(-1)
+    assert np.all(flat[out["ind"]] == 1.0) and out["hand_mask"].tolist() == [1.0, 1.0]
+    # each hand's peak is in its side's handedness map (0 = left, 1 = right)
+    for i, s in zip(out["ind"], out["side"]):
+        assert out["handmap"][0 if s == 1 else 1].reshape(-1)[i] == 1.0
+    # the centre cell is the mean of the hand's 2D joints (network pixels / 4)
+    c = out["joints2d"].mean(1) / 4
+    np.testing.assert_array_equal(out["ind"], np.clip(c[:, 1].astype(int), 0, m - 1) * m + np.clip(c[:, 0].astype(int), 0, m - 1))
+    assert out["skin_mask"].shape == (64, 64) and out["faces"].ndim == 2

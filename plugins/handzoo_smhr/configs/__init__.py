@@ -1,0 +1,1 @@
+"""mmengine training configs of the smhr plugin (``handzoo-train <name>``)."""
