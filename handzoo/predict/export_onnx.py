@@ -177,11 +177,19 @@ def export_onnx(
     p.parent.mkdir(parents=True, exist_ok=True)
     log = io.StringIO()
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        # traced with autograd on: methods with a CPU inference plan (folded BatchNorm, oneDNN
+        # calls, used only without autograd) export their plain modules, standard ONNX operators
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(log),
+            contextlib.redirect_stderr(log),
+            torch.inference_mode(False),
+            torch.enable_grad(),
+        ):
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 graph,
-                tuple(batch[k] for k in inputs),
+                tuple(batch[k].clone() for k in inputs),  # ordinary tensors, even if made in inference mode
                 str(p),
                 input_names=inputs,
                 output_names=outputs,
