@@ -268,3 +268,28 @@ def test_multi_hand_method_predicts_in_one_call(folder, tmp_path, model) -> None
     assert rec["boxes"] == _TwoHandFinder.BOXES.tolist()
     assert [h["side"] for h in rec["hands"]] == ["right", "left"]
     assert (tmp_path / "o" / "img0_hand1_left.obj").is_file()
+
+
+def test_smhr_texture_becomes_glb_vertex_colours(tmp_path, synth_images) -> None:
+    """SMHR on a MANO-format stand-in (778 vertices, so its texture head fits): coloured meshes."""
+    from handzoo_smhr.model import SMHR
+
+    from handzoo.testing.mano import write_mano_standin
+
+    torch.manual_seed(0)
+    mano = write_mano_standin(tmp_path / "mano")
+    model = SMHR(
+        heads=["hm", "params", "texture", "light"], hand_model="mano", mano_dir=mano, max_hands=1, input_size=128
+    ).eval()
+    model.score_threshold = 0.0  # random weights: take the best centre whatever its score
+    d = tmp_path / "in"
+    d.mkdir()
+    cv2.imwrite(str(d / "a.png"), np.ascontiguousarray(synth_images[0][:, :, ::-1]))
+    summary = predict(model, [str(d)], tmp_path / "o", save_mesh="glb", overlays=False)
+    assert summary["hands"] == 1 and summary["detector"] == "SMHR"
+    (path,) = summary["outputs"][0]["meshes"]
+    hand = json.loads((tmp_path / "o" / "a.json").read_text())["hands"][0]
+    m = _load_mesh(Path(path))
+    assert m.visual.kind == "vertex" and len(m.vertices) == 778
+    want = np.round(np.clip(np.asarray(hand["extras"]["vertex_colors"]), 0, 1) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(m.visual.vertex_colors[:, :3], want)
