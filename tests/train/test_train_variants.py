@@ -214,3 +214,16 @@ def test_smhr_targets_put_a_unit_peak_at_each_hand_centre() -> None:
     c = out["joints2d"].mean(1) / 4
     np.testing.assert_array_equal(out["ind"], np.clip(c[:, 1].astype(int), 0, m - 1) * m + np.clip(c[:, 0].astype(int), 0, m - 1))
     assert out["skin_mask"].shape == (64, 64) and out["faces"].ndim == 2
+
+
+@pytest.mark.slow
+def test_digit_on_openhand_scenes_falls(tiny_shards: Path, tmp_path: Path) -> None:
+    # DIGIT has no hand model: its network trains on the open-hand generator's two-hand images
+    source = (
+        "train_data.source={'type': 'scenes', 'dataset': 'synthetic', 'split': 'tiny', 'n': 2, 'seed': 7, "
+        "'image_size': 96, 'two_hand_prob': 1.0, 'max_hands': 2}"
+    )
+    curve = _run("digit-interhand-openhand", tiny_shards, tmp_path / "w", 6, source, lr="1e-3")
+    assert {"loss_joint", "loss_rel_root_depth", "loss_hand_type", "loss_bone"} <= set(curve[0])
+    assert all(r["loss_segm"] == 0.0 for r in curve)  # no part labels in the synthetic data
+    assert _falls(curve), [r["loss"] for r in curve]

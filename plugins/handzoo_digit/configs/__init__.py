@@ -1,0 +1,1 @@
+"""mmengine training configs of the digit plugin (``handzoo-train <name>``)."""
