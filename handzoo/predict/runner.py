@@ -302,6 +302,7 @@ def predict(
         "videos": sum(1 for s in sources if s.kind != "image"),
         "frames": n_frames,
         "hands": writer.hands,
+        "streaming_frame_offsets": [history.short, history.long] if history is not None else None,
         "seconds": round(time.perf_counter() - t0, 3),
         "outputs": results,
     }

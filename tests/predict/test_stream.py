@@ -53,7 +53,7 @@ def test_video_streams_a_multi_frame_model(tmp_path, mf_model, monkeypatch, caps
     argv = ["predict", str(video), "--model", "h2onet-openhand", "--out", str(out_dir), "--json"]
     assert cli.main(argv + ["--frame-offsets", "1", "2", "--batch-size", "2"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["frames"] == 5 and summary["hands"] == 5
+    assert summary["frames"] == 5 and summary["hands"] == 5 and summary["streaming_frame_offsets"] == [1, 2]
     cap = cv2.VideoCapture(str(out_dir / "clip.mp4"))
     decoded = []
     while True:
