@@ -32,7 +32,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="DataLoader workers")
     p.add_argument("--accumulate", type=int, help="gradient accumulation steps")
     p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="mixed precision (CUDA)")
+    p.add_argument(
+        "--amp",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="DTYPE",
+        help="mixed precision: fp16 on CUDA by default; --amp bf16 also on the CPU (bfloat16 autocast)",
+    )
+    p.add_argument("--no-amp", dest="amp", action="store_false", help="no mixed precision")
     p.add_argument("--ema", type=float, metavar="MOMENTUM", help="keep an EMA of the weights (0 = off)")
     p.add_argument("--seed", type=int)
     p.add_argument("--data", nargs="+", metavar="DIR", help="shard folders to train on")

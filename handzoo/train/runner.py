@@ -1,7 +1,8 @@
 """Build an mmengine Runner from a handzoo training config and run it.
 
 Everything the Runner does is mmengine's own: iteration loop, DDP (``--launcher pytorch``,
-gloo on CPU, NCCL on CUDA), AMP (``AmpOptimWrapper`` on CUDA), gradient accumulation
+gloo on CPU, NCCL on CUDA), AMP (``AmpOptimWrapper`` on CUDA; bfloat16 autocast on the CPU with
+``amp='bf16'``), gradient accumulation
 (``accumulative_counts``), EMA (``EMAHook``), checkpoints and ``resume``, logging (JSON through
 ``LocalVisBackend``, TensorBoard when ``tensorboard`` is installed), validation loops. handzoo
 adds the model wrapper (:class:`MethodTrainModel`), the data (:mod:`handzoo.train.data`), the
@@ -97,6 +98,38 @@ def _init_cpu_distributed() -> None:
         init_process_group_bounded("gloo")  # a missing peer fails in bounded time, naming MASTER_ADDR/WORLD_SIZE
 
 
+def _set_amp(optim: dict[str, Any], amp: Any, cuda: bool) -> None:
+    """Pick the optimiser wrapper for ``amp``: ``'auto'`` (fp16 on CUDA, off on the CPU), True /
+    ``'fp16'`` (CUDA), ``'bf16'`` (CUDA: ``AmpOptimWrapper``; CPU: bfloat16 autocast,
+    :class:`handzoo.train.amp.CpuAmpOptimWrapper`), False.
+
+    Raises:
+        ConfigError: fp16 AMP without CUDA, or an unknown value.
+    """
+    key = str(amp).lower()
+    dtype = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}.get(key)
+    if key == "auto":
+        use = cuda
+    elif dtype is not None or key in ("true", "1"):
+        use = True
+    elif key in ("false", "0", "none"):
+        use = False
+    else:
+        raise ConfigError(f"unknown amp setting {amp!r}", hint="use 'auto', True, False, 'fp16' or 'bf16'")
+    if not use:
+        return
+    if cuda:
+        optim["type"] = "AmpOptimWrapper"
+        optim.setdefault("dtype", dtype or "float16")
+    elif dtype == "bfloat16":
+        import handzoo.train.amp  # noqa: F401  (registers CpuAmpOptimWrapper)
+
+        optim["type"] = "CpuAmpOptimWrapper"
+        optim["dtype"] = "bfloat16"
+    else:
+        raise ConfigError("fp16 mixed precision needs CUDA", hint="on the CPU use amp='bf16' (bfloat16 autocast) or none")
+
+
 _CKPT_PREFIX = "handzoo-train://"
 
 
@@ -161,13 +194,7 @@ def build_runner(
     model = MethodTrainModel(method, loss=first_loss, freeze_norm=bool(cfg.model.get("freeze_norm", False)))
 
     optim = dict(cfg.optim_wrapper)
-    amp = cfg.get("amp", "auto")
-    use_amp = bool(cuda) if amp == "auto" else bool(amp)
-    if use_amp and not cuda:
-        raise ConfigError("AMP needs CUDA", hint="drop --amp on CPU")
-    if use_amp:
-        optim["type"] = "AmpOptimWrapper"
-        optim.setdefault("dtype", "float16")
+    _set_amp(optim, cfg.get("amp", "auto"), cuda)
     accumulate = int(cfg.get("accumulate", 1))
     if accumulate > 1:
         optim["accumulative_counts"] = accumulate
