@@ -115,6 +115,7 @@ def main() -> None:
 
     threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
     torch.set_num_threads(threads)
+    load_start = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         mano_dir = tu.write_mano_standin(Path(tmp) / "mano_standin")
@@ -169,6 +170,7 @@ def main() -> None:
         },
         "authors_commit": AUTHORS_COMMIT,
         "anchor": "authors' code on an idle machine: input_option=1, batch 1 92.64 ms/image, batch 32 96.42 ms/image",
+        "load_average_start": [round(x, 2) for x in load_start],
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         "rows": rows,

@@ -175,18 +175,20 @@ def _authors_pipeline(authors: Authors, img: np.ndarray, size: int) -> torch.Ten
     return authors(authors.preprocess(img, size))
 
 
-def _time(fn: Callable[[], object], warmup: int, repeats: int) -> list[float]:
+def _time(fn: Callable[[], object], warmup: int, repeats: int) -> list[tuple[float, float]]:
+    """``(wall ms, process CPU ms)`` of ``repeats`` calls after ``warmup`` ones."""
     for _ in range(warmup):
         fn()
     out = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        out.append((time.perf_counter() - t0) * 1000.0)
+        out.append(((time.perf_counter() - t0) * 1000.0, (time.process_time() - c0) * 1000.0))
     return out
 
 
-def _stats(times: list[float], batch: int) -> dict[str, float]:
+def _stats(samples: list[tuple[float, float]], batch: int) -> dict[str, float]:
+    times = [w for w, _ in samples]
     med = statistics.median(times)
     return {
         "median_ms_per_batch": round(med, 2),
@@ -194,22 +196,32 @@ def _stats(times: list[float], batch: int) -> dict[str, float]:
         "images_per_s": round(1000.0 * batch / med, 2),
         "min_ms": round(min(times), 2),
         "max_ms": round(max(times), 2),
+        "median_cpu_ms_per_image": round(statistics.median(c for _, c in samples) / batch, 2),
         "repeats": len(times),
     }
 
 
-def _interleaved(fns: dict[str, Callable[[], object]], warmup: int, repeats: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {k: [] for k in fns}
+def _speedups(row: dict) -> None:
+    """Wall-clock and CPU-time (steadier on a shared machine) ratios, authors / handzoo."""
+    a, h = row["authors"], row["handzoo"]
+    row["speedup"] = round(a["median_ms_per_batch"] / h["median_ms_per_batch"], 2)
+    row["speedup_cpu_time"] = round(a["median_cpu_ms_per_image"] / h["median_cpu_ms_per_image"], 2)
+
+
+def _interleaved(fns: dict[str, Callable[[], object]], warmup: int, repeats: int) -> dict[str, list]:
+    """Each call ``repeats`` times in turns (the order alternating every round)."""
+    times: dict[str, list] = {k: [] for k in fns}
     for fn in fns.values():
         _time(fn, warmup, 0)
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            times[k] += _time(fn, 0, 1)
+    for i in range(repeats):
+        for k in list(fns) if i % 2 == 0 else list(fns)[::-1]:
+            times[k] += _time(fns[k], 0, 1)
     return times
 
 
 def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
+    load_start = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         mano_dir = tu.write_mano_standin(Path(tmp) / "mano")
@@ -233,9 +245,7 @@ def run(args: argparse.Namespace) -> dict:
                         row["max_abs_diff_vertices_m"] = float((mine - ref).abs().max())
                 row.update({k: _stats(v, batch) for k, v in times.items()})
                 if authors is not None:
-                    row["speedup"] = round(
-                        row["authors"]["median_ms_per_batch"] / row["handzoo"]["median_ms_per_batch"], 2
-                    )
+                    _speedups(row)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             # the whole pipeline, one image in
@@ -247,7 +257,7 @@ def run(args: argparse.Namespace) -> dict:
                 times = _interleaved(fns, 2, args.repeats)
             row = {"stage": "pipeline", "size": size, "batch": 1, **{k: _stats(v, 1) for k, v in times.items()}}
             if authors is not None:
-                row["speedup"] = round(row["authors"]["median_ms_per_batch"] / row["handzoo"]["median_ms_per_batch"], 2)
+                _speedups(row)
             rows.append(row)
             print(json.dumps(row), flush=True)
             model = authors = None
@@ -261,6 +271,7 @@ def run(args: argparse.Namespace) -> dict:
             "cpus": torch.get_num_threads(),
             "torch": torch.__version__,
             "threads": args.threads,
+            "load_average_start": [round(v, 2) for v in load_start],
             "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
         },
         "authors_commit": AUTHORS_COMMIT if args.authors_dir else "not measured",
