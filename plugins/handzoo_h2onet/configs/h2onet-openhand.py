@@ -30,11 +30,7 @@ train_data = dict(
     num_workers=2,
 )
 val_data = None  # the bench feeds single images; multi-frame scoring needs clips
-optim_wrapper = dict(
-    optimizer=dict(type="Adam", lr=1e-4),
-    clip_grad=dict(max_norm=10.0),
-    paramwise_cfg=dict(custom_keys={"joint_regressor": dict(lr_mult=0.01)}),
-)
+optim_wrapper = dict(optimizer=dict(type="Adam", lr=1e-4), clip_grad=dict(max_norm=10.0))
 param_scheduler = [dict(type="MultiStepLR", by_epoch=False, milestones=[6300, 14300], gamma=0.1)]
 ema = None
 checkpoint_interval = 1000
