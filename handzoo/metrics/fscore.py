@@ -19,28 +19,25 @@ float64 sum of squares as the official ``sqrt((dx^2 + dy^2) + dz^2)`` up to the 
 i.e. within a relative ``1e-15``; a point whose tree distance lies within a relative ``1e-12`` of a
 threshold is re-done exactly with the official formula on the original coordinates. The
 decisions, hence the F-scores, are the official ones. Memory is linear in the number of points.
+The kernel (numpy/scipy only, so that scoring files never imports torch) is
+:mod:`handzoo.protocols._fscore`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from handzoo.errors import InputError
 from handzoo.metrics._checks import as_points, check_finite
+from handzoo.protocols._fscore import BLOCK as _BLOCK
+from handzoo.protocols._fscore import EXACT_BLOCK as _EXACT_BLOCK
+from handzoo.protocols._fscore import hit_masks
 
 __all__ = ["FScoreResult", "fscore", "nearest_distances"]
-
-_REL_TOL = 1e-12  # tree distance vs the official formula: they differ by a few ulps at most
-_ABS_TOL = 1e-140  # below this, squares lose precision (underflow): decide exactly
-_MAX_COORD = 1e100  # beyond this the 4-D lift could overflow: use the exact path
-_BLOCK = 256  # samples per tree (memory ~ 200 B per point)
-_EXACT_BLOCK = 1 << 20  # point pairs per exact float64 block (about 25 MB per temporary)
 
 
 @dataclass(frozen=True)
@@ -114,73 +111,11 @@ def _exact_hits(
     return hit_g, hit_p
 
 
-def _workers() -> int:
-    """Threads for the tree queries: ``OMP_NUM_THREADS`` when set, else every CPU."""
-    try:
-        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
-    except ValueError:
-        return os.cpu_count() or 1
-
-
-def _lift(x: np.ndarray, spacing: float) -> np.ndarray:
-    """(B, P, 3) -> (B * P, 4): sample ``b``'s points get ``b * spacing`` as fourth coordinate."""
-    out = np.empty((x.shape[0], x.shape[1], 4), dtype=np.float64)
-    out[..., :3] = x
-    out[..., 3] = (np.arange(x.shape[0], dtype=np.float64) * spacing)[:, None]
-    return out.reshape(-1, 4)
-
-
-def _exact_sq_np(q: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """(M, Nt) squared distances of points ``q`` (M, 3) to ``t`` (M, Nt, 3), official summation order."""
-    d = t - q[:, None, :]
-    sq = d * d
-    return (sq[..., 0] + sq[..., 1]) + sq[..., 2]
-
-
-def _tree_hits(q: np.ndarray, t: np.ndarray, th: np.ndarray, workers: int) -> np.ndarray:
-    """(B, Nq, T) official decisions ``min_j |q_i - t_j| < th`` for one block of samples."""
-    ub = float(th.max()) * (1.0 + 4 * _REL_TOL) + 2 * _ABS_TOL
-    extent = max(float(np.abs(q).max()), float(np.abs(t).max()))
-    spacing = 4.0 * extent + 4.0 * ub + 1.0
-    tree = _tree(_lift(t, spacing))
-    d, _ = tree.query(_lift(q, spacing), k=1, distance_upper_bound=ub, workers=workers)
-    d = d.reshape(q.shape[0], q.shape[1], 1)
-    tol = th * _REL_TOL + _ABS_TOL
-    hits = d < th - tol
-    amb = (np.abs(d - th) <= tol).any(-1)  # inf (nothing within ub) is never ambiguous
-    if amb.any():
-        bi, qi = np.nonzero(amb)
-        per = max(1, _EXACT_BLOCK // max(1, t.shape[1]))
-        for s in range(0, bi.size, per):
-            b, i = bi[s : s + per], qi[s : s + per]
-            exact = np.sqrt(_exact_sq_np(q[b, i], t[b]).min(1))
-            hits[b, i] = exact[:, None] < th
-    return hits
-
-
-def _tree(points: np.ndarray) -> Any:
-    from scipy.spatial import cKDTree
-
-    return cKDTree(points, leafsize=16, balanced_tree=False, compact_nodes=False, copy_data=False)
-
-
 def _fast_hits(
     g: torch.Tensor, p: torch.Tensor, th: torch.Tensor, chunk_size: int, progress: Callable[[int], None] | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Hit masks (N, Ng, T) and (N, Np, T): is the nearest distance < th (the official decision)."""
-    gn, pn = g.cpu().numpy(), p.cpu().numpy()
-    thn = th.cpu().numpy()
-    if max(float(np.abs(gn).max()), float(np.abs(pn).max())) > _MAX_COORD:
-        return _exact_hits(g, p, th, max(1, min(chunk_size, _EXACT_BLOCK // max(1, g.shape[1] * p.shape[1]))), progress)
-    n, workers = gn.shape[0], _workers()
-    hit_g = np.empty((n, gn.shape[1], thn.size), dtype=bool)
-    hit_p = np.empty((n, pn.shape[1], thn.size), dtype=bool)
-    for s in range(0, n, chunk_size):
-        e = min(s + chunk_size, n)
-        hit_g[s:e] = _tree_hits(gn[s:e], pn[s:e], thn, workers)
-        hit_p[s:e] = _tree_hits(pn[s:e], gn[s:e], thn, workers)
-        if progress is not None:
-            progress(e - s)
+    hit_g, hit_p = hit_masks(g.cpu().numpy(), p.cpu().numpy(), th.cpu().numpy(), chunk_size, progress)
     return torch.from_numpy(hit_g).to(g.device), torch.from_numpy(hit_p).to(g.device)
 
 

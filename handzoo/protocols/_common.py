@@ -10,10 +10,9 @@ import torch
 from handzoo.errors import InputError
 from handzoo.geometry.joint_orders import order_map
 from handzoo.metrics._checks import as_float64, check_finite
+from handzoo.protocols.base import nan, size_note
 
 __all__ = ["rows", "optional_rows", "reorder", "all_valid", "size_note", "nan"]
-
-nan = float("nan")
 
 
 def rows(x: Any, name: str, n_points: int | None = None, n_rows: int | None = None) -> torch.Tensor:
@@ -48,13 +47,3 @@ def reorder(joints: torch.Tensor, dst: str, src: str = "handzoo21") -> torch.Ten
 def all_valid(mask: Any) -> bool:
     """True when ``mask`` is None or holds no False."""
     return mask is None or bool(np.asarray(mask.cpu() if isinstance(mask, torch.Tensor) else mask).all())
-
-
-def size_note(n: int, official: int | None, dataset: str) -> list[str]:
-    """A note when ``n`` differs from the official evaluation-set size."""
-    if official is None or n == official:
-        return []
-    return [
-        f"{n} samples scored; the official {dataset} evaluation set has {official}: "
-        "the numbers are not comparable with published results"
-    ]

@@ -5,19 +5,25 @@ Per sample the official loop computes: unaligned joint errors; vertex errors whe
 sample's vertex counts match (``shape_is_mano``); [HO-3D: ``align_sc_tr`` joint errors];
 ``align_w_scale`` joints; vertices aligned on their own (MANO) or with the joint transform
 (``align_by_trafo``); aligned errors; F-scores at 5 and 15 mm of plain and aligned vertices. Then
-``EvalUtil.get_measures(0, 0.05, 100)`` per error set. All of it is done here on whole tensors.
+``EvalUtil.get_measures(0, 0.05, 100)`` per error set. All of it is done here on whole arrays.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
-from handzoo.metrics.errors import point_errors
-from handzoo.metrics.fscore import fscore
-from handzoo.metrics.pck import KeypointErrorSummary, summarize_errors
-from handzoo.metrics.procrustes import align_by_trafo, align_scale_translation, align_w_scale, procrustes_trafo
+from handzoo.protocols._fscore import fscores
+from handzoo.protocols._np import (
+    Summary,
+    align_by_trafo,
+    align_scale_translation,
+    align_w_scale,
+    point_errors,
+    procrustes_trafo,
+    summarize,
+)
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 
 __all__ = ["FH_FSCORE_THRESHOLDS", "FHOutputs", "evaluate_fh_style"]
@@ -29,25 +35,27 @@ FH_FSCORE_THRESHOLDS = (0.005, 0.015)
 class FHOutputs:
     """Everything the official loop accumulates (None where it does not compute it)."""
 
-    xyz: KeypointErrorSummary
-    xyz_al: KeypointErrorSummary
-    xyz_sc_tr: KeypointErrorSummary | None
-    mesh: KeypointErrorSummary | None
-    mesh_al: KeypointErrorSummary | None
-    f_plain: torch.Tensor | None  # (T,) mean over samples
-    f_aligned: torch.Tensor | None
+    xyz: Summary
+    xyz_al: Summary
+    xyz_sc_tr: Summary | None
+    mesh: Summary | None
+    mesh_al: Summary | None
+    f_plain: np.ndarray | None  # (T,) mean over samples
+    f_aligned: np.ndarray | None
     shape_is_mano: bool
 
 
 def evaluate_fh_style(
-    gt_xyz: torch.Tensor,
-    pred_xyz: torch.Tensor,
-    gt_verts: torch.Tensor | None,
-    pred_verts: torch.Tensor | None,
+    gt_xyz: np.ndarray,
+    pred_xyz: np.ndarray,
+    gt_verts: np.ndarray | None,
+    pred_verts: np.ndarray | None,
     scale_translation: bool = False,
     progress: ProgressSink = NULL_PROGRESS,
 ) -> FHOutputs:
-    """Run the FreiHAND (``scale_translation=False``) or HO-3D (True) evaluation on float64 tensors.
+    """Run the FreiHAND (``scale_translation=False``) or HO-3D (True) evaluation on float64 arrays.
+
+    numpy only (no torch import), as the official scripts.
 
     Args:
         gt_xyz: (N, 21, 3) ground-truth joints.
@@ -58,9 +66,9 @@ def evaluate_fh_style(
         progress: progress sink (the F-scores are the long part).
     """
 
-    def summary(err: torch.Tensor) -> KeypointErrorSummary:
+    def summary(err: np.ndarray) -> Summary:
         # EvalUtil.get_measures(0.0, 0.05, 100); the official script discards the medians
-        return summarize_errors(err, median=False)
+        return summarize(err, 0.0, 0.05, 100)
 
     xyz = summary(point_errors(pred_xyz, gt_xyz))
     xyz_sc = summary(point_errors(align_scale_translation(gt_xyz, pred_xyz), gt_xyz)) if scale_translation else None
@@ -75,10 +83,11 @@ def evaluate_fh_style(
         mesh_al = summary(point_errors(verts_al, gt_verts))
     else:
         mesh = mesh_al = None
-        verts_al = align_by_trafo(pred_verts, procrustes_trafo(gt_xyz, pred_xyz))
+        # joints-only submissions (no vertices) have nothing to align
+        verts_al = align_by_trafo(pred_verts, procrustes_trafo(gt_xyz, pred_xyz)) if pred_verts.shape[1] else pred_verts
 
     n = gt_verts.shape[0]
     advance = progress.task("F-scores", 2 * n)
-    f_plain = fscore(gt_verts, pred_verts, FH_FSCORE_THRESHOLDS, progress=advance, check=False).fscore.mean(0)
-    f_al = fscore(gt_verts, verts_al, FH_FSCORE_THRESHOLDS, progress=advance, check=False).fscore.mean(0)
+    f_plain = fscores(gt_verts, pred_verts, FH_FSCORE_THRESHOLDS, advance)[0].mean(0)
+    f_al = fscores(gt_verts, verts_al, FH_FSCORE_THRESHOLDS, advance)[0].mean(0)
     return FHOutputs(xyz, xyz_al, xyz_sc, mesh, mesh_al, f_plain, f_al, shape_is_mano)

@@ -10,7 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Summary", "point_errors", "summarize", "align_w_scale", "rigid_align", "root_align"]
+__all__ = [
+    "Summary",
+    "point_errors",
+    "summarize",
+    "align_w_scale",
+    "procrustes_trafo",
+    "align_by_trafo",
+    "align_scale_translation",
+    "rigid_align",
+    "root_align",
+]
 
 _FREIHAND_EPS = 1e-8
 
@@ -58,8 +68,8 @@ def root_align(points: np.ndarray, root: int = 0) -> np.ndarray:
     return points - points[..., root : root + 1, :]
 
 
-def align_w_scale(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """FreiHAND's ``align_w_scale`` for (S, N, 3) batches (reflections allowed, 1e-8 epsilon)."""
+def _procrustes(gt: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(Pn, rotation, scale, |Gc|_F + eps, mean G)`` of FreiHAND's ``align_w_scale``."""
     t1 = gt.mean(-2, keepdims=True)
     t2 = pred.mean(-2, keepdims=True)
     gn = gt - t1
@@ -67,9 +77,41 @@ def align_w_scale(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
     gn /= s1[..., None, None]
     pn = pred - t2
     pn /= (np.sqrt((pn * pn).sum((-2, -1))) + _FREIHAND_EPS)[..., None, None]
+    # scipy.linalg.orthogonal_procrustes(gn, pn): svd(gn^T pn) = U S V^T, R = U V^T, scale = sum(S)
     u, sv, vh = np.linalg.svd(np.swapaxes(gn, -1, -2) @ pn)
-    rot = u @ vh
-    return (pn @ np.swapaxes(rot, -1, -2)) * sv.sum(-1)[..., None, None] * s1[..., None, None] + t1
+    return pn, u @ vh, sv.sum(-1), s1, t1
+
+
+def align_w_scale(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """FreiHAND's ``align_w_scale`` for (S, N, 3) batches (reflections allowed, 1e-8 epsilon)."""
+    pn, rot, scale, s1, t1 = _procrustes(gt, pred)
+    return (pn @ np.swapaxes(rot, -1, -2)) * scale[..., None, None] * s1[..., None, None] + t1
+
+
+def procrustes_trafo(gt: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """FreiHAND's ``align_w_scale(..., return_trafo=True)``: ``(rotation, scale, |Gc|_F + eps, t1 - t2)``."""
+    _, rot, scale, s1, t1 = _procrustes(gt, pred)
+    return rot, scale, s1, (t1 - pred.mean(-2, keepdims=True))[..., 0, :]
+
+
+def align_by_trafo(points: np.ndarray, trafo: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """FreiHAND's ``align_by_trafo`` (centred on the points' own mean, not divided by their norm)."""
+    rot, scale, s1, offset = trafo
+    t2 = points.mean(-2, keepdims=True)
+    out = ((points - t2) @ np.swapaxes(rot, -1, -2)) * scale[..., None, None]
+    out = out * s1[..., None, None]
+    return out + offset[..., None, :] + t2
+
+
+def align_scale_translation(gt: np.ndarray, pred: np.ndarray, bone: tuple[int, int] = (0, 4)) -> np.ndarray:
+    """HO-3D's ``align_sc_tr``: scale to the GT bone ``b0 -> b1`` (skipped for a zero bone), then root."""
+    b0, b1 = bone
+    d = pred[..., b1, :] - pred[..., b0, :]
+    s = np.sqrt((d * d).sum(-1))[..., None, None]
+    cur = np.where(s > 0, pred / np.where(s > 0, s, 1.0), pred)
+    dg = gt[..., b1, :] - gt[..., b0, :]
+    cur = cur * np.sqrt((dg * dg).sum(-1))[..., None, None]
+    return (cur - cur[..., :1, :]) + gt[..., :1, :]
 
 
 def rigid_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:

@@ -76,6 +76,19 @@ def _finite(v: float) -> float | None:
     return float(v) if math.isfinite(float(v)) else None
 
 
+nan = float("nan")
+
+
+def size_note(n: int, official: int | None, dataset: str) -> list[str]:
+    """A note when ``n`` differs from the official evaluation-set size."""
+    if official is None or n == official:
+        return []
+    return [
+        f"{n} samples scored; the official {dataset} evaluation set has {official}: "
+        "the numbers are not comparable with published results"
+    ]
+
+
 def curve_dict(thresholds_mm: Any, values: Any) -> dict[str, list[float]]:
     """A curve entry for :attr:`ProtocolResult.curves`."""
     return {"thresholds_mm": [float(x) for x in thresholds_mm], "values": [float(x) for x in values]}

@@ -29,7 +29,7 @@ here; the numbers are those of the official code fed with the network's mirrored
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -40,11 +40,7 @@ from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
 from handzoo.protocols.dexycb import read_dexycb_pair
 from handzoo.protocols.io import DEXYCB_GT_FILE, read_fh_ground_truth, read_fh_prediction, read_json
 
-if TYPE_CHECKING:
-    import torch
-
-# torch (and the tensor metrics) are imported where H2ONet's protocol and the tensor API need them:
-# scoring a HandOccNet results file stays numpy-only.
+# torch is imported only by the tensor API (evaluate() on handzoo rows): scoring files is numpy-only.
 FH_FSCORE_THRESHOLDS = (0.005, 0.015)  # as handzoo.protocols._fh_core
 nan = float("nan")
 H2ONET_VERTS_ROOT_FILE = "evaluation_verts_root.json"
@@ -53,7 +49,7 @@ _ROOT_CHECK_M = 0.05  # a MANO-layer root farther than this from the annotated w
 __all__ = ["HandOccNetDexYCBProtocol", "H2ONetDexYCBProtocol", "H2ONET_VERTS_ROOT_FILE", "verts_root"]
 
 
-def verts_root(root: Any, gt_joints: torch.Tensor, what: str, err: type[Exception] = InputError) -> torch.Tensor:
+def verts_root(root: Any, gt_joints: Any, what: str, err: type[Exception] = InputError) -> np.ndarray:
     """Check the GT mesh root of H2ONet's protocol and return it as (N, 1, 3) float64.
 
     Args:
@@ -66,24 +62,23 @@ def verts_root(root: Any, gt_joints: torch.Tensor, what: str, err: type[Exceptio
         ``err``: wrong shape, non-finite values, or a root more than 5 cm from the annotated wrist
         (another sample order, millimetres, or another frame).
     """
-    import torch
-
     try:
-        r = torch.as_tensor(np.asarray(root, dtype=np.float64))
+        r = np.asarray(root, dtype=np.float64)
     except (TypeError, ValueError):
         raise err(
             f"{what} is not a numeric array", hint="(N, 3) roots or (N, 21, 3) MANO-layer joints, metres"
         ) from None
-    n = gt_joints.shape[0]
-    if r.dim() == 3 and r.shape[0] == n and r.shape[2] == 3 and r.shape[1] >= 1:
+    g = _numpy(gt_joints)
+    n = g.shape[0]
+    if r.ndim == 3 and r.shape[0] == n and r.shape[2] == 3 and r.shape[1] >= 1:
         r = r[:, 0]
     if tuple(r.shape) != (n, 3):
         raise err(f"{what} has shape {tuple(r.shape)}, expected ({n}, 3) or ({n}, J, 3)")
-    if not bool(torch.isfinite(r).all()):
+    if not np.isfinite(r).all():
         raise err(f"{what} contains NaN or inf")
-    off = torch.linalg.vector_norm(r - gt_joints[:, 0], dim=-1)
+    off = np.linalg.norm(r - g[:, 0], axis=-1)
     if bool((off > _ROOT_CHECK_M).any()):
-        i = int(torch.argmax(off))
+        i = int(np.argmax(off))
         raise err(
             f"{what}: sample {i}'s root is {float(off[i]) * 1000:.1f} mm from the annotated wrist",
             hint="give joint 0 of the MANO layer's joints of the GT fit, in metres, camera frame, sample order",
@@ -91,11 +86,16 @@ def verts_root(root: Any, gt_joints: torch.Tensor, what: str, err: type[Exceptio
     return r[:, None, :]
 
 
-def _per_sample_mean(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """Official ``np.sqrt(np.sum((p - g) ** 2, 1)).mean()`` per sample, averaged over samples."""
-    from handzoo.metrics.errors import point_errors
+def _numpy(x: Any) -> np.ndarray:
+    """A float64 numpy array of a tensor or array (tensors leave their device)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
 
-    return point_errors(pred, gt).mean(-1).mean()
+
+def _per_sample_mean(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Official ``np.sqrt(np.sum((p - g) ** 2, 1)).mean()`` per sample, averaged over samples."""
+    return float(_np.point_errors(pred, gt).mean(-1).mean())
 
 
 class _MeshPaperProtocol(Protocol):
@@ -212,18 +212,19 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
 
     def _score_native(
         self,
-        gt: torch.Tensor,
-        pred: torch.Tensor,
-        gt_verts: torch.Tensor | None,
-        pred_verts: torch.Tensor | None,
+        gt: np.ndarray,
+        pred: np.ndarray,
+        gt_verts: np.ndarray | None,
+        pred_verts: np.ndarray | None,
         notes: list[str],
         progress: ProgressSink = NULL_PROGRESS,
-        gt_root: torch.Tensor | None = None,
+        gt_root: np.ndarray | None = None,
     ) -> ProtocolResult:
-        from handzoo.metrics.errors import point_errors
-        from handzoo.metrics.fscore import fscore
-        from handzoo.metrics.pck import summarize_errors
-        from handzoo.metrics.procrustes import align_w_scale, root_align
+        from handzoo.protocols._fscore import fscores
+        from handzoo.protocols._np import align_w_scale, point_errors, root_align
+
+        def summarize_errors(err: np.ndarray) -> _np.Summary:
+            return _np.summarize(err, 0.0, 0.05, 100)
 
         pj = root_align(pred)
         gj = root_align(gt)
@@ -237,7 +238,7 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         }
         extra = dict.fromkeys(("PA-AUC-J", "PA-AUC-V", "F@5", "F@15"), nan)
         curves = {}
-        joints_al = summarize_errors(point_errors(pj_al, gj), median=False)
+        joints_al = summarize_errors(point_errors(pj_al, gj))
         extra["PA-AUC-J"] = joints_al.auc
         curves["joints_pa"] = curve_dict(joints_al.thresholds * 1000.0, joints_al.pck)
         if gt_verts is not None and pred_verts is not None:
@@ -258,11 +259,11 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
             pv_al = align_w_scale(gv, pv)
             scores["pa_mpvpe"] = float(_per_sample_mean(pv_al * 1000.0, gv * 1000.0))
             scores["score"] = scores["pa_mpjpe"] + scores["pa_mpvpe"]
-            verts_al = summarize_errors(point_errors(pv_al, gv), median=False)
+            verts_al = summarize_errors(point_errors(pv_al, gv))
             extra["PA-AUC-V"] = verts_al.auc
             curves["vertices_pa"] = curve_dict(verts_al.thresholds * 1000.0, verts_al.pck)
-            f = fscore(gv, pv_al, self.fscore_thresholds, check=False, progress=progress.task("F-scores", len(gv)))
-            extra["F@5"], extra["F@15"] = (float(x) for x in f.mean())
+            f = fscores(gv, pv_al, self.fscore_thresholds, progress.task("F-scores", len(gv)))[0]
+            extra["F@5"], extra["F@15"] = (float(x) for x in f.mean(0))
         else:
             notes = notes + ["no vertices given: MPVPE and PA-MPVPE are not computed (NaN)"]
         metrics = {
@@ -302,13 +303,13 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         pj = rows(pred_joints, "pred_joints", 21, gj.shape[0])
         gv = optional_rows(gt_verts, "gt_verts", gj.shape[0])
         pv = optional_rows(pred_verts, "pred_verts", gj.shape[0])
-        gjn = reorder(gj, self.joint_order)
+        gjn = _numpy(reorder(gj, self.joint_order))
         root = kwargs.get("gt_verts_root")
         return self._score_native(
             gjn,
-            reorder(pj, self.joint_order),
-            gv,
-            pv,
+            _numpy(reorder(pj, self.joint_order)),
+            None if gv is None else _numpy(gv),
+            None if pv is None else _numpy(pv),
             self._common_notes(joints_valid),
             progress,
             None if root is None else verts_root(root, gjn, "gt_verts_root"),
@@ -319,16 +320,12 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
     ) -> ProtocolResult:
         """Score ``pred.json`` against ``evaluation_xyz.json`` / ``evaluation_verts.json`` (and, when
         present, ``evaluation_verts_root.json``) in ``gt_dir``."""
-        import torch
-
         progress.task("reading files")
         gx, gv = read_fh_ground_truth(Path(gt_dir))
         px, pv = read_fh_prediction(Path(pred_file), len(gx))
-        t = torch.from_numpy
         root_file = Path(gt_dir) / H2ONET_VERTS_ROOT_FILE
         root = None
         if root_file.is_file():
-            root = verts_root(
-                read_json(root_file, "GT mesh roots", AnnotationError), t(gx), root_file.name, AnnotationError
-            )
-        return self._score_native(t(gx), t(px), t(gv), t(pv), [], progress, root)
+            roots = read_json(root_file, "GT mesh roots", AnnotationError)
+            root = verts_root(roots, gx, root_file.name, AnnotationError)
+        return self._score_native(gx, px, gv, pv, [], progress, root)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+import numpy as np
 
-from handzoo.metrics.pck import KeypointErrorSummary
-from handzoo.protocols._common import all_valid, nan, optional_rows, reorder, rows, size_note
 from handzoo.protocols._fh_core import FH_FSCORE_THRESHOLDS, FHOutputs, evaluate_fh_style
+from handzoo.protocols._np import Summary
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
-from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
+from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict, nan, size_note
 from handzoo.protocols.io import read_fh_ground_truth, read_fh_prediction
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["FHStyleProtocol", "FreiHANDProtocol"]
 
@@ -52,6 +54,8 @@ class FHStyleProtocol(Protocol):
     # -- conventions -----------------------------------------------------------------------
     def to_native(self, points: torch.Tensor, joints: bool) -> torch.Tensor:
         """handzoo (OpenCV, handzoo21) -> the official files' frame and order."""
+        from handzoo.protocols._common import reorder
+
         return reorder(points, self.joint_order) if joints else points
 
     def _keys(self) -> dict[str, str]:
@@ -60,10 +64,10 @@ class FHStyleProtocol(Protocol):
     # -- scoring -----------------------------------------------------------------------------
     def _score_native(
         self,
-        gt_xyz: torch.Tensor,
-        pred_xyz: torch.Tensor,
-        gt_verts: torch.Tensor | None,
-        pred_verts: torch.Tensor | None,
+        gt_xyz: np.ndarray,
+        pred_xyz: np.ndarray,
+        gt_verts: np.ndarray | None,
+        pred_verts: np.ndarray | None,
         notes: list[str],
         progress: ProgressSink,
     ) -> ProtocolResult:
@@ -89,7 +93,7 @@ class FHStyleProtocol(Protocol):
         metrics: dict[str, float] = {}
         curves: dict[str, dict[str, list[float]]] = {}
 
-        def put(prefix: str, s: KeypointErrorSummary | None, none_value: float) -> None:
+        def put(prefix: str, s: Summary | None, none_value: float) -> None:
             if s is None:
                 scores[f"{prefix}_mean3d"] = none_value * 100
                 scores[f"{prefix}_auc3d"] = none_value
@@ -115,10 +119,10 @@ class FHStyleProtocol(Protocol):
             scores[f"f_score_{mm}"] = float(out.f_plain[i]) if out.f_plain is not None else nan
             scores[f"f_al_score_{mm}"] = float(out.f_aligned[i]) if out.f_aligned is not None else nan
 
-        def mm(s: KeypointErrorSummary | None) -> float:
+        def mm(s: Summary | None) -> float:
             return s.mean * 1000.0 if s is not None else nan
 
-        def auc(s: KeypointErrorSummary | None) -> float:
+        def auc(s: Summary | None) -> float:
             return s.auc if s is not None else nan
 
         metrics["MPJPE"] = mm(out.xyz)
@@ -159,16 +163,21 @@ class FHStyleProtocol(Protocol):
         Every joint counts, as in the official script (a ``joints_valid`` with False entries is
         ignored and noted).
         """
+        from handzoo.protocols._common import all_valid, optional_rows, rows
+
+        def native(x: torch.Tensor, joints: bool) -> np.ndarray:
+            return self.to_native(x, joints).detach().cpu().numpy()
+
         gj = rows(gt_joints, "gt_joints", 21)
         pj = rows(pred_joints, "pred_joints", 21, gj.shape[0])
         gv = optional_rows(gt_verts, "gt_verts", gj.shape[0])
         pv = optional_rows(pred_verts, "pred_verts", gj.shape[0])
         notes = [] if all_valid(joints_valid) else [f"{self.title} scores every joint: joints_valid was ignored"]
         return self._score_native(
-            self.to_native(gj, True),
-            self.to_native(pj, True),
-            None if gv is None else self.to_native(gv, False),
-            None if pv is None else self.to_native(pv, False),
+            native(gj, True),
+            native(pj, True),
+            None if gv is None else native(gv, False),
+            None if pv is None else native(pv, False),
             notes,
             progress,
         )
@@ -181,8 +190,7 @@ class FHStyleProtocol(Protocol):
         gx, gv = read_fh_ground_truth(Path(gt_dir))
         progress.task("reading predictions")
         px, pv = read_fh_prediction(Path(pred_file), len(gx))
-        t = torch.from_numpy
-        return self._score_native(t(gx), t(px), t(gv), t(pv), [], progress)
+        return self._score_native(gx, px, gv, pv, [], progress)
 
 
 class FreiHANDProtocol(FHStyleProtocol):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
-from handzoo.geometry.frames import opencv_to_opengl
 from handzoo.protocols.freihand import _FH_QUIRKS, FHStyleProtocol
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["HO3Dv2Protocol", "HO3Dv3Protocol"]
 
@@ -33,6 +35,8 @@ class _HO3DProtocol(FHStyleProtocol):
 
     def to_native(self, points: torch.Tensor, joints: bool) -> torch.Tensor:
         """handzoo (OpenCV, handzoo21) -> HO-3D files (OpenGL, HO-3D order)."""
+        from handzoo.geometry.frames import opencv_to_opengl
+
         return opencv_to_opengl(super().to_native(points, joints))
 
     def _keys(self) -> dict[str, str]:

@@ -23,15 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from handzoo.errors import AnnotationError, DatasetNotFoundError, InputError, SubmissionError
 from handzoo.geometry.joint_orders import INTERHAND_LEFT_ROOT, INTERHAND_RIGHT_ROOT, order_map
-from handzoo.metrics.errors import point_errors
-from handzoo.metrics.hands import hand_type_codes, handedness_accuracy, mrrpe
-from handzoo.protocols._common import nan, reorder, rows
+from handzoo.protocols._np import point_errors
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
-from handzoo.protocols.base import Protocol, ProtocolResult
+from handzoo.protocols.base import Protocol, ProtocolResult, nan
 from handzoo.protocols.io import check_magnitude, not_number, points_array, read_arrays
 
 __all__ = ["InterHandProtocol", "InterNetConfig", "internet_to_camera", "INTERHAND_GT_FILES", "INTERHAND_JOINT_NAMES"]
@@ -57,10 +54,34 @@ class InterNetConfig:
     output_root_hm_shape: int = 64
 
 
-def _pixel2cam(p: torch.Tensor, f: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+_HAND_TYPES = ("right", "left", "interacting")  # as handzoo.metrics.hands.HAND_TYPES
+
+
+def _hand_type_codes(types: Any) -> np.ndarray:
+    """Hand types (``'right'``/``'left'``/``'interacting'`` or 0/1/2) as int64 codes.
+
+    Raises:
+        InputError: for an unknown type.
+    """
+    if hasattr(types, "detach"):
+        types = types.detach().cpu().numpy()
+    seq = list(np.asarray(types).reshape(-1)) if isinstance(types, np.ndarray) else list(types)
+    if seq and isinstance(seq[0], str):
+        bad = next((t for t in seq if t not in _HAND_TYPES), None)
+        if bad is not None:
+            raise InputError(f"unknown hand type {bad!r}", hint=f"use one of {', '.join(_HAND_TYPES)}")
+        codes = np.array([_HAND_TYPES.index(str(t)) for t in seq], dtype=np.int64)
+    else:
+        codes = np.asarray(seq, dtype=np.int64).reshape(-1)
+    if codes.size and (int(codes.min()) < 0 or int(codes.max()) > 2):
+        raise InputError("hand type codes must be 0 (right), 1 (left) or 2 (interacting)")
+    return codes
+
+
+def _pixel2cam(p: np.ndarray, f: np.ndarray, c: np.ndarray) -> np.ndarray:
     x = (p[..., 0] - c[..., 0, None]) / f[..., 0, None] * p[..., 2]
     y = (p[..., 1] - c[..., 1, None]) / f[..., 1, None] * p[..., 2]
-    return torch.stack([x, y, p[..., 2]], -1)
+    return np.stack([x, y, p[..., 2]], -1)
 
 
 def internet_to_camera(
@@ -71,7 +92,7 @@ def internet_to_camera(
     princpt: Any,
     abs_depth: Any,
     cfg: InterNetConfig = InterNetConfig(),
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Turn InterNet outputs into camera-space joints (mm), as ``Dataset.evaluate`` does.
 
     Args:
@@ -88,28 +109,29 @@ def internet_to_camera(
         the predicted left-minus-right root vector used for MRRPE (left root placed with the right
         root's depth plus the relative depth).
     """
-    jc = torch.as_tensor(np.asarray(joint_coord, dtype=np.float64))
-    t = torch.as_tensor(np.asarray(inv_trans, dtype=np.float64))
-    f = torch.as_tensor(np.asarray(focal, dtype=np.float64))
-    c = torch.as_tensor(np.asarray(princpt, dtype=np.float64))
-    ad = torch.as_tensor(np.asarray(abs_depth, dtype=np.float64))
-    rr = torch.as_tensor(np.asarray(rel_root_depth, dtype=np.float64)).reshape(-1)
+    jc = np.asarray(joint_coord, dtype=np.float64)
+    t = np.asarray(inv_trans, dtype=np.float64)
+    f = np.asarray(focal, dtype=np.float64)
+    c = np.asarray(princpt, dtype=np.float64)
+    ad = np.asarray(abs_depth, dtype=np.float64)
+    rr = np.asarray(rel_root_depth, dtype=np.float64).reshape(-1)
     x = jc[..., 0] / cfg.output_hm_shape[2] * cfg.input_img_shape[1]
     y = jc[..., 1] / cfg.output_hm_shape[1] * cfg.input_img_shape[0]
     u = (t[:, 0, 0, None] * x + t[:, 0, 1, None] * y) + t[:, 0, 2, None]
     v = (t[:, 1, 0, None] * x + t[:, 1, 1, None] * y) + t[:, 1, 2, None]
     z = (jc[..., 2] / cfg.output_hm_shape[0] * 2 - 1) * (cfg.bbox_3d_size / 2)
-    img = torch.stack([u, v, z], -1)
+    img = np.stack([u, v, z], -1)
 
     rel = (rr / cfg.output_root_hm_shape * 2 - 1) * (cfg.bbox_3d_size_root / 2)
-    left = img[:, _L].clone()
+    left = img[:, _L].copy()
     left[:, 2] = left[:, 2] + (ad[:, 0] + rel)
-    right = img[:, _R].clone()
+    right = img[:, _R].copy()
     right[:, 2] = right[:, 2] + ad[:, 0]
     rel_root = _pixel2cam(left[:, None], f, c)[:, 0] - _pixel2cam(right[:, None], f, c)[:, 0]
 
-    depth = torch.cat([ad[:, :1].expand(-1, 21), ad[:, 1:].expand(-1, 21)], 1)
-    img = torch.stack([u, v, z + depth], -1)
+    n = ad.shape[0]
+    depth = np.concatenate([np.broadcast_to(ad[:, :1], (n, 21)), np.broadcast_to(ad[:, 1:], (n, 21))], 1)
+    img = np.stack([u, v, z + depth], -1)
     return _pixel2cam(img, f, c), rel_root
 
 
@@ -154,16 +176,16 @@ class InterHandProtocol(Protocol):
     # -- the official computation ---------------------------------------------------------
     def _score_native(
         self,
-        gt: torch.Tensor,
-        valid: torch.Tensor,
-        hand_type: torch.Tensor,
-        pred: torch.Tensor,
-        pred_rel_root: torch.Tensor | None,
-        hand_prob: torch.Tensor | None,
-        hand_type_valid: torch.Tensor | None,
+        gt: np.ndarray,
+        valid: np.ndarray,
+        hand_type: np.ndarray,
+        pred: np.ndarray,
+        pred_rel_root: np.ndarray | None,
+        hand_prob: np.ndarray | None,
+        hand_type_valid: np.ndarray | None,
         notes: list[str],
     ) -> ProtocolResult:
-        valid = valid.clone()
+        valid = valid.copy()
         valid[:, :21] &= valid[:, _R : _R + 1]
         valid[:, 21:] &= valid[:, _L : _L + 1]
         inter = hand_type == 2
@@ -172,22 +194,27 @@ class InterHandProtocol(Protocol):
         both_roots = inter & valid[:, _R] & valid[:, _L]
         gt_rel = gt[:, _L] - gt[:, _R]
         p_rel = pred_rel_root if pred_rel_root is not None else pred[:, _L] - pred[:, _R]
-        mrrpe_v = float(mrrpe(p_rel, gt_rel, both_roots)) if bool(both_roots.any()) else nan
+        if bool(both_roots.any()):
+            d = (p_rel - gt_rel)[both_roots]
+            sq = d * d
+            mrrpe_v = float(np.sqrt((sq[:, 0] + sq[:, 1]) + sq[:, 2]).mean())
+        else:
+            mrrpe_v = nan
 
-        def rel(x: torch.Tensor) -> torch.Tensor:
-            return torch.cat([x[:, :21] - x[:, _R : _R + 1], x[:, 21:] - x[:, _L : _L + 1]], 1)
+        def rel(x: np.ndarray) -> np.ndarray:
+            return np.concatenate([x[:, :21] - x[:, _R : _R + 1], x[:, 21:] - x[:, _L : _L + 1]], 1)
 
         err = point_errors(rel(pred), rel(gt))  # (N, 42)
 
-        def per_joint(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def per_joint(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             m = valid & mask[:, None]
-            return torch.where(m, err, torch.zeros_like(err)).sum(0), m.sum(0).to(err.dtype)
+            return np.where(m, err, 0.0).sum(0), m.sum(0).astype(err.dtype)
 
         s_sum, s_cnt = per_joint(single)
         i_sum, i_cnt = per_joint(inter)
         skipped: list[str] = []
 
-        def group_mean(total: torch.Tensor, cnt: torch.Tensor, label: str) -> float:
+        def group_mean(total: np.ndarray, cnt: np.ndarray, label: str) -> float:
             has = cnt > 0
             if not bool(has.any()):
                 return nan
@@ -209,13 +236,19 @@ class InterHandProtocol(Protocol):
             ("single", s_sum, s_cnt),
             ("interacting", i_sum, i_cnt),
         ):
-            per = torch.where(cnt > 0, total / cnt.clamp(min=1), torch.full_like(total, nan))
+            per = np.where(cnt > 0, total / np.maximum(cnt, 1), nan)
             for name, v in zip(INTERHAND_JOINT_NAMES, per.tolist()):
                 scores[f"mpjpe_{group}_{name}"] = v
         if hand_prob is not None:
-            hv = torch.ones_like(hand_type, dtype=torch.bool) if hand_type_valid is None else hand_type_valid
+            hv = np.ones(hand_type.shape, dtype=bool) if hand_type_valid is None else hand_type_valid
             if bool(hv.any()):
-                scores["handedness_accuracy"] = float(handedness_accuracy(hand_prob, hand_type, hv))
+                r, l_ = hand_prob[:, 0], hand_prob[:, 1]
+                ok = (
+                    ((hand_type == 0) & (r > 0.5) & (l_ < 0.5))
+                    | ((hand_type == 1) & (r < 0.5) & (l_ > 0.5))
+                    | ((hand_type == 2) & (r > 0.5) & (l_ > 0.5))
+                )
+                scores["handedness_accuracy"] = float(ok[hv].astype(np.float64).mean())
         else:
             notes = notes + ["no hand-type probabilities given: handedness accuracy is not computed (NaN)"]
         metrics = {
@@ -257,6 +290,8 @@ class InterHandProtocol(Protocol):
             pred_rel_root: (S, 3) predicted left-minus-right root vector in metres, same order;
                 default: from the predicted joints.
         """
+        from handzoo.protocols._common import reorder, rows
+
         gj = rows(gt_joints, "gt_joints", 21)
         m = gj.shape[0]
         pj = rows(pred_joints, "pred_joints", 21, m)
@@ -277,14 +312,14 @@ class InterHandProtocol(Protocol):
         if len({(int(a), int(b)) for a, b in zip(*slot)}) != m:
             raise InputError("two rows describe the same hand (same sample_index and side)")
 
-        def layout(x: torch.Tensor) -> torch.Tensor:
-            out = torch.zeros((s, 2, 21, 3), dtype=torch.float64)
-            out[torch.from_numpy(inv), torch.from_numpy(sides)] = reorder(x, self.joint_order) * 1000.0
+        def layout(x: Any) -> np.ndarray:
+            out = np.zeros((s, 2, 21, 3), dtype=np.float64)
+            out[inv, sides] = reorder(x, self.joint_order).detach().cpu().numpy() * 1000.0
             return out.reshape(s, 42, 3)
 
-        valid = torch.zeros((s, 2, 21), dtype=torch.bool)
+        valid = np.zeros((s, 2, 21), dtype=bool)
         idx = list(order_map("handzoo21", self.joint_order))
-        valid[torch.from_numpy(inv), torch.from_numpy(sides)] = torch.from_numpy(jv[:, idx])
+        valid[inv, sides] = jv[:, idx]
         present = np.zeros((s, 2), dtype=bool)
         present[inv, sides] = True
         types, tvalid = [], []
@@ -295,7 +330,7 @@ class InterHandProtocol(Protocol):
                 t = 2 if present[k].all() else int(np.flatnonzero(present[k])[0])
             types.append(t)
             tvalid.append(bool(mi.get("hand_type_valid", True)))
-        hand_type = hand_type_codes(types)
+        hand_type = _hand_type_codes(types)
         prob = kwargs.get("pred_hand_prob")
         rel_root = kwargs.get("pred_rel_root")
         return self._score_native(
@@ -303,11 +338,9 @@ class InterHandProtocol(Protocol):
             valid.reshape(s, 42),
             hand_type,
             layout(pj),
-            None
-            if rel_root is None
-            else torch.as_tensor(np.asarray(rel_root, dtype=np.float64)).reshape(s, 3) * 1000.0,
-            None if prob is None else torch.as_tensor(np.asarray(prob, dtype=np.float64)).reshape(s, 2),
-            torch.tensor(tvalid),
+            None if rel_root is None else _floats(rel_root).reshape(s, 3) * 1000.0,
+            None if prob is None else _floats(prob).reshape(s, 2),
+            np.array(tvalid, dtype=bool),
             [],
         )
 
@@ -338,7 +371,7 @@ class InterHandProtocol(Protocol):
         )
         n = len(gt)
         valid = _array(g["joint_valid"], (n, 42), "ground-truth joint_valid", AnnotationError) > 0
-        hand_type = hand_type_codes(np.asarray(g["hand_type"]).reshape(-1).tolist())
+        hand_type = _hand_type_codes(np.asarray(g["hand_type"]).reshape(-1).tolist())
         if hand_type.shape[0] != n:
             raise AnnotationError(f"ground-truth hand_type has {hand_type.shape[0]} entries for {n} samples")
         htv = (
@@ -353,9 +386,9 @@ class InterHandProtocol(Protocol):
             pred = points_array(_array(p["joint_cam"], None, "prediction joint_cam"), "prediction joint_cam", 42)
             if len(pred) != n:
                 raise SubmissionError(f"prediction has {len(pred)} samples, the ground truth {n}")
-            pred_t = torch.from_numpy(pred)
+            pred_t = pred
             if "rel_root" in p:
-                rel_root = torch.from_numpy(_array(p["rel_root"], (n, 3), "prediction rel_root"))
+                rel_root = _array(p["rel_root"], (n, 3), "prediction rel_root")
         elif "joint_coord" in p:
             for k in ("focal", "princpt", "abs_depth"):
                 if k not in g:
@@ -377,17 +410,15 @@ class InterHandProtocol(Protocol):
                 hint="save camera-space joints in mm as 'joint_cam' (N x 42 x 3)",
             )
         prob_key = "hand_prob" if "hand_prob" in p else ("hand_type" if "hand_type" in p else None)
-        prob = None if prob_key is None else torch.from_numpy(_array(p[prob_key], (n, 2), f"prediction {prob_key}"))
-        return self._score_native(
-            torch.from_numpy(gt),
-            torch.from_numpy(valid),
-            hand_type,
-            pred_t,
-            rel_root,
-            prob,
-            None if htv is None else torch.from_numpy(htv),
-            [],
-        )
+        prob = None if prob_key is None else _array(p[prob_key], (n, 2), f"prediction {prob_key}")
+        return self._score_native(gt, valid, hand_type, pred_t, rel_root, prob, htv, [])
+
+
+def _floats(x: Any) -> np.ndarray:
+    """A float64 numpy array of a tensor or array-like."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
 
 
 def _array(

@@ -7,8 +7,10 @@
   :data:`DEXYCB_GT_FILE`).
 * Arrays for InterHand2.6M: ``.json`` objects or ``.npz`` archives (read without pickle).
 
-JSON is parsed with ``orjson`` (exact float parsing, the same numbers as ``json``, several times
-faster); nested lists of numbers become arrays without a per-element numpy type inference.
+Point files (nested lists of numbers only) are read by :mod:`handzoo.protocols._numjson` (no
+Python float per number; the same doubles as ``json``); anything else is parsed with ``orjson``
+(exact float parsing, the same numbers as ``json``), and nested lists of numbers become arrays
+without a per-element numpy type inference.
 Coordinates must be JSON numbers: strings (``"0.1"``), booleans, ``null``, ``NaN`` and
 ``Infinity`` are rejected with the file, line and column (the official scripts crash on strings
 and ``null``; ``json``/numpy would silently turn ``"0.1"`` or ``true`` into a number).
@@ -30,6 +32,7 @@ import numpy as np
 import orjson
 
 from handzoo.errors import AnnotationError, DatasetNotFoundError, SubmissionError
+from handzoo.protocols._numjson import parse_number_lists
 
 __all__ = [
     "DEXYCB_GT_FILE",
@@ -92,13 +95,21 @@ def read_json_checked(path: Path, what: str, missing: type[Exception] = Submissi
         ``(data, where)``: ``where`` is None when the file holds only (nested) lists of numbers,
         else :func:`first_non_number`'s location, for :func:`points_array`'s messages.
     """
+    return _decode(_read_bytes(path, what, missing), path, what, missing)
+
+
+def _read_bytes(path: Path, what: str, missing: type[Exception]) -> bytes:
     if not path.is_file():
         raise missing(f"{what} not found: {path}", hint=f"check the path; expected a JSON file for the {what}")
-    err = SubmissionError if missing is SubmissionError else AnnotationError
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise missing(f"cannot read {what} {path}: {exc}") from None
+
+
+def _decode(data: bytes, path: Path, what: str, missing: type[Exception]) -> tuple[Any, str | None]:
+    """``orjson`` (or ``json`` for what only it accepts) with :func:`first_non_number`'s location."""
+    err = SubmissionError if missing is SubmissionError else AnnotationError
     where = first_non_number(data)
     try:
         return orjson.loads(data), where
@@ -246,6 +257,11 @@ def points_array(
                     hint="every sample must have the same number of points",
                 )
         raise err(f"{what} has an unexpected layout", hint=f"expected N samples of {want}")
+    return _check_points(arr, what, err)
+
+
+def _check_points(arr: np.ndarray, what: str, err: type[Exception]) -> np.ndarray:
+    """``arr`` when every value is finite and within :data:`MAX_COORDINATE`; else ``err`` naming a sample."""
     bad = ~np.isfinite(arr).reshape(len(arr), -1).all(1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -290,13 +306,44 @@ def read_fh_ground_truth(gt_dir: Path, n_joints: int = 21) -> tuple[np.ndarray, 
         ``(xyz (N, 21, 3), verts (N, V, 3))`` float64 as stored (metres).
     """
     d = _gt_dir(gt_dir, ("evaluation_xyz.json", "evaluation_verts.json"))
-    xyz, wx = read_json_checked(d / "evaluation_xyz.json", "ground-truth joints", DatasetNotFoundError)
-    verts, wv = read_json_checked(d / "evaluation_verts.json", "ground-truth vertices", DatasetNotFoundError)
-    gx = points_array(xyz, "evaluation_xyz.json", n_joints, AnnotationError, wx is None, wx)
-    gv = points_array(verts, "evaluation_verts.json", None, AnnotationError, wv is None, wv)
+    gx = _points_file(d / "evaluation_xyz.json", "ground-truth joints", n_joints)
+    gv = _points_file(d / "evaluation_verts.json", "ground-truth vertices", None)
     if len(gx) != len(gv):
         raise AnnotationError(f"evaluation_xyz.json has {len(gx)} samples but evaluation_verts.json {len(gv)}")
     return gx, gv
+
+
+def _points_file(path: Path, what: str, n_points: int | None) -> np.ndarray:
+    """(N, P, 3) float64 of a ground-truth JSON file of point lists (the fast reader when it applies)."""
+    data = _read_bytes(path, what, DatasetNotFoundError)
+    fast = parse_number_lists(data)
+    if _is_points(fast, n_points):
+        return _check_points(fast, path.name, AnnotationError)
+    items, where = _decode(data, path, what, DatasetNotFoundError)
+    return points_array(items, path.name, n_points, AnnotationError, where is None, where)
+
+
+def _is_points(a: Any, n_points: int | None, n_samples: int | None = None) -> bool:
+    return (
+        isinstance(a, np.ndarray)
+        and a.ndim == 3
+        and a.shape[-1] == 3
+        and (n_points is None or a.shape[1] == n_points)
+        and (n_samples is None or a.shape[0] == n_samples)
+    )
+
+
+def _fast_fh_prediction(data: bytes, n_samples: int, n_joints: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``[xyz_list, verts_list]`` by the fast reader when both are regular arrays of the right counts."""
+    fast = parse_number_lists(data)
+    if isinstance(fast, np.ndarray) and fast.ndim == 4 and fast.shape[0] == 2:
+        fast = [fast[0], fast[1]]
+    if not isinstance(fast, list) or len(fast) != 2:
+        return None
+    xyz, verts = fast
+    if not (_is_points(xyz, n_joints, n_samples) and _is_points(verts, None, n_samples)):
+        return None
+    return xyz, verts
 
 
 def read_fh_prediction(pred_file: Path, n_samples: int, n_joints: int = 21) -> tuple[np.ndarray, np.ndarray]:
@@ -306,7 +353,14 @@ def read_fh_prediction(pred_file: Path, n_samples: int, n_joints: int = 21) -> t
         SubmissionError: wrong top-level layout, wrong counts, shapes or non-finite values.
     """
     path = find_pred_json(pred_file)
-    pred, where = read_json_checked(path, "prediction file")
+    data = _read_bytes(path, "prediction file", SubmissionError)
+    fast = _fast_fh_prediction(data, n_samples, n_joints)
+    if fast is not None:
+        return (
+            _check_points(fast[0], f"{path.name} joints", SubmissionError),
+            _check_points(fast[1], f"{path.name} vertices", SubmissionError),
+        )
+    pred, where = _decode(data, path, "prediction file", SubmissionError)
     if not isinstance(pred, list) or len(pred) != 2:
         raise SubmissionError(
             f"{path.name} must hold a list of two lists [xyz_list, verts_list]",

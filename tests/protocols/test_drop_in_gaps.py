@@ -187,7 +187,7 @@ def test_interhand_per_joint_and_rel_root_depth_shape(interhand_inputs, tmp_path
     for k, v in load_golden("interhand")["scores"].items():
         assert_close(res.scores[k], v, k)
     cam, _ = internet_to_camera(d["joint_coord"], rr, d["inv_trans"], d["focal"], d["princpt"], d["abs_depth"])
-    ref = _per_joint_reference(d, cam.numpy())
+    ref = _per_joint_reference(d, np.asarray(cam))
     for group, values in ref.items():
         for name, v in zip(INTERHAND_JOINT_NAMES, values):
             assert_close(res.scores[f"mpjpe_{group}_{name}"], v, f"{group} {name}")

@@ -63,7 +63,7 @@ def _rows(d: dict) -> dict:
     cam, rel = internet_to_camera(
         d["joint_coord"], d["rel_root_depth"], d["inv_trans"], d["focal"], d["princpt"], d["abs_depth"]
     )
-    cam = cam.numpy()
+    cam = np.asarray(cam)
     gj, pj, valid, side, sidx = [], [], [], [], []
     for i, t in enumerate(d["hand_type"]):
         for h in (0,) if t == 0 else (1,) if t == 1 else (1, 0):  # row order must not matter
@@ -85,7 +85,7 @@ def _rows(d: dict) -> dict:
         "sample_index": np.array(sidx),
         "meta": meta,
         "pred_hand_prob": d["hand_prob"],
-        "pred_rel_root": rel.numpy() / 1000,
+        "pred_rel_root": np.asarray(rel) / 1000,
     }
 
 
