@@ -36,9 +36,7 @@ class MethodTrainModel(BaseModel):
             checks with small per-process batches.
     """
 
-    def __init__(
-        self, method: nn.Module, loss: str | Sequence[str] | None = None, freeze_norm: bool = False
-    ) -> None:
+    def __init__(self, method: nn.Module, loss: str | Sequence[str] | None = None, freeze_norm: bool = False) -> None:
         super().__init__()
         self.method = method
         losses = dict(method.losses()) if hasattr(method, "losses") else {}

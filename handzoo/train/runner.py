@@ -127,7 +127,9 @@ def _set_amp(optim: dict[str, Any], amp: Any, cuda: bool) -> None:
         optim["type"] = "CpuAmpOptimWrapper"
         optim["dtype"] = "bfloat16"
     else:
-        raise ConfigError("fp16 mixed precision needs CUDA", hint="on the CPU use amp='bf16' (bfloat16 autocast) or none")
+        raise ConfigError(
+            "fp16 mixed precision needs CUDA", hint="on the CPU use amp='bf16' (bfloat16 autocast) or none"
+        )
 
 
 _CKPT_PREFIX = "handzoo-train://"

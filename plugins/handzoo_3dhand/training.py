@@ -93,7 +93,12 @@ class ThreeDHandTrainTransform:
         b = torch.as_tensor(np.asarray(betas)[:10], dtype=dt)[None]
         with torch.no_grad():
             out = decode_hand(
-                hm, torch.ones(1, dtype=dt), torch.zeros(1, 2, dtype=dt), rot[None].to(dt), pca[None].to(dt), b,
+                hm,
+                torch.ones(1, dtype=dt),
+                torch.zeros(1, 2, dtype=dt),
+                rot[None].to(dt),
+                pca[None].to(dt),
+                b,
                 with_mano=False,
             )
         xy = out["joints3d"][0, :, :2].numpy()

@@ -170,7 +170,7 @@ class H2ONetMFTrainTransform(H2ONetTrainTransform):
 
             raise DatasetError(f"H2ONet-MF trains on 3 frames (t, t-short, t-long), got {len(frames)}")
         rows = []
-        for f, (fr, m) in enumerate(zip(frames, (1.0, *self.motion))):
+        for fr, m in zip(frames, (1.0, *self.motion)):
             img, joints_img = self._frame(fr, rng, self.scale_jitter * m, self.shift * m)
             occ = self._occluder(img, joints_img, rng)
             rows.append({"img": img, "joints_img": joints_img, "gt_occ": occ, **self._targets3d(fr)})

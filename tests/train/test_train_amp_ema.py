@@ -26,7 +26,10 @@ def _overrides(shards: Path, amp: object, ema: float | None) -> dict:
         "train_data.transform.input_size": 64,
         "train_data.transform.augment": False,
         "train_data.shuffle": False,
-        "model.kwargs": {"backbone": {"type": "TimmBackbone", "name": "resnet10t", "out_indices": [4]}, "input_size": 64},
+        "model.kwargs": {
+            "backbone": {"type": "TimmBackbone", "name": "resnet10t", "out_indices": [4]},
+            "input_size": 64,
+        },
         "val_data": None,
         "param_scheduler": None,
         "optim_wrapper.optimizer.lr": 1e-3,

@@ -100,9 +100,9 @@ def test_h2onet_openhand_multi_frame_falls_in_both_stages(tiny_shards: Path, tmp
 @pytest.mark.slow
 def test_h2onet_mf_transform_gives_three_frames_and_occlusion_labels(tiny_shards: Path) -> None:
     import numpy as np
+    from handzoo_h2onet.training import H2ONetMFTrainTransform
 
     from handzoo.train.data import ShardSamples
-    from handzoo_h2onet.training import H2ONetMFTrainTransform
 
     rec = ShardSamples(tiny_shards)[0]
     out = H2ONetMFTrainTransform(occlude=1.0, seed=3)(rec, 0)
@@ -148,11 +148,11 @@ def test_3dhand_openhand_falls_in_pretraining_and_training(variant: str, tiny_sh
 def test_3dhand_targets_pose_the_hand_where_the_image_shows_it(tiny_shards: Path) -> None:
     import numpy as np
     import torch
+    from handzoo_3dhand.mesh import decode_hand
+    from handzoo_3dhand.training import ThreeDHandTrainTransform
 
     from handzoo.train.data import ShardSamples
     from handzoo.types import RIGHT
-    from handzoo_3dhand.mesh import decode_hand
-    from handzoo_3dhand.training import ThreeDHandTrainTransform
 
     tf = ThreeDHandTrainTransform(augment=False)
     src = ShardSamples(tiny_shards)
@@ -196,9 +196,9 @@ def test_smhr_openhand_falls_in_both_weakly_supervised_stages(
 
 def test_smhr_targets_put_a_unit_peak_at_each_hand_centre() -> None:
     import numpy as np
+    from handzoo_smhr.training import SMHRTrainTransform
 
     from handzoo.train.data import SceneSamples
-    from handzoo_smhr.training import SMHRTrainTransform
 
     rec = SceneSamples("synthetic", max_hands=2, split="tiny", n=1, seed=7, image_size=64, two_hand_prob=1.0)[0]
     assert rec["n_hands"] == 2
@@ -212,7 +212,9 @@ def test_smhr_targets_put_a_unit_peak_at_each_hand_centre() -> None:
         assert out["handmap"][0 if s == 1 else 1].reshape(-1)[i] == 1.0
     # the centre cell is the mean of the hand's 2D joints (network pixels / 4)
     c = out["joints2d"].mean(1) / 4
-    np.testing.assert_array_equal(out["ind"], np.clip(c[:, 1].astype(int), 0, m - 1) * m + np.clip(c[:, 0].astype(int), 0, m - 1))
+    np.testing.assert_array_equal(
+        out["ind"], np.clip(c[:, 1].astype(int), 0, m - 1) * m + np.clip(c[:, 0].astype(int), 0, m - 1)
+    )
     assert out["skin_mask"].shape == (64, 64) and out["faces"].ndim == 2
 
 
