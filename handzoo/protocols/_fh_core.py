@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handzoo.protocols._fscore import fscores
+from handzoo.protocols._fscore import fscores_many
 from handzoo.protocols._np import (
     Summary,
     align_by_trafo,
@@ -88,6 +88,6 @@ def evaluate_fh_style(
 
     n = gt_verts.shape[0]
     advance = progress.task("F-scores", 2 * n)
-    f_plain = fscores(gt_verts, pred_verts, FH_FSCORE_THRESHOLDS, advance)[0].mean(0)
-    f_al = fscores(gt_verts, verts_al, FH_FSCORE_THRESHOLDS, advance)[0].mean(0)
+    (f_plain, _, _), (f_al, _, _) = fscores_many(gt_verts, [pred_verts, verts_al], FH_FSCORE_THRESHOLDS, advance)
+    f_plain, f_al = f_plain.mean(0), f_al.mean(0)
     return FHOutputs(xyz, xyz_al, xyz_sc, mesh, mesh_al, f_plain, f_al, shape_is_mano)

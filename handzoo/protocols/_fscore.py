@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-__all__ = ["hit_masks", "fscores"]
+__all__ = ["hit_masks", "hit_masks_many", "fscores", "fscores_many"]
 
 REL_TOL = 1e-12  # tree distance vs the official formula: they differ by a few ulps at most
 ABS_TOL = 1e-140  # below this, squares lose precision (underflow): decide exactly
@@ -57,14 +58,9 @@ def _tree(points: np.ndarray) -> Any:
     return cKDTree(points, leafsize=16, balanced_tree=False, compact_nodes=False, copy_data=False)
 
 
-def tree_hits(q: np.ndarray, t: np.ndarray, th: np.ndarray, n_workers: int) -> np.ndarray:
-    """(B, Nq, T) official decisions ``min_j |q_i - t_j| < th`` for one block of samples."""
-    ub = float(th.max()) * (1.0 + 4 * REL_TOL) + 2 * ABS_TOL
-    extent = max(float(np.abs(q).max()), float(np.abs(t).max()))
-    spacing = 4.0 * extent + 4.0 * ub + 1.0
-    tree = _tree(_lift(t, spacing))
-    d, _ = tree.query(_lift(q, spacing), k=1, distance_upper_bound=ub, workers=n_workers)
-    d = d.reshape(q.shape[0], q.shape[1], 1)
+def _decide(d: np.ndarray, q: np.ndarray, t: np.ndarray, th: np.ndarray) -> np.ndarray:
+    """(B, Nq, T) decisions from tree distances ``d`` (B, Nq), re-done exactly near a threshold."""
+    d = d[..., None]
     tol = th * REL_TOL + ABS_TOL
     hits = d < th - tol
     amb = (np.abs(d - th) <= tol).any(-1)  # inf (nothing within ub) is never ambiguous
@@ -76,6 +72,32 @@ def tree_hits(q: np.ndarray, t: np.ndarray, th: np.ndarray, n_workers: int) -> n
             exact = np.sqrt(exact_sq(q[b, i], t[b]).min(1))
             hits[b, i] = exact[:, None] < th
     return hits
+
+
+def _query(tree: Any, q: np.ndarray, spacing: float, ub: float, n_workers: int) -> np.ndarray:
+    d, _ = tree.query(_lift(q, spacing), k=1, distance_upper_bound=ub, workers=n_workers)
+    return d.reshape(q.shape[0], q.shape[1])
+
+
+def tree_hits(q: np.ndarray, t: np.ndarray, th: np.ndarray, n_workers: int) -> np.ndarray:
+    """(B, Nq, T) official decisions ``min_j |q_i - t_j| < th`` for one block of samples."""
+    ub = float(th.max()) * (1.0 + 4 * REL_TOL) + 2 * ABS_TOL
+    spacing = 4.0 * max(float(np.abs(q).max()), float(np.abs(t).max())) + 4.0 * ub + 1.0
+    return _decide(_query(_tree(_lift(t, spacing)), q, spacing, ub, n_workers), q, t, th)
+
+
+def _block_hits(g: np.ndarray, preds: list[np.ndarray], th: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Both directions for one block of samples and several predictions; one tree over ``g`` for all."""
+    ub = float(th.max()) * (1.0 + 4 * REL_TOL) + 2 * ABS_TOL
+    extent = max(float(np.abs(x).max()) for x in [g, *preds])
+    spacing = 4.0 * extent + 4.0 * ub + 1.0
+    g_tree = _tree(_lift(g, spacing))
+    out = []
+    for p in preds:
+        hit_g = _decide(_query(_tree(_lift(p, spacing)), g, spacing, ub, 1), g, p, th)
+        hit_p = _decide(_query(g_tree, p, spacing, ub, 1), p, g, th)
+        out.append((hit_g, hit_p))
+    return out
 
 
 def _exact_block(q: np.ndarray, t: np.ndarray, th: np.ndarray) -> np.ndarray:
@@ -107,21 +129,75 @@ def hit_masks(
         progress: called with the number of samples finished after each block.
         exact: brute force for every pair (reference path; same decisions).
     """
-    n, nw = g.shape[0], workers()
-    big = n and max(float(np.abs(g).max()), float(np.abs(p).max())) > MAX_COORD
-    hit_g = np.empty((n, g.shape[1], th.size), dtype=bool)
-    hit_p = np.empty((n, p.shape[1], th.size), dtype=bool)
-    for s in range(0, n, block):
+    return hit_masks_many(g, [p], th, block, progress, exact)[0]
+
+
+def hit_masks_many(
+    g: np.ndarray,
+    preds: list[np.ndarray],
+    th: np.ndarray,
+    block: int = BLOCK,
+    progress: Callable[[int], None] | None = None,
+    exact: bool = False,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`hit_masks` of several predictions against one ground truth (its trees built once).
+
+    Blocks of samples run on ``OMP_NUM_THREADS`` threads (tree building and queries release the
+    GIL); ``progress`` gets ``len(preds)`` x the samples of each finished block.
+    """
+    n = g.shape[0]
+    big = n and max(float(np.abs(x).max()) for x in [g, *preds]) > MAX_COORD
+    out = [
+        (np.empty((n, g.shape[1], th.size), dtype=bool), np.empty((n, p.shape[1], th.size), dtype=bool)) for p in preds
+    ]
+
+    def run(s: int) -> int:
         e = min(s + block, n)
         if exact or big:
-            hit_g[s:e] = _exact_block(g[s:e], p[s:e], th)
-            hit_p[s:e] = _exact_block(p[s:e], g[s:e], th)
+            res = [(_exact_block(g[s:e], p[s:e], th), _exact_block(p[s:e], g[s:e], th)) for p in preds]
         else:
-            hit_g[s:e] = tree_hits(g[s:e], p[s:e], th, nw)
-            hit_p[s:e] = tree_hits(p[s:e], g[s:e], th, nw)
-        if progress is not None:
-            progress(e - s)
-    return hit_g, hit_p
+            res = _block_hits(g[s:e], [p[s:e] for p in preds], th)
+        for (hg, hp), (rg, rp) in zip(out, res):
+            hg[s:e], hp[s:e] = rg, rp
+        return e - s
+
+    starts = range(0, n, block)
+    nw = min(workers(), len(starts))
+    if nw <= 1:
+        done = map(run, starts)
+        for k in done:
+            if progress is not None:
+                progress(k * len(preds))
+        return out
+    with ThreadPoolExecutor(nw) as pool:
+        for k in pool.map(run, starts):
+            if progress is not None:
+                progress(k * len(preds))
+    return out
+
+
+def fscores_many(
+    gt: np.ndarray, preds: list[np.ndarray], thresholds: Any, progress: Callable[[int], None] | None = None
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`fscores` of several predictions (same ground truth), sharing the ground truth's trees."""
+    th = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    n, ng = gt.shape[0], gt.shape[1]
+    todo = [i for i, p in enumerate(preds) if n and ng and p.shape[1]]
+    masks = dict(zip(todo, hit_masks_many(gt, [preds[i] for i in todo], th, progress=progress))) if todo else {}
+    if progress is not None and len(todo) < len(preds):
+        progress(n * (len(preds) - len(todo)))
+    out = []
+    for i, p in enumerate(preds):
+        prec = np.zeros((n, th.size))
+        rec = np.zeros((n, th.size))
+        if i in masks:
+            hit_g, hit_p = masks[i]
+            prec = hit_g.sum(1) / ng  # exact integer counts divided once, as the official code
+            rec = hit_p.sum(1) / p.shape[1]
+        denom = rec + prec
+        f = np.where(denom > 0, 2 * rec * prec / np.where(denom > 0, denom, 1.0), 0.0)
+        out.append((f, prec, rec))
+    return out
 
 
 def fscores(
@@ -133,16 +209,4 @@ def fscores(
     ``recall`` the reverse (the official naming); F = 2 r p / (r + p), 0 when both are 0 or a set
     is empty.
     """
-    th = np.asarray(thresholds, dtype=np.float64).reshape(-1)
-    n, ng, np_ = gt.shape[0], gt.shape[1], pred.shape[1]
-    prec = np.zeros((n, th.size))
-    rec = np.zeros((n, th.size))
-    if n and ng and np_:
-        hit_g, hit_p = hit_masks(gt, pred, th, progress=progress)
-        prec = hit_g.sum(1) / ng  # exact integer counts divided once, as the official code
-        rec = hit_p.sum(1) / np_
-    elif progress is not None:
-        progress(n)
-    denom = rec + prec
-    f = np.where(denom > 0, 2 * rec * prec / np.where(denom > 0, denom, 1.0), 0.0)
-    return f, prec, rec
+    return fscores_many(gt, [pred], thresholds, progress)[0]
