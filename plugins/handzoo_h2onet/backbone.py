@@ -14,7 +14,18 @@ from torch import nn
 
 from .fast import PlanCache
 
-__all__ = ["conv_bn", "linear_bn", "MobileUnit", "DenseBlock", "SEBlock", "DenseStack", "DenseStackBackbone"]
+__all__ = [
+    "conv_bn",
+    "linear_bn",
+    "MobileUnit",
+    "DenseBlock",
+    "SEBlock",
+    "DenseStack",
+    "DenseStackBackbone",
+    "space_to_depth",
+    "space_to_depth_nhwc",
+    "s2d_nhwc_channel_order",
+]
 
 
 def conv_bn(
@@ -157,6 +168,23 @@ def space_to_depth(x: torch.Tensor) -> torch.Tensor:
     return nn.functional.pixel_unshuffle(x, 2)  # the same channel order, one kernel (channels-last too)
 
 
+def space_to_depth_nhwc(x: torch.Tensor) -> torch.Tensor:
+    """:func:`space_to_depth` with channel ``(2dy + dx) C + c`` instead, written channels-last.
+
+    On a channels-last input this moves whole C-long pixel vectors (~4x cheaper than
+    ``pixel_unshuffle``'s per-channel gather); the CPU plan permutes the next convolution's input
+    channels to match (:func:`s2d_nhwc_channel_order`), so the composition is the same function.
+    """
+    b, c, h, w = x.shape
+    y = x.permute(0, 2, 3, 1).reshape(b, h // 2, 2, w // 2, 2, c).permute(0, 1, 3, 2, 4, 5)
+    return y.reshape(b, h // 2, w // 2, 4 * c).permute(0, 3, 1, 2)
+
+
+def s2d_nhwc_channel_order(c: int) -> torch.Tensor:
+    """For each channel of :func:`space_to_depth_nhwc`'s output, its channel in :func:`space_to_depth`'s."""
+    return torch.tensor([4 * k + q for q in range(4) for k in range(c)], dtype=torch.long)
+
+
 class DenseStackBackbone(nn.Module):
     """H2ONet's backbone (the authors' ``H2ONet_Backnone``).
 
@@ -173,6 +201,7 @@ class DenseStackBackbone(nn.Module):
         super().__init__()
         self.num_joints = num_joints
         self.fuse_inference = fuse_inference
+        self.s2d_nhwc = False  # True only in the CPU plan (whose squeeze weights are permuted to match)
         self._plan = PlanCache()  # the fused copy is no registered submodule (nor copied/pickled)
         self.pre_layer = nn.Sequential(conv_bn(3, c // 2, 3, 2, 1), MobileUnit(c // 2, c))
         self.squeeze = conv_bn(4 * c, c)
@@ -195,6 +224,14 @@ class DenseStackBackbone(nn.Module):
         if self._plan.get("key") != key:
             plan = inference_copy(self)
             plan.fuse_inference = False
+            squeeze = plan.squeeze
+            if isinstance(getattr(squeeze, "weight", None), torch.Tensor) and hasattr(squeeze, "_packed"):
+                # the plan's space-to-depth writes channels in (dy, dx, c) order: permute to match
+                order = s2d_nhwc_channel_order(squeeze.weight.shape[1] // 4)
+                with torch.inference_mode(False), torch.no_grad():
+                    squeeze.weight = squeeze.weight[:, order].contiguous(memory_format=torch.channels_last)
+                squeeze._packed.clear()
+                plan.s2d_nhwc = True
             self._plan.update(key=key, module=plan)
         return self._plan["module"]  # type: ignore[return-value]
 
@@ -214,7 +251,8 @@ class DenseStackBackbone(nn.Module):
             and _mkldnn()
         ):
             return self._fused()(x)
-        s = self.squeeze(space_to_depth(self.pre_layer(x)))
+        s2d = space_to_depth_nhwc if getattr(self, "s2d_nhwc", False) else space_to_depth
+        s = self.squeeze(s2d(self.pre_layer(x)))
         s2 = self.squeeze2(torch.cat((self.stack1_remap(self.dense_stack1(s)), s), dim=1))
         dec, joint_deep = self.dense_stack2(s2)
         latent = self.latent_proj(joint_deep)
