@@ -74,16 +74,17 @@ def _decide(d: np.ndarray, q: np.ndarray, t: np.ndarray, th: np.ndarray) -> np.n
     return hits
 
 
-def _query(tree: Any, q: np.ndarray, spacing: float, ub: float, n_workers: int) -> np.ndarray:
-    d, _ = tree.query(_lift(q, spacing), k=1, distance_upper_bound=ub, workers=n_workers)
-    return d.reshape(q.shape[0], q.shape[1])
+def _query(tree: Any, q: np.ndarray, spacing: float, ub: float, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tree distances (B, Nq) of ``q``'s points to their nearest neighbours, and those neighbours' indices."""
+    d, i = tree.query(_lift(q, spacing), k=1, distance_upper_bound=ub, workers=n_workers)
+    return d.reshape(q.shape[0], q.shape[1]), i
 
 
 def tree_hits(q: np.ndarray, t: np.ndarray, th: np.ndarray, n_workers: int) -> np.ndarray:
     """(B, Nq, T) official decisions ``min_j |q_i - t_j| < th`` for one block of samples."""
     ub = float(th.max()) * (1.0 + 4 * REL_TOL) + 2 * ABS_TOL
     spacing = 4.0 * max(float(np.abs(q).max()), float(np.abs(t).max())) + 4.0 * ub + 1.0
-    return _decide(_query(_tree(_lift(t, spacing)), q, spacing, ub, n_workers), q, t, th)
+    return _decide(_query(_tree(_lift(t, spacing)), q, spacing, ub, n_workers)[0], q, t, th)
 
 
 def _block_hits(g: np.ndarray, preds: list[np.ndarray], th: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -92,10 +93,21 @@ def _block_hits(g: np.ndarray, preds: list[np.ndarray], th: np.ndarray) -> list[
     extent = max(float(np.abs(x).max()) for x in [g, *preds])
     spacing = 4.0 * extent + 4.0 * ub + 1.0
     g_tree = _tree(_lift(g, spacing))
+    th_min = float(th.min())
+    sure_below = th_min - (th_min * REL_TOL + ABS_TOL)
     out = []
     for p in preds:
-        hit_g = _decide(_query(_tree(_lift(p, spacing)), g, spacing, ub, 1), g, p, th)
-        hit_p = _decide(_query(g_tree, p, spacing, ub, 1), p, g, th)
+        d_g, nearest = _query(_tree(_lift(p, spacing)), g, spacing, ub, 1)
+        hit_g = _decide(d_g, g, p, th)
+        # A predicted point that is the nearest neighbour of a GT point clearly closer than the smallest
+        # threshold has that GT point within every threshold (the distance is symmetric): no query.
+        known = np.zeros(p.shape[0] * p.shape[1], dtype=bool)
+        known[nearest[d_g.reshape(-1) < sure_below]] = True
+        d_p = np.zeros(known.size)
+        todo = np.flatnonzero(~known)
+        if todo.size:
+            d_p[todo] = g_tree.query(_lift(p, spacing)[todo], k=1, distance_upper_bound=ub, workers=1)[0]
+        hit_p = _decide(d_p.reshape(p.shape[0], p.shape[1]), p, g, th)
         out.append((hit_g, hit_p))
     return out
 

@@ -74,3 +74,25 @@ def test_far_block_larger_than_the_default_and_huge_coordinates() -> None:
     _check(gt, pr, (0.005, 0.015))  # two blocks of the default size
     big = np.full((1, 4, 3), 1e120)
     _check(big, big.copy(), (0.005,))  # the exact fallback
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 30), st.integers(1, 4))
+def test_several_predictions_share_the_ground_truth_trees(seed: int, nv: int, n: int) -> None:
+    """The numpy kernel's shared-tree path (plain + aligned, as FreiHAND scores them) equals brute force.
+
+    Predictions a few mm off, some exactly on a threshold: the reverse direction skips points that
+    are the nearest neighbour of a GT point clearly within the smallest threshold.
+    """
+    from handzoo.protocols._fscore import fscores_many
+
+    rng = np.random.default_rng(seed)
+    gt = rng.normal(scale=0.02, size=(n, nv, 3)) + [0.0, 0.1, 0.7]
+    near = gt + rng.normal(scale=0.003, size=gt.shape)
+    on_threshold = gt.copy()
+    on_threshold[..., 0] += 0.005 * rng.integers(0, 2, size=(n, nv))
+    ths = (0.005, 0.015)
+    for (f, prec, rec), pr in zip(fscores_many(gt, [near, on_threshold], ths), (near, on_threshold)):
+        want_p, want_r = _reference(gt, pr, ths)
+        assert prec.tolist() == want_p.tolist() and rec.tolist() == want_r.tolist()
+        assert f.shape == (n, 2)
