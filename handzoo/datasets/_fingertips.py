@@ -11,96 +11,41 @@ of the colour camera, ``handzoo21`` rows with only the five tips (joints 4, 8, 1
 
 from __future__ import annotations
 
-import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from handzoo.catalogue.datasets import DatasetSpec
 from handzoo.datasets.base import HandDataset, make_sample, read_image, resolve_root
-from handzoo.errors import AnnotationError, DatasetNotFoundError
+from handzoo.errors import DatasetNotFoundError
+from handzoo.protocols._tips import TIP_ROWS, fit_rows, frame_files, tip_rows
 from handzoo.types import LEFT, Sample
 
-__all__ = ["TIP_ROWS", "FingertipDataset", "read_tip_lines", "list_frames"]
-
-TIP_ROWS = (4, 8, 12, 16, 20)  # handzoo21 rows of thumb, index, middle, ring, little tips
-IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg")
-
-
-def read_tip_lines(path: Path, dims: int, dataset: str, url: str) -> np.ndarray:
-    """One row per line of a fingertip file: (N, 5, dims) float64, NaN where a field is empty or absent.
-
-    A line may hold fewer than five fields (an unannotated frame); fields past the fifth are ignored.
-
-    Raises:
-        DatasetNotFoundError: the file is missing. AnnotationError: a field is not ``dims`` numbers.
-    """
-    if not path.is_file():
-        raise DatasetNotFoundError(
-            f"{dataset}: annotation file missing: {path}",
-            hint=f"download {dataset} from {url} and keep its folder layout",
-        )
-    try:
-        text = path.read_text(encoding="utf-8", errors="strict")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationError(f"{dataset}: cannot read {path} as text: {exc}", hint="re-download the file") from exc
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():  # a file's closing blank line is no frame
-        lines.pop()
-    out = np.full((len(lines), 5, dims), np.nan)
-    for n, line in enumerate(lines):
-        fields = line.split(";")[:5]
-        for t, field in enumerate(fields):
-            field = field.strip()
-            if not field:
-                continue
-            parts = [p.strip() for p in field.split(",")]
-            try:
-                vals = [float(p) for p in parts]
-            except ValueError:
-                vals = []
-            if len(vals) != dims or not all(math.isfinite(v) for v in vals):
-                raise AnnotationError(
-                    f"{dataset}: {path}:{n + 1}: fingertip {t + 1} is {field[:40]!r}, expected {dims} numbers 'a, b"
-                    + (", c'" if dims == 3 else "'"),
-                    hint="re-download the annotation file",
-                )
-            out[n, t] = vals
-    return out
-
-
-def list_frames(folder: Path, dataset: str, url: str) -> list[Path]:
-    """The image files of a sequence's ``color/`` (or ``depth/``) folder in file-name order.
-
-    Raises:
-        DatasetNotFoundError: the folder is missing or holds no image.
-    """
-    try:
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    except OSError:
-        files = []
-    if not files:
-        raise DatasetNotFoundError(
-            f"{dataset}: no colour frames in {folder}", hint=f"download {dataset} from {url} and keep its folder layout"
-        )
-    return files
+__all__ = ["TIP_ROWS", "FingertipDataset"]
 
 
 class FingertipDataset(HandDataset):
     """A fingertip-annotated RGB-D dataset read from its per-sequence folders (see the module docstring).
 
-    Subclasses set the class attributes and implement :meth:`_read_sequence`.
+    Subclasses set the class attributes and implement :meth:`_read_2d`; the 3D files are read and
+    converted by the protocol layer's functions (the same rows the protocol scores).
 
     Attributes:
         spec: the dataset's catalogue entry. sequences: its evaluation sequences.
-        color_K: (3, 3) colour intrinsics. depth_to_color: (3, 4) ``[R | t]`` in millimetres.
+        color_K: (3, 3) colour intrinsics.
+        annotation_file: ``(root, sequence) -> path`` of the 3D file.
+        read_tips_mm: ``path -> (N, 5, 3)`` millimetres, NaN = missing.
+        to_color: ``(..., 3)`` annotation millimetres -> colour-camera metres.
     """
 
     spec: DatasetSpec
     sequences: tuple[str, ...] = ()
     color_K: tuple[tuple[float, ...], ...] = ()
-    depth_to_color: tuple[tuple[float, ...], ...] = ()
+    annotation_file: Callable[[str | Path, str], Path]
+    read_tips_mm: Callable[[Path], np.ndarray]
+    to_color: Callable[[np.ndarray], np.ndarray]
     side = LEFT
 
     def __init__(
@@ -127,30 +72,27 @@ class FingertipDataset(HandDataset):
         self.split = self.spec.official_split(split)
         self.root = resolve_root(root, self.spec.display, self.spec.folder_names, self.spec.url)
         seqs = tuple(sequences) if sequences else self.sequences
-        self._ext = np.asarray(self.depth_to_color, dtype=np.float64)
         self._K = np.asarray(self.color_K, dtype=np.float64)
         self._frames: list[tuple[str, int, Path]] = []
         self._check_files(seqs)
         tips, raw3d, raw2d, files = [], [], [], []
         for seq in seqs:
             folder = self.root / "data" / seq
-            frames = list_frames(folder / "color", self.spec.display, self.spec.url)
-            ann_file = self._annotation_path(folder, seq)
-            mm3d, uv = self._read_sequence(folder, seq, ann_file)
-            if mm3d.shape[0] > len(frames):
+            frames = frame_files(folder / "color") or []
+            if not frames:
                 raise DatasetNotFoundError(
-                    f"{self.spec.display}: {ann_file} annotates {mm3d.shape[0]} frames but {folder / 'color'} "
-                    f"holds {len(frames)} images",
-                    hint=f"the colour frames are incomplete: re-download {seq} from {self.spec.url}",
+                    f"{self.spec.display}: no colour frames in {folder / 'color'}",
+                    hint=f"download {self.spec.display} from {self.spec.url} and keep its folder layout",
                 )
-            n = len(frames)
-            mm3d = _pad_rows(mm3d, n, 3)
-            uv = _pad_rows(uv, n, 2)
+            ann_file = type(self).annotation_file(self.root, seq)
+            mm3d = fit_rows(type(self).read_tips_mm(ann_file), frames, ann_file, self.spec.display, self.spec.url)
+            uv = self._read_2d(folder, seq)[: len(frames)]
+            uv = np.concatenate([uv, np.full((len(frames) - uv.shape[0], 5, 2), np.nan)])
             self._frames.extend((seq, i, p) for i, p in enumerate(frames))
             raw3d.append(mm3d)
             raw2d.append(uv)
-            files.extend([str(ann_file)] * n)
-            tips.append(self._to_color_m(mm3d))
+            files.extend([str(ann_file)] * len(frames))
+            tips.append(type(self).to_color(mm3d))
         self._raw3d = np.concatenate(raw3d) if raw3d else np.zeros((0, 5, 3))
         self._raw2d = np.concatenate(raw2d) if raw2d else np.zeros((0, 5, 2))
         self._tips = np.concatenate(tips) if tips else np.zeros((0, 5, 3))
@@ -166,7 +108,7 @@ class FingertipDataset(HandDataset):
         missing = []
         for seq in seqs:
             folder = self.root / "data" / seq
-            for path in (folder / "color", self._annotation_path(folder, seq)):
+            for path in (folder / "color", type(self).annotation_file(self.root, seq)):
                 if not path.exists():
                     missing.append(str(path.relative_to(self.root)))
         if missing:
@@ -178,34 +120,13 @@ class FingertipDataset(HandDataset):
 
     # ------------------------------------------------------------------ subclass hooks
 
-    def _annotation_path(self, folder: Path, seq: str) -> Path:
-        """The 3D annotation file of a sequence (the official name when none of the accepted ones exists)."""
+    def _read_2d(self, folder: Path, seq: str) -> np.ndarray:
+        """The sequence's 2D fingertips (N, 5, 2) in depth-image pixels, NaN = missing (empty when absent)."""
         raise NotImplementedError
-
-    def _read_sequence(self, folder: Path, seq: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
-        """(3D tips (N, 5, 3) mm in the annotation frame, NaN = missing; 2D tips (N, 5, 2) depth pixels)."""
-        raise NotImplementedError
-
-    def _depth_to_opencv(self, mm: np.ndarray) -> np.ndarray:
-        """Annotation-frame points -> the depth camera's OpenCV axes (identity unless overridden)."""
-        return mm
-
-    # ------------------------------------------------------------------ conversions
-
-    def _to_color_m(self, mm3d: np.ndarray) -> np.ndarray:
-        """(N, 5, 3) annotation millimetres -> colour-camera metres (NaN stays NaN)."""
-        p = self._depth_to_opencv(mm3d)
-        return (p @ self._ext[:, :3].T + self._ext[:, 3]) / 1000.0
 
     def ground_truth(self) -> tuple[np.ndarray, np.ndarray]:
         """Every kept frame's ``(joints (M, 21, 3) metres, valid (M, 21))``: what ``gt.npz`` holds for the protocol."""
-        tips = self._tips[self._keep]
-        valid_tips = np.isfinite(tips).all(-1)
-        joints = np.zeros((len(self._keep), 21, 3))
-        joints[:, list(TIP_ROWS)] = np.where(valid_tips[..., None], tips, 0.0)
-        valid = np.zeros((len(self._keep), 21), dtype=bool)
-        valid[:, list(TIP_ROWS)] = valid_tips
-        return joints, valid
+        return tip_rows(self._tips[self._keep])
 
     # ------------------------------------------------------------------ dataset API
 
@@ -218,10 +139,7 @@ class FingertipDataset(HandDataset):
         image = read_image(path, self.spec.display)
         tips = self._tips[k]
         valid_tips = np.isfinite(tips).all(-1)
-        joints = np.zeros((21, 3))
-        joints[list(TIP_ROWS)] = np.where(valid_tips[:, None], tips, 0.0)
-        valid = np.zeros(21, dtype=bool)
-        valid[list(TIP_ROWS)] = valid_tips
+        joints, valid = tip_rows(tips[None])
         tips2d = np.full((5, 2), np.nan)
         if valid_tips.any():
             uvw = tips[valid_tips] @ self._K.T
@@ -241,18 +159,11 @@ class FingertipDataset(HandDataset):
             image,
             self._K,
             [self.side],
-            joints3d=joints[None],
-            joints_valid=valid[None],
+            joints3d=joints,
+            joints_valid=valid,
             hand_valid=[bool(valid_tips.any())],
             meta=meta,
         )
         # only five fingertips are annotated: no 21-joint 2D annotation (the tips' pixels are meta['tips2d'])
         sample.joints2d = None
         return sample
-
-
-def _pad_rows(a: np.ndarray, n: int, dims: int) -> np.ndarray:
-    """``a`` with NaN rows appended up to ``n`` (frames after the last annotation line)."""
-    if a.shape[0] >= n:
-        return a[:n]
-    return np.concatenate([a, np.full((n - a.shape[0], 5, dims), np.nan)])

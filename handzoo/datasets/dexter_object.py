@@ -31,8 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
-from handzoo.datasets._fingertips import FingertipDataset, read_tip_lines
-from handzoo.protocols.pck3d import _DO_DEPTH_TO_COLOR, _DO_MISSING_Z, DEXTER_OBJECT_SEQUENCES
+from handzoo.datasets._fingertips import FingertipDataset
+from handzoo.protocols._tips import read_tip_lines
+from handzoo.protocols.pck3d import (
+    DEXTER_OBJECT_SEQUENCES,
+    dexter_object_annotation_file,
+    dexter_object_tips_mm,
+    dexter_object_to_color,
+)
 
 __all__ = ["DexterObject", "DEXTER_OBJECT_COLOR_K", "SPEC"]
 
@@ -68,18 +74,11 @@ class DexterObject(FingertipDataset):
     spec = SPEC
     sequences = DEXTER_OBJECT_SEQUENCES
     color_K = DEXTER_OBJECT_COLOR_K
-    depth_to_color = _DO_DEPTH_TO_COLOR
 
-    def _annotation_path(self, folder: Path, seq: str) -> Path:
-        ann = folder / "annotations"
-        return next((ann / n for n in (f"{seq}3D.txt", f"my_{seq}3D.txt") if (ann / n).is_file()), ann / f"{seq}3D.txt")
+    annotation_file = staticmethod(dexter_object_annotation_file)
+    read_tips_mm = staticmethod(dexter_object_tips_mm)
+    to_color = staticmethod(dexter_object_to_color)
 
-    def _read_sequence(self, folder: Path, seq: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
-        mm = read_tip_lines(path, 3, "Dexter+Object", URL)
-        mm[mm[..., 2] == _DO_MISSING_Z] = np.nan
-        path2d = folder / "annotations" / f"{seq}2D.txt"
-        uv = read_tip_lines(path2d, 2, "Dexter+Object", URL) if path2d.is_file() else np.full((0, 5, 2), np.nan)
-        return mm, uv
-
-    def _depth_to_opencv(self, mm: np.ndarray) -> np.ndarray:
-        return mm * np.array([-1.0, -1.0, 1.0])
+    def _read_2d(self, folder: Path, seq: str) -> np.ndarray:
+        path = folder / "annotations" / f"{seq}2D.txt"
+        return read_tip_lines(path, 2, "Dexter+Object", URL) if path.is_file() else np.full((0, 5, 2), np.nan)

@@ -19,7 +19,8 @@ are read as missing. Some redistributions add a corrected copy ``my_annotation.t
 official file is read when present.
 
 Dataset facts used here: colour intrinsics ``fx = fy = 617.173, cx = 315.453, cy = 242.259``;
-depth-to-colour ``[R | t]`` (mm) :data:`EGODEXTER_DEPTH_TO_COLOR`. The 3D annotations already use
+depth-to-colour ``[R | t]`` (mm) in :mod:`handzoo.protocols.pck3d` (the same numbers score the
+protocol). The 3D annotations already use
 OpenCV axes (x right, y down): they are moved into the colour camera and converted to metres. The
 hand is a left hand (the reading of the public evaluation code; the paper's tracker is
 hand-agnostic).
@@ -32,18 +33,19 @@ from pathlib import Path
 import numpy as np
 
 from handzoo.catalogue.datasets import DatasetSpec, register_dataset
-from handzoo.datasets._fingertips import FingertipDataset, read_tip_lines
+from handzoo.datasets._fingertips import FingertipDataset
+from handzoo.protocols._tips import read_tip_lines
+from handzoo.protocols.pck3d import (
+    EGODEXTER_SEQUENCES,
+    egodexter_annotation_file,
+    egodexter_tips_mm,
+    egodexter_to_color,
+)
 
-__all__ = ["EgoDexter", "EGODEXTER_SEQUENCES", "EGODEXTER_COLOR_K", "EGODEXTER_DEPTH_TO_COLOR", "SPEC"]
+__all__ = ["EgoDexter", "EGODEXTER_SEQUENCES", "EGODEXTER_COLOR_K", "SPEC"]
 
 URL = "https://handtracker.mpi-inf.mpg.de/projects/OccludedHands/EgoDexter.htm"
-EGODEXTER_SEQUENCES = ("Desk", "Fruits", "Kitchen", "Rotunda")
 EGODEXTER_COLOR_K = ((617.173, 0.0, 315.453), (0.0, 617.173, 242.259), (0.0, 0.0, 1.0))
-EGODEXTER_DEPTH_TO_COLOR = (
-    (1.0000, 0.00090442, -0.0074, 20.2365),
-    (-0.00071933, 0.9997, 0.0248, 1.2846),
-    (0.0075, -0.0248, 0.9997, 5.7360),
-)
 
 SPEC = register_dataset(
     DatasetSpec(
@@ -75,18 +77,13 @@ class EgoDexter(FingertipDataset):
     spec = SPEC
     sequences = EGODEXTER_SEQUENCES
     color_K = EGODEXTER_COLOR_K
-    depth_to_color = EGODEXTER_DEPTH_TO_COLOR
 
-    def _annotation_path(self, folder: Path, seq: str) -> Path:
-        return next(
-            (folder / n for n in ("annotation.txt_3D.txt", "my_annotation.txt_3D.txt") if (folder / n).is_file()),
-            folder / "annotation.txt_3D.txt",
-        )
+    annotation_file = staticmethod(egodexter_annotation_file)
+    read_tips_mm = staticmethod(egodexter_tips_mm)
+    to_color = staticmethod(egodexter_to_color)
 
-    def _read_sequence(self, folder: Path, seq: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
-        mm = read_tip_lines(path, 3, "EgoDexter", URL)
-        mm[np.all(np.abs(mm) < 1e-6, axis=-1)] = np.nan  # 0, 0, 0 marks a missing fingertip
-        path2d = folder / "annotation.txt"
-        uv = read_tip_lines(path2d, 2, "EgoDexter", URL) if path2d.is_file() else np.full((0, 5, 2), np.nan)
+    def _read_2d(self, folder: Path, seq: str) -> np.ndarray:
+        path = folder / "annotation.txt"
+        uv = read_tip_lines(path, 2, "EgoDexter", URL) if path.is_file() else np.full((0, 5, 2), np.nan)
         uv[np.any(uv < 0, axis=-1)] = np.nan  # -1, -1 marks a fingertip not visible in the depth image
-        return mm, uv
+        return uv

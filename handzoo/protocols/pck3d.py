@@ -22,14 +22,17 @@ reading and are recorded in each result's notes.
 Ground truth for :meth:`~handzoo.protocols.base.Protocol.score_files`: STB's official layout
 (``labels/<sequence>_SK.mat`` with ``handPara`` (3, 21, N) in millimetres, depth-camera frame,
 moved into the colour camera with the published extrinsics) read by :func:`read_stb_labels`;
-Dexter+Object's fingertip files (:func:`read_dexter_object_tips`); or for every protocol a ``gt.npz`` / ``gt.json`` with ``joints`` (M, 21, 3) metres (handzoo21, OpenCV
-frame) and optionally ``valid`` (M, 21). Predictions: ``pred.npz`` / ``pred.json`` with
+Dexter+Object's and EgoDexter's fingertip files (:func:`read_dexter_object_tips`,
+:func:`read_egodexter_tips`: one row per colour frame when the ``color/`` folders are there, else
+per annotation line); or for every protocol a ``gt.npz`` / ``gt.json`` with ``joints`` (M, 21, 3)
+metres (handzoo21, OpenCV frame) and optionally ``valid`` (M, 21). Predictions: ``pred.npz`` / ``pred.json`` with
 ``joints`` (M, 21, 3) metres in the same order.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,7 @@ import torch
 from handzoo.errors import AnnotationError, DatasetNotFoundError, SubmissionError
 from handzoo.metrics.pck import summarize_errors, trapz_auc
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
+from handzoo.protocols._tips import fit_rows, frame_files, read_tip_lines, tip_rows
 from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
 from handzoo.protocols.io import not_number, read_arrays
 
@@ -49,7 +53,15 @@ __all__ = [
     "TIP_JOINTS",
     "read_stb_labels",
     "read_dexter_object_tips",
+    "read_egodexter_tips",
+    "dexter_object_annotation_file",
+    "egodexter_annotation_file",
+    "dexter_object_to_color",
+    "egodexter_to_color",
+    "dexter_object_tips_mm",
+    "egodexter_tips_mm",
     "DEXTER_OBJECT_SEQUENCES",
+    "EGODEXTER_SEQUENCES",
     "stb_depth_to_color",
     "Hand3DPCKProtocol",
     "STB3DHandProtocol",
@@ -73,6 +85,15 @@ _DO_DEPTH_TO_COLOR = (
     (-0.0162, 0.0079, 0.9998, -4.7501),
 )
 _DO_MISSING_Z = 32001.0
+_DO_URL = "https://handtracker.mpi-inf.mpg.de/projects/RealtimeHO/dexter+object.htm"
+EGODEXTER_SEQUENCES = ("Desk", "Fruits", "Kitchen", "Rotunda")
+# EgoDexter: depth (RealSense SR300) -> colour camera, [R | t] in millimetres
+_ED_DEPTH_TO_COLOR = (
+    (1.0000, 0.00090442, -0.0074, 20.2365),
+    (-0.00071933, 0.9997, 0.0248, 1.2846),
+    (0.0075, -0.0248, 0.9997, 5.7360),
+)
+_ED_URL = "https://handtracker.mpi-inf.mpg.de/projects/OccludedHands/EgoDexter.htm"
 _THRESHOLDS_MM = (0.0, 50.0, 51)
 
 
@@ -120,22 +141,74 @@ def read_stb_labels(root: str | Path, sequences: tuple[str, ...] = STB_TEST_SEQU
     return np.concatenate(out, axis=0)
 
 
-def _parse_tip_lines(path: Path) -> np.ndarray:
-    """Rows ``x, y, z; x, y, z; ...`` (five fingertips) of a Dexter+Object annotation file -> (N, 5, 3)."""
-    rows = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = [p for p in line.split(";") if p.strip()][:5]
-        try:
-            pts = [[float(v) for v in p.replace(" ", "").split(",")[:3]] for p in parts]
-            arr = np.asarray(pts, dtype=np.float64)
-        except ValueError:
-            raise AnnotationError(f"{path}:{n}: expected five 'x, y, z' fingertips separated by ';'") from None
-        if arr.shape != (5, 3):
-            raise AnnotationError(f"{path}:{n}: expected five 'x, y, z' fingertips, got shape {arr.shape}")
-        rows.append(arr)
-    return np.stack(rows) if rows else np.zeros((0, 5, 3))
+def _extrinsics(ext: tuple[tuple[float, ...], ...], xyz_mm: np.ndarray) -> np.ndarray:
+    e = np.asarray(ext, dtype=np.float64)
+    return (np.asarray(xyz_mm, dtype=np.float64) @ e[:, :3].T + e[:, 3]) / 1000.0
+
+
+def dexter_object_to_color(xyz_mm: np.ndarray) -> np.ndarray:
+    """Dexter+Object annotation points (..., 3) mm (depth sensor, x left, y up) -> colour camera, metres, OpenCV axes."""
+    return _extrinsics(_DO_DEPTH_TO_COLOR, np.asarray(xyz_mm, dtype=np.float64) * np.array([-1.0, -1.0, 1.0]))
+
+
+def egodexter_to_color(xyz_mm: np.ndarray) -> np.ndarray:
+    """EgoDexter annotation points (..., 3) mm (depth camera, OpenCV axes) -> colour camera, metres."""
+    return _extrinsics(_ED_DEPTH_TO_COLOR, xyz_mm)
+
+
+def dexter_object_annotation_file(root: str | Path, seq: str) -> Path:
+    """``data/<seq>/annotations/<seq>3D.txt``, or the ``my_`` corrected copy some redistributions carry when only it exists."""
+    folder = Path(root) / "data" / seq / "annotations"
+    return next(
+        (folder / n for n in (f"{seq}3D.txt", f"my_{seq}3D.txt") if (folder / n).is_file()), folder / f"{seq}3D.txt"
+    )
+
+
+def egodexter_annotation_file(root: str | Path, seq: str) -> Path:
+    """``data/<seq>/annotation.txt_3D.txt``, or the ``my_`` corrected copy when only it exists."""
+    folder = Path(root) / "data" / seq
+    names = ("annotation.txt_3D.txt", "my_annotation.txt_3D.txt")
+    return next((folder / n for n in names if (folder / n).is_file()), folder / names[0])
+
+
+def dexter_object_tips_mm(path: Path) -> np.ndarray:
+    """A Dexter+Object 3D file as (N, 5, 3) millimetres, NaN for the tips marked missing (``z = 32001``)."""
+    mm = read_tip_lines(path, 3, "Dexter+Object", _DO_URL)
+    mm[mm[..., 2] == _DO_MISSING_Z] = np.nan
+    return mm
+
+
+def egodexter_tips_mm(path: Path) -> np.ndarray:
+    """An EgoDexter 3D file as (N, 5, 3) millimetres, NaN for the tips written ``0, 0, 0`` (missing)."""
+    mm = read_tip_lines(path, 3, "EgoDexter", _ED_URL)
+    mm[np.all(np.abs(mm) < 1e-6, axis=-1)] = np.nan
+    return mm
+
+
+def _read_tip_dataset(
+    root: str | Path,
+    sequences: tuple[str, ...],
+    name: str,
+    url: str,
+    locate: Callable[[str | Path, str], Path],
+    parse: Callable[[Path], np.ndarray],
+    convert: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    out, ok = [], []
+    for seq in sequences:
+        path = locate(root, seq)
+        if not path.is_file():
+            raise DatasetNotFoundError(
+                f"{name} annotations not found for {seq}: {path}",
+                hint=f"point to the {name} folder that holds data/<sequence>/ (download: {url})",
+            )
+        mm = fit_rows(parse(path), frame_files(Path(root) / "data" / seq / "color"), path, name, url)
+        joints, valid = tip_rows(convert(mm))
+        out.append(joints)
+        ok.append(valid)
+    if not out:
+        return np.zeros((0, 21, 3)), np.zeros((0, 21), dtype=bool)
+    return np.concatenate(out), np.concatenate(ok)
 
 
 def read_dexter_object_tips(
@@ -147,35 +220,39 @@ def read_dexter_object_tips(
     carry): per frame five ``x, y, z`` fingertips (thumb, index, middle, ring, little) in
     millimetres in the depth sensor's frame with x and y pointing left and up; ``z = 32001`` marks
     a missing tip. Points are turned to x right / y down and moved into the colour camera with the
-    dataset's depth-to-colour extrinsics. Non-tip joints are zero and invalid.
+    dataset's depth-to-colour extrinsics. Non-tip joints are zero and invalid. One row per colour
+    frame of ``data/<sequence>/color`` when that folder is there (frames after the last line are
+    unannotated), else one per line.
 
     Returns:
         ``(joints (N, 21, 3), valid (N, 21))``.
 
     Raises:
-        DatasetNotFoundError: a sequence's annotation file is missing. AnnotationError: bad lines.
+        DatasetNotFoundError: a sequence's annotation file is missing, or it has more lines than
+        colour frames. AnnotationError: bad lines.
     """
-    out, ok = [], []
-    ext = np.asarray(_DO_DEPTH_TO_COLOR, dtype=np.float64)
-    for seq in sequences:
-        folder = Path(root) / "data" / seq / "annotations"
-        path = next((folder / n for n in (f"{seq}3D.txt", f"my_{seq}3D.txt") if (folder / n).is_file()), None)
-        if path is None:
-            raise DatasetNotFoundError(
-                f"Dexter+Object annotations not found for {seq} in {folder}",
-                hint="point to the Dexter+Object folder that holds data/<sequence>/annotations",
-            )
-        tips = _parse_tip_lines(path)
-        valid = tips[..., 2] != _DO_MISSING_Z
-        cam = tips * np.array([-1.0, -1.0, 1.0])
-        cam = cam @ ext[:, :3].T + ext[:, 3]
-        joints = np.zeros((tips.shape[0], 21, 3))
-        joints[:, list(TIP_JOINTS)] = np.where(valid[..., None], cam, 0.0) / 1000.0
-        v21 = np.zeros((tips.shape[0], 21), dtype=bool)
-        v21[:, list(TIP_JOINTS)] = valid
-        out.append(joints)
-        ok.append(v21)
-    return np.concatenate(out), np.concatenate(ok)
+    return _read_tip_dataset(
+        root, sequences, "Dexter+Object", _DO_URL, dexter_object_annotation_file, dexter_object_tips_mm,
+        dexter_object_to_color,
+    )  # fmt: skip
+
+
+def read_egodexter_tips(
+    root: str | Path, sequences: tuple[str, ...] = EGODEXTER_SEQUENCES
+) -> tuple[np.ndarray, np.ndarray]:
+    """EgoDexter's fingertips as handzoo21 rows (metres, colour camera) and their validity.
+
+    Reads ``data/<sequence>/annotation.txt_3D.txt`` (or the ``my_`` copy): per frame five
+    ``x, y, z`` fingertips in millimetres in the depth camera (OpenCV axes); ``0, 0, 0``, an empty
+    field or a short line mark a missing tip. Rows as :func:`read_dexter_object_tips`.
+
+    Raises:
+        DatasetNotFoundError: a sequence's annotation file is missing, or it has more lines than
+        colour frames. AnnotationError: bad lines.
+    """
+    return _read_tip_dataset(
+        root, sequences, "EgoDexter", _ED_URL, egodexter_annotation_file, egodexter_tips_mm, egodexter_to_color
+    )
 
 
 def _as_rows(x: Any, name: str) -> torch.Tensor:
@@ -365,5 +442,16 @@ class EgoDexter3DHandProtocol(DexterObject3DHandProtocol):
     name = "egodexter-3dhand"
     title = "EgoDexter fingertip 3D PCK (3D-hand paper)"
     dataset = "egodexter"
-    ground_truth = "gt.npz / gt.json: 'joints' (M, 21, 3) metres (fingertips used) and 'valid' (M, 21)"
-    quirks = Hand3DPCKProtocol.quirks + ("fingertips only; tips without annotation are not counted",)
+    ground_truth = (
+        "the EgoDexter folder (data/<sequence>/annotation.txt_3D.txt, four sequences), or gt.npz / gt.json: "
+        "'joints' (M, 21, 3) metres (fingertips used) and 'valid' (M, 21)"
+    )
+    quirks = Hand3DPCKProtocol.quirks + (
+        "fingertips only; tips without annotation (0, 0, 0) and unannotated frames are not counted",
+        "the annotations (depth camera, OpenCV axes) are moved into the colour camera",
+    )
+
+    def _read_gt(self, gt_dir: Path) -> tuple[np.ndarray, np.ndarray | None]:
+        if (gt_dir / "data").is_dir():
+            return read_egodexter_tips(gt_dir)
+        return Hand3DPCKProtocol._read_gt(self, gt_dir)

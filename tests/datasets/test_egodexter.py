@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handzoo.errors import AnnotationError, DatasetNotFoundError
+from handzoo.errors import AnnotationError, DatasetNotFoundError, SubmissionError
 from handzoo.testing.datasets import write_egodexter
 from handzoo.types import LEFT
 
@@ -94,3 +94,24 @@ def test_bench_scores_3dhand_rgb_untrained(ed_root, tmp_path, monkeypatch, capsy
     assert m["mean_error"] > 0
     curve = res["curves"]["pck3d"]
     assert len(curve["values"]) == 51 and curve["values"][50] == pytest.approx(m["PCK@50"])
+
+
+def test_protocol_reads_the_official_folder_row_per_frame(ed_root, tmp_path) -> None:
+    """``egodexter-3dhand`` scores against the release's files: one row per colour frame, as the loader."""
+    from handzoo.datasets import EgoDexter
+    from handzoo.protocols import get_protocol
+    from handzoo.protocols.pck3d import read_egodexter_tips
+
+    root, _ = ed_root
+    joints, valid = read_egodexter_tips(root)
+    ref_joints, ref_valid = EgoDexter(root).ground_truth()
+    assert joints.shape == (8, 21, 3)  # Kitchen's file stops after frame 0: its frame 1 is an unannotated row
+    np.testing.assert_allclose(joints, ref_joints, atol=1e-12)
+    np.testing.assert_array_equal(valid, ref_valid)
+    pred = joints + np.array([0.0, 0.0, 0.03])  # a 30 mm offset: removed by the fingertip-centroid alignment
+    np.savez(tmp_path / "pred.npz", joints=pred)
+    res = get_protocol("egodexter-3dhand").score_files(root, tmp_path / "pred.npz")
+    assert res.num_samples == 8 and res.metrics["PCK@20"] == pytest.approx(1.0)
+    np.savez(tmp_path / "short.npz", joints=pred[:5])
+    with pytest.raises(SubmissionError, match="5 predicted hands for 8"):
+        get_protocol("egodexter-3dhand").score_files(root, tmp_path / "short.npz")
