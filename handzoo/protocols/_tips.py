@@ -40,7 +40,7 @@ def read_tip_lines(path: Path, dims: int, dataset: str, url: str) -> np.ndarray:
         text = path.read_text(encoding="utf-8", errors="strict")
     except (OSError, UnicodeDecodeError) as exc:
         raise AnnotationError(f"{dataset}: cannot read {path} as text: {exc}", hint="re-download the file") from exc
-    lines = text.splitlines()
+    lines = [line.rstrip("\r") for line in text.split("\n")]  # '\n' only: other separators are no frame breaks
     while lines and not lines[-1].strip():
         lines.pop()
     out = np.full((len(lines), 5, dims), np.nan)
@@ -53,14 +53,14 @@ def read_tip_lines(path: Path, dims: int, dataset: str, url: str) -> np.ndarray:
                 vals = [float(p) for p in field.split(",")]
             except ValueError:
                 vals = []
-            if len(vals) != dims or not all(math.isfinite(v) for v in vals):
+            if len(vals) != dims or not all(math.isfinite(v) and abs(v) <= 1e9 for v in vals):
                 shape = "'a, b, c'" if dims == 3 else "'a, b'"
                 raise AnnotationError(
                     f"{dataset}: {path}:{n + 1}: fingertip {t + 1} is {field[:40]!r}, expected {dims} numbers {shape}",
                     hint="re-download the annotation file",
                 )
             out[n, t] = vals
-    return out
+    return out  # values are finite and within 1e9 (no overflow in the camera transforms)
 
 
 def frame_files(folder: Path) -> list[Path] | None:

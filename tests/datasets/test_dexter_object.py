@@ -166,3 +166,36 @@ def test_bench_scores_3dhand_rgb_untrained(do_root, tmp_path, monkeypatch, capsy
     )
     assert m["AUC_20_50"] == pytest.approx(ref.metrics["AUC_20_50"], abs=1e-6)
     assert m["mean_error"] == pytest.approx(ref.metrics["mean_error"], rel=1e-4)
+
+
+def test_mutated_annotation_files_fail_cleanly(do_root, tmp_path) -> None:
+    """Random byte edits of a 3D file: the loader opens it or raises a handzoo error naming the file."""
+    from handzoo.datasets import DexterObject
+    from handzoo.errors import HandzooError
+
+    root = _copy(do_root, tmp_path)
+    path = root / "data" / "Grasp2" / "annotations" / "Grasp23D.txt"
+    good = path.read_bytes()
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for _ in range(150):
+        data = bytearray(good)
+        for _ in range(int(rng.integers(1, 6))):
+            op = rng.integers(0, 3)
+            pos = int(rng.integers(0, len(data)))
+            if op == 0:
+                data[pos] = int(rng.integers(0, 256))
+            elif op == 1:
+                del data[pos]
+            else:
+                data.insert(pos, int(rng.choice(list(b";,\n-e.0 \r\xff"))))
+        path.write_bytes(bytes(data))
+        try:
+            ds = DexterObject(root, sequences=("Grasp2",))
+            joints, valid = ds.ground_truth()
+            assert joints.shape == (2, 21, 3) and np.isfinite(joints).all()
+            outcomes.add("read")
+        except HandzooError as exc:
+            assert "Grasp23D.txt" in str(exc)
+            outcomes.add(type(exc).__name__)
+    assert "read" in outcomes and "AnnotationError" in outcomes
