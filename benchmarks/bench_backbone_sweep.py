@@ -97,6 +97,33 @@ def _train_one(name: str, shards: Path, work: Path, a: argparse.Namespace) -> di
     }
 
 
+def _preimport(tries: int = 20, wait_s: float = 30.0) -> None:
+    """Import the scoring code once, up front (a checkout being edited may fail to import for a
+    moment: retry), so that the evaluation after each training uses the same code."""
+    import importlib
+
+    mods = (
+        "handzoo.protocols",
+        "handzoo.protocols.freihand",
+        "handzoo.bench.scoring",
+        "handzoo.bench.records",
+        "handzoo.bench.inference",
+        "handzoo.train.evaluation",
+    )
+    for i in range(tries):
+        try:
+            for m in mods:
+                importlib.import_module(m)
+            return
+        except ImportError as exc:
+            if i == tries - 1:
+                raise
+            print(f"import failed ({exc}); retrying in {wait_s:.0f} s", file=sys.stderr, flush=True)
+            for m in [k for k in sys.modules if k.startswith(("handzoo.protocols", "handzoo.bench"))]:
+                del sys.modules[m]
+            time.sleep(wait_s)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--candidates", nargs="+", default=list(DEFAULT_CANDIDATES))
@@ -109,6 +136,7 @@ def main() -> int:
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "backbone_sweep.json"))
     a = p.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    _preimport()
     from handzoo.train.shards import render_shards
 
     tmp = Path(tempfile.mkdtemp(prefix="handzoo-sweep-"))

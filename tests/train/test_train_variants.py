@@ -225,7 +225,14 @@ def test_digit_on_openhand_scenes_falls(tiny_shards: Path, tmp_path: Path) -> No
         "train_data.source={'type': 'scenes', 'dataset': 'synthetic', 'split': 'tiny', 'n': 2, 'seed': 7, "
         "'image_size': 96, 'two_hand_prob': 1.0, 'max_hands': 2}"
     )
-    curve = _run("digit-interhand-openhand", tiny_shards, tmp_path / "w", 6, source, lr="1e-3")
+    small = [  # a 128 px crop (the recipe's is 256): heatmaps and part labels at the same strides
+        "model.kwargs.input_size=128",
+        "model.kwargs.heatmap_size=32",
+        "train_data.transform.input_size=128",
+        "train_data.transform.heatmap_size=32",
+        "train_data.transform.segm_size=64",
+    ]
+    curve = _run("digit-interhand-openhand", tiny_shards, tmp_path / "w", 6, source, *small, lr="1e-3")
     assert {"loss_joint", "loss_rel_root_depth", "loss_hand_type", "loss_bone"} <= set(curve[0])
     assert all(r["loss_segm"] == 0.0 for r in curve)  # no part labels in the synthetic data
     assert _falls(curve), [r["loss"] for r in curve]
