@@ -11,6 +11,7 @@ of the colour camera, ``handzoo21`` rows with only the five tips (joints 4, 8, 1
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -102,6 +103,25 @@ class FingertipDataset(HandDataset):
             keep = keep[np.isfinite(self._tips[..., 2]).any(1)]
         self._keep = keep
         self.sequences_used = seqs
+        self._fingerprint = self._digest(seqs, annotated_only)
+
+    def _digest(self, seqs: tuple[str, ...], annotated_only: bool) -> str:
+        """sha256 of what the samples come from: the annotation files' bytes and the frame file names."""
+        h = hashlib.sha256(f"{self.name}|{self.split}|{','.join(seqs)}|{annotated_only}".encode())
+        for path in sorted(set(self._files)):
+            h.update(path.encode())
+            h.update(Path(path).read_bytes())
+        for seq, i, p in self._frames:
+            h.update(f"{seq}/{i}/{p.name}".encode())
+        return h.hexdigest()
+
+    def fingerprint(self) -> str:
+        """A digest that changes when the annotations or the frame lists change (the bench's cache key).
+
+        The annotation files sit three folders deep (``data/<seq>/annotations``), below what a
+        generic folder scan looks at, so the loader hashes them itself.
+        """
+        return self._fingerprint
 
     def _check_files(self, seqs: tuple[str, ...]) -> None:
         """One DatasetNotFoundError listing every missing sequence folder, colour folder and 3D file."""

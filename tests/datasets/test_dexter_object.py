@@ -199,3 +199,17 @@ def test_mutated_annotation_files_fail_cleanly(do_root, tmp_path) -> None:
             assert "Grasp23D.txt" in str(exc)
             outcomes.add(type(exc).__name__)
     assert "read" in outcomes and "AnnotationError" in outcomes
+
+
+def test_fingerprint_follows_the_annotations(do_root, tmp_path) -> None:
+    """The bench's cache key sees an edit of data/<seq>/annotations/<seq>3D.txt (three folders deep)."""
+    from handzoo.bench.datasets import dataset_fingerprint
+    from handzoo.datasets import DexterObject
+
+    root = _copy(do_root, tmp_path)
+    before = dataset_fingerprint(DexterObject(root), "dexter-object", "test", root)
+    assert before == dataset_fingerprint(DexterObject(root), "dexter-object", "test", root)
+    path = root / "data" / "Rigid" / "annotations" / "Rigid3D.txt"
+    path.write_text(path.read_text() + "\n")  # a closing blank line: the same samples, other bytes
+    assert dataset_fingerprint(DexterObject(root), "dexter-object", "test", root) != before
+    assert DexterObject(root).fingerprint() != DexterObject(root, annotated_only=True).fingerprint()
