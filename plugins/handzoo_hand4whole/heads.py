@@ -6,6 +6,10 @@ model) with one 1x1 convolution and reads the joint position off it with a soft-
 (:func:`sample_joint_features`), appends the joint coordinates, and regresses the root and
 finger rotations in 6D from all joints together; betas and the camera come from the globally
 average-pooled backbone features.
+
+At float32 CPU inference (eval mode, no autograd, oneDNN present) the two 1x1 convolutions run as
+pre-packed oneDNN convolutions, RotationNet's with its BatchNorm folded (in float64) and its ReLU
+fused (:class:`handzoo.backbones.fusion.FusedConv2d`); the same numbers to float32 rounding.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from handzoo.backbones.fusion import FusedConv2d, PlanCache, mkldnn_available
 from handzoo.errors import InputError
 from handzoo.interfaces import Head
 
@@ -67,6 +72,34 @@ def _features(features: list[torch.Tensor] | torch.Tensor) -> torch.Tensor:
     return features[-1] if isinstance(features, (list, tuple)) else features
 
 
+def _version(t: torch.Tensor) -> int:
+    try:
+        return int(t._version)
+    except RuntimeError:  # inference tensors cannot change in place
+        return -1
+
+
+def _fused_conv(
+    cache: PlanCache, x: torch.Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d | None, relu: bool
+) -> FusedConv2d | None:
+    """The cached oneDNN form of ``relu?(bn?(conv(x)))`` for float32 CPU inference, else None."""
+    if (
+        torch.is_grad_enabled()
+        or conv.training
+        or x.dtype != torch.float32
+        or x.device.type != "cpu"
+        or conv.weight.dtype != torch.float32
+        or not mkldnn_available()
+    ):
+        return None
+    tensors = [*conv.parameters()] + ([*bn.parameters(), *bn.buffers()] if bn is not None else [])
+    key = tuple((t.data_ptr(), _version(t)) for t in tensors)
+    if cache.get("key") != key:
+        with torch.inference_mode(False), torch.no_grad():
+            cache.update(key=key, module=FusedConv2d(conv, bn, relu))
+    return cache["module"]
+
+
 class PositionHead(Head):
     """PositionNet: 1x1 conv to ``num_joints * D`` channels, then :func:`soft_argmax_3d`.
 
@@ -81,6 +114,7 @@ class PositionHead(Head):
         self.num_joints = num_joints
         self.heatmap_shape = tuple(int(s) for s in heatmap_shape)
         self.heatmap = nn.Conv2d(in_channels, num_joints * self.heatmap_shape[0], kernel_size=1)
+        self._plan = PlanCache()
 
     def forward(self, features: list[torch.Tensor] | torch.Tensor, **ctx: Any) -> dict[str, torch.Tensor]:
         """Return ``{'joint_img': (B, J, 3)}`` in heatmap voxel units."""
@@ -88,7 +122,9 @@ class PositionHead(Head):
         d, h, w = self.heatmap_shape
         if tuple(feat.shape[2:]) != (h, w):
             raise InputError(f"PositionHead expects {h}x{w} features, got {tuple(feat.shape[2:])}")
-        volumes = self.heatmap(feat).reshape(feat.shape[0], self.num_joints, d, h, w)
+        fused = _fused_conv(self._plan, feat, self.heatmap, None, relu=False)
+        heat = fused(feat) if fused is not None else self.heatmap(feat)
+        volumes = heat.reshape(feat.shape[0], self.num_joints, d, h, w)
         return {"joint_img": soft_argmax_3d(volumes)}
 
 
@@ -116,6 +152,7 @@ class RotationHead(Head):
         self.num_rot_joints = num_rot_joints
         self.joint_conv = nn.Conv2d(in_channels, mid_channels, kernel_size=1)
         self.joint_bn = nn.BatchNorm2d(mid_channels)
+        self._plan = PlanCache()
         joint_feat = num_joints * (mid_channels + 3)
         self.joint_feat = joint_feat
         self.root_pose = nn.Linear(joint_feat, 6)
@@ -142,7 +179,8 @@ class RotationHead(Head):
         pooled = feat.mean(dim=(2, 3))
         betas = self.betas(pooled)
         cam_param = self.camera(pooled)
-        joint_feat = F.relu(self.joint_bn(self.joint_conv(feat)))
+        fused = _fused_conv(self._plan, feat, self.joint_conv, self.joint_bn, relu=True)
+        joint_feat = fused(feat) if fused is not None else F.relu(self.joint_bn(self.joint_conv(feat)))
         sampled = torch.cat((sample_joint_features(joint_feat, joint_img), joint_img), dim=2)
         flat = sampled.reshape(feat.shape[0], self.joint_feat)
         return {
