@@ -4,8 +4,10 @@ The crop is the method's own (:func:`handzoo_hand4whole.preprocess.hand4whole_bo
 clipped, made square and enlarged 1.25x, one bilinear warp to 256x256, left hands mirrored) and
 the targets are the authors' (:class:`handzoo_hand4whole.losses.Hand4WholeLoss`): heatmap-space
 joints with their truncation mask, the 48 pose values and 10 shape values (mirrored for left
-hands), the wrist-relative 3D joints. Augmentation as the authors describe, less the in-plane
-rotation: box scale and shift, colour, and the flip (left hands are mirrored into right ones).
+hands), the wrist-relative 3D joints. Augmentation as the authors describe: scale
+(``1 + 0.25 * clip(N(0, 1), -1, 1)``), in-plane rotation (``30 deg * clip(N(0, 1), -2, 2)`` for
+60 % of the samples; the global rotation and the 3D joints turn with the image about the
+camera's axis), box shift, colour, and the flip (left hands are mirrored into right ones).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 
 from handzoo.geometry.flip import flip_axis_angle
+from handzoo.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from handzoo.imaging.transforms import crop_matrix, warp_crop, xyxy_to_xywh
 from handzoo.train.augment import colour_jitter, jitter_box
 from handzoo.types import LEFT
@@ -32,7 +35,9 @@ class Hand4WholeTrainTransform:
     ``betas``) -> ``img`` (3, 256, 256) in [0, 1] and the targets of the hand branch's losses.
 
     Args:
-        scale_jitter: box scale ``exp(U(-a, a))``.
+        scale_factor: crop scale ``1 + a * clip(N(0, 1), -1, 1)`` (the authors' 0.25).
+        rotation_deg: rotation ``r * clip(N(0, 1), -2, 2)`` degrees (the authors' 30).
+        rotation_prob: share of samples rotated (the authors' 0.6).
         shift: box-centre shift ``U(-s, s)`` box sides.
         colour: colour-jitter strength (0 = off).
         augment: False gives the evaluation crop.
@@ -41,13 +46,16 @@ class Hand4WholeTrainTransform:
 
     def __init__(
         self,
-        scale_jitter: float = 0.2,
+        scale_factor: float = 0.25,
+        rotation_deg: float = 30.0,
+        rotation_prob: float = 0.6,
         shift: float = 0.08,
         colour: float = 1.0,
         augment: bool = True,
         seed: int = 0,
     ) -> None:
-        self.scale_jitter, self.shift, self.colour = float(scale_jitter), float(shift), float(colour)
+        self.scale_factor, self.shift, self.colour = float(scale_factor), float(shift), float(colour)
+        self.rotation_deg, self.rotation_prob = float(rotation_deg), float(rotation_prob)
         self.augment, self.seed = bool(augment), int(seed)
 
     def __call__(self, rec: dict[str, Any], index: int = 0) -> dict[str, np.ndarray]:
@@ -55,16 +63,20 @@ class Hand4WholeTrainTransform:
         left = int(rec["side"]) == LEFT
         box = np.asarray(rec["bbox"], np.float64)
         image = rec["image"]
+        scale, rot = 1.0, 0.0
         if self.augment:
-            box = jitter_box(box, rng, self.scale_jitter, self.shift)
+            box = jitter_box(box, rng, 0.0, self.shift)
+            scale = 1.0 + self.scale_factor * float(np.clip(rng.normal(), -1.0, 1.0))
+            if rng.random() < self.rotation_prob:
+                rot = self.rotation_deg * float(np.clip(rng.normal(), -2.0, 2.0))
             image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
         h_img, w_img = image.shape[:2]
         h, w = Hand4WholeHand.input_size
         bb = hand4whole_box(xyxy_to_xywh(box), w_img, h_img)
-        if bb is None:  # a jittered box left the image: the plain box
+        if bb is None:  # a shifted box left the image: the plain box
             bb = hand4whole_box(xyxy_to_xywh(np.asarray(rec["bbox"], np.float64)), w_img, h_img)
-        crop = warp_crop(image.astype(np.float32), bb, (w, h), flip=left).image / 255.0
-        M = crop_matrix(w_img, bb, (w, h), flip=left)
+        crop = warp_crop(image.astype(np.float32), bb, (w, h), scale=scale, rot=rot, flip=left).image / 255.0
+        M = crop_matrix(w_img, bb, (w, h), scale=scale, rot=rot, flip=left)
         K = np.asarray(rec["K"], np.float64)
         j3 = np.asarray(rec["joints3d"], np.float64)
         uv = j3[:, :2] / j3[:, 2:] * np.array([K[0, 0], K[1, 1]]) + K[:2, 2]
@@ -75,9 +87,16 @@ class Hand4WholeTrainTransform:
         if left:  # the network sees a right hand: mirror the 3D joints and the parameters
             rel = rel * np.array([-1.0, 1.0, 1.0])
             go, hp = flip_axis_angle(go), flip_axis_angle(hp)
+        # the crop's in-plane rotation (its linear part without the mirror) is a camera roll
+        lin = crop_matrix(w_img, bb, (w, h), scale=scale, rot=rot)[:, :2]
+        c, s_ = lin[:, 0] / np.linalg.norm(lin[:, 0])
+        Rz = np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]])
+        rel = rel @ Rz.T
+        R = Rz @ axis_angle_to_matrix(torch.as_tensor(go)[None])[0].numpy()
+        go = matrix_to_axis_angle(torch.as_tensor(R)[None])[0].numpy()
         joint_img, trunc = joint_img_targets(
             torch.as_tensor(uv_crop)[None],
-            torch.as_tensor(j3)[None],
+            torch.as_tensor(j3)[None],  # a roll keeps the depths
             input_size=(h, w),
             heatmap_shape=Hand4WholeHand.heatmap_shape,
             bbox_3d_size=Hand4WholeHand.bbox_3d_size,

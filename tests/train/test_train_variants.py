@@ -236,3 +236,28 @@ def test_digit_on_openhand_scenes_falls(tiny_shards: Path, tmp_path: Path) -> No
     assert {"loss_joint", "loss_rel_root_depth", "loss_hand_type", "loss_bone"} <= set(curve[0])
     assert all(r["loss_segm"] == 0.0 for r in curve)  # no part labels in the synthetic data
     assert _falls(curve), [r["loss"] for r in curve]
+
+
+def test_hand4whole_rotated_crops_turn_the_3d_targets_with_the_image(tiny_shards: Path) -> None:
+    import numpy as np
+    import torch
+    from handzoo_hand4whole.training import Hand4WholeTrainTransform
+
+    from handzoo.registry import build
+    from handzoo.train.data import ShardSamples
+
+    src = ShardSamples(tiny_shards)
+    tf = Hand4WholeTrainTransform(rotation_deg=45.0, rotation_prob=1.0, colour=0.0, seed=2)
+    hm = build("hand_models", {"type": "openhand", "side": "right"})
+    for i in range(len(src)):
+        out = tf(src[i], i)
+        # wrist-relative 3D joints and the crop's 2D joints point the same way (up to perspective)
+        d3 = out["joint_cam"][1:, :2]
+        d2 = out["joint_img"][1:, :2] - out["joint_img"][:1, :2]
+        cos = (d3 * d2).sum(1) / (np.linalg.norm(d3, axis=1) * np.linalg.norm(d2, axis=1))
+        assert np.median(cos) > 0.95, (i, cos)
+        # and the target pose reproduces the target joints (global rotation included)
+        pose = torch.as_tensor(out["mano_pose"], dtype=torch.float32)[None]
+        _, j = hm(pose[:, :3], pose[:, 3:], torch.as_tensor(out["mano_shape"])[None])
+        j = (j - j[:, :1])[0].numpy()
+        np.testing.assert_allclose(j, out["joint_cam"], atol=2e-3)

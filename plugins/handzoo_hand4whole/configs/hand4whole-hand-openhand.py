@@ -14,7 +14,12 @@ model = dict(kwargs=dict(hand_model="openhand"), loss=None, freeze_norm=False)
 train_data = dict(
     source=dict(type="shards", roots=["{{$HANDZOO_TRAIN_DATA:~/.cache/handzoo/train}}/synth128"]),
     transform=dict(
-        type="handzoo_hand4whole.training:Hand4WholeTrainTransform", scale_jitter=0.2, shift=0.08, colour=1.0
+        type="handzoo_hand4whole.training:Hand4WholeTrainTransform",
+        scale_factor=0.25,
+        rotation_deg=30.0,
+        rotation_prob=0.6,
+        shift=0.08,
+        colour=1.0,
     ),
     batch_size=32,
     num_workers=2,
