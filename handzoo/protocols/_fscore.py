@@ -55,7 +55,7 @@ def exact_sq(q: np.ndarray, t: np.ndarray) -> np.ndarray:
 def _tree(points: np.ndarray) -> Any:
     from scipy.spatial import cKDTree
 
-    return cKDTree(points, leafsize=16, balanced_tree=False, compact_nodes=False, copy_data=False)
+    return cKDTree(points, leafsize=32, balanced_tree=False, compact_nodes=False, copy_data=False)
 
 
 def _decide(d: np.ndarray, q: np.ndarray, t: np.ndarray, th: np.ndarray) -> np.ndarray:
@@ -97,14 +97,26 @@ def _block_hits(g: np.ndarray, preds: list[np.ndarray], th: np.ndarray) -> list[
     sure_below = th_min - (th_min * REL_TOL + ABS_TOL)
     out = []
     for p in preds:
-        d_g, nearest = _query(_tree(_lift(p, spacing)), g, spacing, ub, 1)
-        hit_g = _decide(d_g, g, p, th)
-        # A predicted point that is the nearest neighbour of a GT point clearly closer than the smallest
-        # threshold has that GT point within every threshold (the distance is symmetric): no query.
-        known = np.zeros(p.shape[0] * p.shape[1], dtype=bool)
-        known[nearest[d_g.reshape(-1) < sure_below]] = True
-        d_p = np.zeros(known.size)
-        todo = np.flatnonzero(~known)
+        # Points closer than the smallest threshold to the other set's point of the same index
+        # (official formula, strict <) are hits at every threshold in both directions: no query.
+        same = exact_sq(g.reshape(-1, 3), p.reshape(-1, 1, 3))[:, 0] if p.shape == g.shape else None
+        known_g = np.zeros(g.shape[0] * g.shape[1], dtype=bool)
+        if same is not None:
+            known_g = np.sqrt(same) < th_min
+        known_p = known_g.copy() if same is not None else np.zeros(p.shape[0] * p.shape[1], dtype=bool)
+        d_g = np.zeros(known_g.size)
+        todo = np.flatnonzero(~known_g)
+        if todo.size:
+            d, nearest = _tree(_lift(p, spacing)).query(
+                _lift(g, spacing)[todo], k=1, distance_upper_bound=ub, workers=1
+            )
+            d_g[todo] = d
+            # a predicted point that is the nearest neighbour of a GT point clearly closer than the
+            # smallest threshold has that GT point within every threshold (the distance is symmetric)
+            known_p[nearest[d < sure_below]] = True
+        hit_g = _decide(d_g.reshape(g.shape[0], g.shape[1]), g, p, th)
+        d_p = np.zeros(known_p.size)
+        todo = np.flatnonzero(~known_p)
         if todo.size:
             d_p[todo] = g_tree.query(_lift(p, spacing)[todo], k=1, distance_upper_bound=ub, workers=1)[0]
         hit_p = _decide(d_p.reshape(p.shape[0], p.shape[1]), p, g, th)
