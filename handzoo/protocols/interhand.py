@@ -363,12 +363,7 @@ class InterHandProtocol(Protocol):
         for k in ("joint_cam", "joint_valid", "hand_type"):
             if k not in g:
                 raise AnnotationError(f"ground truth {gfile.name} lacks '{k}'")
-        gt = points_array(
-            _array(g["joint_cam"], None, "ground-truth joint_cam", AnnotationError),
-            "ground-truth joint_cam",
-            42,
-            AnnotationError,
-        )
+        gt = _points(g["joint_cam"], "ground-truth joint_cam", AnnotationError)
         n = len(gt)
         valid = _array(g["joint_valid"], (n, 42), "ground-truth joint_valid", AnnotationError) > 0
         hand_type = _hand_type_codes(np.asarray(g["hand_type"]).reshape(-1).tolist())
@@ -383,7 +378,7 @@ class InterHandProtocol(Protocol):
         p = read_arrays(Path(pred_file), "prediction file")
         rel_root = None
         if "joint_cam" in p:
-            pred = points_array(_array(p["joint_cam"], None, "prediction joint_cam"), "prediction joint_cam", 42)
+            pred = _points(p["joint_cam"], "prediction joint_cam", SubmissionError)
             if len(pred) != n:
                 raise SubmissionError(f"prediction has {len(pred)} samples, the ground truth {n}")
             pred_t = pred
@@ -412,6 +407,17 @@ class InterHandProtocol(Protocol):
         prob_key = "hand_prob" if "hand_prob" in p else ("hand_type" if "hand_type" in p else None)
         prob = None if prob_key is None else _array(p[prob_key], (n, 2), f"prediction {prob_key}")
         return self._score_native(gt, valid, hand_type, pred_t, rel_root, prob, htv, [])
+
+
+def _points(x: Any, what: str, err: type[Exception]) -> np.ndarray:
+    """(N, 42, 3) float64 joints: a numeric array of that shape directly, anything else by ``points_array``."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fiu" and x.ndim == 3 and x.shape[1:] == (42, 3):
+        a = x.astype(np.float64, copy=False)
+        bad = ~np.isfinite(a).reshape(len(a), -1).all(1)
+        if not bad.any():
+            check_magnitude(a, what, err)
+            return a
+    return points_array(_array(x, None, what, err), what, 42, err)
 
 
 def _floats(x: Any) -> np.ndarray:
