@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 SIZES = {
     "freihand": 3960,
@@ -111,8 +112,12 @@ def predict(rng: np.random.Generator, case: str, *points: np.ndarray) -> list[np
 
 
 def _dump(path: Path, obj: Any) -> None:
-    with open(path, "w") as f:
-        json.dump(obj, f)
+    """JSON of nested lists / float64 arrays, compact separators, shortest round-trip floats (orjson)."""
+    if isinstance(obj, list):
+        obj = [np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x for x in obj]
+    elif isinstance(obj, np.ndarray):
+        obj = np.ascontiguousarray(obj)
+    path.write_bytes(orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY))
 
 
 def _txt(path: Path, ids: np.ndarray, joints_mm: np.ndarray) -> None:
@@ -130,11 +135,11 @@ def write_case(proto: str, case: str, n: int, d: Path, seed: int) -> Path:
         if proto.startswith("ho3d"):
             gx, gv = gx * [1, -1, -1], gv * [1, -1, -1]  # OpenGL frame, as the HO-3D files
         px, pv = predict(rng, case, gx, gv)
-        _dump(d / "evaluation_xyz.json", gx.tolist())
-        _dump(d / "evaluation_verts.json", gv.tolist())
+        _dump(d / "evaluation_xyz.json", gx)
+        _dump(d / "evaluation_verts.json", gv)
         if proto == "dexycb-h2onet":
-            _dump(d / "evaluation_verts_root.json", (gx[:, 0] + rng.normal(scale=0.003, size=(n, 3))).tolist())
-        _dump(d / "pred.json", [px.tolist(), pv.tolist()])
+            _dump(d / "evaluation_verts_root.json", gx[:, 0] + rng.normal(scale=0.003, size=(n, 3)))
+        _dump(d / "pred.json", [px, pv])
         return d / "pred.json"
     if proto in ("dexycb", "dexycb-handoccnet"):
         gx, _ = hands(rng, n)
@@ -205,8 +210,8 @@ def subset(proto: str, src: Path, dst: Path, k: int) -> Path:
     """The first ``k`` samples of an FH-style case (what an official loop cut at ``k`` scores)."""
     dst.mkdir(parents=True, exist_ok=True)
     for name in ("evaluation_xyz.json", "evaluation_verts.json"):
-        _dump(dst / name, json.loads((src / name).read_text())[:k])
-    p = json.loads((src / "pred.json").read_text())
+        _dump(dst / name, orjson.loads((src / name).read_bytes())[:k])
+    p = orjson.loads((src / "pred.json").read_bytes())
     _dump(dst / "pred.json", [p[0][:k], p[1][:k]])
     return dst / "pred.json"
 
@@ -289,7 +294,7 @@ def bench_case(
 ) -> dict[str, Any]:
     d = work / f"{proto}-{case}"
     seed = sum(map(ord, f"{proto}/{case}"))
-    marker = d / f".written-{n}-{seed}"
+    marker = d / f".written-{n}-{seed}-orjson"
     if marker.is_file():  # same files as a previous run with this --workdir
         pred = Path(marker.read_text())
     else:
