@@ -114,7 +114,7 @@ def test_hand4whole_hand_openhand_falls(tiny_shards: Path, tmp_path: Path) -> No
         "model.kwargs={'hand_model': 'openhand', "
         "'backbone': {'type': 'TimmBackbone', 'name': 'resnet10t', 'out_indices': [4]}}"
     )
-    curve = _run("hand4whole-hand-openhand", tiny_shards, tmp_path / "w", 6, small, lr="1e-3")
+    curve = _run("hand4whole-hand-openhand", tiny_shards, tmp_path / "w", 8, small)  # the recipe's lr
     assert {"joint_img", "joint_proj", "mano_pose", "mano_shape", "joint_cam"} <= set(curve[0])
     assert _falls(curve), [r["loss"] for r in curve]
 
