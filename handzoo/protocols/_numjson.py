@@ -148,7 +148,11 @@ def _parse_lines(text: bytes, count: int) -> np.ndarray | None:
     col = table.column(0)
     if col.null_count or len(col) != count:
         return None
-    return col.to_numpy()
+    # a numpy copy: no Arrow memory outlives the call (Arrow objects alive at interpreter exit can
+    # abort the process, apache/arrow#34314)
+    values = np.array(col.to_numpy(), dtype=np.float64, copy=True)
+    del col, table
+    return values
 
 
 def parse_number_lists(data: bytes) -> np.ndarray | list[np.ndarray] | None:

@@ -480,8 +480,9 @@ def _fast_joint_txt(raw: bytes) -> tuple[np.ndarray, np.ndarray, int] | None:
         return None
     if table.num_rows == 0 or any(c.null_count for c in table.columns):
         return None
-    ids = table.column(0).to_numpy()
-    vals = np.stack([table.column(i).to_numpy() for i in range(1, 64)], 1)
+    ids = np.array(table.column(0).to_numpy(), dtype=np.int64, copy=True)
+    vals = np.stack([table.column(i).to_numpy() for i in range(1, 64)], 1)  # a new array: no Arrow memory kept
+    del table
     if not np.isfinite(vals).all() or np.abs(vals).max() > MAX_COORDINATE:
         return None
     # an id seen twice: the last line wins, ids in first-appearance order (the toolkit's dict)
