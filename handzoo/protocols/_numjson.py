@@ -33,7 +33,8 @@ _NUMBER_CHARS = b"0123456789.eE+-"
 _WS = b" \t\r\n"
 _TO_LINES = bytes.maketrans(b"[],\t\r\n", b"  \n   ")
 _HAVE_ARROW = find_spec("pyarrow") is not None
-_MIN_BYTES = 1 << 16  # below this orjson is as fast and the set-up is not worth it
+_MIN_BYTES = 1 << 16
+_MAX_DEPTH = 8  # a list of arrays of points is 4 deep  # below this orjson is as fast and the set-up is not worth it
 
 
 def _canonical(shape: tuple[int, ...]) -> bytes:
@@ -52,6 +53,8 @@ def _first_shape(skel: bytes, i: int) -> tuple[int, ...] | None:
     k = 0
     while i + k < len(skel) and skel[i + k] == 0x5B:
         k += 1
+        if k > _MAX_DEPTH:
+            return None  # no point array is nested this deep (and json reports its own error)
     if k == 0:
         return ()  # a number
     j = i + k
@@ -59,8 +62,8 @@ def _first_shape(skel: bytes, i: int) -> tuple[int, ...] | None:
     if end < 0 or skel[j:end].strip(b","):
         return None
     shape = [end - j + 1]
+    child = 2 + shape[0] - 1  # skeleton length of the innermost list: '[' + commas + ']'
     for level in range(k - 2, -1, -1):  # the enclosing lists, innermost first
-        child = len(_canonical(tuple(shape)))
         pos, count = i + level + 1, 0
         while True:
             pos += child
@@ -74,6 +77,7 @@ def _first_shape(skel: bytes, i: int) -> tuple[int, ...] | None:
             else:
                 return None
         shape.insert(0, count)
+        child = 2 + count * child + count - 1
     return tuple(shape)
 
 

@@ -214,3 +214,8 @@ def test_joint_txt_fast_reader_equals_line_reader(tmp_path_factory, raw: bytes) 
     assert slow is not None  # never accepts what the line reader rejects
     assert np.array_equal(fast[0], slow[0]) and fast[2] == slow[2]
     assert np.array_equal(fast[1], slow[1])
+
+
+def test_deep_nesting_steps_aside_at_once() -> None:
+    """100k nested lists (a hostile file): no quadratic shape search, the slow path reports it."""
+    assert parse_number_lists(b"[" * 100_000 + b"]" * 100_000) is None
