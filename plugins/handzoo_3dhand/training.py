@@ -12,20 +12,28 @@ phases (:mod:`handzoo_3dhand.losses`):
 * ``joints2d`` (21, 2) crop pixels, ``joints3d`` (21, 3) metres (camera frame, mirrored for left
   hands) with ``focal`` (crop pixels), for the training phase.
 
-Augmentation: the crop's expansion (scale) and centre (shift), colour, and the flip (left hands
-mirrored into right ones).
+Augmentation: the crop's expansion (scale) and centre (shift), in-plane rotation, colour, and the
+flip (left hands mirrored into right ones, the network's hand model being right-handed). The
+authors publish no training code; the unofficial trainer jitters the crop's corners (scale and
+shift) and adds Gaussian pixel noise, with neither rotation nor flip. The rotation here
+(``30 deg * clip(N(0, 1), -2, 2)`` for 60 % of the samples, H2ONet's and Hand4Whole's law;
+``rotation_deg=0`` turns it off) turns the image about the hand's centre before the crop, and
+the 3D joints and the global rotation with it about the camera's axis, so the targets stay
+consistent. There is no random flip of right hands: a mirrored right hand is a left hand, which
+the right-handed model does not represent (left hands are mirrored into right ones instead).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
 from handzoo.geometry.flip import flip_axis_angle
 from handzoo.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from handzoo.train.augment import colour_jitter
+from handzoo.train.augment import camera_roll, colour_jitter, roll_global_orient, sample_rotation
 from handzoo.types import LEFT
 
 from .mesh import ROOT_ROTATION, decode_hand
@@ -44,6 +52,8 @@ class ThreeDHandTrainTransform:
         with_heatmaps: model-1's 24-channel input (RGB + 21 Gaussian joint heatmaps).
         scale_jitter: box expansion ``2.2 * exp(U(-a, a))``.
         shift: joints' centre shift ``U(-s, s)`` of their box side.
+        rotation_deg: in-plane rotation ``r * clip(N(0, 1), -2, 2)`` degrees (0 = off).
+        rotation_prob: share of samples rotated.
         colour: colour-jitter strength (0 = off).
         intermediate: the authors' intermediate resize (320; None: one resize, faster).
         augment: False gives the evaluation crop.
@@ -57,6 +67,8 @@ class ThreeDHandTrainTransform:
         with_heatmaps: bool = False,
         scale_jitter: float = 0.15,
         shift: float = 0.05,
+        rotation_deg: float = 30.0,
+        rotation_prob: float = 0.6,
         colour: float = 1.0,
         intermediate: int | None = None,
         augment: bool = True,
@@ -65,6 +77,7 @@ class ThreeDHandTrainTransform:
         self.hand_model_name, self.num_pca = hand_model, int(num_pca)
         self.with_heatmaps = bool(with_heatmaps)
         self.scale_jitter, self.shift, self.colour = float(scale_jitter), float(shift), float(colour)
+        self.rotation_deg, self.rotation_prob = float(rotation_deg), float(rotation_prob)
         self.intermediate = intermediate
         self.augment, self.seed = bool(augment), int(seed)
         self._hm = None
@@ -115,12 +128,25 @@ class ThreeDHandTrainTransform:
         K = np.asarray(rec["K"], np.float64)
         j3 = np.asarray(rec["joints3d"], np.float64)
         uv = j3[:, :2] / j3[:, 2:] * np.array([K[0, 0], K[1, 1]]) + K[:2, 2]
+        go = np.asarray(rec["global_orient"], np.float64)
+        hp = np.asarray(rec["hand_pose"], np.float64)
+        cam = j3.copy()
         factor, pts = BOX_FACTOR, uv
         if self.augment:
             factor = BOX_FACTOR * float(np.exp(rng.uniform(-self.scale_jitter, self.scale_jitter)))
             side = float(np.max(uv.max(0) - uv.min(0)))
             pts = uv + rng.uniform(-self.shift, self.shift, 2) * side
             image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
+            rot = sample_rotation(rng, self.rotation_deg, self.rotation_prob)
+            if rot:  # turn the image about the hand's centre; the 3D targets roll with it
+                a = np.deg2rad(rot)
+                R2 = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+                centre = (uv.min(0) + uv.max(0)) / 2.0
+                A = np.concatenate([R2, (centre - R2 @ centre)[:, None]], axis=1)
+                image = cv2.warpAffine(image, A, (w_img, h_img), flags=cv2.INTER_LINEAR, borderValue=0)
+                uv, pts = uv @ R2.T + A[:, 2], pts @ R2.T + A[:, 2]
+                roll = camera_roll(A)
+                cam, go = cam @ roll.T, roll_global_orient(roll, go)
         box = threedhand_box(pts, w_img, h_img, factor)
         crop = crop_hand(image, box, CROP_SIZE, self.intermediate).astype(np.float32) / 255.0
         uv_crop = image_to_crop(uv, box)
@@ -128,9 +154,6 @@ class ThreeDHandTrainTransform:
         if self.with_heatmaps:
             chans.append(draw_heatmaps(uv_crop, CROP_SIZE))
         img = np.concatenate(chans, axis=0)
-        go = np.asarray(rec["global_orient"], np.float64)
-        hp = np.asarray(rec["hand_pose"], np.float64)
-        cam = j3.copy()
         if left:  # mirror the crop, the 2D and 3D joints and the parameters into a right hand
             img = img[:, :, ::-1]
             uv_crop = np.stack([CROP_SIZE - 1.0 - uv_crop[:, 0], uv_crop[:, 1]], axis=1)

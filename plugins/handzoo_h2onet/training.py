@@ -3,8 +3,12 @@
 Uses the method's own crop (:func:`handzoo_h2onet.preprocess.crop_hands`: the joints' box x1.5,
 square, left hands mirrored) and builds the authors' targets: the canonical mesh and joints
 without global rotation (root-relative), the same with the global rotation, the rotation
-matrix, and the 2D joints in the crop normalised to [0, 1]. Augmentation: box scale and shift
-(the crop's scale and translation), colour jitter; left hands are mirrored (the flip).
+matrix, and the 2D joints in the crop normalised to [0, 1]. Augmentation as the authors': box
+scale and shift (the crop's scale and translation), in-plane rotation (``30 deg * clip(N(0, 1),
+-2, 2)`` for 60 % of the samples; the global rotation and the rotated mesh and joints turn with
+the crop about the camera's axis, the canonical ones do not), colour jitter, and the flip: left
+hands are mirrored into right ones, as the authors do. There is no random flip of right hands:
+the authors flip only left hands (the network and its mesh are right-handed).
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ import torch
 
 from handzoo.geometry.flip import flip_axis_angle
 from handzoo.geometry.rotations import axis_angle_to_matrix
-from handzoo.query import make_query
-from handzoo.train.augment import colour_jitter, jitter_box
+from handzoo.imaging.transforms import crop_matrix, warp_crop
+from handzoo.train.augment import camera_roll, colour_jitter, jitter_box, sample_rotation
 from handzoo.types import LEFT
 
 from .model import INPUT_SIZE
-from .preprocess import crop_hands
+from .preprocess import crop_box
 
 __all__ = ["H2ONetTrainTransform", "H2ONetMFTrainTransform"]
 
@@ -34,6 +38,8 @@ class H2ONetTrainTransform:
         hand_model: hand model the parameters belong to (right side; ``openhand``).
         scale_jitter: box scale ``exp(U(-a, a))``.
         shift: box-centre shift ``U(-s, s)`` box sides.
+        rotation_deg: in-plane rotation ``r * clip(N(0, 1), -2, 2)`` degrees (the authors' 30).
+        rotation_prob: share of samples rotated (the authors' 0.6).
         colour: colour-jitter strength (0 = off).
         augment: False gives the evaluation crop.
         seed: base seed.
@@ -44,12 +50,15 @@ class H2ONetTrainTransform:
         hand_model: str = "openhand",
         scale_jitter: float = 0.15,
         shift: float = 0.05,
+        rotation_deg: float = 30.0,
+        rotation_prob: float = 0.6,
         colour: float = 1.0,
         augment: bool = True,
         seed: int = 0,
     ) -> None:
         self.hand_model_name = hand_model
         self.scale_jitter, self.shift, self.colour = float(scale_jitter), float(shift), float(colour)
+        self.rotation_deg, self.rotation_prob = float(rotation_deg), float(rotation_prob)
         self.augment, self.seed = bool(augment), int(seed)
         self._hm = None
 
@@ -64,8 +73,16 @@ class H2ONetTrainTransform:
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_hm": None}
 
-    def _targets3d(self, rec: dict[str, Any]) -> dict[str, np.ndarray]:
-        """The canonical and rotated mesh and joints (root-relative) and the rotation matrix."""
+    def _rotation(self, rng: np.random.Generator) -> float:
+        """The sample's in-plane rotation (degrees; 0 without augmentation)."""
+        return sample_rotation(rng, self.rotation_deg, self.rotation_prob) if self.augment else 0.0
+
+    def _targets3d(self, rec: dict[str, Any], roll: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The canonical and rotated mesh and joints (root-relative) and the rotation matrix.
+
+        ``roll`` (3, 3): the crop's camera roll (:func:`~handzoo.train.augment.camera_roll`),
+        applied after the global rotation (and after the mirror of a left hand).
+        """
         go = np.asarray(rec["global_orient"], np.float64)
         hp = np.asarray(rec["hand_pose"], np.float64)
         if int(rec["side"]) == LEFT:
@@ -81,6 +98,8 @@ class H2ONetTrainTransform:
             root = j[:, :1]
             v, j = (v - root)[0].double(), (j - root)[0].double()
             R = axis_angle_to_matrix(torch.as_tensor(go)[None])[0]
+            if roll is not None:
+                R = torch.as_tensor(roll, dtype=R.dtype) @ R
         f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
         return {
             "gt_verts3d_wo_gr": f32(v.numpy()),
@@ -91,28 +110,37 @@ class H2ONetTrainTransform:
         }
 
     def _frame(
-        self, rec: dict[str, Any], rng: np.random.Generator, scale: float, shift: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """One augmented crop ``(img (3, 128, 128) in [0, 1], joints_img (21, 2) in [0, 1])``."""
+        self, rec: dict[str, Any], rng: np.random.Generator, scale: float, shift: float, rot: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One augmented crop ``(img (3, 128, 128) in [0, 1], joints_img (21, 2) in [0, 1], roll (3, 3))``.
+
+        The method's crop (:func:`handzoo_h2onet.preprocess.crop_box`, left hands mirrored) of the
+        jittered box, rotated by ``rot`` degrees about the box centre; ``roll`` is that rotation
+        as a camera roll, for the 3D targets.
+        """
         box = np.asarray(rec["bbox"], np.float64)
         image = rec["image"]
         if self.augment:
             box = jitter_box(box, rng, scale, shift)
             image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
+        h_img, w_img = image.shape[:2]
+        left = int(rec["side"]) == LEFT
+        bb = crop_box(h_img, w_img, box, None)
+        crop = warp_crop(image.astype(np.float32), bb, INPUT_SIZE, rot=rot, flip=left)
+        fwd = crop.transform
         K = np.asarray(rec["K"], np.float64)
-        query = make_query(image, box[None], sides=[int(rec["side"])], K=K)
-        crops, meta = crop_hands(query, INPUT_SIZE)
-        inv = meta.inverse[0].numpy()
-        fwd = np.linalg.inv(np.vstack([inv, [0.0, 0.0, 1.0]]))[:2]
         j3 = np.asarray(rec["joints3d"], np.float64)
         uv = j3[:, :2] / j3[:, 2:] * np.array([K[0, 0], K[1, 1]]) + K[:2, 2]
         uv_crop = uv @ fwd[:, :2].T + fwd[:, 2]
-        return np.asarray(crops[0].numpy(), np.float32), np.asarray(uv_crop / INPUT_SIZE, np.float32)
+        roll = camera_roll(crop_matrix(w_img, bb, INPUT_SIZE, rot=rot))  # the map without the mirror
+        img = np.ascontiguousarray(crop.image.transpose(2, 0, 1) / 255.0, dtype=np.float32)
+        return img, np.asarray(uv_crop / INPUT_SIZE, np.float32), roll
 
     def __call__(self, rec: dict[str, Any], index: int = 0) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, int(index)])
-        img, joints_img = self._frame(rec, rng, self.scale_jitter, self.shift)
-        return {"img": img, "joints_img": joints_img, **self._targets3d(rec)}
+        rot = self._rotation(rng)
+        img, joints_img, roll = self._frame(rec, rng, self.scale_jitter, self.shift, rot)
+        return {"img": img, "joints_img": joints_img, **self._targets3d(rec, roll)}
 
 
 # handzoo21 joints of each finger (thumb .. little): the occlusion classes of H2ONet-MF, then the hand
@@ -125,7 +153,8 @@ class H2ONetMFTrainTransform(H2ONetTrainTransform):
     A record with ``frames`` (a list of three records of one hand: t, t-short, t-long) gives
     those frames; a single-image record (a synthetic sample, a shard row) gives a short clip of
     a hand that holds its pose while the camera moves: each frame is its own crop of the image
-    with its own box scale and shift (wider for the older frames) and colour. Each frame may get
+    with its own box scale and shift (wider for the older frames) and colour; the in-plane
+    rotation is one per sample, the same for the three frames (as the authors'). Each frame may get
     a synthetic occluder (a random-coloured rectangle over part of the hand, probability
     ``occlude``); the occlusion labels ``gt_occ`` (3, 6) mark a finger occluded when at least 2
     of its 4 joints lie under the occluder, and the hand when at least half of its 21 joints do
@@ -170,10 +199,11 @@ class H2ONetMFTrainTransform(H2ONetTrainTransform):
 
             raise DatasetError(f"H2ONet-MF trains on 3 frames (t, t-short, t-long), got {len(frames)}")
         rows = []
+        rot = self._rotation(rng)
         for fr, m in zip(frames, (1.0, *self.motion)):
-            img, joints_img = self._frame(fr, rng, self.scale_jitter * m, self.shift * m)
+            img, joints_img, roll = self._frame(fr, rng, self.scale_jitter * m, self.shift * m, rot)
             occ = self._occluder(img, joints_img, rng)
-            rows.append({"img": img, "joints_img": joints_img, "gt_occ": occ, **self._targets3d(fr)})
+            rows.append({"img": img, "joints_img": joints_img, "gt_occ": occ, **self._targets3d(fr, roll)})
         out = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k != "img"}
         out.update({f"img_{f}": rows[f]["img"] for f in range(3)})
         return out

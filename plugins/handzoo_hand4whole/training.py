@@ -18,9 +18,8 @@ import numpy as np
 import torch
 
 from handzoo.geometry.flip import flip_axis_angle
-from handzoo.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from handzoo.imaging.transforms import crop_matrix, warp_crop, xyxy_to_xywh
-from handzoo.train.augment import colour_jitter, jitter_box
+from handzoo.train.augment import camera_roll, colour_jitter, jitter_box, roll_global_orient, sample_rotation
 from handzoo.types import LEFT
 
 from .losses import joint_img_targets
@@ -67,8 +66,7 @@ class Hand4WholeTrainTransform:
         if self.augment:
             box = jitter_box(box, rng, 0.0, self.shift)
             scale = 1.0 + self.scale_factor * float(np.clip(rng.normal(), -1.0, 1.0))
-            if rng.random() < self.rotation_prob:
-                rot = self.rotation_deg * float(np.clip(rng.normal(), -2.0, 2.0))
+            rot = sample_rotation(rng, self.rotation_deg, self.rotation_prob)
             image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
         h_img, w_img = image.shape[:2]
         h, w = Hand4WholeHand.input_size
@@ -88,12 +86,9 @@ class Hand4WholeTrainTransform:
             rel = rel * np.array([-1.0, 1.0, 1.0])
             go, hp = flip_axis_angle(go), flip_axis_angle(hp)
         # the crop's in-plane rotation (its linear part without the mirror) is a camera roll
-        lin = crop_matrix(w_img, bb, (w, h), scale=scale, rot=rot)[:, :2]
-        c, s_ = lin[:, 0] / np.linalg.norm(lin[:, 0])
-        Rz = np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]])
+        Rz = camera_roll(crop_matrix(w_img, bb, (w, h), scale=scale, rot=rot))
         rel = rel @ Rz.T
-        R = Rz @ axis_angle_to_matrix(torch.as_tensor(go)[None])[0].numpy()
-        go = matrix_to_axis_angle(torch.as_tensor(R)[None])[0].numpy()
+        go = roll_global_orient(Rz, go)
         joint_img, trunc = joint_img_targets(
             torch.as_tensor(uv_crop)[None],
             torch.as_tensor(j3)[None],  # a roll keeps the depths
