@@ -3,11 +3,13 @@
 Uses the method's own crop (:func:`handzoo_h2onet.preprocess.crop_hands`: the joints' box x1.5,
 square, left hands mirrored) and builds the authors' targets: the canonical mesh and joints
 without global rotation (root-relative), the same with the global rotation, the rotation
-matrix, and the 2D joints in the crop normalised to [0, 1]. Augmentation as the authors': box
-scale and shift (the crop's scale and translation), in-plane rotation (``30 deg * clip(N(0, 1),
+matrix, and the 2D joints in the crop normalised to [0, 1]. Augmentation as the authors': crop
+scale (``1 + 0.25 * clip(N(0, 1), -1, 1)``), in-plane rotation (``30 deg * clip(N(0, 1),
 -2, 2)`` for 60 % of the samples; the global rotation and the rotated mesh and joints turn with
-the crop about the camera's axis, the canonical ones do not), colour jitter, and the flip: left
-hands are mirrored into right ones, as the authors do. There is no random flip of right hands:
+the crop about the camera's axis, the canonical ones do not), colour (the authors scale each
+channel by ``U(0.8, 1.2)``; :func:`~handzoo.train.augment.colour_jitter` also varies saturation,
+contrast, blur and noise) and the flip: left hands are mirrored into right ones, as the authors
+do. handzoo adds a small box scale and shift before the crop. There is no random flip of right hands:
 the authors flip only left hands (the network and its mesh are right-handed).
 """
 
@@ -36,7 +38,9 @@ class H2ONetTrainTransform:
 
     Args:
         hand_model: hand model the parameters belong to (right side; ``openhand``).
-        scale_jitter: box scale ``exp(U(-a, a))``.
+        scale_factor: crop scale ``1 + a * clip(N(0, 1), -1, 1)`` (the authors' 0.25).
+        scale_jitter: box scale ``exp(U(-a, a))`` before the crop (handzoo's; for the multi-frame
+            transform the frames' own motion).
         shift: box-centre shift ``U(-s, s)`` box sides.
         rotation_deg: in-plane rotation ``r * clip(N(0, 1), -2, 2)`` degrees (the authors' 30).
         rotation_prob: share of samples rotated (the authors' 0.6).
@@ -50,6 +54,7 @@ class H2ONetTrainTransform:
         hand_model: str = "openhand",
         scale_jitter: float = 0.15,
         shift: float = 0.05,
+        scale_factor: float = 0.25,
         rotation_deg: float = 30.0,
         rotation_prob: float = 0.6,
         colour: float = 1.0,
@@ -59,6 +64,7 @@ class H2ONetTrainTransform:
         self.hand_model_name = hand_model
         self.scale_jitter, self.shift, self.colour = float(scale_jitter), float(shift), float(colour)
         self.rotation_deg, self.rotation_prob = float(rotation_deg), float(rotation_prob)
+        self.scale_factor = float(scale_factor)
         self.augment, self.seed = bool(augment), int(seed)
         self._hm = None
 
@@ -73,9 +79,12 @@ class H2ONetTrainTransform:
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_hm": None}
 
-    def _rotation(self, rng: np.random.Generator) -> float:
-        """The sample's in-plane rotation (degrees; 0 without augmentation)."""
-        return sample_rotation(rng, self.rotation_deg, self.rotation_prob) if self.augment else 0.0
+    def _view(self, rng: np.random.Generator) -> tuple[float, float]:
+        """The sample's crop scale and in-plane rotation (degrees): ``(1, 0)`` without augmentation."""
+        if not self.augment:
+            return 1.0, 0.0
+        scale = 1.0 + self.scale_factor * float(np.clip(rng.normal(), -1.0, 1.0)) if self.scale_factor else 1.0
+        return scale, sample_rotation(rng, self.rotation_deg, self.rotation_prob)
 
     def _targets3d(self, rec: dict[str, Any], roll: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The canonical and rotated mesh and joints (root-relative) and the rotation matrix.
@@ -110,36 +119,44 @@ class H2ONetTrainTransform:
         }
 
     def _frame(
-        self, rec: dict[str, Any], rng: np.random.Generator, scale: float, shift: float, rot: float = 0.0
+        self,
+        rec: dict[str, Any],
+        rng: np.random.Generator,
+        scale: float,
+        shift: float,
+        view: tuple[float, float] = (1.0, 0.0),
+        colour_rng: np.random.Generator | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One augmented crop ``(img (3, 128, 128) in [0, 1], joints_img (21, 2) in [0, 1], roll (3, 3))``.
 
         The method's crop (:func:`handzoo_h2onet.preprocess.crop_box`, left hands mirrored) of the
-        jittered box, rotated by ``rot`` degrees about the box centre; ``roll`` is that rotation
-        as a camera roll, for the 3D targets.
+        jittered box (``scale``, ``shift``), scaled and rotated about the box centre by ``view``
+        (crop scale, degrees); ``roll`` is that rotation as a camera roll, for the 3D targets.
+        ``colour_rng`` draws the colour jitter (default ``rng``).
         """
+        crop_scale, rot = view
         box = np.asarray(rec["bbox"], np.float64)
         image = rec["image"]
         if self.augment:
             box = jitter_box(box, rng, scale, shift)
-            image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
+            image = (colour_jitter(image, colour_rng or rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
         h_img, w_img = image.shape[:2]
         left = int(rec["side"]) == LEFT
         bb = crop_box(h_img, w_img, box, None)
-        crop = warp_crop(image.astype(np.float32), bb, INPUT_SIZE, rot=rot, flip=left)
+        crop = warp_crop(image.astype(np.float32), bb, INPUT_SIZE, scale=crop_scale, rot=rot, flip=left)
         fwd = crop.transform
         K = np.asarray(rec["K"], np.float64)
         j3 = np.asarray(rec["joints3d"], np.float64)
         uv = j3[:, :2] / j3[:, 2:] * np.array([K[0, 0], K[1, 1]]) + K[:2, 2]
         uv_crop = uv @ fwd[:, :2].T + fwd[:, 2]
-        roll = camera_roll(crop_matrix(w_img, bb, INPUT_SIZE, rot=rot))  # the map without the mirror
+        roll = camera_roll(crop_matrix(w_img, bb, INPUT_SIZE, scale=crop_scale, rot=rot))  # the map without the mirror
         img = np.ascontiguousarray(crop.image.transpose(2, 0, 1) / 255.0, dtype=np.float32)
         return img, np.asarray(uv_crop / INPUT_SIZE, np.float32), roll
 
     def __call__(self, rec: dict[str, Any], index: int = 0) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, int(index)])
-        rot = self._rotation(rng)
-        img, joints_img, roll = self._frame(rec, rng, self.scale_jitter, self.shift, rot)
+        view = self._view(rng)
+        img, joints_img, roll = self._frame(rec, rng, self.scale_jitter, self.shift, view)
         return {"img": img, "joints_img": joints_img, **self._targets3d(rec, roll)}
 
 
@@ -153,9 +170,9 @@ class H2ONetMFTrainTransform(H2ONetTrainTransform):
     A record with ``frames`` (a list of three records of one hand: t, t-short, t-long) gives
     those frames; a single-image record (a synthetic sample, a shard row) gives a short clip of
     a hand that holds its pose while the camera moves: each frame is its own crop of the image
-    with its own box scale and shift (wider for the older frames) and colour; the in-plane
-    rotation is one per sample, the same for the three frames (as the authors'). Each frame may get
-    a synthetic occluder (a random-coloured rectangle over part of the hand, probability
+    with its own box scale and shift (wider for the older frames); the crop scale, the in-plane
+    rotation and the colour are one per sample, the same for the three frames (as the authors').
+    Each frame may get a synthetic occluder (a random-coloured rectangle over part of the hand, probability
     ``occlude``); the occlusion labels ``gt_occ`` (3, 6) mark a finger occluded when at least 2
     of its 4 joints lie under the occluder, and the hand when at least half of its 21 joints do
     (the authors derive the labels from rendered vs segmented visibility; the synthetic data has
@@ -199,9 +216,11 @@ class H2ONetMFTrainTransform(H2ONetTrainTransform):
 
             raise DatasetError(f"H2ONet-MF trains on 3 frames (t, t-short, t-long), got {len(frames)}")
         rows = []
-        rot = self._rotation(rng)
+        view = self._view(rng)  # one crop scale and rotation for the clip, as the authors
+        colour_seed = int(rng.integers(2**62))  # and one colour
         for fr, m in zip(frames, (1.0, *self.motion)):
-            img, joints_img, roll = self._frame(fr, rng, self.scale_jitter * m, self.shift * m, rot)
+            cr = np.random.default_rng(colour_seed)
+            img, joints_img, roll = self._frame(fr, rng, self.scale_jitter * m, self.shift * m, view, cr)
             occ = self._occluder(img, joints_img, rng)
             rows.append({"img": img, "joints_img": joints_img, "gt_occ": occ, **self._targets3d(fr, roll)})
         out = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k != "img"}

@@ -23,6 +23,8 @@ train_data = dict(
         with_heatmaps=False,
         scale_jitter=0.15,
         shift=0.05,
+        rotation_deg=30.0,  # not in the authors' code: see handzoo_3dhand.training
+        rotation_prob=0.6,
         colour=1.0,
     ),
     batch_size=32,

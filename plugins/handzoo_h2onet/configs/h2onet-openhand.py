@@ -20,7 +20,10 @@ train_data = dict(
     source=dict(type="shards", roots=["{{$HANDZOO_TRAIN_DATA:~/.cache/handzoo/train}}/synth128"]),
     transform=dict(
         type="handzoo_h2onet.training:H2ONetMFTrainTransform",
-        scale_jitter=0.15,
+        scale_factor=0.25,  # the authors' crop scale and rotation, one for the three frames
+        rotation_deg=30.0,
+        rotation_prob=0.6,
+        scale_jitter=0.15,  # each frame's own box (the camera's motion, x motion for older frames)
         shift=0.05,
         colour=1.0,
         occlude=0.4,

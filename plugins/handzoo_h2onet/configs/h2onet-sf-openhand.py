@@ -21,7 +21,15 @@ stages = [
 ]
 train_data = dict(
     source=dict(type="shards", roots=["{{$HANDZOO_TRAIN_DATA:~/.cache/handzoo/train}}/synth128"]),
-    transform=dict(type="handzoo_h2onet.training:H2ONetTrainTransform", scale_jitter=0.15, shift=0.05, colour=1.0),
+    transform=dict(  # the authors' crop scale and rotation, handzoo's box shift and colour
+        type="handzoo_h2onet.training:H2ONetTrainTransform",
+        scale_factor=0.25,
+        scale_jitter=0.0,
+        shift=0.05,
+        rotation_deg=30.0,
+        rotation_prob=0.6,
+        colour=1.0,
+    ),
     batch_size=32,
     num_workers=2,
 )
