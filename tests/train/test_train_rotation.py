@@ -213,3 +213,16 @@ def _fit_error(tf, out: dict[str, np.ndarray]) -> float:
     p = torch.as_tensor(out["params"])[None]
     d = decode_hand(tf.hand_model, p[:, 0], p[:, 1:3], p[:, 3:6], p[:, 6:12], p[:, 12:22], with_mano=False)
     return float(np.abs(d["joints2d"][0].numpy() - out["joints2d"]).mean())
+
+
+def test_h2onet_mf_frames_share_the_colour_and_crop_scale(tiny_shards: Path) -> None:
+    from handzoo_h2onet.training import H2ONetMFTrainTransform
+
+    rec = ShardSamples(tiny_shards)[1]
+    # without the frames' own box motion the three crops are one image: the clip's crop scale,
+    # rotation and colour are drawn once (the authors' multi-frame augmentation)
+    tf = H2ONetMFTrainTransform(scale_jitter=0.0, shift=0.0, occlude=0.0, rotation_prob=1.0, seed=6)
+    out = tf(rec, 2)
+    np.testing.assert_array_equal(out["img_0"], out["img_1"])
+    np.testing.assert_array_equal(out["img_0"], out["img_2"])
+    assert not np.allclose(out["img_0"], H2ONetMFTrainTransform(augment=False)(rec, 2)["img_0"], atol=1e-3)
