@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from handzoo.errors import InputError
 from handzoo.imaging.transforms import (
     crop_matrix,
     invert_affine,
@@ -23,7 +24,6 @@ from handzoo.imaging.transforms import (
     warp_crops_torch,
     xyxy_to_xywh,
 )
-from handzoo.errors import InputError
 from handzoo.query import HandQuery
 from handzoo.types import LEFT
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from handzoo.imaging import transforms as T
 from handzoo.errors import InputError
+from handzoo.imaging import transforms as T
 
 # ------------------------------------------------------------------------------- loading
 
