@@ -16,7 +16,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["fold_bn", "fold_conv_bn", "mkldnn_available", "PlanCache", "FusedConv2d", "fused_resnet_trunk"]
+__all__ = [
+    "fold_bn",
+    "fold_conv_bn",
+    "mkldnn_available",
+    "PlanCache",
+    "FusedConv2d",
+    "PackedLinear",
+    "fused_resnet_trunk",
+]
 
 
 def fold_bn(
@@ -214,3 +222,36 @@ def fused_resnet_trunk(trunk: nn.Module, out_indices: tuple[int, ...] | None = N
             layers = [nn.Sequential(*(_FusedBlock(b) for b in getattr(trunk, n))) for n in names]
             return _FusedStages(nn.Sequential(stem, trunk.maxpool), layers, tuple(out_indices))
         return nn.Sequential(stem, trunk.maxpool, *(_FusedBlock(b) for b in blocks))
+
+
+class PackedLinear(nn.Module):
+    """A float32 CPU ``nn.Linear`` (optionally + ReLU) as one oneDNN inner product with weights
+    pre-packed per row count (``torch.ops.mkldnn._linear_pointwise``).
+
+    For a few rows and a large weight (e.g. 3 x 4096 -> 2048) this is ~2.5x faster than ``addmm``;
+    the numbers are the same to float32 rounding.
+
+    Args:
+        linear: the layer (float32, CPU).
+        relu: apply a ReLU in the same call.
+    """
+
+    def __init__(self, linear: nn.Linear, relu: bool = False) -> None:
+        super().__init__()
+        self.register_buffer("weight", linear.weight.detach().contiguous(), persistent=False)
+        bias = linear.bias.detach() if linear.bias is not None else torch.zeros(linear.out_features)
+        self.register_buffer("bias", bias.contiguous(), persistent=False)
+        self.attr = "relu" if relu else "none"
+        self._packed: dict[int, torch.Tensor] = {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``relu?(x @ weight.T + bias)`` over the last axis of a float32 CPU tensor."""
+        rows = x.reshape(-1, x.shape[-1])
+        w = self._packed.get(rows.shape[0])
+        if w is None:
+            w = torch.ops.mkldnn._reorder_linear_weight(self.weight, rows.shape[0])
+            if len(self._packed) > 8:
+                self._packed.clear()
+            self._packed[rows.shape[0]] = w
+        y = torch.ops.mkldnn._linear_pointwise(rows, w, self.bias, self.attr, [], "")
+        return y.reshape(*x.shape[:-1], y.shape[-1])

@@ -8,7 +8,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from handzoo.backbones.fusion import PackedLinear, PlanCache, mkldnn_available
+
 from .assets import MeshHierarchy
+
+
+def _version(t: torch.Tensor) -> int:
+    try:
+        return int(t._version)
+    except RuntimeError:  # inference tensors cannot change in place
+        return -1
+
 
 __all__ = [
     "SpiralConv",
@@ -119,10 +129,37 @@ class _RotationTrunk(nn.Module):
         super().__init__()
         self.conv_block = nn.Sequential(nn.Conv1d(1024, 512, 1), nn.ReLU(), nn.Conv1d(512, 256, 1), nn.ReLU())
         self.pre_block = nn.Sequential(nn.Linear(4096, 2048), nn.ReLU(), nn.Linear(2048, 1024), nn.ReLU())
+        self._plan = PlanCache()  # packed pre_block for float32 CPU inference (not copied or pickled)
+
+    def _packed_pre_block(self, h: torch.Tensor) -> nn.Module | None:
+        """``pre_block`` as pre-packed oneDNN inner products with fused ReLUs, for float32 CPU
+        inference on more than one row (the multi-frame model's 3 frames: ~2.5x faster than
+        ``addmm``); None otherwise (one row: ``addmm`` is as fast)."""
+        lin = self.pre_block[0]
+        if (
+            self.training
+            or torch.is_grad_enabled()
+            or h.shape[0] < 2
+            or h.dtype != torch.float32
+            or h.device.type != "cpu"
+            or lin.weight.dtype != torch.float32
+            or not mkldnn_available()
+        ):
+            return None
+        key = tuple((t.data_ptr(), _version(t)) for t in self.pre_block.parameters())
+        if self._plan.get("key") != key:
+            with torch.inference_mode(False), torch.no_grad():
+                plan = nn.Sequential(
+                    PackedLinear(self.pre_block[0], relu=True), PackedLinear(self.pre_block[2], relu=True)
+                )
+            self._plan.update(key=key, module=plan)
+        return self._plan["module"]
 
     def trunk(self, joint_deep: torch.Tensor, rot_deep: torch.Tensor) -> torch.Tensor:
         x = (joint_deep.detach() + rot_deep).flatten(2)
-        return self.pre_block(self.conv_block(x).flatten(1))
+        h = self.conv_block(x).flatten(1)
+        packed = self._packed_pre_block(h)
+        return packed(h) if packed is not None else self.pre_block(h)
 
 
 class RotationHead(_RotationTrunk):

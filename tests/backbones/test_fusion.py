@@ -86,3 +86,18 @@ def test_fused_resnet_trunk_declines_what_it_cannot_plan():
     assert fused_resnet_trunk(copy.deepcopy(net).double()) is None  # float64 stays eager (exact)
     net.layer1[0].act1 = nn.GELU()  # not a plain ResNet block
     assert fused_resnet_trunk(net) is None
+
+
+def test_packed_linear_equals_linear_and_relu():
+    from handzoo.backbones.fusion import PackedLinear, mkldnn_available
+
+    if not mkldnn_available():  # nothing to pack without oneDNN
+        return
+    torch.manual_seed(3)
+    lin = nn.Linear(64, 32).eval()
+    x = torch.randn(2, 3, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(PackedLinear(lin)(x), lin(x), rtol=1e-5, atol=1e-5)
+        packed = PackedLinear(lin, relu=True)
+        torch.testing.assert_close(packed(x), torch.relu(lin(x)), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(packed(x[0]), torch.relu(lin(x[0])), rtol=1e-5, atol=1e-5)  # another row count
