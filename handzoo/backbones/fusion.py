@@ -99,7 +99,7 @@ class FusedConv2d(nn.Module):
         relu: apply a ReLU after the (residual) sum.
     """
 
-    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d | None, relu: bool) -> None:
+    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d | None = None, relu: bool = False) -> None:
         super().__init__()
         if bn is not None:
             w, b = fold_bn(conv.weight, conv.bias, bn)

@@ -21,9 +21,9 @@ import copy
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import fold_conv_bn, mkldnn_available
+from handzoo.backbones.fusion import FusedConv2d, fold_conv_bn, mkldnn_available
 
-__all__ = ["fold_conv_bn", "folded_copy", "FusedConv", "fast_copy", "mkldnn_available"]
+__all__ = ["fold_conv_bn", "folded_copy", "fast_copy", "mkldnn_available"]
 
 
 def _fold_in_place(module: nn.Module) -> None:
@@ -53,60 +53,11 @@ def folded_copy(module: nn.Module) -> nn.Module:
     return out
 
 
-class FusedConv(nn.Module):
-    """One oneDNN convolution (pre-packed weights, NHWC) with an optional fused ReLU / residual sum.
-
-    Args:
-        conv: a (BatchNorm-folded) float32 ``Conv2d`` with zero padding mode.
-        relu: apply ReLU after the convolution (after the sum when one is given).
-    """
-
-    def __init__(self, conv: nn.Conv2d, relu: bool = False) -> None:
-        super().__init__()
-        self.padding = list(conv.padding)
-        self.stride = list(conv.stride)
-        self.dilation = list(conv.dilation)
-        self.groups = conv.groups
-        self.relu = relu
-        self.out_channels = conv.out_channels
-        w = conv.weight.detach()
-        self.register_buffer("weight", w.contiguous(memory_format=torch.channels_last), persistent=False)
-        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(conv.out_channels, dtype=w.dtype)
-        self.register_buffer("bias", bias.contiguous(), persistent=False)
-        self._packed: dict[tuple, torch.Tensor] = {}
-
-    def _w(self, x: torch.Tensor) -> torch.Tensor:
-        key = tuple(x.shape)
-        w = self._packed.get(key)
-        if w is None:
-            w = torch.ops.mkldnn._reorder_convolution_weight(
-                self.weight, self.padding, self.stride, self.dilation, self.groups, list(x.shape)
-            )
-            if len(self._packed) > 8:
-                self._packed.clear()
-            self._packed[key] = w
-        return w
-
-    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
-        """``relu?(conv(x) [+ residual])`` on channels-last float32 CPU tensors."""
-        x = x.contiguous(memory_format=torch.channels_last)
-        w = self._w(x)
-        if residual is None:
-            return torch.ops.mkldnn._convolution_pointwise(
-                x, w, self.bias, self.padding, self.stride, self.dilation, self.groups,
-                "relu" if self.relu else "none", [], "",
-            )  # fmt: skip
-        return torch.ops.mkldnn._convolution_pointwise.binary(
-            x, residual.contiguous(memory_format=torch.channels_last), w, self.bias, self.padding, self.stride,
-            self.dilation, self.groups, "add", 1.0, "relu" if self.relu else None, [], "",
-        )  # fmt: skip
-
-
 class _FastBasicBlock(nn.Module):
     def __init__(self, block: nn.Module) -> None:
         super().__init__()
-        self.conv1 = FusedConv(block.conv1, relu=True)
-        self.conv2 = FusedConv(block.conv2, relu=True)
+        self.conv1 = FusedConv2d(block.conv1, relu=True)
+        self.conv2 = FusedConv2d(block.conv2, relu=True)
         self.downsample = _fast_sequential(block.downsample) if block.downsample is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -117,9 +68,9 @@ class _FastBasicBlock(nn.Module):
 class _FastBottleneck(nn.Module):
     def __init__(self, block: nn.Module) -> None:
         super().__init__()
-        self.conv1 = FusedConv(block.conv1, relu=True)
-        self.conv2 = FusedConv(block.conv2, relu=True)
-        self.conv3 = FusedConv(block.conv3, relu=True)
+        self.conv1 = FusedConv2d(block.conv1, relu=True)
+        self.conv2 = FusedConv2d(block.conv2, relu=True)
+        self.conv3 = FusedConv2d(block.conv3, relu=True)
         self.downsample = _fast_sequential(block.downsample) if block.downsample is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,7 +102,7 @@ class _FastHRModule(nn.Module):
 
 
 def _fast_sequential(seq: nn.Sequential) -> nn.Sequential:
-    """Conv [Identity] ReLU runs become one FusedConv; other layers are kept."""
+    """Conv [Identity] ReLU runs become one FusedConv2d; other layers are kept."""
     mods = [m for m in seq if not isinstance(m, nn.Identity)]
     out: list[nn.Module] = []
     i = 0
@@ -159,7 +110,7 @@ def _fast_sequential(seq: nn.Sequential) -> nn.Sequential:
         m = mods[i]
         if isinstance(m, nn.Conv2d) and m.padding_mode == "zeros":
             relu = i + 1 < len(mods) and isinstance(mods[i + 1], nn.ReLU)
-            out.append(FusedConv(m, relu=relu))
+            out.append(FusedConv2d(m, relu=relu))
             i += 2 if relu else 1
         else:
             out.append(_fast(m))
@@ -174,8 +125,8 @@ def _is_block(m: nn.Module, name: str) -> bool:
 def _fast(module: nn.Module) -> nn.Module:
     if type(module).__name__ == "DigitHRNet" and isinstance(module.bn1, nn.Identity):
         # the stem: conv -> ReLU twice (the BatchNorms are folded)
-        module.conv1 = FusedConv(module.conv1, relu=True)
-        module.conv2 = FusedConv(module.conv2, relu=True)
+        module.conv1 = FusedConv2d(module.conv1, relu=True)
+        module.conv2 = FusedConv2d(module.conv2, relu=True)
         module.relu = nn.Identity()
     if type(module).__name__ == "HighResolutionModule" and hasattr(module, "fuse_layers"):
         return _FastHRModule(module)
@@ -186,7 +137,7 @@ def _fast(module: nn.Module) -> nn.Module:
     if isinstance(module, nn.Sequential):
         return _fast_sequential(module)
     if isinstance(module, nn.Conv2d) and module.padding_mode == "zeros":
-        return FusedConv(module)
+        return FusedConv2d(module)
     for name, child in list(module.named_children()):
         setattr(module, name, _fast(child))
     return module

@@ -19,47 +19,9 @@ import copy
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import PlanCache, fold_bn, mkldnn_available
+from handzoo.backbones.fusion import FusedConv2d, PlanCache, fold_bn, mkldnn_available
 
 __all__ = ["fold_bn", "FusedConv2d", "PlanCache", "mkldnn_available", "inference_copy"]
-
-
-class FusedConv2d(nn.Module):
-    """One oneDNN convolution (channels-last, pre-packed weights) with an optional fused ReLU.
-
-    Args:
-        weight: (C_out, C_in / groups, k, k) float32 weight (BatchNorm already folded).
-        bias: (C_out,) bias.
-        conv: the original convolution (stride, padding, dilation, groups).
-        relu: apply ReLU in the same call.
-    """
-
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, conv: nn.Conv2d, relu: bool) -> None:
-        super().__init__()
-        self.padding, self.stride = list(conv.padding), list(conv.stride)
-        self.dilation, self.groups = list(conv.dilation), conv.groups
-        self.attr = "relu" if relu else "none"
-        self.register_buffer("weight", weight.contiguous(memory_format=torch.channels_last), persistent=False)
-        self.register_buffer("bias", bias.contiguous(), persistent=False)
-        self._packed: dict[tuple, torch.Tensor] = {}
-
-    def _packed_weight(self, shape: tuple) -> torch.Tensor:
-        w = self._packed.get(shape)
-        if w is None:
-            w = torch.ops.mkldnn._reorder_convolution_weight(
-                self.weight, self.padding, self.stride, self.dilation, self.groups, list(shape)
-            )
-            if len(self._packed) > 8:
-                self._packed.clear()
-            self._packed[shape] = w
-        return w
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.contiguous(memory_format=torch.channels_last)
-        w = self._packed_weight(tuple(x.shape))
-        return torch.ops.mkldnn._convolution_pointwise(
-            x, w, self.bias, self.padding, self.stride, self.dilation, self.groups, self.attr, [], ""
-        )
 
 
 def _fuse_sequential(seq: nn.Sequential) -> nn.Module | None:
@@ -73,11 +35,7 @@ def _fuse_sequential(seq: nn.Sequential) -> nn.Module | None:
         relu = bool(rest) and isinstance(rest[0], nn.ReLU)
         if rest and not relu:
             return None
-        w, b = (first.weight.detach(), first.bias)
-        if bn is not None:
-            w, b = fold_bn(w, b, bn)
-        b = b.detach() if b is not None else torch.zeros(w.shape[0], dtype=w.dtype)
-        return FusedConv2d(w, b, first, relu)
+        return FusedConv2d(first, bn, relu)
     if isinstance(first, nn.Linear) and bn is not None:
         w, b = fold_bn(first.weight, first.bias, bn)
         lin = nn.Linear(first.in_features, first.out_features, bias=True, dtype=w.dtype)
