@@ -22,28 +22,12 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-
-
-def _times(fn, runs: int, warmup: int = 5) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
-def _summary(ts: list[float]) -> dict:
-    return {"median_ms": round(statistics.median(ts), 2), "min_ms": round(min(ts), 2), "runs": len(ts)}
+from _timing import summary, times_ms
 
 
 def main() -> int:
@@ -67,11 +51,11 @@ def main() -> int:
     img, box, side, K = s.image, np.asarray(s.bbox[0], np.float64), int(s.side[0]), np.asarray(s.K, np.float64)
     load0 = os.getloadavg()
     with torch.inference_mode():
-        pred = _times(lambda: model(img, boxes=[box], sides=[side], K=K), a.runs)
+        pred = times_ms(lambda: model(img, boxes=[box], sides=[side], K=K), a.runs, warmup=5)
         batch, _ = model.preprocess(model.make_query(img, [box], sides=[side], K=K))
-        net = _times(lambda: model(batch), a.runs)
-        many = _times(
-            lambda: model([img] * 32, boxes=[box[None]] * 32, sides=[[side]] * 32, K=K), max(5, a.runs // 10), 2
+        net = times_ms(lambda: model(batch), a.runs, warmup=5)
+        many = times_ms(
+            lambda: model([img] * 32, boxes=[box[None]] * 32, sides=[[side]] * 32, K=K), max(5, a.runs // 10), warmup=2
         )
     res = {
         "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
@@ -82,9 +66,9 @@ def main() -> int:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
-        "predict_b1": _summary(pred),
-        "network_b1": _summary(net),
-        "predict_b32": _summary(many),
+        "predict_b1": summary(pred),
+        "network_b1": summary(net),
+        "predict_b32": summary(many),
         "target_b1_ms": 15.0,
         "loadavg_before": [round(x, 2) for x in load0],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],

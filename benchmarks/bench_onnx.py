@@ -22,10 +22,10 @@ import os
 import platform
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+from _timing import summary, times_ms
 
 DEFAULT_MODELS = [
     "compact-openhand",
@@ -37,21 +37,6 @@ DEFAULT_MODELS = [
     "3dhand-rgb",
     "3dhand-rgb2d",
 ]
-
-
-def _times(fn, runs: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
-def _summary(ts: list[float]) -> dict:
-    return {"median_ms": round(statistics.median(ts), 2), "min_ms": round(min(ts), 2), "runs": len(ts)}
 
 
 def _load(name: str):
@@ -111,14 +96,14 @@ def main() -> int:
                 batch = example_batch(model, b)
                 feed = {k: v.numpy() for k, v in batch.items()}
                 with torch.inference_mode():
-                    t_torch = _times(lambda m=model, x=batch: m.forward(x), a.runs)
-                t_ort = _times(lambda s=sess, f=feed: s.run(None, f), a.runs)
+                    t_torch = times_ms(lambda m=model, x=batch: m.forward(x), a.runs, warmup=3)
+                t_ort = times_ms(lambda s=sess, f=feed: s.run(None, f), a.runs, warmup=3)
                 row[key] = {
                     "max_abs_diff": diff,
                     "parity_ok": diff <= 1e-4,
                     "inputs": {k: list(v.shape) for k, v in batch.items()},
-                    "torch": _summary(t_torch),
-                    "onnxruntime": _summary(t_ort),
+                    "torch": summary(t_torch),
+                    "onnxruntime": summary(t_ort),
                     "speedup_median": round(statistics.median(t_torch) / statistics.median(t_ort), 2),
                 }
             rows.append(row)
