@@ -92,10 +92,9 @@ def overrides_of(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _curve_summary(work_dir: str) -> dict[str, Any]:
-    from pathlib import Path
+    from handzoo.train.hooks import read_loss_curve
 
-    p = Path(work_dir) / "loss_curve.jsonl"
-    rows = [json.loads(x) for x in p.read_text().splitlines()] if p.is_file() else []
+    rows = read_loss_curve(work_dir)
     if not rows:
         return {}
     return {"iters": rows[-1]["iter"], "first_loss": rows[0]["loss"], "last_loss": rows[-1]["loss"]}

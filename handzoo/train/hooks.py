@@ -10,7 +10,10 @@ from typing import Any
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
-__all__ = ["StageHook", "LossCurveHook"]
+__all__ = ["LOSS_CURVE_FILE", "StageHook", "LossCurveHook", "read_loss_curve"]
+
+#: the loss curve a run writes into its work dir (one JSON object per iteration)
+LOSS_CURVE_FILE = "loss_curve.jsonl"
 
 
 def _unwrap(model: Any) -> Any:
@@ -107,5 +110,19 @@ class LossCurveHook(Hook):
             row["lr"] = max(float(v) for v in runner.optim_wrapper.get_lr()["lr"])  # the base group's
         except Exception:  # optimisers without a plain lr
             pass
-        with open(Path(runner.work_dir) / "loss_curve.jsonl", "a", encoding="utf-8") as f:
+        with open(Path(runner.work_dir) / LOSS_CURVE_FILE, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
+
+
+def read_loss_curve(work_dir: str | Path) -> list[dict[str, float]]:
+    """The rows :class:`LossCurveHook` wrote to ``<work_dir>/loss_curve.jsonl``, in order.
+
+    Args:
+        work_dir: a training run's work dir.
+
+    Returns:
+        One dict per iteration (``iter``, ``loss``, the loss terms, ``lr``); empty when the run
+        wrote no curve.
+    """
+    path = Path(work_dir) / LOSS_CURVE_FILE
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []

@@ -6,7 +6,6 @@ same config path on the CPU with bfloat16 autocast (:class:`handzoo.train.amp.Cp
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import torch
 
 from handzoo.errors import ConfigError
 from handzoo.train.config import load_config
+from handzoo.train.hooks import read_loss_curve
 from handzoo.train.runner import build_runner
 
 
@@ -53,7 +53,7 @@ def test_bf16_autocast_and_ema_train_on_cpu(tiny_shards: Path, tmp_path: Path) -
     assert isinstance(runner.optim_wrapper, CpuAmpOptimWrapper)
     assert dtypes and all(d == torch.bfloat16 for d in dtypes)  # the forward ran under autocast
     assert all(p.dtype == torch.float32 for p in runner.model.parameters())  # weights stay fp32
-    rows = [json.loads(x) for x in (tmp_path / "w" / "loss_curve.jsonl").read_text().splitlines()]
+    rows = read_loss_curve(tmp_path / "w")
     losses = [r["loss"] for r in rows]
     assert len(losses) == 4 and all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < losses[0], losses

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from handzoo.train.cli import main
+from handzoo.train.hooks import read_loss_curve
 
 
 def _curve(work_dir: Path) -> list[float]:
-    return [json.loads(x)["loss"] for x in (work_dir / "loss_curve.jsonl").read_text().splitlines()]
+    return [row["loss"] for row in read_loss_curve(work_dir)]
 
 
 def _args(shards: Path, work_dir: Path, batch: int) -> list[str]:

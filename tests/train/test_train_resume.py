@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from handzoo.train.cli import main
-
-
-def _curve(work_dir: Path) -> list[dict]:
-    return [json.loads(x) for x in (work_dir / "loss_curve.jsonl").read_text().splitlines()]
+from handzoo.train.hooks import read_loss_curve
 
 
 def _args(shards: Path, work_dir: Path, iters: int) -> list[str]:
@@ -43,7 +39,7 @@ def _args(shards: Path, work_dir: Path, iters: int) -> list[str]:
 def test_loss_falls_and_resume_continues_the_curve(tiny_shards: Path, tmp_path: Path) -> None:
     full = tmp_path / "full"
     assert main(_args(tiny_shards, full, 6)) == 0
-    curve = _curve(full)
+    curve = read_loss_curve(full)
     assert [r["iter"] for r in curve] == [1, 2, 3, 4, 5, 6]
     # stage 1 (iterations 1-4) on the same two samples: the loss falls
     assert curve[3]["loss"] < curve[0]["loss"]
@@ -54,7 +50,7 @@ def test_loss_falls_and_resume_continues_the_curve(tiny_shards: Path, tmp_path: 
     part.mkdir()
     shutil.copy(full / "iter_3.pth", part / "iter_3.pth")
     assert main([*_args(tiny_shards, part, 6), "--resume", str(part / "iter_3.pth")]) == 0
-    resumed = _curve(part)
+    resumed = read_loss_curve(part)
     assert [r["iter"] for r in resumed] == [4, 5, 6]
     for a, b in zip(curve[3:], resumed):
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-4, abs=1e-6)

@@ -3,17 +3,13 @@ nor misses them."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from handzoo.train.cli import main
-
-
-def _curve(work_dir: Path) -> list[dict]:
-    return [json.loads(x) for x in (work_dir / "loss_curve.jsonl").read_text().splitlines()]
+from handzoo.train.hooks import read_loss_curve
 
 
 def _args(shards: Path, work_dir: Path) -> list[str]:
@@ -51,14 +47,14 @@ def _args(shards: Path, work_dir: Path) -> list[str]:
 def test_stage_switch_sets_lr_once_and_survives_resume(tiny_shards: Path, tmp_path: Path, resume_at: int) -> None:
     full = tmp_path / "full"
     assert main(_args(tiny_shards, full)) == 0
-    curve = _curve(full)
+    curve = read_loss_curve(full)
     assert [r["lr"] for r in curve] == pytest.approx([1e-3, 1e-3, 2e-4, 2e-4, 2e-4, 2e-4])
 
     part = tmp_path / "part"
     part.mkdir()
     shutil.copy(full / f"iter_{resume_at}.pth", part / f"iter_{resume_at}.pth")
     assert main([*_args(tiny_shards, part), "--resume", str(part / f"iter_{resume_at}.pth")]) == 0
-    resumed = _curve(part)
+    resumed = read_loss_curve(part)
     assert [r["iter"] for r in resumed] == list(range(resume_at + 1, 7))
     for a, b in zip(curve[resume_at:], resumed):
         assert b["lr"] == pytest.approx(a["lr"])

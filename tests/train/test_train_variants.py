@@ -8,17 +8,13 @@ in every stage.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from handzoo.train.cli import main
 from handzoo.train.config import load_config
-
-
-def _curve(work_dir: Path) -> list[dict]:
-    return [json.loads(x) for x in (work_dir / "loss_curve.jsonl").read_text().splitlines()]
+from handzoo.train.hooks import read_loss_curve
 
 
 def _run(variant: str, shards: Path, work_dir: Path, iters: int, *options: str, lr: str | None = None) -> list[dict]:
@@ -45,7 +41,7 @@ def _run(variant: str, shards: Path, work_dir: Path, iters: int, *options: str, 
     if lr is not None:
         args += ["--lr", lr]
     assert main(args) == 0
-    curve = _curve(work_dir)
+    curve = read_loss_curve(work_dir)
     assert [r["iter"] for r in curve] == list(range(1, iters + 1))
     return curve
 
