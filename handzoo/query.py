@@ -41,14 +41,15 @@ import numpy as np
 from handzoo.errors import InputError
 from handzoo.types import LEFT, RIGHT
 
-__all__ = ["HandQuery", "make_query", "load_image", "load_images"]
+__all__ = ["HandQuery", "make_query", "load_image", "load_images", "describe_value"]
 
 
 # --------------------------------------------------------------------------------------------
 # images
 
 
-def _describe(obj: Any) -> str:
+def describe_value(obj: Any) -> str:
+    """What a bad input is, for error messages: its type, and its shape and dtype when it has them."""
     shape = getattr(obj, "shape", None)
     dtype = getattr(obj, "dtype", None)
     if shape is not None:
@@ -167,7 +168,7 @@ def load_image(image: Any, name: str = "image") -> np.ndarray:
         except Exception as exc:  # PIL raises many types for truncated data
             raise InputError(f"cannot read PIL {name}: {exc}", hint="check the image file") from exc
     raise InputError(
-        f"{name} has unsupported type {_describe(image)}",
+        f"{name} has unsupported type {describe_value(image)}",
         hint="pass numpy (H, W, 3) uint8, PIL images, file paths or torch tensors",
     )
 
@@ -270,7 +271,7 @@ def _float_array(value: Any, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(f"{what} must be numbers, got {_describe(value)}", hint="pass numeric arrays") from None
+        raise InputError(f"{what} must be numbers, got {describe_value(value)}", hint="pass numeric arrays") from None
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{what} contains NaN or infinite values", hint="pass finite values")
     return arr
@@ -363,7 +364,7 @@ def _sides(value: Any, counts: list[int] | None, num_images: int) -> list[np.nda
         code = _side_code(value, "sides")
         return [np.full(n, code, dtype=np.int64) for n in (counts or [1] * num_images)]
     if not isinstance(value, (list, tuple)):
-        raise InputError(f"sides must be 'right'/'left', 0/1 or lists of those, got {_describe(value)}")
+        raise InputError(f"sides must be 'right'/'left', 0/1 or lists of those, got {describe_value(value)}")
     seq = list(value)
     flat = all(_is_scalar_side(s) for s in seq)
     if num_images == 1 and flat and (counts is None or len(seq) == counts[0]):

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from handzoo.errors import InputError
-from handzoo.query import load_image, load_images
+from handzoo.query import describe_value, load_image, load_images
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -59,18 +59,6 @@ __all__ = [
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-# --------------------------------------------------------------------------------------------
-# helpers (images are loaded by handzoo.query.load_image / load_images, re-exported above)
-
-
-def _describe(obj: Any) -> str:
-    shape = getattr(obj, "shape", None)
-    dtype = getattr(obj, "dtype", None)
-    if shape is not None:
-        return f"{type(obj).__name__} with shape {tuple(shape)} and dtype {dtype}"
-    return type(obj).__name__
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,7 +261,7 @@ def scale_transform(sx: float, sy: float | None = None) -> np.ndarray:
 
 def _check_image(image: Any, name: str = "image") -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
-        raise InputError(f"{name} must be a non-empty (H, W) or (H, W, C) numpy array, got {_describe(image)}")
+        raise InputError(f"{name} must be a non-empty (H, W) or (H, W, C) numpy array, got {describe_value(image)}")
     return image
 
 
@@ -486,7 +474,7 @@ def convert_colour(image: Any, src: str = "RGB", dst: str = "BGR") -> Any:
         if image.ndim < 3 or image.shape[-3] != 3:
             raise InputError(f"colour conversion needs (..., 3, H, W) tensors, got shape {tuple(image.shape)}")
         return image.flip(-3)
-    raise InputError(f"cannot convert the colour order of {_describe(image)}")
+    raise InputError(f"cannot convert the colour order of {describe_value(image)}")
 
 
 def normalize_image(
@@ -517,4 +505,4 @@ def normalize_image(
         if std is not None:
             out = out / torch.as_tensor(std, dtype=out.dtype, device=out.device).view(shape)
         return out
-    raise InputError(f"cannot normalise {_describe(image)}")
+    raise InputError(f"cannot normalise {describe_value(image)}")
