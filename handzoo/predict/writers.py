@@ -107,25 +107,21 @@ def write_json(path: str | Path, data: dict[str, Any]) -> Path:
     return p
 
 
+def _absolute(points: Any, out: HandOutput, i: int, j: int) -> np.ndarray | None:
+    """Camera-frame points of one hand (root-relative outputs moved by ``cam_t``), or None."""
+    if points is None:
+        return None
+    p = _np(points)[i, j]
+    if out.root_relative:
+        if out.cam_t is None:
+            return None
+        p = p + _np(out.cam_t)[i, j][None]
+    return p
+
+
 def absolute_vertices(out: HandOutput, i: int, j: int) -> np.ndarray | None:
     """Camera-frame vertices of one hand (root-relative outputs moved by ``cam_t``), or None."""
-    if out.vertices is None:
-        return None
-    v = _np(out.vertices)[i, j]
-    if out.root_relative:
-        if out.cam_t is None:
-            return None
-        v = v + _np(out.cam_t)[i, j][None]
-    return v
-
-
-def _absolute_joints(out: HandOutput, i: int, j: int) -> np.ndarray | None:
-    J = _np(out.joints3d)[i, j]
-    if out.root_relative:
-        if out.cam_t is None:
-            return None
-        J = J + _np(out.cam_t)[i, j][None]
-    return J
+    return _absolute(out.vertices, out, i, j)
 
 
 def fit_intrinsics(out: HandOutput, i: int, image_size: tuple[int, int]) -> np.ndarray:
@@ -140,7 +136,7 @@ def fit_intrinsics(out: HandOutput, i: int, image_size: tuple[int, int]) -> np.n
         return K
     rows_u, rows_v = [], []
     for j in np.flatnonzero(_np(out.valid)[i]):
-        J = _absolute_joints(out, i, j)
+        J = _absolute(out.joints3d, out, i, j)
         if J is None or np.any(J[:, 2] <= 1e-6):
             continue
         uv = _np(out.joints2d)[i, j]
