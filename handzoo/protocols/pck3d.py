@@ -430,9 +430,12 @@ class DexterObject3DHandProtocol(Hand3DPCKProtocol):
         "the annotation frame (depth sensor, x left / y up) is turned to OpenCV axes and moved into the colour camera",
     )
 
+    #: the reader of the dataset's own folder (``data/<sequence>/...``)
+    read_folder = staticmethod(read_dexter_object_tips)
+
     def _read_gt(self, gt_dir: Path) -> tuple[np.ndarray, np.ndarray | None]:
-        if (gt_dir / "data").is_dir() and self.name == "dexter-object-3dhand":
-            return read_dexter_object_tips(gt_dir)
+        if (gt_dir / "data").is_dir():
+            return self.read_folder(gt_dir)
         return super()._read_gt(gt_dir)
 
 
@@ -450,8 +453,4 @@ class EgoDexter3DHandProtocol(DexterObject3DHandProtocol):
         "fingertips only; tips without annotation (0, 0, 0) and unannotated frames are not counted",
         "the annotations (depth camera, OpenCV axes) are moved into the colour camera",
     )
-
-    def _read_gt(self, gt_dir: Path) -> tuple[np.ndarray, np.ndarray | None]:
-        if (gt_dir / "data").is_dir():
-            return read_egodexter_tips(gt_dir)
-        return Hand3DPCKProtocol._read_gt(self, gt_dir)
+    read_folder = staticmethod(read_egodexter_tips)
