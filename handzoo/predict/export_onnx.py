@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -242,15 +241,3 @@ def export_onnx(
         "max_abs_diff_per_output": diffs,
         "max_abs_diff_per_batch_size": per_batch,
     }
-
-
-def time_forward(fn: Any, repeats: int = 10, warmup: int = 2) -> float:
-    """Median milliseconds of ``fn()`` over ``repeats`` runs."""
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append((time.perf_counter() - t) * 1e3)
-    return float(np.median(ts))

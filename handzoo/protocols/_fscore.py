@@ -80,13 +80,6 @@ def _query(tree: Any, q: np.ndarray, spacing: float, ub: float, n_workers: int) 
     return d.reshape(q.shape[0], q.shape[1]), i
 
 
-def tree_hits(q: np.ndarray, t: np.ndarray, th: np.ndarray, n_workers: int) -> np.ndarray:
-    """(B, Nq, T) official decisions ``min_j |q_i - t_j| < th`` for one block of samples."""
-    ub = float(th.max()) * (1.0 + 4 * REL_TOL) + 2 * ABS_TOL
-    spacing = 4.0 * max(float(np.abs(q).max()), float(np.abs(t).max())) + 4.0 * ub + 1.0
-    return _decide(_query(_tree(_lift(t, spacing)), q, spacing, ub, n_workers)[0], q, t, th)
-
-
 def _block_hits(g: np.ndarray, preds: list[np.ndarray], th: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Both directions for one block of samples and several predictions; one tree over ``g`` for all."""
     ub = float(th.max()) * (1.0 + 4 * REL_TOL) + 2 * ABS_TOL
