@@ -8,19 +8,15 @@ Definition (per sample, for each threshold ``th``):
 * comparisons are **strict** ``<``; ``F = 2 * recall * precision / (recall + precision)``, 0 when
   both are 0 or a set is empty. Works for any point counts.
 
-Speed without approximation, whatever the predictions look like: the nearest neighbours of a
-block of samples are found with one :class:`scipy.spatial.cKDTree` over all its points, each
-point lifted to 4-D with its sample index times a spacing larger than any distance inside a
-sample as the fourth coordinate (so a point only ever meets points of its own sample, and the
-fourth coordinate adds an exact 0 to every in-sample squared distance). Queries stop at the
-largest threshold (``distance_upper_bound``), so far predictions are the cheap case and good ones
-cost ``O(P log P)``, not the ``P^2`` of the official brute force. The tree's distance is the same
-float64 sum of squares as the official ``sqrt((dx^2 + dy^2) + dz^2)`` up to the summation order,
-i.e. within a relative ``1e-15``; a point whose tree distance lies within a relative ``1e-12`` of a
-threshold is re-done exactly with the official formula on the original coordinates. The
-decisions, hence the F-scores, are the official ones. Memory is linear in the number of points.
-The kernel (numpy/scipy only, so that scoring files never imports torch) is
-:mod:`handzoo.protocols._fscore`.
+Speed without approximation, whatever the predictions look like: every pair of a sample is looked
+at in float32 by one matrix product (both sets centred on the ground truth's centroid,
+``[a, |a|^2, 1] . [-2b, 1, |b|^2] = |a - b|^2``), whose row and column minima are the nearest
+squared distances both ways; the cost does not depend on how good the predictions are. A minimum
+within the float32 error bound of a threshold (a relative ``~1e-6`` for hand-sized sets) is re-done
+with the official float64 formula ``sqrt((dx^2 + dy^2) + dz^2)`` against every point of the other
+set, so the decisions, hence the F-scores, are the official ones. Memory is linear in the number
+of points (one product of at most ``2^20`` pairs at a time per thread). The kernel (numpy only, so
+that scoring files never imports torch) is :mod:`handzoo.protocols._fscore`.
 """
 
 from __future__ import annotations
@@ -134,7 +130,7 @@ def fscore(
         gt: (N, Ng, 3) ground-truth points (metres for the usual 5 mm / 15 mm thresholds).
         pred: (N, Np, 3) predicted points; ``Np`` may differ from ``Ng``.
         thresholds: distances, same unit as the points.
-        chunk_size: samples per block (default 256 for the tree path, 4 for ``exact``); progress
+        chunk_size: samples per block (default 64 for the fast path, 4 for ``exact``); progress
             is reported after each block.
         exact: compute every distance by brute force in float64 (slow reference path; same
             results).

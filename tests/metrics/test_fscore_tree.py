@@ -1,4 +1,4 @@
-"""The tree path of the F-score against a brute-force float64 reference: any input, same decisions."""
+"""The fast (float32 matrix product) path of the F-score against a float64 brute force: any input, same decisions."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ _cases = st.sampled_from(["near", "far", "degenerate", "duplicates", "grid"])
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**31), _cases, st.integers(1, 40), st.integers(1, 40), st.integers(1, 5))
-def test_tree_path_equals_brute_force(seed: int, case: str, ng: int, np_: int, n: int) -> None:
+def test_fast_path_equals_brute_force(seed: int, case: str, ng: int, np_: int, n: int) -> None:
     rng = np.random.default_rng(seed)
     gt = rng.normal(scale=0.03, size=(n, ng, 3)) + rng.uniform(-0.3, 0.3, size=(n, 1, 3))
     ths: tuple[float, ...] = (0.005, 0.015)
@@ -78,11 +78,10 @@ def test_far_block_larger_than_the_default_and_huge_coordinates() -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**31), st.integers(1, 30), st.integers(1, 4))
-def test_several_predictions_share_the_ground_truth_trees(seed: int, nv: int, n: int) -> None:
-    """The numpy kernel's shared-tree path (plain + aligned, as FreiHAND scores them) equals brute force.
+def test_several_predictions_share_the_ground_truth_operand(seed: int, nv: int, n: int) -> None:
+    """Several predictions against one ground truth (plain + aligned, as FreiHAND scores them) equal brute force.
 
-    Predictions a few mm off, some exactly on a threshold: the reverse direction skips points that
-    are the nearest neighbour of a GT point clearly within the smallest threshold.
+    Predictions a few mm off, some exactly on a threshold.
     """
     from handzoo.protocols._fscore import fscores_many
 
@@ -96,3 +95,41 @@ def test_several_predictions_share_the_ground_truth_trees(seed: int, nv: int, n:
         want_p, want_r = _reference(gt, pr, ths)
         assert prec.tolist() == want_p.tolist() and rec.tolist() == want_r.tolist()
         assert f.shape == (n, 2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 25), st.integers(1, 25), st.sampled_from([1e-3, 1.0, 30.0, 1e4]))
+def test_exact_ties_wide_sets_and_row_chunks(seed: int, ng: int, np_: int, spread: float) -> None:
+    """Dyadic grids (every distance exact), sets spread far beyond the thresholds, tiny product chunks.
+
+    The float32 tolerance grows with a point's distance from the centroid: sets metres or
+    kilometres wide put many minima inside it (re-done exactly); zero and negative thresholds
+    never count; ``PAIRS`` of a few pairs forces the row-chunked product.
+    """
+    from handzoo.protocols import _fscore
+
+    rng = np.random.default_rng(seed)
+    unit = 2.0 ** int(np.round(np.log2(spread) - 3))
+    gt = rng.integers(-8, 9, size=(2, ng, 3)) * unit + rng.integers(-4, 5, size=(2, 1, 3)) * spread
+    pr = gt[:, rng.integers(0, ng, np_)] + rng.integers(-2, 3, size=(2, np_, 3)) * unit
+    ths = (0.0, -unit, unit, float(np.sqrt(2.0)) * unit, 2 * unit, 0.005)
+    old = _fscore.PAIRS
+    _fscore.PAIRS = int(rng.integers(1, 40))
+    try:
+        hg, hp = _fscore.hit_masks(gt, pr, np.array(ths))
+    finally:
+        _fscore.PAIRS = old
+    prec, rec = _reference(gt, pr, ths)
+    assert (hg.sum(1) / ng).tolist() == prec.tolist()
+    assert (hp.sum(1) / np_).tolist() == rec.tolist()
+
+
+def test_outlier_points_and_the_exact_fallbacks() -> None:
+    """A predicted point kilometres away, coordinates beyond the float32 range, a subnormal threshold."""
+    rng = np.random.default_rng(3)
+    gt = rng.normal(scale=0.03, size=(3, 50, 3)) + [0.0, 0.0, 0.7]
+    pr = gt + rng.normal(scale=0.004, size=gt.shape)
+    pr[0, 7] = [3e3, -2e3, 1e3]
+    pr[1, 3] = [1e20, 0.0, 0.0]  # float32 would overflow: that block is done in float64
+    _check(gt, pr, (0.005, 0.015))
+    _check(gt, gt + 1e-20, (1e-19, 0.005))  # squared threshold not a normal float32
