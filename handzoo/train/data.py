@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 RECORD_KEYS = ("image", "K", "bbox", "side", "joints3d", "global_orient", "hand_pose", "betas")
+# read too when a shard has them (the posed hand's camera-frame placement, for re-rendering it)
+OPTIONAL_RECORD_KEYS = ("transl",)
 
 
 class ShardSamples(Dataset):
@@ -80,7 +82,9 @@ class ShardSamples(Dataset):
         starts = [0]
         for f in files:
             with np.load(f) as z:
-                self._parts.append({k: z[k] for k in RECORD_KEYS})
+                part = {k: z[k] for k in RECORD_KEYS}
+                part.update({k: z[k] for k in OPTIONAL_RECORD_KEYS if k in z.files})
+                self._parts.append(part)
             starts.append(starts[-1] + int(self._parts[-1]["image"].shape[0]))
             if limit is not None and starts[-1] >= limit:
                 break
@@ -158,7 +162,12 @@ def sample_to_scene(sample: Any, max_hands: int = 2) -> dict[str, Any]:
 
     Returns ``image``, ``K``, ``mask`` (H, W) uint8 (zeros when the sample has none), ``n_hands``
     and per hand (``max_hands`` rows, padding zero): ``side``, ``bbox``, ``joints3d``,
-    ``global_orient``, ``hand_pose``, ``betas``.
+    ``joints_valid`` (21 flags; ones when the sample has none), ``global_orient``, ``hand_pose``,
+    ``betas``, ``transl``; what a method needs to render the hands again (e.g. part labels):
+    ``vertices`` (``max_hands``, V, 3) camera-frame metres (V = 0 when the sample has none) with
+    ``has_vertices``, ``has_mano`` (the hand has ``global_orient``, ``hand_pose`` and ``betas``),
+    ``has_transl`` (and ``transl`` places the posed model in the camera frame), and
+    ``flat_hand_mean`` (the sample's pose convention: True unless its ``meta`` says otherwise).
 
     Raises:
         DatasetError: the sample lacks 3D joints, or has more than ``max_hands`` hands.
@@ -176,8 +185,16 @@ def sample_to_scene(sample: Any, max_hands: int = 2) -> dict[str, Any]:
             out[:n] = np.asarray(a, dtype).reshape(n, -1)[:, : int(np.prod(shape))].reshape(n, *shape)
         return out
 
+    def flag(present: bool) -> np.ndarray:
+        out = np.zeros(max_hands, np.uint8)
+        out[:n] = bool(present)
+        return out
+
     image = np.asarray(sample.image)
     mask = sample.mask if sample.mask is not None else np.zeros(image.shape[:2], np.uint8)
+    jv = np.ones((n, 21), np.float32) if sample.joints_valid is None else sample.joints_valid
+    verts = None if sample.vertices is None else np.asarray(sample.vertices, np.float32)
+    has_mano = all(mano.get(k) is not None for k in ("global_orient", "hand_pose", "betas"))
     return {
         "image": image,
         "K": np.asarray(sample.K, np.float32),
@@ -186,9 +203,16 @@ def sample_to_scene(sample: Any, max_hands: int = 2) -> dict[str, Any]:
         "side": pad(sample.side, (), np.int64),
         "bbox": pad(sample.bbox, (4,)),
         "joints3d": pad(sample.joints3d, (21, 3)),
+        "joints_valid": pad(jv, (21,)),
         "global_orient": pad(mano.get("global_orient"), (3,)),
         "hand_pose": pad(mano.get("hand_pose"), (45,)),
         "betas": pad(mano.get("betas"), (10,)),
+        "transl": pad(mano.get("transl"), (3,)),
+        "vertices": pad(verts, (0 if verts is None else verts.shape[1], 3)),
+        "has_vertices": flag(verts is not None),
+        "has_mano": flag(has_mano),
+        "has_transl": flag(has_mano and mano.get("transl") is not None),
+        "flat_hand_mean": bool((sample.meta or {}).get("mano_flat_hand_mean", True)),
     }
 
 

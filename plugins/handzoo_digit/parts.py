@@ -6,16 +6,27 @@ the kinematic joint that skins it most (argmax of the hand model's LBS weights: 
 model's joint ``k``, MANO's order for MANO and the open hand), and a pixel takes the part of the
 visible face's first vertex (:func:`handzoo.render.raster.rasterize`, z-buffered over both hands,
 so an occluding hand wins).
+
+:class:`PartLabeller` does it for a training scene record (:func:`handzoo.train.data.sample_to_scene`):
+it places each hand's mesh in the camera (the record's own vertices, or the hand model posed with
+the record's parameters and moved by ``transl`` or, without one, by the annotated wrist) and
+renders the labels in the crop's camera, intrinsics ``A @ K`` for the crop's affine map ``A``.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 import torch
 
 from handzoo.errors import ConfigError
 from handzoo.render.raster import rasterize
+from handzoo.types import LEFT, RIGHT
 
-__all__ = ["vertex_parts", "render_part_labels"]
+__all__ = ["vertex_parts", "render_part_labels", "PartLabeller", "crop_intrinsics"]
 
 
 def vertex_parts(hand_model: torch.nn.Module) -> torch.Tensor:
@@ -74,3 +85,112 @@ def render_part_labels(
     hit = pix >= 0
     out[hit] = face_label.to(pix.device)[pix[hit]]
     return out
+
+
+def crop_intrinsics(K: np.ndarray, trans: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """(3, 3) intrinsics of a crop: the image -> crop affine ``trans`` (2, 3) after ``K``, then a
+    uniform ``scale`` (e.g. 0.5 for DIGIT's 128-pixel labels of a 256-pixel crop: label pixel ``i``
+    is crop pixel ``2 i``, the nearest-neighbour subsampling the authors apply to their labels)."""
+    A = np.eye(3)
+    A[:2] = np.asarray(trans, np.float64).reshape(2, 3)
+    return np.diag([float(scale), float(scale), 1.0]) @ A @ np.asarray(K, np.float64)
+
+
+class PartLabeller:
+    """DIGIT's part labels of a training scene record, rendered from a hand model's parts.
+
+    Args:
+        hand_model: ``'openhand'`` or ``'mano'`` (right and left models; faces and parts from them).
+        mano_dir: folder of ``MANO_RIGHT.pkl`` / ``MANO_LEFT.pkl`` for ``'mano'`` (default
+            ``$HANDZOO_MANO_DIR``).
+
+    Raises:
+        ConfigError: unknown hand model. AssetError: MANO files missing.
+    """
+
+    def __init__(self, hand_model: str = "openhand", mano_dir: str | os.PathLike | None = None) -> None:
+        from handzoo.handmodels import hand_model as build_hand_model
+
+        self.name = str(hand_model)
+        kw: dict[str, Any] = {"mano_dir": mano_dir} if self.name == "mano" else {}
+        # flat_hand_mean=False: the model adds its mean pose; flat-convention records subtract it first
+        self.models = {
+            side: build_hand_model(self.name, side=name, flat_hand_mean=False, dtype=torch.float64, **kw).eval()
+            for side, name in ((RIGHT, "right"), (LEFT, "left"))
+        }
+        self.faces = {s: m.faces.long() for s, m in self.models.items()}
+        self.parts = {s: vertex_parts(m) for s, m in self.models.items()}
+        self.num_vertices = {s: int(m.num_vertices) for s, m in self.models.items()}
+
+    def hand_vertices(self, rec: Mapping[str, Any], h: int) -> torch.Tensor | None:
+        """(V, 3) float64 camera-frame vertices of hand ``h`` of a scene record, or None if the
+        record cannot place it (no vertices of this model, no parameters, no valid wrist).
+
+        Order of preference: the record's ``vertices`` (when their count is the model's); the
+        model posed with ``global_orient``, ``hand_pose``, ``betas`` and moved by ``transl``
+        (``has_transl``) or else so that its wrist lies on the annotated wrist (``joints3d``
+        joint 0, e.g. InterHand2.6M, whose MANO translation is in the world frame).
+        """
+        side = int(np.asarray(rec["side"]).reshape(-1)[h])
+        V = self.num_vertices[side]
+        if _flag(rec, "has_vertices", h):
+            v = np.asarray(rec["vertices"])[h]
+            if v.shape[0] == V:
+                return torch.as_tensor(v, dtype=torch.float64)
+        if not _flag(rec, "has_mano", h, default=_has_params(rec)):
+            return None
+        model = self.models[side]
+        go = torch.as_tensor(np.asarray(rec["global_orient"]).reshape(-1, 3)[h], dtype=torch.float64)[None]
+        hp = torch.as_tensor(np.asarray(rec["hand_pose"]).reshape(-1, 45)[h], dtype=torch.float64)[None]
+        betas = torch.as_tensor(np.asarray(rec["betas"]).reshape(-1, 10)[h], dtype=torch.float64)[None]
+        if bool(rec.get("flat_hand_mean", True)):
+            hp = hp - model.hand_mean
+        with torch.no_grad():
+            v, j = model(go, hp, betas[:, : model.num_betas])
+        v, j = v[0], j[0]
+        if _flag(rec, "has_transl", h, default="transl" in rec):
+            return v + torch.as_tensor(np.asarray(rec["transl"]).reshape(-1, 3)[h], dtype=torch.float64)
+        jv = rec.get("joints_valid")
+        if jv is not None and float(np.asarray(jv).reshape(-1, 21)[h, 0]) <= 0:
+            return None
+        wrist = torch.as_tensor(np.asarray(rec["joints3d"]).reshape(-1, 21, 3)[h, 0], dtype=torch.float64)
+        return v + (wrist - j[0])
+
+    def __call__(self, rec: Mapping[str, Any], K: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
+        """``(labels (H, W) int64, valid)`` for every hand of the record in the camera ``K``.
+
+        ``valid`` is False (labels all zero) when a hand of the record cannot be placed: rendering
+        only the others would teach background where that hand is.
+        """
+        n = int(rec.get("n_hands", 1))
+        sides = np.asarray(rec["side"]).reshape(-1)[:n]
+        placed: dict[int, torch.Tensor] = {}
+        for h in range(n):
+            v = self.hand_vertices(rec, h)
+            if v is None or int(sides[h]) in placed:
+                return np.zeros(size, np.int64), False
+            placed[int(sides[h])] = v
+        # placed in float64 above, rasterised in float32 (labels need no more)
+        r, left = (placed[s].float() if s in placed else None for s in (RIGHT, LEFT))
+        with torch.no_grad():
+            labels = render_part_labels(
+                r,
+                left,
+                self.faces[RIGHT],
+                self.faces[LEFT],
+                self.parts[RIGHT],
+                self.parts[LEFT],
+                torch.as_tensor(K, dtype=torch.float32),
+                size,
+            )
+        return labels.numpy(), True
+
+
+def _has_params(rec: Mapping[str, Any]) -> bool:
+    return all(k in rec for k in ("global_orient", "hand_pose", "betas"))
+
+
+def _flag(rec: Mapping[str, Any], key: str, h: int, default: bool = False) -> bool:
+    if key not in rec:
+        return bool(default)
+    return bool(np.asarray(rec[key]).reshape(-1)[h])

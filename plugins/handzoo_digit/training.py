@@ -1,24 +1,35 @@
 """Training samples for DIGIT from whole images with one or two hands (e.g. the open-hand generator).
 
 DIGIT predicts 2.5D joints of a right and a left hand in one crop, their handedness, the
-left-minus-right root depth and a per-pixel part segmentation; it has no hand model, so any
-data with 2D/3D joints trains its joint, root, handedness and bone terms. The crop is the
-method's own (the union of the hands' boxes, aspect fixed, x1.25, 256x256) with box scale and
-shift jitter and colour jitter; targets come from :func:`handzoo_digit.targets.sample_targets`.
-Part labels (``segm``) need a renderer that writes per-part masks, which the synthetic
-generator does not: ``segm_valid`` is 0 and the segmentation term is off.
+left-minus-right root depth and a per-pixel part segmentation; any data with 2D/3D joints trains
+its joint, root, handedness and bone terms. The crop is the method's own (the union of the
+hands' boxes, aspect fixed, x1.25, 256x256) with box scale and shift jitter, an optional in-plane
+rotation and colour jitter; targets come from :func:`handzoo_digit.targets.sample_targets`.
+
+Part labels (``segm``, 128x128: 0 background, 1-16 right hand, 17-32 left) are rendered for
+each sample from a hand model's part assignment (:class:`handzoo_digit.parts.PartLabeller`) in
+the crop's own camera, so they move with the image under every jitter and rotation: from the
+record's vertices (the open-hand generator's), or from its hand-model parameters (e.g.
+InterHand2.6M's MANO fits, with ``hand_model='mano'`` and the user's MANO files). A sample whose
+hands cannot all be placed has ``segm_valid`` 0 (no segmentation loss for it); with
+``hand_model=None``, or MANO files missing, the term is off for every sample (said once, as a
+warning, when the transform is built).
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from types import SimpleNamespace
 from typing import Any
 
 import cv2
 import numpy as np
 
-from handzoo.train.augment import colour_jitter, jitter_box
+from handzoo.errors import AssetError
+from handzoo.train.augment import colour_jitter, jitter_box, sample_rotation
 
+from .parts import PartLabeller, crop_intrinsics
 from .preprocess import crop_matrices, expand_box, union_box
 from .targets import sample_targets
 
@@ -26,7 +37,8 @@ __all__ = ["DigitTrainTransform"]
 
 
 class DigitTrainTransform:
-    """Scene record (:func:`handzoo.train.data.sample_to_scene`) -> ``img`` and DIGIT's targets.
+    """Scene record (:func:`handzoo.train.data.sample_to_scene`, or a one-hand shard record of
+    :class:`handzoo.train.data.ShardSamples`) -> ``img`` and DIGIT's targets, part labels included.
 
     Args:
         input_size: crop side (256).
@@ -35,7 +47,13 @@ class DigitTrainTransform:
         bbox_3d_size: depth range of the joints' bins (m).
         scale_jitter: box scale ``exp(U(-a, a))``.
         shift: box-centre shift ``U(-s, s)`` box sides.
+        rotation: in-plane rotation ``rotation * clip(N(0, 1), -2, 2)`` degrees with probability
+            ``rotation_prob`` (0 = off); image, joints and part labels turn together.
+        rotation_prob: share of rotated samples.
         colour: colour-jitter strength (0 = off).
+        hand_model: the model whose parts label the pixels (``'openhand'``, ``'mano'``), or None
+            for no part labels.
+        mano_dir: MANO files for ``hand_model='mano'`` (default ``$HANDZOO_MANO_DIR``).
         augment: False gives the evaluation crop.
         seed: base seed.
     """
@@ -48,29 +66,57 @@ class DigitTrainTransform:
         bbox_3d_size: float = 0.4,
         scale_jitter: float = 0.15,
         shift: float = 0.05,
+        rotation: float = 0.0,
+        rotation_prob: float = 0.6,
         colour: float = 1.0,
+        hand_model: str | None = "openhand",
+        mano_dir: str | os.PathLike | None = None,
         augment: bool = True,
         seed: int = 0,
     ) -> None:
         self.input_size, self.heatmap_size, self.segm_size = int(input_size), int(heatmap_size), int(segm_size)
         self.bbox_3d_size = float(bbox_3d_size)
         self.scale_jitter, self.shift, self.colour = float(scale_jitter), float(shift), float(colour)
+        self.rotation, self.rotation_prob = float(rotation), float(rotation_prob)
         self.augment, self.seed = bool(augment), int(seed)
+        self.labeller: PartLabeller | None = None
+        if hand_model is None:
+            warnings.warn(
+                "DIGIT training: no hand model configured, so no part labels: segmentation loss off", stacklevel=2
+            )
+        else:
+            try:
+                self.labeller = PartLabeller(hand_model, mano_dir)
+            except AssetError as exc:
+                warnings.warn(
+                    f"DIGIT training: no part labels, segmentation loss off ({exc}); "
+                    "to train it, give train_data.transform.mano_dir= or set $HANDZOO_MANO_DIR",
+                    stacklevel=2,
+                )
 
     def __call__(self, rec: dict[str, Any], index: int = 0) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, int(index)])
-        n = int(rec["n_hands"])
+        n = int(rec.get("n_hands", 1))
         image = np.asarray(rec["image"])
-        box = union_box(np.asarray(rec["bbox"], np.float64)[:n], image.shape[:2])
+        box = union_box(np.asarray(rec["bbox"], np.float64).reshape(-1, 4)[:n], image.shape[:2])
+        angle = 0.0
         if self.augment:
             box = jitter_box(box, rng, self.scale_jitter, self.shift)
             image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
+            angle = sample_rotation(rng, self.rotation, self.rotation_prob)
         S = self.input_size
         xywh = expand_box(np.asarray(box, np.float32), 1.0, 1.25)
         trans, _ = crop_matrices(xywh, (S, S))
+        if angle:
+            turn = np.eye(3)
+            turn[:2] = cv2.getRotationMatrix2D((S * 0.5, S * 0.5), angle, 1.0)
+            trans = (turn @ np.vstack([trans, [0.0, 0.0, 1.0]]))[:2]
         patch = cv2.warpAffine(image, trans.astype(np.float32), (S, S), flags=cv2.INTER_LINEAR)
         sample = SimpleNamespace(
-            K=rec["K"], side=np.asarray(rec["side"])[:n], joints3d=np.asarray(rec["joints3d"])[:n], joints_valid=None
+            K=rec["K"],
+            side=np.asarray(rec["side"]).reshape(-1)[:n],
+            joints3d=np.asarray(rec["joints3d"]).reshape(-1, 21, 3)[:n],
+            joints_valid=np.asarray(rec["joints_valid"]).reshape(-1, 21)[:n] if "joints_valid" in rec else None,
         )
         t = sample_targets(
             sample,
@@ -79,6 +125,10 @@ class DigitTrainTransform:
             heatmap_size=(self.heatmap_size,) * 3,
             bbox_3d_size=self.bbox_3d_size,
         )
+        G = self.segm_size
+        segm, segm_valid = np.zeros((G, G), np.int64), False
+        if self.labeller is not None:
+            segm, segm_valid = self.labeller(rec, crop_intrinsics(rec["K"], trans, G / S), (G, G))
         f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
         return {
             "img": f32(np.ascontiguousarray(patch.transpose(2, 0, 1)) / 255.0),
@@ -88,6 +138,6 @@ class DigitTrainTransform:
             "root_valid": f32(t["root_valid"]),
             "hand_type": f32(t["hand_type"]),
             "hand_type_valid": f32(t["hand_type_valid"]),
-            "segm": np.zeros((self.segm_size, self.segm_size), np.int64),
-            "segm_valid": np.float32(0.0),
+            "segm": segm,
+            "segm_valid": np.float32(segm_valid),
         }

@@ -209,7 +209,8 @@ def test_smhr_targets_put_a_unit_peak_at_each_hand_centre() -> None:
 
 @pytest.mark.slow
 def test_digit_on_openhand_scenes_falls(tiny_shards: Path, tmp_path: Path) -> None:
-    # DIGIT has no hand model: its network trains on the open-hand generator's two-hand images
+    # DIGIT's network on the open-hand generator's two-hand images, part labels rendered from
+    # the open hand's parts
     source = (
         "train_data.source={'type': 'scenes', 'dataset': 'synthetic', 'split': 'tiny', 'n': 2, 'seed': 7, "
         "'image_size': 96, 'two_hand_prob': 1.0, 'max_hands': 2}"
@@ -223,7 +224,7 @@ def test_digit_on_openhand_scenes_falls(tiny_shards: Path, tmp_path: Path) -> No
     ]
     curve = _run("digit-interhand-openhand", tiny_shards, tmp_path / "w", 8, source, *small)  # the recipe's lr
     assert {"loss_joint", "loss_rel_root_depth", "loss_hand_type", "loss_bone"} <= set(curve[0])
-    assert all(r["loss_segm"] == 0.0 for r in curve)  # no part labels in the synthetic data
+    assert curve[0]["loss_segm"] > 0.5  # part labels rendered for every crop: the term trains
     assert _falls(curve), [r["loss"] for r in curve]
 
 

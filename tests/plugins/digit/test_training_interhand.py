@@ -1,0 +1,137 @@
+"""DIGIT trains on InterHand2.6M (an official-layout stand-in) through ``handzoo-train``.
+
+The recipe ``digit-interhand`` reads whole images with ``handzoo.datasets``' loader (a ``scenes``
+source), crops them as DIGIT does and renders the part labels from MANO's parts posed with each
+sample's NeuralAnnot parameters, when MANO files are configured (here the MANO-format stand-in,
+never MANO), else trains without the segmentation term and says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from handzoo_digit.parts import crop_intrinsics
+from handzoo_digit.preprocess import crop_matrices, expand_box, union_box
+from handzoo_digit.training import DigitTrainTransform
+from test_training_segm import SMALL_CROP, SMALL_DIGIT
+
+from handzoo.testing import write_interhand, write_mano_standin
+from handzoo.train.data import SceneSamples
+from handzoo.types import LEFT, RIGHT
+
+
+@pytest.fixture(scope="module")
+def interhand(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The InterHand2.6M stand-in's train split: a right, a left and an interacting sample
+    (whose left wrist is invalid), with NeuralAnnot MANO parameters."""
+    root = tmp_path_factory.mktemp("InterHand2.6M")
+    write_interhand(root, split="train", seed=3)
+    return root
+
+
+@pytest.fixture(scope="module")
+def mano_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_mano_standin(tmp_path_factory.mktemp("mano"))
+
+
+def test_scene_records_carry_what_the_part_labels_need(interhand: Path) -> None:
+    src = SceneSamples("interhand26m", root=interhand, split="train", max_hands=2)
+    assert len(src) == 3
+    right, inter = src[0], src[2]
+    assert right["n_hands"] == 1 and int(right["side"][0]) == RIGHT
+    assert right["has_mano"].tolist() == [1, 0] and right["has_transl"].tolist() == [0, 0]
+    assert right["has_vertices"].tolist() == [0, 0] and not right["flat_hand_mean"]  # MANO's mean pose added
+    assert inter["n_hands"] == 2 and inter["side"].tolist() == [RIGHT, LEFT]
+    # the interacting sample's left wrist is invalid, so all its left joints are
+    assert inter["joints_valid"][0].all() and not inter["joints_valid"][1].any()
+
+
+def _posed_mano(rec: dict, h: int, mano_dir: Path) -> np.ndarray:
+    """The sample's MANO mesh in the camera, placed on the annotated wrist (independent of the labeller)."""
+    from handzoo.handmodels import hand_model
+
+    side = "right" if int(rec["side"][h]) == RIGHT else "left"
+    m = hand_model("mano", side=side, mano_dir=mano_dir, dtype=torch.float64)  # flat_hand_mean=False: smplx's
+    t = lambda k: torch.as_tensor(rec[k][h], dtype=torch.float64)[None]  # noqa: E731
+    v, j = m(t("global_orient"), t("hand_pose"), t("betas"))
+    return (v[0] - j[0, 0]).numpy() + rec["joints3d"][h, 0]
+
+
+def test_mano_part_labels_sit_on_the_sample_hands(interhand: Path, mano_dir: Path) -> None:
+    src = SceneSamples("interhand26m", root=interhand, split="train", max_hands=2)
+    tf = DigitTrainTransform(input_size=256, segm_size=128, hand_model="mano", mano_dir=mano_dir, augment=False)
+    for i, (lo, hi) in ((0, (1, 16)), (1, (17, 32))):
+        rec = src[i]
+        out = tf(rec, i)
+        assert float(out["segm_valid"]) == 1.0
+        vals = out["segm"][out["segm"] > 0]
+        assert vals.size > 100 and vals.min() >= lo and vals.max() <= hi
+        # every vertex of the posed MANO stand-in projects (crop camera) onto a labelled pixel
+        box = union_box(rec["bbox"][:1], rec["image"].shape[:2])
+        trans, _ = crop_matrices(expand_box(np.asarray(box, np.float32)))
+        uvw = _posed_mano(rec, 0, mano_dir) @ crop_intrinsics(rec["K"], trans, 0.5).T
+        uv = np.round(uvw[:, :2] / uvw[:, 2:]).astype(int)
+        inside = (uv >= 0).all(1) & (uv < 128).all(1)
+        assert inside.mean() > 0.5
+        assert (out["segm"][uv[inside, 1], uv[inside, 0]] > 0).mean() > 0.97
+    # a hand that cannot be placed (invalid wrist, no translation): no labels for the sample
+    out = tf(src[2], 2)
+    assert float(out["segm_valid"]) == 0.0 and not out["segm"].any()
+    assert out["hand_type"].tolist() == [1.0, 1.0] and out["joint_valid"][21:].sum() == 0
+
+
+def test_digit_trains_on_interhand_with_mano_part_labels(interhand: Path, mano_dir: Path, tmp_path: Path) -> None:
+    from handzoo.train.cli import main
+    from handzoo.train.hooks import read_loss_curve
+
+    iters, work = 6, tmp_path / "w"
+    args = [
+        "digit-interhand",
+        "--work-dir",
+        str(work),
+        "--max-iters",
+        str(iters),
+        "--batch-size",
+        "3",
+        "--accumulate",
+        "1",
+        "--workers",
+        "0",
+        "--no-val",
+        "--lr",
+        "1e-3",
+        "--cfg-options",
+        f"train_data.source.root={interhand}",
+        f"train_data.transform.mano_dir={mano_dir}",
+        "train_data.shuffle=False",
+        f"checkpoint_interval={iters}",
+        "log_interval=1",
+        SMALL_DIGIT,
+        *SMALL_CROP,
+    ]
+    assert main(args) == 0
+    curve = read_loss_curve(work)
+    loss = [r["loss"] for r in curve]
+    assert [r["iter"] for r in curve] == list(range(1, iters + 1))
+    assert np.isfinite(loss).all() and curve[0]["loss_segm"] > 0.3  # two of three samples labelled
+    assert loss[-1] < loss[0] and curve[-1]["loss_segm"] < curve[0]["loss_segm"], loss
+    assert (work / f"iter_{iters}.pth").is_file()
+
+
+def test_without_mano_files_the_recipe_trains_without_part_labels(
+    interhand: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handzoo.train.config import import_object, load_config
+
+    monkeypatch.delenv("HANDZOO_MANO_DIR", raising=False)
+    cfg = load_config("digit-interhand")
+    assert cfg.train_data.source.dataset == "interhand26m" and cfg.train_data.transform.hand_model == "mano"
+    tf_cfg = dict(cfg.train_data.transform)
+    with pytest.warns(UserWarning, match="segmentation loss off"):
+        tf = import_object(tf_cfg.pop("type"))(**tf_cfg)
+    out = tf(SceneSamples("interhand26m", root=interhand, split="train", max_hands=2)[0], 0)
+    assert float(out["segm_valid"]) == 0.0 and not out["segm"].any()
+    assert out["hand_type"].tolist() == [1.0, 0.0] and out["joint_valid"][:21].sum() > 10  # the rest trains
