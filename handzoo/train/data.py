@@ -166,8 +166,9 @@ def sample_to_scene(sample: Any, max_hands: int = 2) -> dict[str, Any]:
     ``betas``, ``transl``; what a method needs to render the hands again (e.g. part labels):
     ``vertices`` (``max_hands``, V, 3) camera-frame metres (V = 0 when the sample has none) with
     ``has_vertices``, ``has_mano`` (the hand has ``global_orient``, ``hand_pose`` and ``betas``),
-    ``has_transl`` (and ``transl`` places the posed model in the camera frame), and
-    ``flat_hand_mean`` (the sample's pose convention: True unless its ``meta`` says otherwise).
+    ``has_transl`` (and ``transl`` places the posed model in the camera frame),
+    ``flat_hand_mean`` (the sample's pose convention: True unless its ``meta`` says otherwise) and
+    ``hand_model`` (the model the parameters are for: its ``meta``'s, else ``'mano'``).
 
     Raises:
         DatasetError: the sample lacks 3D joints, or has more than ``max_hands`` hands.
@@ -213,6 +214,7 @@ def sample_to_scene(sample: Any, max_hands: int = 2) -> dict[str, Any]:
         "has_mano": flag(has_mano),
         "has_transl": flag(has_mano and mano.get("transl") is not None),
         "flat_hand_mean": bool((sample.meta or {}).get("mano_flat_hand_mean", True)),
+        "hand_model": str((sample.meta or {}).get("hand_model", "mano")),
     }
 
 

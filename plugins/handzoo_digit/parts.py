@@ -127,9 +127,10 @@ class PartLabeller:
         record cannot place it (no vertices of this model, no parameters, no valid wrist).
 
         Order of preference: the record's ``vertices`` (when their count is the model's); the
-        model posed with ``global_orient``, ``hand_pose``, ``betas`` and moved by ``transl``
-        (``has_transl``) or else so that its wrist lies on the annotated wrist (``joints3d``
-        joint 0, e.g. InterHand2.6M, whose MANO translation is in the world frame).
+        model posed with ``global_orient``, ``hand_pose``, ``betas`` (only when the record's
+        ``hand_model`` is this model: MANO parameters do not pose the open hand) and moved by
+        ``transl`` (``has_transl``) or else so that its wrist lies on the annotated wrist
+        (``joints3d`` joint 0, e.g. InterHand2.6M, whose MANO translation is in the world frame).
         """
         side = int(np.asarray(rec["side"]).reshape(-1)[h])
         V = self.num_vertices[side]
@@ -137,7 +138,10 @@ class PartLabeller:
             v = np.asarray(rec["vertices"])[h]
             if v.shape[0] == V:
                 return torch.as_tensor(v, dtype=torch.float64)
-        if not _flag(rec, "has_mano", h, default=_has_params(rec)):
+        if (
+            not _flag(rec, "has_mano", h, default=_has_params(rec))
+            or str(rec.get("hand_model", self.name)) != self.name
+        ):
             return None
         model = self.models[side]
         go = torch.as_tensor(np.asarray(rec["global_orient"]).reshape(-1, 3)[h], dtype=torch.float64)[None]

@@ -135,3 +135,16 @@ def test_without_mano_files_the_recipe_trains_without_part_labels(
     out = tf(SceneSamples("interhand26m", root=interhand, split="train", max_hands=2)[0], 0)
     assert float(out["segm_valid"]) == 0.0 and not out["segm"].any()
     assert out["hand_type"].tolist() == [1.0, 0.0] and out["joint_valid"][:21].sum() > 10  # the rest trains
+
+
+def test_parameters_of_another_hand_model_give_no_labels(interhand: Path, mano_dir: Path) -> None:
+    # MANO fits do not pose the open hand, nor open-hand vertices or parameters MANO
+    from handzoo_digit.parts import PartLabeller
+
+    K = np.array([[300.0, 0, 63.5], [0, 300.0, 63.5], [0, 0, 1]])
+    ih = SceneSamples("interhand26m", root=interhand, split="train", max_hands=2)[0]
+    assert ih["hand_model"] == "mano" and PartLabeller("mano", mano_dir)(ih, K, (32, 32))[1]
+    assert not PartLabeller("openhand")(ih, K, (32, 32))[1]
+    synth = SceneSamples("synthetic", max_hands=2, split="tiny", n=1, seed=7, image_size=64)[0]
+    assert synth["hand_model"] == "openhand" and PartLabeller("openhand")(synth, K, (32, 32))[1]
+    assert not PartLabeller("mano", mano_dir)(synth, K, (32, 32))[1]
