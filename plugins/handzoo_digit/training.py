@@ -50,6 +50,9 @@ class DigitTrainTransform:
         rotation: in-plane rotation ``rotation * clip(N(0, 1), -2, 2)`` degrees with probability
             ``rotation_prob`` (0 = off); image, joints and part labels turn together.
         rotation_prob: share of rotated samples.
+        flip: share of horizontally mirrored crops (the authors': 0.5). A mirrored right hand
+            looks like a left one, so the hands swap slots: joints, handedness, the relative root
+            depth (negated) and the part labels (1-16 <-> 17-32) follow.
         colour: colour-jitter strength (0 = off).
         hand_model: the model whose parts label the pixels (``'openhand'``, ``'mano'``), or None
             for no part labels.
@@ -68,6 +71,7 @@ class DigitTrainTransform:
         shift: float = 0.05,
         rotation: float = 0.0,
         rotation_prob: float = 0.6,
+        flip: float = 0.0,
         colour: float = 1.0,
         hand_model: str | None = "openhand",
         mano_dir: str | os.PathLike | None = None,
@@ -77,7 +81,7 @@ class DigitTrainTransform:
         self.input_size, self.heatmap_size, self.segm_size = int(input_size), int(heatmap_size), int(segm_size)
         self.bbox_3d_size = float(bbox_3d_size)
         self.scale_jitter, self.shift, self.colour = float(scale_jitter), float(shift), float(colour)
-        self.rotation, self.rotation_prob = float(rotation), float(rotation_prob)
+        self.rotation, self.rotation_prob, self.flip = float(rotation), float(rotation_prob), float(flip)
         self.augment, self.seed = bool(augment), int(seed)
         self.labeller: PartLabeller | None = None
         if hand_model is None:
@@ -99,11 +103,12 @@ class DigitTrainTransform:
         n = int(rec.get("n_hands", 1))
         image = np.asarray(rec["image"])
         box = union_box(np.asarray(rec["bbox"], np.float64).reshape(-1, 4)[:n], image.shape[:2])
-        angle = 0.0
+        angle, flip = 0.0, False
         if self.augment:
             box = jitter_box(box, rng, self.scale_jitter, self.shift)
             image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
             angle = sample_rotation(rng, self.rotation, self.rotation_prob)
+            flip = self.flip > 0 and bool(rng.random() < self.flip)
         S = self.input_size
         xywh = expand_box(np.asarray(box, np.float32), 1.0, 1.25)
         trans, _ = crop_matrices(xywh, (S, S))
@@ -111,10 +116,13 @@ class DigitTrainTransform:
             turn = np.eye(3)
             turn[:2] = cv2.getRotationMatrix2D((S * 0.5, S * 0.5), angle, 1.0)
             trans = (turn @ np.vstack([trans, [0.0, 0.0, 1.0]]))[:2]
+        if flip:  # crop pixel x -> S - 1 - x (pixel centres)
+            trans = np.array([[-1.0, 0.0, S - 1.0], [0.0, 1.0, 0.0]]) @ np.vstack([trans, [0.0, 0.0, 1.0]])
         patch = cv2.warpAffine(image, trans.astype(np.float32), (S, S), flags=cv2.INTER_LINEAR)
+        sides = np.asarray(rec["side"]).reshape(-1)[:n]
         sample = SimpleNamespace(
             K=rec["K"],
-            side=np.asarray(rec["side"]).reshape(-1)[:n],
+            side=(1 - sides) if flip else sides,  # RIGHT = 0, LEFT = 1: a mirrored hand changes slot
             joints3d=np.asarray(rec["joints3d"]).reshape(-1, 21, 3)[:n],
             joints_valid=np.asarray(rec["joints_valid"]).reshape(-1, 21)[:n] if "joints_valid" in rec else None,
         )
@@ -129,6 +137,8 @@ class DigitTrainTransform:
         segm, segm_valid = np.zeros((G, G), np.int64), False
         if self.labeller is not None:
             segm, segm_valid = self.labeller(rec, crop_intrinsics(rec["K"], trans, G / S), (G, G))
+            if flip:  # the mirrored right hand's parts are the left hand's, and conversely
+                segm = np.where(segm > 16, segm - 16, np.where(segm > 0, segm + 16, 0))
         f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
         return {
             "img": f32(np.ascontiguousarray(patch.transpose(2, 0, 1)) / 255.0),

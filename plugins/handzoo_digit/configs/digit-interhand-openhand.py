@@ -18,6 +18,7 @@ train_data = dict(
         type="handzoo_digit.training:DigitTrainTransform",
         scale_jitter=0.15,
         shift=0.05,
+        flip=0.5,  # the authors' mirror of half the crops (the hands swap slots)
         colour=1.0,
         hand_model="openhand",  # part labels from the open hand's parts (the generator's own model)
     ),

@@ -12,8 +12,8 @@
 #
 # Augmentation after the authors': box shift U(-0.15, 0.15) of its side, box scale exp(U(-0.25,
 # 0.25)) (theirs: 1 + 0.25 clip(N, -1, 1)), in-plane rotation of 45 degrees x clip(N, -2, 2) on
-# 60 % of the samples, colour jitter; no horizontal flip (theirs flips half the samples and swaps
-# the hands). Loss weights are the authors' (joints 1, root depth 1, handedness 1, segmentation
+# 60 % of the samples, a horizontal flip of half the crops (the hands swap slots and part ranges),
+# colour jitter. Loss weights are the authors' (joints 1, root depth 1, handedness 1, segmentation
 # 10, bones 0.1, from the card). Adam at 1e-4 without decay and 64 images per step (16 x 4
 # accumulated), as the authors'. The data root: `--cfg-options
 # train_data.source.root=/data/InterHand2.6M` (default $HANDZOO_DATA/InterHand2.6M).
@@ -29,6 +29,7 @@ train_data = dict(
         shift=0.15,
         rotation=45.0,
         rotation_prob=0.6,
+        flip=0.5,
         colour=1.0,
         hand_model="mano",
         mano_dir=None,

@@ -134,7 +134,8 @@ def test_without_mano_files_the_recipe_trains_without_part_labels(
         tf = import_object(tf_cfg.pop("type"))(**tf_cfg)
     out = tf(SceneSamples("interhand26m", root=interhand, split="train", max_hands=2)[0], 0)
     assert float(out["segm_valid"]) == 0.0 and not out["segm"].any()
-    assert out["hand_type"].tolist() == [1.0, 0.0] and out["joint_valid"][:21].sum() > 10  # the rest trains
+    # the rest trains (one hand: in either slot, the recipe mirrors half the crops)
+    assert out["hand_type"].sum() == 1.0 and out["joint_valid"].sum() > 10
 
 
 def test_parameters_of_another_hand_model_give_no_labels(interhand: Path, mano_dir: Path) -> None:

@@ -210,3 +210,24 @@ def test_openhand_recipe_trains_the_segmentation_term(tmp_path: Path) -> None:
     loss = [r["loss"] for r in curve]
     assert all(np.isfinite(loss)) and segm[0] > 0.5  # labels present: cross-entropy of 33 classes
     assert segm[-1] < segm[0] and loss[-1] < loss[0], (segm, loss)
+
+
+def test_a_mirrored_crop_swaps_the_hands(scenes: SceneSamples) -> None:
+    # the authors' flip: the same crop mirrored, a right hand now in the left slot and conversely
+    # (labels at the crop's own 256 pixels, so mirroring is exactly pixel x <-> 255 - x)
+    fixed = {"scale_jitter": 0.0, "shift": 0.0, "colour": 0.0, "segm_size": 256}
+    plain, mirrored = DigitTrainTransform(**fixed), DigitTrainTransform(flip=1.0, **fixed)
+    for i in range(len(scenes)):
+        a, b = plain(scenes[i], i), mirrored(scenes[i], i)
+        np.testing.assert_allclose(b["img"], a["img"][:, :, ::-1], atol=2 / 255)
+        assert b["hand_type"].tolist() == a["hand_type"][::-1].tolist()
+        assert float(b["rel_root_bin"]) == pytest.approx(64 - float(a["rel_root_bin"]), abs=1e-4)
+        for sl_a, sl_b in ((slice(0, 21), slice(21, 42)), (slice(21, 42), slice(0, 21))):
+            np.testing.assert_allclose(b["joints25d"][sl_b, 0], 64 * 255 / 256 - a["joints25d"][sl_a, 0], atol=1e-3)
+            np.testing.assert_allclose(b["joints25d"][sl_b, 1:], a["joints25d"][sl_a, 1:], atol=1e-3)
+            np.testing.assert_array_equal(b["joint_valid"][sl_b], a["joint_valid"][sl_a])
+        # labels: mirrored, with the ranges swapped (up to triangle-edge ties)
+        swapped = np.where(a["segm"] > 16, a["segm"] - 16, np.where(a["segm"] > 0, a["segm"] + 16, 0))[:, ::-1]
+        hand = (b["segm"] > 0) | (swapped > 0)
+        assert (b["segm"][hand] == swapped[hand]).mean() > 0.99
+        assert set(np.unique(b["segm"])) == set(np.unique(swapped))
