@@ -47,6 +47,9 @@ class DigitTrainTransform:
         bbox_3d_size: depth range of the joints' bins (m).
         scale_jitter: box scale ``exp(U(-a, a))``.
         shift: box-centre shift ``U(-s, s)`` box sides.
+        scale_factor: > 0 switches to the authors' law: the expanded box is shifted by
+            ``U(-shift, shift)`` of its width and height and scaled by ``1 + a * clip(N(0, 1), -1, 1)``
+            (their 0.15 and 0.25); ``scale_jitter`` is then unused.
         rotation: in-plane rotation ``rotation * clip(N(0, 1), -2, 2)`` degrees with probability
             ``rotation_prob`` (0 = off); image, joints and part labels turn together.
         rotation_prob: share of rotated samples.
@@ -54,6 +57,7 @@ class DigitTrainTransform:
             looks like a left one, so the hands swap slots: joints, handedness, the relative root
             depth (negated) and the part labels (1-16 <-> 17-32) follow.
         colour: colour-jitter strength (0 = off).
+        channel_gain: per-channel gain ``U(1 - g, 1 + g)`` (the authors' colour augmentation, 0.2).
         hand_model: the model whose parts label the pixels (``'openhand'``, ``'mano'``), or None
             for no part labels.
         mano_dir: MANO files for ``hand_model='mano'`` (default ``$HANDZOO_MANO_DIR``).
@@ -69,10 +73,12 @@ class DigitTrainTransform:
         bbox_3d_size: float = 0.4,
         scale_jitter: float = 0.15,
         shift: float = 0.05,
+        scale_factor: float = 0.0,
         rotation: float = 0.0,
         rotation_prob: float = 0.6,
         flip: float = 0.0,
         colour: float = 1.0,
+        channel_gain: float = 0.0,
         hand_model: str | None = "openhand",
         mano_dir: str | os.PathLike | None = None,
         augment: bool = True,
@@ -82,6 +88,7 @@ class DigitTrainTransform:
         self.bbox_3d_size = float(bbox_3d_size)
         self.scale_jitter, self.shift, self.colour = float(scale_jitter), float(shift), float(colour)
         self.rotation, self.rotation_prob, self.flip = float(rotation), float(rotation_prob), float(flip)
+        self.scale_factor, self.channel_gain = float(scale_factor), float(channel_gain)
         self.augment, self.seed = bool(augment), int(seed)
         self.labeller: PartLabeller | None = None
         if hand_model is None:
@@ -103,14 +110,24 @@ class DigitTrainTransform:
         n = int(rec.get("n_hands", 1))
         image = np.asarray(rec["image"])
         box = union_box(np.asarray(rec["bbox"], np.float64).reshape(-1, 4)[:n], image.shape[:2])
-        angle, flip = 0.0, False
+        angle, flip, move, scale = 0.0, False, np.zeros(2), 1.0
         if self.augment:
-            box = jitter_box(box, rng, self.scale_jitter, self.shift)
-            image = (colour_jitter(image, rng, self.colour) * 255.0 + 0.5).astype(np.uint8)
+            if self.scale_factor > 0:  # the authors' law, on the expanded box below
+                move = rng.uniform(-self.shift, self.shift, 2)
+                scale = 1.0 + self.scale_factor * float(np.clip(rng.normal(), -1.0, 1.0))
+            else:
+                box = jitter_box(box, rng, self.scale_jitter, self.shift)
+            x = colour_jitter(image, rng, self.colour)
+            if self.channel_gain > 0:
+                x = np.clip(x * rng.uniform(1 - self.channel_gain, 1 + self.channel_gain, 3).astype(np.float32), 0, 1)
+            image = (x * 255.0 + 0.5).astype(np.uint8)
             angle = sample_rotation(rng, self.rotation, self.rotation_prob)
             flip = self.flip > 0 and bool(rng.random() < self.flip)
         S = self.input_size
         xywh = expand_box(np.asarray(box, np.float32), 1.0, 1.25)
+        if self.scale_factor > 0 and self.augment:
+            centre = xywh[:2] + xywh[2:] * (0.5 + move)
+            xywh = np.concatenate([centre - xywh[2:] * scale / 2, xywh[2:] * scale]).astype(np.float32)
         trans, _ = crop_matrices(xywh, (S, S))
         if angle:
             turn = np.eye(3)

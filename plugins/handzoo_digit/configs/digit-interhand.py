@@ -10,12 +10,12 @@
 # term is off (a warning says so) and the other four terms train. Samples without MANO fits get
 # segm_valid 0, as in the authors' data (their part labels exist where MANO does).
 #
-# Augmentation after the authors': box shift U(-0.15, 0.15) of its side, box scale exp(U(-0.25,
-# 0.25)) (theirs: 1 + 0.25 clip(N, -1, 1)), in-plane rotation of 45 degrees x clip(N, -2, 2) on
-# 60 % of the samples, a horizontal flip of half the crops (the hands swap slots and part ranges),
-# colour jitter. Loss weights are the authors' (joints 1, root depth 1, handedness 1, segmentation
-# 10, bones 0.1, from the card). Adam at 1e-4 without decay and 64 images per step (16 x 4
-# accumulated), as the authors'. The data root: `--cfg-options
+# The authors' augmentation: the expanded box shifted by U(-0.15, 0.15) of its width and height and
+# scaled by 1 + 0.25 clip(N, -1, 1), in-plane rotation of 45 degrees x clip(N, -2, 2) on 60 % of
+# the samples, a horizontal flip of half the crops (the hands swap slots and part ranges), a
+# per-channel colour gain U(0.8, 1.2). Loss weights are the authors' (joints 1, root depth 1,
+# handedness 1, segmentation 10, bones 0.1, from the card). Adam at 1e-4 without decay and 64
+# images per step (16 x 4 accumulated), as the authors'. The data root: `--cfg-options
 # train_data.source.root=/data/InterHand2.6M` (default $HANDZOO_DATA/InterHand2.6M).
 variant = "digit-interhand"
 seed = 0
@@ -25,12 +25,13 @@ train_data = dict(
     source=dict(type="scenes", dataset="interhand26m", split="train", root=None, max_hands=2),
     transform=dict(
         type="handzoo_digit.training:DigitTrainTransform",
-        scale_jitter=0.25,
+        scale_factor=0.25,
         shift=0.15,
         rotation=45.0,
         rotation_prob=0.6,
         flip=0.5,
-        colour=1.0,
+        colour=0.0,
+        channel_gain=0.2,
         hand_model="mano",
         mano_dir=None,
     ),
