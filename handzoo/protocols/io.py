@@ -316,13 +316,21 @@ def read_fh_ground_truth(gt_dir: Path, n_joints: int = 21) -> tuple[np.ndarray, 
 
 
 def _points_file(path: Path, what: str, n_points: int | None) -> np.ndarray:
-    """(N, P, 3) float64 of a ground-truth JSON file of point lists (the fast reader when it applies)."""
-    data = _read_bytes(path, what, DatasetNotFoundError)
-    fast = parse_number_lists(data)
-    if _is_points(fast, n_points):
-        return _check_points(fast, path.name, AnnotationError)
-    items, where = _decode(data, path, what, DatasetNotFoundError)
-    return points_array(items, path.name, n_points, AnnotationError, where is None, where)
+    """(N, P, 3) float64 of a ground-truth JSON file of point lists (from the ground-truth cache when current)."""
+    from handzoo.protocols._gtcache import cached_array
+
+    def parse() -> np.ndarray:
+        data = _read_bytes(path, what, DatasetNotFoundError)
+        fast = parse_number_lists(data)
+        if _is_points(fast, n_points):
+            return _check_points(fast, path.name, AnnotationError)
+        items, where = _decode(data, path, what, DatasetNotFoundError)
+        return points_array(items, path.name, n_points, AnnotationError, where is None, where)
+
+    if not path.is_file():
+        return parse()  # the reader's error
+    arr = cached_array(path, f"json-points/{n_points}", parse)
+    return arr if _is_points(arr, n_points) else parse()
 
 
 def _is_points(a: Any, n_points: int | None, n_samples: int | None = None) -> bool:

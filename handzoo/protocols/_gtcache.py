@@ -1,0 +1,119 @@
+"""A cache of parsed ground-truth arrays, so that a second scoring run does not parse the same text again.
+
+Ground-truth files do not change between runs, but parsing them is a large part of an evaluation
+(FreiHAND's ``evaluation_verts.json`` holds 9.2 million numbers: about 1.5 s of CPU). After a file
+has been read and checked, its float64 array is stored as an ``.npy`` file; the next run loads it
+(tens of milliseconds) when the file's resolved path, size, modification time (ns), inode,
+status-change time and a CRC-32 of its content are all unchanged (the whole content up to 16 MB;
+above that, 64 blocks of 64 KB spread over the file: a rewrite of a file that large always moves
+its modification time).
+
+Location: ``$HANDZOO_SCORE_CACHE`` when set (``off``, ``0`` or an empty value disables the cache),
+else ``scoring-gt/`` in the handzoo cache folder (``$HANDZOO_CACHE``, else
+``$XDG_CACHE_HOME/handzoo``, else ``~/.cache/handzoo``). One entry per ground-truth file is kept
+(a changed file replaces its entry). The cache is best effort: an unreadable, truncated or
+foreign entry is ignored and rewritten, and a cache folder that cannot be written is not an
+error. Delete the folder to clear it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SCORE_CACHE_ENV", "score_cache_dir", "cached_array"]
+
+SCORE_CACHE_ENV = "HANDZOO_SCORE_CACHE"
+_FORMAT = "handzoo-gt-cache/1"  # part of every key: bump it when what is stored changes
+_OFF = ("", "0", "off", "false", "no")
+_FULL_CRC_BYTES = 16 << 20
+_BLOCKS, _BLOCK_BYTES = 64, 64 << 10
+
+
+def score_cache_dir() -> Path | None:
+    """The ground-truth cache folder, or None when ``$HANDZOO_SCORE_CACHE`` turns the cache off."""
+    env = os.environ.get(SCORE_CACHE_ENV)
+    if env is not None:
+        return None if env.strip().lower() in _OFF else Path(env).expanduser()
+    from handzoo.hub.cache import cache_dir
+
+    return cache_dir() / "scoring-gt"
+
+
+def _names(path: Path, tag: str) -> tuple[str, str] | None:
+    """(prefix for every state of this file, full entry name), or None when the file cannot be stat'ed."""
+    try:
+        real = path.resolve()
+        st = real.stat()
+    except OSError:
+        return None
+    try:
+        crc = _content_crc(real, st.st_size)
+    except OSError:
+        return None
+    who = hashlib.sha256(f"{_FORMAT}|{tag}|{real}".encode()).hexdigest()[:24]
+    state = f"{st.st_size}|{st.st_mtime_ns}|{st.st_ino}|{st.st_ctime_ns}|{crc}"
+    return who, f"{who}-{hashlib.sha256(state.encode()).hexdigest()[:16]}.npy"
+
+
+def _content_crc(path: Path, size: int) -> int:
+    """CRC-32 of the whole file up to ``_FULL_CRC_BYTES``, else of evenly spread blocks (and the last one)."""
+    with open(path, "rb") as fh:
+        if size <= _FULL_CRC_BYTES:
+            return zlib.crc32(fh.read())
+        crc = 0
+        for k in range(_BLOCKS):
+            fh.seek((size - _BLOCK_BYTES) * k // (_BLOCKS - 1))
+            crc = zlib.crc32(fh.read(_BLOCK_BYTES), crc)
+        return crc
+
+
+def _load(entry: Path) -> np.ndarray | None:
+    try:
+        arr = np.load(entry, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    return arr if isinstance(arr, np.ndarray) and arr.dtype == np.float64 else None
+
+
+def _store(root: Path, who: str, name: str, arr: np.ndarray) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".{name}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(arr, dtype=np.float64), allow_pickle=False)
+        os.replace(tmp, root / name)
+        for old in root.glob(f"{who}-*.npy"):  # earlier states of the same file
+            if old.name != name:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+def cached_array(path: Path, tag: str, parse: Callable[[], np.ndarray]) -> np.ndarray:
+    """``parse()``'s float64 array for the ground-truth file ``path``, from the cache when it is current.
+
+    Args:
+        path: the ground-truth file the array comes from (its state is the key).
+        tag: what is read from it (the reader and its options), part of the key.
+        parse: reads and checks the file; called on a miss (its errors propagate, nothing is stored).
+
+    Returns:
+        The array (a fresh one; the cache is never aliased).
+    """
+    root = score_cache_dir()
+    names = _names(path, tag) if root is not None else None
+    if root is None or names is None:
+        return parse()
+    who, name = names
+    hit = _load(root / name)
+    if hit is not None:
+        return hit
+    arr = parse()
+    _store(root, who, name, arr)
+    return arr

@@ -1,0 +1,85 @@
+"""The ground-truth cache: a hit returns the parsed array, any change of the file is a miss."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from handzoo.protocols import _gtcache
+from handzoo.protocols.io import read_fh_ground_truth
+
+
+def _write_gt(d: Path, seed: int, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    xyz, verts = rng.normal(size=(n, 21, 3)), rng.normal(size=(n, 30, 3))
+    (d / "evaluation_xyz.json").write_text(json.dumps(xyz.tolist()))
+    (d / "evaluation_verts.json").write_text(json.dumps(verts.tolist()))
+    return xyz, verts
+
+
+@pytest.fixture()
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv(_gtcache.SCORE_CACHE_ENV, str(root))
+    return root
+
+
+def test_second_read_comes_from_the_cache(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    xyz, verts = _write_gt(tmp_path, 0)
+    gx, gv = read_fh_ground_truth(tmp_path)
+    assert np.array_equal(gx, xyz) and np.array_equal(gv, verts)
+    assert len(list(cache.glob("*.npy"))) == 2
+    calls = []
+    real = _gtcache._store
+    monkeypatch.setattr(_gtcache, "_store", lambda *a: calls.append(a) or real(*a))
+    gx2, gv2 = read_fh_ground_truth(tmp_path)
+    assert np.array_equal(gx2, xyz) and np.array_equal(gv2, verts) and not calls  # no parse, no store
+
+
+def test_a_changed_file_is_read_again_and_replaces_its_entry(tmp_path: Path, cache: Path) -> None:
+    _write_gt(tmp_path, 0)
+    read_fh_ground_truth(tmp_path)
+    xyz, verts = _write_gt(tmp_path, 1)  # same sizes of arrays, new numbers, written at once
+    gx, gv = read_fh_ground_truth(tmp_path)
+    assert np.array_equal(gx, xyz) and np.array_equal(gv, verts)
+    assert len(list(cache.glob("*.npy"))) == 2  # the old states were removed
+
+
+def test_same_size_same_time_different_content_is_a_miss(tmp_path: Path, cache: Path) -> None:
+    """A rewrite within one timestamp tick (same size, same mtime) is caught by the content CRC."""
+    import os
+
+    f = tmp_path / "a.json"
+    f.write_text("[1.5, 2.5]")
+    st = f.stat()
+    assert _gtcache.cached_array(f, "t", lambda: np.array([1.5, 2.5])).tolist() == [1.5, 2.5]
+    f.write_text("[3.5, 4.5]")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _gtcache.cached_array(f, "t", lambda: np.array([3.5, 4.5])).tolist() == [3.5, 4.5]
+
+
+def test_corrupt_entries_are_ignored_and_the_cache_can_be_turned_off(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xyz, _ = _write_gt(tmp_path, 2)
+    read_fh_ground_truth(tmp_path)
+    for entry in cache.glob("*.npy"):
+        entry.write_bytes(entry.read_bytes()[:40])  # truncated
+    gx, _ = read_fh_ground_truth(tmp_path)
+    assert np.array_equal(gx, xyz)
+    monkeypatch.setenv(_gtcache.SCORE_CACHE_ENV, "off")
+    assert _gtcache.score_cache_dir() is None
+    gx, _ = read_fh_ground_truth(tmp_path)
+    assert np.array_equal(gx, xyz)
+
+
+def test_unwritable_cache_folder_is_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(_gtcache.SCORE_CACHE_ENV, str(blocker / "sub"))
+    xyz, _ = _write_gt(tmp_path, 3)
+    gx, _ = read_fh_ground_truth(tmp_path)
+    assert np.array_equal(gx, xyz)
