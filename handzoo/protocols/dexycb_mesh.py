@@ -204,7 +204,9 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         "in the true frame, as handzoo rows are, the numbers are the same",
         "EXTENSION, not in H2ONet's released evaluate(): its paper also reports PA AUC_J / AUC_V and F@5 / "
         "F@15; handzoo adds them FreiHAND-style (EvalUtil PCK <= on numpy.linspace(0, 50 mm, 100), F-score "
-        "strict < on the Procrustes-aligned root-relative vertices) as metrics only, never as scores.txt keys",
+        "strict < on the Procrustes-aligned root-relative vertices) as metrics only, never as scores.txt keys; "
+        "evaluate() computes them, score_files() (handzoo-bench score) only with paper_metrics=True "
+        "(--paper-metrics): by default it computes the official key set alone",
     )
     headline = ("PA-MPJPE", "PA-MPVPE", "F@5", "F@15", "MPJPE", "MPVPE")
     pck = PCKSpec(0.0, 0.05, 100, "m")
@@ -219,6 +221,7 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         notes: list[str],
         progress: ProgressSink = NULL_PROGRESS,
         gt_root: np.ndarray | None = None,
+        paper_metrics: bool = True,
     ) -> ProtocolResult:
         from handzoo.protocols._fscore import fscores
         from handzoo.protocols._np import align_w_scale, point_errors, root_align
@@ -238,9 +241,15 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         }
         extra = dict.fromkeys(("PA-AUC-J", "PA-AUC-V", "F@5", "F@15"), nan)
         curves = {}
-        joints_al = summarize_errors(point_errors(pj_al, gj))
-        extra["PA-AUC-J"] = joints_al.auc
-        curves["joints_pa"] = curve_dict(joints_al.thresholds * 1000.0, joints_al.pck)
+        if paper_metrics:
+            joints_al = summarize_errors(point_errors(pj_al, gj))
+            extra["PA-AUC-J"] = joints_al.auc
+            curves["joints_pa"] = curve_dict(joints_al.thresholds * 1000.0, joints_al.pck)
+        else:
+            notes = notes + [
+                "paper-only metrics (PA-AUC-J, PA-AUC-V, F@5, F@15) not computed: the official evaluate() has "
+                "none of them (ask with --paper-metrics / paper_metrics=True)"
+            ]
         if gt_verts is not None and pred_verts is not None:
             if gt_verts.shape[1] != pred_verts.shape[1]:
                 raise SubmissionError(
@@ -259,11 +268,12 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
             pv_al = align_w_scale(gv, pv)
             scores["pa_mpvpe"] = float(_per_sample_mean(pv_al * 1000.0, gv * 1000.0))
             scores["score"] = scores["pa_mpjpe"] + scores["pa_mpvpe"]
-            verts_al = summarize_errors(point_errors(pv_al, gv))
-            extra["PA-AUC-V"] = verts_al.auc
-            curves["vertices_pa"] = curve_dict(verts_al.thresholds * 1000.0, verts_al.pck)
-            f = fscores(gv, pv_al, self.fscore_thresholds, progress.task("F-scores", len(gv)))[0]
-            extra["F@5"], extra["F@15"] = (float(x) for x in f.mean(0))
+            if paper_metrics:
+                verts_al = summarize_errors(point_errors(pv_al, gv))
+                extra["PA-AUC-V"] = verts_al.auc
+                curves["vertices_pa"] = curve_dict(verts_al.thresholds * 1000.0, verts_al.pck)
+                f = fscores(gv, pv_al, self.fscore_thresholds, progress.task("F-scores", len(gv)))[0]
+                extra["F@5"], extra["F@15"] = (float(x) for x in f.mean(0))
         else:
             notes = notes + ["no vertices given: MPVPE and PA-MPVPE are not computed (NaN)"]
         metrics = {
@@ -316,10 +326,22 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         )
 
     def score_files(
-        self, gt_dir: str | Path, pred_file: str | Path, progress: ProgressSink = NULL_PROGRESS
+        self,
+        gt_dir: str | Path,
+        pred_file: str | Path,
+        progress: ProgressSink = NULL_PROGRESS,
+        paper_metrics: bool = False,
     ) -> ProtocolResult:
         """Score ``pred.json`` against ``evaluation_xyz.json`` / ``evaluation_verts.json`` (and, when
-        present, ``evaluation_verts_root.json``) in ``gt_dir``."""
+        present, ``evaluation_verts_root.json``) in ``gt_dir``.
+
+        Args:
+            gt_dir: the ground-truth folder.
+            pred_file: the submission (or a folder holding ``pred.json``).
+            progress: progress sink.
+            paper_metrics: also compute the paper-only metrics (PA-AUC-J/V, F@5/F@15); the
+                official evaluate() computes none of them, so by default they are NaN.
+        """
         progress.task("reading files")
         gx, gv = read_fh_ground_truth(Path(gt_dir))
         px, pv = read_fh_prediction(Path(pred_file), len(gx))
@@ -328,4 +350,4 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         if root_file.is_file():
             roots = read_json(root_file, "GT mesh roots", AnnotationError)
             root = verts_root(roots, gx, root_file.name, AnnotationError)
-        return self._score_native(gx, px, gv, pv, [], progress, root)
+        return self._score_native(gx, px, gv, pv, [], progress, root, paper_metrics)

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from handzoo.errors import HandzooError
+from handzoo.errors import ConfigError, HandzooError
 from handzoo.protocols import PROTOCOL_ALIASES, get_protocol, list_protocols
 from handzoo.protocols._progress import rich_progress
 from handzoo.protocols.report import result_payload, write_outputs
@@ -46,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print scores.json on stdout instead of a table")
     parser.add_argument("--no-plot", action="store_true", help="do not draw pck.png")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--paper-metrics",
+        action="store_true",
+        help="also compute metrics that a protocol's paper reports but its official script does not "
+        "(dexycb-h2onet: PA-AUC-J/V, F@5, F@15); off by default, so the run does the official work only",
+    )
 
 
 def _table(result_scores: dict[str, float], notes: list[str], written: dict[str, Path], seconds: float) -> None:
@@ -77,8 +83,18 @@ def run(args: argparse.Namespace) -> int:
     protocol = get_protocol(args.protocol)
     quiet = bool(getattr(args, "json", False) or getattr(args, "no_progress", False))
     t0 = time.perf_counter()
+    extra = {}
+    if getattr(args, "paper_metrics", False):
+        import inspect
+
+        if "paper_metrics" not in inspect.signature(protocol.score_files).parameters:
+            raise ConfigError(
+                f"protocol {protocol.name!r} has no paper-only metrics",
+                hint="--paper-metrics applies to dexycb-h2onet; drop it for this protocol",
+            )
+        extra["paper_metrics"] = True
     with rich_progress(not quiet) as progress:
-        result = protocol.score_files(args.gt_dir, args.pred, progress)
+        result = protocol.score_files(args.gt_dir, args.pred, progress, **extra)
     seconds = time.perf_counter() - t0
     inputs = {"gt_dir": str(args.gt_dir), "pred": str(args.pred)}
     written = write_outputs(result, protocol, args.out, inputs, plot=not getattr(args, "no_plot", False))

@@ -136,3 +136,25 @@ def test_h2onet_paper_extras_equal_freihand_official(fh_inputs, scenario: str) -
     assert_close(res.metrics["PA-MPJPE"], fh["xyz_al_mean3d"] * 10, "PA-MPJPE")
     assert set(res.scores) == {"mpjpe", "pa_mpjpe", "mpvpe", "pa_mpvpe", "score"}
     assert res.units["F@5"] == "fraction" and "vertices_pa" in res.curves
+
+
+def test_h2onet_paper_metrics_only_when_asked(fh_inputs, tmp_path: Path) -> None:
+    """``handzoo-bench score`` does the official work by default; --paper-metrics adds the extras."""
+    from handzoo.errors import ConfigError
+
+    d = fh_inputs
+    pred = write_fh_files(tmp_path, d["gt_xyz"], d["gt_verts"], d["pred_xyz_noise"], d["pred_verts_noise"])
+    proto = get_protocol("dexycb-h2onet")
+    plain = proto.score_files(tmp_path, pred)
+    assert np.isnan(plain.metrics["F@5"]) and np.isnan(plain.metrics["PA-AUC-J"])
+    assert any("--paper-metrics" in n for n in plain.notes)
+    full = proto.score_files(tmp_path, pred, paper_metrics=True)
+    assert plain.scores == full.scores
+    fh = load_golden("freihand")["scenarios"]["noise"]["scores"]
+    assert_close(full.metrics["F@5"], fh["f_al_score_5"], "F@5")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    common = ["--gt-dir", str(tmp_path), "--pred", str(pred), "--out", str(tmp_path / "o"), "--no-plot", "--json"]
+    assert run(parser.parse_args(["--protocol", "dexycb-h2onet", "--paper-metrics", *common])) == 0
+    with pytest.raises(ConfigError, match="paper-only"):
+        run(parser.parse_args(["--protocol", "freihand", "--paper-metrics", *common]))
