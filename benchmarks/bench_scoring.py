@@ -36,6 +36,7 @@ import os
 import pickle
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,20 +53,27 @@ SIZES = {
     "freihand": 3960,
     "ho3d-v2": 11524,
     "ho3d-v3": 20137,
-    "dexycb": 20000,
-    "dexycb-handoccnet": 20000,
-    "dexycb-h2onet": 20000,
-    "interhand": 20000,
+    "dexycb": 98954,
+    "dexycb-handoccnet": 78000,
+    "dexycb-h2onet": 5000,
+    "interhand": 352897,
 }
 SIZE_NOTES = {
     "freihand": "official evaluation-set size (eval.py db_size)",
     "ho3d-v2": "official evaluation-set size (eval.py db_size v2)",
     "ho3d-v3": "official evaluation-set size (eval.py db_size v3)",
-    "dexycb": "the toolkit takes any number of images; the s0_test size was not confirmed from a primary source "
-    "in this run, so 20000 images are timed (both scorers are linear in the number of images)",
-    "dexycb-handoccnet": "as dexycb",
-    "dexycb-h2onet": "as dexycb",
-    "interhand": "the InterHand2.6M test size depends on the version/subset; 20000 samples are timed (linear)",
+    "dexycb": "s0_test images with a hand-pose annotation (the toolkit's valid samples): 98,954 as reported by a "
+    "user of the toolkit's s0 split (github.com/patienceFromZhou/simpleHand/issues/15); HandOccNet's "
+    "maintainer thread says 'over 90K' (github.com/namepllet/HandOccNet/issues/25). Not confirmed from the "
+    "toolkit itself, which prints the count only when run on the dataset",
+    "dexycb-handoccnet": "HandOccNet's DEX_YCB_s0_test_data.json holds about 78K samples (invalid official samples "
+    "removed; github.com/namepllet/HandOccNet/issues/25, maintainer's answer); the exact count is in the "
+    "released annotation file, not in the repository: 78,000 are timed",
+    "dexycb-h2onet": "timed at 5,000 samples, not the ~78K of the DexYCB s0 test set its loader reads: the three "
+    "JSON files (GT joints, GT meshes, predictions) would be ~7.8 GB at full size, beyond this machine's free "
+    "disk and memory (the official json.load needs ~25 GB); both scorers are linear in the samples",
+    "interhand": "InterHand2.6M test (H+M) of the 5 fps release InterNet is evaluated on: 352,897 frames "
+    "(mks0601.github.io/InterHand2.6M, v0.0 table; the 30 fps v1.0 test set has 849,160)",
 }
 N_VERTS = 778
 
@@ -301,6 +309,11 @@ def bench_case(
         pred = write_case(proto, case, n, d, seed=seed)
         marker.write_text(str(pred))
     gt = d
+    # ours runs with its ground-truth cache in the case folder, emptied first: run 0 parses the
+    # ground truth (cold), the later runs load it from the cache (warm)
+    cache = d / "gt-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = dict(env, HANDZOO_SCORE_CACHE=str(cache))
     runs, rss, cpu, payload, failures = [], [], [], {}, []
     for r in range(args.repeats):
         try:
@@ -314,10 +327,17 @@ def bench_case(
         cpu.append(_LAST_CPU[0])
         payload = json.loads(text)
         log(f"  ours {proto} {case}: {wall:.2f} s ({_LAST_CPU[0]:.2f} s CPU), {peak:.0f} MiB")
+    warm, warm_cpu = (runs[1:], cpu[1:]) if len(runs) > 1 else (runs, cpu)
     res: dict[str, Any] = {
         "samples": n,
-        "ours": {"median_s": round(statistics.median(runs), 3), "runs_s": [round(x, 3) for x in runs]}
-        | {"cpu_s": round(statistics.median(cpu), 3), "peak_rss_mib": round(max(rss), 1)},
+        "ours": {"median_s": round(statistics.median(warm), 3), "runs_s": [round(x, 3) for x in runs]}
+        | {"cpu_s": round(statistics.median(warm_cpu), 3), "peak_rss_mib": round(max(rss), 1)}
+        | {"cold_s": round(runs[0], 3), "cold_cpu_s": round(cpu[0], 3)}
+        | {
+            "runs_note": "runs_s[0] is cold (ground-truth cache emptied first: every file parsed); median_s / "
+            "cpu_s are the median of the warm runs after it (ground truth loaded from the cache), or the cold "
+            "run when it is the only one"
+        },
     }
     if failures:
         res["ours"]["failed_runs"] = failures
@@ -363,6 +383,8 @@ def bench_case(
             res["numbers"]["scores_txt_identical"] = mine == off["scores"]["scores_txt"]
     res["speedup"] = round(entry["estimated_s"] / res["ours"]["median_s"], 1)
     res["speedup_cpu"] = round(entry["estimated_cpu_s"] / max(res["ours"]["cpu_s"], 1e-3), 1)
+    res["speedup_cold"] = round(entry["estimated_s"] / res["ours"]["cold_s"], 1)
+    res["speedup_cpu_cold"] = round(entry["estimated_cpu_s"] / max(res["ours"]["cold_cpu_s"], 1e-3), 1)
     return res
 
 
@@ -377,11 +399,14 @@ t1 = time.process_time()
 out = {"import_cpu_s": t1 - t0}
 if sys.argv[1] in ("freihand", "ho3d-v2", "ho3d-v3", "dexycb-h2onet"):
     gx, gv = read_fh_ground_truth(Path(sys.argv[2]))
-    px, pv = read_fh_prediction(Path(sys.argv[3]), len(gx))
     t2 = time.process_time()
-    out["read_json_cpu_s"] = t2 - t1
+    px, pv = read_fh_prediction(Path(sys.argv[3]), len(gx))
+    t3 = time.process_time()
+    out["read_gt_cpu_s (cache warm)"] = t2 - t1
+    out["read_pred_json_cpu_s"] = t3 - t2
     proto.score_files(sys.argv[2], sys.argv[3])
-    out["score_files_cpu_s (read + score)"] = time.process_time() - t2
+    out["score_files_cpu_s (read + score)"] = time.process_time() - t3
+    out["score_only_cpu_s (difference)"] = out["score_files_cpu_s (read + score)"] - (t3 - t1)
 else:
     proto.score_files(sys.argv[2], sys.argv[3])
     out["score_files_cpu_s (read + score)"] = time.process_time() - t1
@@ -392,8 +417,9 @@ print(json.dumps({k: round(v, 3) for k, v in out.items()}))
 def breakdown(proto: str, gt: Path, pred: Path, env: dict[str, str]) -> dict[str, float]:
     """CPU seconds of ours by phase (one extra, untimed-by-wall run in a fresh process).
 
-    For the JSON protocols the files are read once on their own (``read_json_cpu_s``), then
-    ``score_files`` reads them again and scores: scoring alone is the difference of the two.
+    For the JSON protocols the files are read once on their own (ground truth from the warm
+    cache, predictions parsed), then ``score_files`` reads them again and scores: scoring alone is
+    the difference of the two.
     """
     _, _, text = run_timed([sys.executable, "-c", _BREAKDOWN, proto, str(gt), str(pred)], env)
     return json.loads(text.strip().splitlines()[-1]) | {"process_cpu_s": round(_LAST_CPU[0], 3)}
@@ -455,14 +481,19 @@ def _write(args: argparse.Namespace, env: dict[str, str], load_before: tuple[flo
     """Write the JSON document (targets checked over the cases done so far)."""
     cases = args.cases.split(",")
     fh = results.get("freihand", {})
+
+    def ok(key: str) -> dict[str, bool]:
+        return {p: all(r[c].get(key, 0) >= 10 for c in cases if c in r) for p, r in results.items()}
+
     checks = {
         "freihand_max_s_both_cases": 5.0,
-        "freihand_ok": all(fh.get(c, {}).get("ours", {}).get("median_s", 1e9) <= 5.0 for c in ("near", "far")),
+        "freihand_ok (warm)": all(fh.get(c, {}).get("ours", {}).get("median_s", 1e9) <= 5.0 for c in ("near", "far")),
+        "freihand_ok (cold)": all(fh.get(c, {}).get("ours", {}).get("cold_s", 1e9) <= 5.0 for c in ("near", "far")),
         "speedup_min": 10.0,
-        "speedup_ok": {p: all(r[c].get("speedup", 0) >= 10 for c in cases if c in r) for p, r in results.items()},
-        "speedup_cpu_ok": {
-            p: all(r[c].get("speedup_cpu", 0) >= 10 for c in cases if c in r) for p, r in results.items()
-        },
+        "speedup_ok (warm, wall)": ok("speedup"),
+        "speedup_ok (cold, wall)": ok("speedup_cold"),
+        "speedup_cpu_ok (warm)": ok("speedup_cpu"),
+        "speedup_cpu_ok (cold)": ok("speedup_cpu_cold"),
         "numbers_ok": {
             p: all(r[c].get("numbers", {}).get("max_rel_diff", 1) <= 1e-9 for c in cases if c in r)
             for p, r in results.items()
