@@ -83,6 +83,7 @@ def test_mano_part_labels_sit_on_the_sample_hands(interhand: Path, mano_dir: Pat
     assert out["hand_type"].tolist() == [1.0, 1.0] and out["joint_valid"][21:].sum() == 0
 
 
+@pytest.mark.slow
 def test_digit_trains_on_interhand_with_mano_part_labels(interhand: Path, mano_dir: Path, tmp_path: Path) -> None:
     from handzoo.train.cli import main
     from handzoo.train.hooks import read_loss_curve

@@ -186,6 +186,7 @@ def test_without_a_hand_model_the_term_is_off_and_says_so(scenes: SceneSamples, 
     assert float(tf(scenes[0], 0)["segm_valid"]) == 0.0
 
 
+@pytest.mark.slow
 def test_openhand_recipe_trains_the_segmentation_term(tmp_path: Path) -> None:
     from handzoo.train.cli import main
     from handzoo.train.hooks import read_loss_curve
