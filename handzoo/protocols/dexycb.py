@@ -31,17 +31,21 @@ def read_dexycb_pair(gt_dir: Path, pred_file: Path) -> tuple[np.ndarray, np.ndar
     Raises:
         SubmissionError: malformed results or ground-truth ids missing from them.
     """
-    from handzoo.errors import AnnotationError, DatasetNotFoundError
+    from handzoo.errors import DatasetNotFoundError
 
     if not gt_dir.is_dir():
         raise DatasetNotFoundError(f"ground-truth directory not found: {gt_dir}", hint="check --gt-dir")
-    gt_ids, gt, _ = read_joint_txt(gt_dir / DEXYCB_GT_FILE, "ground truth", AnnotationError)
+    gt_ids, gt = _read_gt_txt(gt_dir / DEXYCB_GT_FILE)
     ids, pred, dup = read_joint_txt(pred_file, "results file")
-    where = {int(i): k for k, i in enumerate(ids)}
-    missing = [int(i) for i in gt_ids if int(i) not in where]
-    if missing:
+    # ids are unique (read_joint_txt keeps the last line of a repeated id): match by binary search
+    order = np.argsort(ids, kind="stable")
+    pos = np.minimum(np.searchsorted(ids[order], gt_ids), len(ids) - 1)
+    found = ids[order][pos] == gt_ids
+    if not found.all():
+        missing = gt_ids[~found]
         raise SubmissionError(
-            f"results file lacks {len(missing)} of the {len(gt_ids)} ground-truth image ids (first: {missing[:5]})",
+            f"results file lacks {len(missing)} of the {len(gt_ids)} ground-truth image ids "
+            f"(first: {[int(i) for i in missing[:5]]})",
             hint="write one line per evaluated image: image_id, then 21 x (x, y, z) in mm",
         )
     notes = []
@@ -52,8 +56,33 @@ def read_dexycb_pair(gt_dir: Path, pred_file: Path) -> tuple[np.ndarray, np.ndar
     extra = len(ids) - len(gt_ids)
     if extra > 0:
         notes.append(f"{extra} result lines have no ground truth and were ignored (as the toolkit)")
-    take = np.array([where[int(i)] for i in gt_ids], dtype=np.int64)
-    return gt_ids, gt, pred[take], notes
+    return gt_ids, gt, pred[order[pos]], notes
+
+
+class _NotCacheable(Exception):
+    """Image ids that a float64 array cannot hold exactly (beyond 2^53)."""
+
+
+def _read_gt_txt(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, joints)`` of the ground-truth ``joint_3d.txt``, from the ground-truth cache when current."""
+    from handzoo.errors import AnnotationError
+    from handzoo.protocols._gtcache import cached_array
+
+    def parse() -> np.ndarray:
+        ids, joints, _ = read_joint_txt(path, "ground truth", AnnotationError)
+        if len(ids) and int(np.abs(ids).max()) >= 2**53:
+            raise _NotCacheable
+        return np.concatenate([ids.astype(np.float64)[:, None], joints.reshape(len(ids), 63)], 1)
+
+    if not path.is_file():
+        return read_joint_txt(path, "ground truth", AnnotationError)[:2]
+    try:
+        table = cached_array(path, "joint-txt", parse)
+    except _NotCacheable:
+        return read_joint_txt(path, "ground truth", AnnotationError)[:2]
+    if table.ndim != 2 or table.shape[1] != 64:
+        return read_joint_txt(path, "ground truth", AnnotationError)[:2]
+    return table[:, 0].astype(np.int64), table[:, 1:].reshape(-1, 21, 3)
 
 
 class DexYCBToolkitProtocol(Protocol):

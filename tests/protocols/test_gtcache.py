@@ -83,3 +83,19 @@ def test_unwritable_cache_folder_is_not_an_error(tmp_path: Path, monkeypatch: py
     xyz, _ = _write_gt(tmp_path, 3)
     gx, _ = read_fh_ground_truth(tmp_path)
     assert np.array_equal(gx, xyz)
+
+
+def test_dexycb_ground_truth_txt_is_cached_with_exact_ids(tmp_path: Path, cache: Path) -> None:
+    from handzoo.protocols.dexycb import _read_gt_txt
+
+    rng = np.random.default_rng(4)
+    joints = rng.normal(scale=100, size=(4, 21, 3))
+    for ids, cached in (([7, 3, 2**40, 5], True), ([1, 2**60 + 1, 3, 4], False)):
+        f = tmp_path / f"gt{cached}.txt"
+        f.write_text(
+            "".join(f"{i}," + ",".join(repr(float(x)) for x in j.reshape(-1)) + "\n" for i, j in zip(ids, joints))
+        )
+        for _ in range(2):  # parsed, then (when the ids fit a float64) from the cache
+            got_ids, got = _read_gt_txt(f)
+            assert got_ids.tolist() == ids and np.array_equal(got, joints)
+    assert len(list(cache.glob("*.npy"))) == 1
