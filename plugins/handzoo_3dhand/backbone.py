@@ -11,12 +11,21 @@ float64) into the preceding convolution, in NHWC layout (same numbers to float r
 float32 CPU model the oneDNN plan of :func:`handzoo.backbones.fusion.fused_resnet_trunk` (ReLUs and
 residual sums inside the convolutions), else folded eager modules. The copy is rebuilt
 whenever a parameter or buffer changes and is not part of the state dict.
+
+Large batches run the high-resolution stages (stem, max-pool, ``layer1``, ``layer2``) in chunks of
+a few images, then ``layer3`` and ``layer4`` on the whole batch. Each image's result is the same
+(every operation is per image), but no intermediate map outgrows the C library's size limit for
+recycled heap memory (32 MiB): a 32-image batch otherwise maps fresh zeroed pages for its
+134 MB stem output, its 200 MB channels-last input copy and each 32 MiB ``layer1`` map on every
+call (about 10% of the CPU time, spent in the kernel). A chunk's channels-last copy of the input
+goes into a small per-thread buffer the backbone keeps between calls.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -32,6 +41,8 @@ __all__ = ["ThreeDHandResNet", "ThreeDHandStem", "fold_batchnorm"]
 
 _STAGES = ("conv1", "bn1", "act1", "maxpool", "layer1", "layer2", "layer3", "layer4")
 _ARCHS = ("resnet18", "resnet34", "resnet50")
+#: largest stem output (bytes) of one chunk of the high-resolution stages (see the module docstring)
+CHUNK_BYTES = 16 * 2**20
 
 
 class ThreeDHandStem(nn.Conv2d):
@@ -125,15 +136,51 @@ class ThreeDHandResNet(Backbone):
             with torch.inference_mode(False), torch.no_grad():
                 trunk = nn.Sequential(OrderedDict((s, copy.deepcopy(getattr(self, s))) for s in _STAGES)).eval()
                 fused = fused_resnet_trunk(trunk)  # oneDNN plan (float32 CPU); else folded eager copy
+                # where layer3 starts: the plan lists blocks, the eager copy the stages
+                split = 2 + len(self.layer1) + len(self.layer2) if fused is not None else _STAGES.index("layer3")
                 if fused is None:
                     fused = fold_batchnorm(trunk).to(memory_format=torch.channels_last)
-            self._fused_cache.update(key=key, module=fused)
+            self._fused_cache.update(key=key, module=fused, split=split)
         return self._fused_cache["module"]  # type: ignore[return-value]
+
+    def _input_buffer(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        """A channels-last buffer of ``shape`` kept between calls (one per thread)."""
+        buffers: dict = self._fused_cache.setdefault("inputs", {})
+        key = threading.get_ident()
+        buf = buffers.get(key)
+        if buf is None or tuple(buf.shape) != shape or buf.dtype != like.dtype or buf.device != like.device:
+            if len(buffers) >= 4:
+                buffers.clear()
+            with torch.inference_mode(False):
+                buf = torch.empty(shape, dtype=like.dtype, device=like.device, memory_format=torch.channels_last)
+            buffers[key] = buf
+        return buf
+
+    def _run_fused(self, images: torch.Tensor) -> torch.Tensor:
+        """The folded trunk, the high-resolution stages in chunks (see the module docstring)."""
+        fused = self._fused()
+        if not isinstance(fused, nn.Sequential) or images.dim() != 4:
+            return fused(images.contiguous(memory_format=torch.channels_last))
+        n, _, h, w = images.shape
+        per_image = self.conv1.out_channels * ((h + 1) // 2) * ((w + 1) // 2) * images.element_size()
+        chunk = max(1, CHUNK_BYTES // max(per_image, 1))
+        if n <= chunk:
+            return fused(images.contiguous(memory_format=torch.channels_last))
+        split = int(self._fused_cache["split"])  # type: ignore[call-overload]
+        high, low = fused[:split], fused[split:]
+        channels_last = images.is_contiguous(memory_format=torch.channels_last)
+        parts = []
+        for start in range(0, n, chunk):
+            x = images[start : start + chunk]
+            if not channels_last:
+                x = self._input_buffer(tuple(x.shape), x).copy_(x)
+            parts.append(high(x))
+        return low(torch.cat(parts).contiguous(memory_format=torch.channels_last))
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Return ``[features]`` of shape (B, C, H/32, W/32)."""
         if self.fuse_inference and not self.training and not torch.is_grad_enabled():
-            return [self._fused()(images.contiguous(memory_format=torch.channels_last))]
+            return [self._run_fused(images)]
         x = images
         for stage in _STAGES:
             x = getattr(self, stage)(x)

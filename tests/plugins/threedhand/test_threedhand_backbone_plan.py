@@ -1,0 +1,51 @@
+"""The inference plan of the 3D-hand trunk: a chunked batch gives each image's own features."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from handzoo_3dhand import backbone as bb
+from handzoo_3dhand.backbone import ThreeDHandResNet, ThreeDHandStem
+
+
+def _trunk(dtype: torch.dtype, in_channels: int) -> ThreeDHandResNet:
+    torch.manual_seed(0)
+    stem = ThreeDHandStem(in_channels) if in_channels != 3 else None
+    net = ThreeDHandResNet("resnet18", stem=stem).to(dtype).eval()
+    with torch.no_grad():  # non-trivial BatchNorm statistics, so folding matters
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+    return net
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["plan", "eager"])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
+def test_chunked_batch_matches_one_image_at_a_time(monkeypatch, dtype, channels_last) -> None:
+    net = _trunk(dtype, 24)
+    x = torch.rand(5, 24, 64, 64, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        singles = torch.cat([net(x[i : i + 1])[0] for i in range(5)])
+        monkeypatch.setattr(bb, "CHUNK_BYTES", 2 * 64 * 32 * 32 * x.element_size())  # two images a chunk
+        chunked = net(x)[0]
+        again = net(x)[0]  # the kept input buffer is reused
+    assert chunked.shape == (5, 512, 2, 2)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    torch.testing.assert_close(chunked, singles, rtol=0, atol=tol)
+    torch.testing.assert_close(again, chunked, rtol=0, atol=0)
+    if not channels_last:
+        assert len(net._fused_cache["inputs"]) == 1
+
+
+def test_chunked_plan_matches_the_unfused_trunk(monkeypatch) -> None:
+    net = _trunk(torch.float32, 3)
+    x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    monkeypatch.setattr(bb, "CHUNK_BYTES", 1)  # one image a chunk
+    with torch.no_grad():
+        fused = net(x)[0]
+        net.fuse_inference = False
+        plain = net(x)[0]
+    torch.testing.assert_close(fused, plain, rtol=0, atol=1e-4)
