@@ -14,37 +14,52 @@ The bottom of the contracts layer. It imports nothing of handzoo above :mod:`han
 
 from __future__ import annotations
 
-from handzoo.catalogue.cards import (
-    CARD_PACKAGE,
-    BenchLimits,
-    BundledWeights,
-    HubWeights,
-    InputSpec,
-    ModelCard,
-    OriginalWeights,
-    PaperRef,
-    PaperResult,
-    ResultKey,
-    Status,
-    WeightsSources,
-    builtin_card_paths,
-    load_card,
-    parse_card,
-    render_card,
-)
-from handzoo.catalogue.datasets import DATA_ENV, DatasetSpec, dataset_spec, dataset_specs, locate_root, register_dataset
-from handzoo.catalogue.hand_models import HAND_MODEL_NAMES, HAND_MODELS, HandModelSpec, hand_model_spec
-from handzoo.catalogue.names import (
-    DATASET_NAMES,
-    METRIC_NAMES,
-    PROTOCOL_NAMES,
-    NameTable,
-    canonical_metric,
-    spelling_key,
-)
-from handzoo.catalogue.protocols import PROTOCOL_IDS, declare_protocol
-from handzoo.catalogue.records import Cell, CellResult, SkippedCell
-from handzoo.catalogue.results import matches, paper_result_key, result_key
+from handzoo._lazy import lazy_getattr
+
+# name -> submodule holding it: loaded on first use, so that reading a protocol or dataset name
+# (catalogue.names) does not import the model-card machinery (yaml, schema checks)
+_LAZY = {
+    "CARD_PACKAGE": "cards",
+    "BenchLimits": "cards",
+    "BundledWeights": "cards",
+    "HubWeights": "cards",
+    "InputSpec": "cards",
+    "ModelCard": "cards",
+    "OriginalWeights": "cards",
+    "PaperRef": "cards",
+    "PaperResult": "cards",
+    "ResultKey": "cards",
+    "Status": "cards",
+    "WeightsSources": "cards",
+    "builtin_card_paths": "cards",
+    "load_card": "cards",
+    "parse_card": "cards",
+    "render_card": "cards",
+    "DATA_ENV": "datasets",
+    "DatasetSpec": "datasets",
+    "dataset_spec": "datasets",
+    "dataset_specs": "datasets",
+    "locate_root": "datasets",
+    "register_dataset": "datasets",
+    "HAND_MODEL_NAMES": "hand_models",
+    "HAND_MODELS": "hand_models",
+    "HandModelSpec": "hand_models",
+    "hand_model_spec": "hand_models",
+    "DATASET_NAMES": "names",
+    "METRIC_NAMES": "names",
+    "PROTOCOL_NAMES": "names",
+    "NameTable": "names",
+    "canonical_metric": "names",
+    "spelling_key": "names",
+    "PROTOCOL_IDS": "protocols",
+    "declare_protocol": "protocols",
+    "Cell": "records",
+    "CellResult": "records",
+    "SkippedCell": "records",
+    "matches": "results",
+    "paper_result_key": "results",
+    "result_key": "results",
+}
 
 __all__ = [
     "CARD_PACKAGE",
@@ -88,3 +103,5 @@ __all__ = [
     "result_key",
     "spelling_key",
 ]
+
+__getattr__ = lazy_getattr(__name__, _LAZY)

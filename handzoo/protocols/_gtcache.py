@@ -40,9 +40,12 @@ def score_cache_dir() -> Path | None:
     env = os.environ.get(SCORE_CACHE_ENV)
     if env is not None:
         return None if env.strip().lower() in _OFF else Path(env).expanduser()
-    from handzoo.hub.cache import cache_dir
-
-    return cache_dir() / "scoring-gt"
+    # the weights cache's root (handzoo.hub.cache, which protocols may not import): the same rule
+    root = os.environ.get("HANDZOO_CACHE")
+    if root:
+        return Path(root).expanduser() / "scoring-gt"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "handzoo" / "scoring-gt"
 
 
 def _names(path: Path, tag: str) -> tuple[str, str] | None:
