@@ -240,6 +240,8 @@ class DigitRootHandHead(Head):
     def forward(self, features: list[torch.Tensor] | torch.Tensor, **ctx: Any) -> dict[str, torch.Tensor]:
         """Return ``root_logits`` (B, 64), ``rel_root_bin`` (B,), ``hand_logits`` (B, 2)."""
         x = features[0] if isinstance(features, (list, tuple)) else features
-        feat = self.trunk(x).flatten(2).mean(2)
+        # the mean over an NCHW-contiguous map, as the authors reduce it (the inference plan's
+        # trunk returns channels-last; a strided mean rounds differently)
+        feat = self.trunk(x).contiguous().flatten(2).mean(2)
         root = self.root_fc(feat)
         return {"root_logits": root, "rel_root_bin": soft_argmax_1d(root), "hand_logits": self.hand_fc(feat)}

@@ -4,6 +4,16 @@ One float64 and one float32 forward over three crops: the two seeded crops and t
 pipeline makes from the seeded image and its two-hand box. float64 must agree to 1e-8; float32
 within the authors' own float32 noise floor (their output change under a 1e-6 relative input
 perturbation, ``floor32_*`` in the fixture).
+
+The exact path (``fuse_inference=False``) runs the authors' operators in their order and equals
+their float32 outputs bit for bit. The inference plan rounds differently (BatchNorm folded, NHWC
+oneDNN convolutions, the soft-argmax expectation from its marginals), and the floor is too narrow
+for any float32 arithmetic that rounds differently from theirs: their own float32 outputs are
+1.25 (root logits), 1.54 (handedness logits) and 1.93 (2.5D joints) floors away from their float64
+outputs, so even an exactly rounded network would be more than one floor from them; their own
+code run with one thread or one image at a time instead of two moves by up to 1.25 floors. The
+plan is held to two floors of their float32 outputs and, against their float64 outputs, to their
+own float32 error plus one floor.
 """
 
 from __future__ import annotations
@@ -132,6 +142,16 @@ def test_inference_plan_float32_within_twice_the_noise_floor(outputs: dict, gold
     ours = _net_outputs(outputs[torch.float32], slice(0, 2))[key]
     floor = float(golden["floor32_" + key])
     assert np.abs(ours - golden["net32_" + key]).max() <= 2 * floor
+
+
+@pytest.mark.parametrize("key", FLOAT32_KEYS)
+def test_inference_plan_float32_as_accurate_as_the_authors_float32(outputs: dict, golden: dict, key: str) -> None:
+    """Against the authors' float64 outputs, the plan's float32 error is at most their own
+    float32 error plus one noise floor (the plan rounds differently, not worse)."""
+    ours = _net_outputs(outputs[torch.float32], slice(0, 2))[key]
+    floor = float(golden["floor32_" + key])
+    theirs = np.abs(golden["net32_" + key].astype(np.float64) - golden["net64_" + key]).max()
+    assert np.abs(ours - golden["net64_" + key]).max() <= theirs + floor
 
 
 def test_pipeline_float64(digit_model, outputs: dict, golden: dict, pipeline) -> None:
