@@ -19,6 +19,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from handzoo.errors import ConfigError, DatasetError
+from handzoo.types import LEFT, RIGHT
 
 __all__ = [
     "ShardSamples",
@@ -167,6 +168,9 @@ def sample_to_scene(sample: Any, max_hands: int = 2) -> dict[str, Any]:
     ``vertices`` (``max_hands``, V, 3) camera-frame metres (V = 0 when the sample has none) with
     ``has_vertices``, ``has_mano`` (the hand has ``global_orient``, ``hand_pose`` and ``betas``),
     ``has_transl`` (and ``transl`` places the posed model in the camera frame),
+    ``transl_world`` with ``has_transl_world`` and ``world_to_camera`` (3, 4) (metres: a
+    world-frame fit's translation and the camera's extrinsics, when the sample's ``meta`` holds
+    them as InterHand2.6M's does: ``mano_world``, ``camrot``, ``campos`` in mm),
     ``flat_hand_mean`` (the sample's pose convention: True unless its ``meta`` says otherwise) and
     ``hand_model`` (the model the parameters are for: its ``meta``'s, else ``'mano'``).
 
@@ -196,6 +200,7 @@ def sample_to_scene(sample: Any, max_hands: int = 2) -> dict[str, Any]:
     jv = np.ones((n, 21), np.float32) if sample.joints_valid is None else sample.joints_valid
     verts = None if sample.vertices is None else np.asarray(sample.vertices, np.float32)
     has_mano = all(mano.get(k) is not None for k in ("global_orient", "hand_pose", "betas"))
+    transl_world, has_world, world_to_camera = _world_placement(sample, n, max_hands, has_mano)
     return {
         "image": image,
         "K": np.asarray(sample.K, np.float32),
@@ -213,9 +218,34 @@ def sample_to_scene(sample: Any, max_hands: int = 2) -> dict[str, Any]:
         "has_vertices": flag(verts is not None),
         "has_mano": flag(has_mano),
         "has_transl": flag(has_mano and mano.get("transl") is not None),
+        "transl_world": transl_world,
+        "has_transl_world": has_world,
+        "world_to_camera": world_to_camera,
         "flat_hand_mean": bool((sample.meta or {}).get("mano_flat_hand_mean", True)),
         "hand_model": str((sample.meta or {}).get("hand_model", "mano")),
     }
+
+
+def _world_placement(sample: Any, n: int, max_hands: int, has_mano: bool) -> tuple[np.ndarray, ...]:
+    """Per hand ``transl_world`` (m) and ``has_transl_world``, and the (3, 4) world -> camera map
+    (m), from ``meta['mano_world'][side]['trans']``, ``meta['camrot']`` and ``meta['campos']`` (mm)."""
+    transl = np.zeros((max_hands, 3), np.float32)
+    has = np.zeros(max_hands, np.uint8)
+    w2c = np.zeros((3, 4), np.float32)
+    meta = sample.meta or {}
+    world = meta.get("mano_world")
+    if not has_mano or not isinstance(world, dict) or meta.get("camrot") is None or meta.get("campos") is None:
+        return transl, has, w2c
+    R = np.asarray(meta["camrot"], np.float64).reshape(3, 3)
+    w2c[:, :3] = R
+    w2c[:, 3] = -R @ np.asarray(meta["campos"], np.float64).reshape(3) / 1000.0
+    names = {RIGHT: "right", LEFT: "left"}
+    for h, side in enumerate(np.asarray(sample.side).reshape(-1)[:n]):
+        fit = world.get(names.get(int(side), ""))
+        if isinstance(fit, dict) and fit.get("trans") is not None:
+            transl[h] = np.asarray(fit["trans"], np.float64).reshape(3)
+            has[h] = 1
+    return transl, has, w2c
 
 
 class SceneSamples(Dataset):

@@ -9,8 +9,9 @@ so an occluding hand wins).
 
 :class:`PartLabeller` does it for a training scene record (:func:`handzoo.train.data.sample_to_scene`):
 it places each hand's mesh in the camera (the record's own vertices, or the hand model posed with
-the record's parameters and moved by ``transl`` or, without one, by the annotated wrist) and
-renders the labels in the crop's camera, intrinsics ``A @ K`` for the crop's affine map ``A``.
+the record's parameters and moved by ``transl``, by a world-frame fit's translation seen through
+the camera's extrinsics, or else onto the annotated wrist) and renders the labels in the crop's
+camera, intrinsics ``A @ K`` for the crop's affine map ``A``.
 """
 
 from __future__ import annotations
@@ -129,8 +130,10 @@ class PartLabeller:
         Order of preference: the record's ``vertices`` (when their count is the model's); the
         model posed with ``global_orient``, ``hand_pose``, ``betas`` (only when the record's
         ``hand_model`` is this model: MANO parameters do not pose the open hand) and moved by
-        ``transl`` (``has_transl``) or else so that its wrist lies on the annotated wrist
-        (``joints3d`` joint 0, e.g. InterHand2.6M, whose MANO translation is in the world frame).
+        ``transl`` (``has_transl``), or by a world-frame fit's translation through the camera's
+        extrinsics (``has_transl_world``, InterHand2.6M's NeuralAnnot fits: the mesh their
+        renderer makes), or else so that its wrist lies on the annotated wrist (``joints3d``
+        joint 0).
         """
         side = int(np.asarray(rec["side"]).reshape(-1)[h])
         V = self.num_vertices[side]
@@ -154,6 +157,13 @@ class PartLabeller:
         v, j = v[0], j[0]
         if _flag(rec, "has_transl", h, default="transl" in rec):
             return v + torch.as_tensor(np.asarray(rec["transl"]).reshape(-1, 3)[h], dtype=torch.float64)
+        if _flag(rec, "has_transl_world", h):
+            # world mesh R_w (v - J0) + J0 + t_w seen by the camera (R, t): the camera-frame pose
+            # R R_w turns about the same root J0, so the offset is (R - I) J0 + R t_w + t
+            w2c = torch.as_tensor(np.asarray(rec["world_to_camera"], np.float64).reshape(3, 4))
+            R, t = w2c[:, :3], w2c[:, 3]
+            tw = torch.as_tensor(np.asarray(rec["transl_world"], np.float64).reshape(-1, 3)[h])
+            return v + (R @ j[0] - j[0] + R @ tw + t)
         jv = rec.get("joints_valid")
         if jv is not None and float(np.asarray(jv).reshape(-1, 21)[h, 0]) <= 0:
             return None

@@ -4,8 +4,9 @@
 # (`interhand26m`), every annotated hand of an image in one record, cropped as DIGIT crops (the
 # union of the hands' boxes, x1.25, 256x256). Targets: 42 2.5D joints (invalid joints masked as
 # annotated), the left-minus-right root depth, handedness, and 128x128 part labels rendered per
-# crop from MANO's 16 parts with the sample's NeuralAnnot MANO parameters (camera-frame rotation,
-# mesh placed on the annotated wrist). The MANO files are the user's: give
+# crop from MANO's 16 parts posed with the sample's NeuralAnnot MANO fit (its world translation
+# and the camera's extrinsics place the mesh, as InterHand2.6M's own renderer does). The MANO
+# files are the user's: give
 # `train_data.transform.mano_dir=...` or set $HANDZOO_MANO_DIR; without them the segmentation
 # term is off (a warning says so) and the other four terms train. Samples without MANO fits get
 # segm_valid 0, as in the authors' data (their part labels exist where MANO does).
