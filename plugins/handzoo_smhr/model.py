@@ -94,7 +94,10 @@ class SMHR(Method, HandDetector):
         down_ratio: stride of the heads' map (4).
         fix_left_shapedirs: MANO only: correct the sign bug of the official ``MANO_LEFT.pkl``. The
             authors trained with the file as is, so the default (False) keeps it.
-        channels_last: run the convolutions in NHWC (faster on CPU; same numbers to rounding).
+        channels_last: run the neck's and heads' convolutions in NHWC (faster on CPU; same
+            numbers to rounding), and the trunk's when it fuses (``backbone`` with
+            ``fuse_inference: True``). The default trunk stays NCHW with its BatchNorms apart,
+            so its float32 rounding is the authors' own (see :meth:`exact_layers`).
         sparse_heads: evaluate the heads other than ``hm`` only at the detected centres (the same
             numbers to rounding, a fraction of the work); False runs them on the whole map.
 
@@ -152,11 +155,16 @@ class SMHR(Method, HandDetector):
         self.has_handedness = "handmap" in self.heads.names
         self.has_texture = "texture" in self.heads.names and "light" in self.heads.names
         self.map_size = self.input_size // self.down_ratio
-        if channels_last:
-            for part in (self.backbone, self.neck, self.heads):
-                part.to(memory_format=torch.channels_last)
         self.channels_last = channels_last
         self.sparse_heads = sparse_heads
+        # the configuration exact_layers(False) restores
+        self._fast_config = (
+            channels_last,
+            sparse_heads,
+            getattr(self.backbone, "fuse_inference", None),
+            getattr(self.neck, "fast", None),
+        )
+        self._set_memory_format()
         sides = ("right", "left") if self.has_handedness else ("right",)
         self.hand_models = nn.ModuleDict(
             {s: self._hand_model(hand_model, s, mano_dir, fix_left_shapedirs) for s in sides}
@@ -190,22 +198,36 @@ class SMHR(Method, HandDetector):
             cfg.setdefault("fix_left_shapedirs", fix_left)
         return _build("hand_models", cfg)
 
-    def exact_layers(self, enable: bool = True) -> SMHR:
-        """Run the authors' exact sequence of layers (NCHW weights, plain neck, dense heads) or,
-        with ``enable=False``, the fast defaults. Returns the model.
+    def _trunk_nhwc(self) -> bool:
+        """Whether the trunk runs channels-last: only a fused trunk does (see ``channels_last``)."""
+        return self.channels_last and bool(getattr(self.backbone, "fuse_inference", True))
 
-        The fast path computes the same function (float64 parity 1e-13); in float32 its reordered
-        sums move outputs by about the authors' own float32 noise floor.
-        """
-        fmt = torch.contiguous_format if enable else torch.channels_last
+    def _set_memory_format(self) -> None:
+        nhwc = (self.neck, self.heads) if self.channels_last else ()
+        if self._trunk_nhwc():
+            nhwc = (self.backbone, *nhwc)
         for part in (self.backbone, self.neck, self.heads):
-            part.to(memory_format=fmt)
-        if hasattr(self.backbone, "fuse_inference"):
-            self.backbone.fuse_inference = not enable
-        self.channels_last = not enable
-        self.sparse_heads = not enable
-        if hasattr(self.neck, "fast"):
-            self.neck.fast = not enable
+            part.to(memory_format=torch.channels_last if part in nhwc else torch.contiguous_format)
+
+    def exact_layers(self, enable: bool = True) -> SMHR:
+        """Run the authors' exact sequence of layers (NCHW weights, unfused trunk, plain neck,
+        dense heads) or, with ``enable=False``, the configuration the model was built with.
+        Returns the model.
+
+        The default configuration computes the same function (float64 parity 1e-13) with the
+        authors' trunk as is, the fusion convolution's BatchNorm folded (in float64; NCHW,
+        whose float32 sums are as accurate as the authors'), packed matrix products for the
+        non-overlapping transposed convolutions, NHWC elsewhere in the neck and heads, and the
+        heads other than ``hm`` read at the centres only: its float32 outputs stay within the
+        authors' own float32 noise floor.
+        """
+        channels_last, sparse, fuse, fast = (False, False, False, False) if enable else self._fast_config
+        if fuse is not None:
+            self.backbone.fuse_inference = fuse
+        if fast is not None:
+            self.neck.fast = fast
+        self.channels_last, self.sparse_heads = channels_last, sparse
+        self._set_memory_format()
         return self
 
     @property
@@ -217,9 +239,8 @@ class SMHR(Method, HandDetector):
 
     def features(self, img: torch.Tensor) -> torch.Tensor:
         """The neck's stride-4 map (B, 256, S/4, S/4) of a normalised input (B, 3, S, S)."""
-        if self.channels_last:
-            img = img.contiguous(memory_format=torch.channels_last)
-        return self.neck(self.backbone(img))
+        fmt = torch.channels_last if self._trunk_nhwc() else torch.contiguous_format
+        return self.neck(self.backbone(img.contiguous(memory_format=fmt)))
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Run the network and decode the hands at the centres.

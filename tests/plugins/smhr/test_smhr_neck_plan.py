@@ -1,5 +1,5 @@
-"""The neck's oneDNN plan (packed non-overlapping deconvolutions, fused fusion conv) computes the
-same map as the plain layers: float32 noise in float32, and float64 never takes it."""
+"""The neck's oneDNN plan (packed non-overlapping deconvolutions, folded NCHW fusion conv) computes
+the same map as the plain layers: float32 noise in float32, and float64 never takes it."""
 
 from __future__ import annotations
 
