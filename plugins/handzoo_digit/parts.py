@@ -27,7 +27,7 @@ from handzoo.errors import ConfigError
 from handzoo.render.raster import rasterize
 from handzoo.types import LEFT, RIGHT
 
-__all__ = ["vertex_parts", "render_part_labels", "PartLabeller", "crop_intrinsics"]
+__all__ = ["vertex_parts", "render_part_labels", "PartLabeller", "crop_intrinsics", "read_parts_file"]
 
 
 def vertex_parts(hand_model: torch.nn.Module) -> torch.Tensor:
@@ -104,12 +104,23 @@ class PartLabeller:
         hand_model: ``'openhand'`` or ``'mano'`` (right and left models; faces and parts from them).
         mano_dir: folder of ``MANO_RIGHT.pkl`` / ``MANO_LEFT.pkl`` for ``'mano'`` (default
             ``$HANDZOO_MANO_DIR``).
+        parts_file: a JSON list with the part (0-15) of every vertex of the model, used for
+            both hands instead of :func:`vertex_parts` (extra trailing entries, e.g. a sealed
+            wrist vertex, are ignored). The authors' ``vertex_segments_right_seal.json`` (their
+            repository) numbers MANO's parts in the order their released weights' part classes
+            use, which differs from the kinematic order: give it to fine-tune those weights.
 
     Raises:
-        ConfigError: unknown hand model. AssetError: MANO files missing.
+        ConfigError: unknown hand model, or a parts file that does not fit the model.
+        AssetError: MANO files missing.
     """
 
-    def __init__(self, hand_model: str = "openhand", mano_dir: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self,
+        hand_model: str = "openhand",
+        mano_dir: str | os.PathLike | None = None,
+        parts_file: str | os.PathLike | None = None,
+    ) -> None:
         from handzoo.handmodels import hand_model as build_hand_model
 
         self.name = str(hand_model)
@@ -120,8 +131,12 @@ class PartLabeller:
             for side, name in ((RIGHT, "right"), (LEFT, "left"))
         }
         self.faces = {s: m.faces.long() for s, m in self.models.items()}
-        self.parts = {s: vertex_parts(m) for s, m in self.models.items()}
         self.num_vertices = {s: int(m.num_vertices) for s, m in self.models.items()}
+        if parts_file is None:
+            self.parts = {s: vertex_parts(m) for s, m in self.models.items()}
+        else:
+            own = read_parts_file(parts_file, self.num_vertices[RIGHT])
+            self.parts = {RIGHT: own, LEFT: own.clone()}
 
     def hand_vertices(self, rec: Mapping[str, Any], h: int) -> torch.Tensor | None:
         """(V, 3) float64 camera-frame vertices of hand ``h`` of a scene record, or None if the
@@ -198,6 +213,29 @@ class PartLabeller:
                 size,
             )
         return labels.numpy(), True
+
+
+def read_parts_file(path: str | os.PathLike, num_vertices: int) -> torch.Tensor:
+    """(V,) int64 parts from a JSON list of per-vertex part ids (0-15; entries past V ignored).
+
+    Raises:
+        ConfigError: unreadable, shorter than V, or a part outside 0-15.
+    """
+    import json
+    from pathlib import Path
+
+    hint = "give a JSON list with one part id (0-15) per vertex of the hand model"
+    try:
+        ids = np.asarray(json.loads(Path(os.path.expanduser(str(path))).read_text()), dtype=np.int64).reshape(-1)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot read the parts file {path}: {exc}", hint=hint) from None
+    if ids.shape[0] < num_vertices or ids[:num_vertices].min() < 0 or ids[:num_vertices].max() > 15:
+        raise ConfigError(
+            f"the parts file {path} has {ids.shape[0]} ids in {ids.min() if ids.size else '-'}.."
+            f"{ids.max() if ids.size else '-'}; the hand model has {num_vertices} vertices and 16 parts",
+            hint=hint,
+        )
+    return torch.as_tensor(ids[:num_vertices])
 
 
 def _has_params(rec: Mapping[str, Any]) -> bool:

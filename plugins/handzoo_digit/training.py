@@ -61,6 +61,9 @@ class DigitTrainTransform:
         hand_model: the model whose parts label the pixels (``'openhand'``, ``'mano'``), or None
             for no part labels.
         mano_dir: MANO files for ``hand_model='mano'`` (default ``$HANDZOO_MANO_DIR``).
+        parts_file: per-vertex part ids (JSON) instead of the skinning argmax, e.g. the authors'
+            ``vertex_segments_right_seal.json`` to fine-tune their released weights
+            (:class:`handzoo_digit.parts.PartLabeller`).
         augment: False gives the evaluation crop.
         seed: base seed.
     """
@@ -81,6 +84,7 @@ class DigitTrainTransform:
         channel_gain: float = 0.0,
         hand_model: str | None = "openhand",
         mano_dir: str | os.PathLike | None = None,
+        parts_file: str | os.PathLike | None = None,
         augment: bool = True,
         seed: int = 0,
     ) -> None:
@@ -97,7 +101,7 @@ class DigitTrainTransform:
             )
         else:
             try:
-                self.labeller = PartLabeller(hand_model, mano_dir)
+                self.labeller = PartLabeller(hand_model, mano_dir, parts_file)
             except AssetError as exc:
                 warnings.warn(
                     f"DIGIT training: no part labels, segmentation loss off ({exc}); "

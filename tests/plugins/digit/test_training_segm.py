@@ -243,3 +243,25 @@ def test_a_mirrored_crop_swaps_the_hands(scenes: SceneSamples) -> None:
         hand = (b["segm"] > 0) | (swapped > 0)
         assert (b["segm"][hand] == swapped[hand]).mean() > 0.99
         assert set(np.unique(b["segm"])) == set(np.unique(swapped))
+
+
+def test_a_parts_file_renumbers_the_parts(scenes: SceneSamples, tmp_path: Path) -> None:
+    import json
+
+    from handzoo_digit.parts import vertex_parts
+
+    from handzoo.errors import ConfigError
+
+    default = PartLabeller("openhand")
+    shuffled = (vertex_parts(default.models[RIGHT]).numpy() + 3) % 16
+    path = tmp_path / "parts.json"
+    path.write_text(json.dumps([*shuffled.tolist(), 8]))  # one extra entry (a sealed wrist vertex)
+    renumbered = PartLabeller("openhand", parts_file=path)
+    rec = scenes[0]
+    K = crop_intrinsics(rec["K"], _evaluation_crop(rec), 0.5)
+    a, b = default(rec, K, (128, 128))[0], renumbered(rec, K, (128, 128))[0]
+    expected = np.where(a > 16, (a - 17 + 3) % 16 + 17, np.where(a > 0, (a - 1 + 3) % 16 + 1, 0))
+    np.testing.assert_array_equal(b, expected)
+    path.write_text(json.dumps(shuffled.tolist()[:100]))
+    with pytest.raises(ConfigError, match="1609 vertices"):
+        PartLabeller("openhand", parts_file=path)
