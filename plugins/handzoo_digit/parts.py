@@ -107,8 +107,8 @@ class PartLabeller:
         parts_file: a JSON list with the part (0-15) of every vertex of the model, used for
             both hands instead of :func:`vertex_parts` (extra trailing entries, e.g. a sealed
             wrist vertex, are ignored). The authors' ``vertex_segments_right_seal.json`` (their
-            repository) numbers MANO's parts in the order their released weights' part classes
-            use, which differs from the kinematic order: give it to fine-tune those weights.
+            repository) numbers MANO's parts their way, not in the kinematic order (its palm is
+            part 8): give it to train with their numbering, e.g. to fine-tune their weights.
 
     Raises:
         ConfigError: unknown hand model, or a parts file that does not fit the model.

@@ -35,8 +35,8 @@ train_data = dict(
         channel_gain=0.2,
         hand_model="mano",
         mano_dir=None,
-        # part numbering: None = MANO's kinematic order (skinning argmax); to fine-tune the authors'
-        # released weights give their vertex_segments_right_seal.json (their class order)
+        # part numbering: None = MANO's kinematic order (skinning argmax); the authors' own is their
+        # vertex_segments_right_seal.json (e.g. to fine-tune their released weights)
         parts_file=None,
     ),
     batch_size=16,
