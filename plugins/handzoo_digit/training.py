@@ -110,6 +110,9 @@ class DigitTrainTransform:
                 )
 
     def __call__(self, rec: dict[str, Any], index: int = 0) -> dict[str, np.ndarray]:
+        """One training sample: ``img`` (3, S, S) in [0, 1] and the targets of
+        :class:`~handzoo_digit.losses.DigitLoss` (``segm`` (G, G) int64, ``segm_valid``), drawn
+        with the seed ``(seed, index)``."""
         rng = np.random.default_rng([self.seed, int(index)])
         n = int(rec.get("n_hands", 1))
         image = np.asarray(rec["image"])
