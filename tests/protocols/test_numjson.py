@@ -193,7 +193,7 @@ def _joint_txt(draw: st.DrawFn) -> bytes:
     return (sep.join(lines) + sep).encode()
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_joint_txt())
 def test_joint_txt_fast_reader_equals_line_reader(tmp_path_factory, raw: bytes) -> None:
     """Arrow's reading of a DexYCB results file is the line reader's, or steps aside (None)."""
