@@ -9,11 +9,12 @@ Inference speed-ups that keep the numbers (to float rounding): the fusion BatchN
 the convolution (in float64, cached per weight version) and the two non-overlapping transposed
 convolutions (kernel = stride) run as one matrix product each. On a float32 CPU model with oneDNN
 those products use pre-packed weights (``torch.ops.mkldnn._linear_pointwise``; about 3x faster
-than a plain matmul at batch 1, where the 2048 x 16384 ``p5`` weight dominates) and their outputs
-are written channels-last directly. The folded fusion convolution (3x3 over 768 channels) runs on
-an NCHW copy of the concatenated map whatever the model's memory format: oneDNN's NCHW kernel is
-as fast there and its float32 sums are about 5x more accurate than its NHWC ones (which alone
-would move the centre heatmap past the authors' float32 noise floor).
+than a plain matmul at batch 1, where the 2048 x 16384 ``p5`` weight dominates). Each branch's
+L2Norm writes its result straight into its channels of one NCHW map (no concatenation or layout
+copies), which the folded fusion convolution (3x3 over 768 channels) reads in NCHW whatever the
+model's memory format: oneDNN's NCHW kernel is as fast there and its float32 sums are about 5x
+more accurate than its NHWC ones (which alone would move the centre heatmap past the authors'
+float32 noise floor).
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ class L2Norm(nn.Module):
         norm = x.pow(2).sum(dim=1, keepdim=True).sqrt() + self.eps
         return self.weight.view(1, -1, 1, 1) * torch.div(x, norm)
 
+    def write(self, x: torch.Tensor, out: torch.Tensor) -> None:
+        """The same operations on ``x`` whose *last* axis holds the channels, written into
+        ``out`` (a view of x's shape, e.g. a strided slice of a larger NCHW map)."""
+        norm = x.pow(2).sum(dim=-1, keepdim=True).sqrt() + self.eps
+        torch.mul(self.weight, torch.div(x, norm), out=out)
+
 
 def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Weight and bias of ``bn(conv(x))`` in eval mode as one convolution (computed in float64)."""
@@ -76,7 +83,8 @@ def _deconv_as_matmul(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tens
 
 class _PackedDeconv:
     """A non-overlapping transposed convolution (kernel == stride, no padding) as one oneDNN
-    inner product with pre-packed weights, its output channels-last (B, C_out, h k, w k)."""
+    inner product with pre-packed weights: :meth:`blocks` gives the (B, h, w, k, k, C_out)
+    output blocks, ``__call__`` the channels-last map (B, C_out, h k, w k)."""
 
     def __init__(self, deconv: nn.ConvTranspose2d) -> None:
         c_in, c_out, k, _ = deconv.weight.shape
@@ -87,7 +95,8 @@ class _PackedDeconv:
         self.weight, self.k, self.c_out = w, k, c_out
         self._packed: dict[int, torch.Tensor] = {}
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def blocks(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, h, w, k, k, C_out): the k x k output block of every input pixel, channels last."""
         b, c, h, w = x.shape
         rows = x.permute(0, 2, 3, 1).reshape(-1, c)
         packed = self._packed.get(rows.shape[0])
@@ -97,9 +106,19 @@ class _PackedDeconv:
                 self._packed.clear()
             self._packed[rows.shape[0]] = packed
         y = torch.ops.mkldnn._linear_pointwise(rows, packed, self.bias, "none", [], "")
-        k, c_out = self.k, self.c_out
-        y = y.reshape(b, h, w, k, k, c_out).permute(0, 1, 3, 2, 4, 5).reshape(b, h * k, w * k, c_out)
+        return y.view(b, h, w, self.k, self.k, self.c_out)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        k = self.k
+        y = self.blocks(x).permute(0, 1, 3, 2, 4, 5).reshape(b, h * k, w * k, self.c_out)
         return y.permute(0, 3, 1, 2)
+
+    @staticmethod
+    def block_view(out: torch.Tensor, k: int) -> torch.Tensor:
+        """A (B, C, h k, w k) map seen as the (B, h, w, k, k, C) blocks :meth:`blocks` returns."""
+        b, c, hk, wk = out.shape
+        return out.view(b, c, hk // k, k, wk // k, k).permute(0, 2, 4, 3, 5, 1)
 
 
 class CSPNeck(nn.Module):
@@ -181,12 +200,16 @@ class CSPNeck(nn.Module):
         fast = self.fast and not self.training and not torch.is_grad_enabled()
         plan = self._onednn_plan(x3) if fast else None
         if plan is not None:
-            p3 = self.p3_l2(self.p3(x3))
-            p4 = self.p4_l2(plan["p4"](x4))
-            p5 = self.p5_l2(plan["p5"](x5))
-            parts = (p3, p4, p5)
-            cat = p3.new_empty(p3.shape[0], sum(p.shape[1] for p in parts), *p3.shape[2:])  # NCHW
-            torch.cat(parts, dim=1, out=cat)  # one copy from the channels-last branches
+            # each branch's L2Norm writes its channels of the NCHW map the fusion conv reads
+            # (no separate concatenation or layout copies; the same operations as the plain path)
+            p3 = self.p3(x3)
+            c = p3.shape[1]
+            cat = p3.new_empty(p3.shape[0], 3 * c, *p3.shape[2:])
+            self.p3_l2.write(p3.permute(0, 2, 3, 1), cat[:, :c].permute(0, 2, 3, 1))
+            for i, (x, name) in enumerate(((x4, "p4"), (x5, "p5")), start=1):
+                deconv = plan[name]
+                out = _PackedDeconv.block_view(cat[:, i * c : (i + 1) * c], deconv.k)
+                getattr(self, f"{name}_l2").write(deconv.blocks(x), out)
             weight, bias = plan["feat"]
             return F.relu(F.conv2d(cat, weight, bias, padding=1), inplace=True)
         p3 = self.p3_l2(self.p3(x3))
