@@ -1,6 +1,6 @@
 """``CompactHand``: a small handzoo-native method composed from the registries.
 
-backbone (any registered backbone, by default a timm RegNet trained from scratch) -> ``ManoCamHead``
+backbone (any registered backbone; the shipped card's is timm MobileNetV3-Small, from scratch) -> ``ManoCamHead``
 (global rotation, finger rotations, shape, weak-perspective camera) -> a hand model (``openhand``
 by default) that poses the mesh. Each hand is cut out by a perspective-correct crop camera
 (:mod:`handzoo_compact.crop`); left hands are mirrored in and out, so the network sees right hands.

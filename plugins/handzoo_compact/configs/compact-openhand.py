@@ -7,6 +7,9 @@
 variant = "compact-openhand"
 seed = 0
 
+# the network is the card's architecture (model_cards/compact-openhand.md): timm mobilenetv3_small_100
+# from scratch, the backbone sweep's pick (benchmarks/bench_backbone_sweep.py); try another one with
+# --cfg-options "model.kwargs={'backbone': {'type': 'TimmBackbone', 'name': 'regnetx_002', 'out_indices': [4]}}"
 model = dict(kwargs=dict(), loss=None, freeze_norm=False)
 train_data = dict(
     source=dict(type="shards", roots=["{{$HANDZOO_TRAIN_DATA:~/.cache/handzoo/train}}/synth128"]),
