@@ -33,9 +33,11 @@ import timm
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import fold_conv_bn, fused_resnet_trunk
+from handzoo.backbones.fusion import FusedConv2d, fold_bn, fold_conv_bn, fused_resnet_trunk
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
+
+from .winograd import WinogradConv2d
 
 __all__ = ["ThreeDHandResNet", "ThreeDHandStem", "fold_batchnorm"]
 
@@ -75,6 +77,29 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
         if isinstance(ds, nn.Sequential) and len(ds) == 2 and isinstance(ds[1], nn.BatchNorm2d):
             parent.downsample = nn.Sequential(fold_conv_bn(ds[0], ds[1]))
     return module
+
+
+def _winograd_blocks(fused_blocks: list[nn.Module], blocks: nn.Sequential) -> None:
+    """Give fused blocks Winograd 3x3 stride-1 convolutions (see :mod:`.winograd`), in place.
+
+    The weights are folded with their BatchNorm in float64 and transformed before the one rounding.
+    """
+    for block, fused_block in zip(blocks, fused_blocks):
+        convs = getattr(fused_block, "convs", None)
+        if not isinstance(convs, nn.ModuleList) or not isinstance(block, nn.Module):
+            return
+        for i, name in enumerate(("conv1", "conv2", "conv3")[: len(convs)]):
+            conv, bn = getattr(block, name, None), getattr(block, "bn" + name[-1], None)
+            direct = convs[i]
+            if not isinstance(conv, nn.Conv2d) or not isinstance(bn, nn.BatchNorm2d):
+                continue
+            if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.padding != (1, 1):
+                continue
+            if conv.dilation != (1, 1) or conv.groups != 1 or not isinstance(direct, FusedConv2d):
+                continue
+            bias = conv.bias.detach().double() if conv.bias is not None else None
+            weight64, _ = fold_bn(conv.weight.detach().double(), bias, bn)
+            convs[i] = WinogradConv2d(direct, weight64)
 
 
 def _version(t: torch.Tensor) -> int:
@@ -140,6 +165,10 @@ class ThreeDHandResNet(Backbone):
                 split = 2 + len(self.layer1) + len(self.layer2) if fused is not None else _STAGES.index("layer3")
                 if fused is None:
                     fused = fold_batchnorm(trunk).to(memory_format=torch.channels_last)
+                else:
+                    n3, n4 = len(self.layer3), len(self.layer4)
+                    _winograd_blocks(list(fused)[-n3 - n4 : -n4], trunk.layer3)
+                    _winograd_blocks(list(fused)[-n4:], trunk.layer4)
             self._fused_cache.update(key=key, module=fused, split=split)
         return self._fused_cache["module"]  # type: ignore[return-value]
 

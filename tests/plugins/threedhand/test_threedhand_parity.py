@@ -38,9 +38,14 @@ def test_float64_matches_to_1e8(case) -> None:
         np.testing.assert_allclose(out[key].numpy(), value, rtol=0, atol=1e-8, err_msg=key)
 
 
-def test_float32_within_the_authors_noise_floor(case) -> None:
+@pytest.mark.parametrize("winograd", [False, True], ids=["direct", "winograd"])
+def test_float32_within_the_authors_noise_floor(case, monkeypatch, winograd) -> None:
+    from handzoo_3dhand import winograd as wg
+
     option, gold, mano_dir, authors_state = case
     model = build_model(option, mano_dir, authors_state)
+    # the large-batch path (Winograd layer3/layer4 convolutions) on the two fixture images
+    monkeypatch.setattr(wg, "MIN_TILES", 1 if winograd else 2**62)
     with torch.inference_mode():
         out = model({"img": tu.seeded_inputs(2)})
     ref = _authors_split(gold["x2d_f64"], gold["x3d_f64"])
