@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from handzoo.backbones.fusion import FusedConv2d
 from handzoo_3dhand import winograd as wg
 from handzoo_3dhand.winograd import WinogradConv2d, winograd_weight
+
+from handzoo.backbones.fusion import FusedConv2d
 
 
 def _conv(cin: int, cout: int, relu: bool) -> tuple[torch.nn.Conv2d, FusedConv2d]:
