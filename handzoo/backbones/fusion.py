@@ -42,7 +42,7 @@ def fold_bn(
     """
     dtype = weight.dtype
     w = weight.detach().to(torch.float64)
-    b = bias.detach().to(torch.float64) if bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
+    b = bias.detach().to(torch.float64) if bias is not None else torch.zeros(w.shape[0], dtype=torch.float64, device=w.device)
     mean = bn.running_mean.detach().to(torch.float64)
     var = bn.running_var.detach().to(torch.float64)
     gamma = bn.weight.detach().to(torch.float64) if bn.weight is not None else torch.ones_like(mean)

@@ -306,6 +306,12 @@ class SMHR(Method, HandDetector):
             out.update(self._colours(at["texture"], at["light"], verts, side))
         return out
 
+    # split hands by side without host syncs: None = off the CPU only (a class default)
+    sync_free_sides: bool | None = None
+
+    def _sync_free(self, side: torch.Tensor) -> bool:
+        return side.device.type != "cpu" if self.sync_free_sides is None else bool(self.sync_free_sides)
+
     def _pose(
         self, go: torch.Tensor, hp: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor, side: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -313,6 +319,19 @@ class SMHR(Method, HandDetector):
         b, k = side.shape
         flat = side.reshape(-1)
         num_v = self.hand_models["right"].num_vertices
+        if self._sync_free(flat):
+            # no host sync (CUDA graphs): every hand through each side's model, then
+            # a per-row select; on the CPU the split below (half the work) is cheaper
+            args = (go.reshape(-1, 3), hp.reshape(-1, 45), betas.reshape(-1, 10), transl.reshape(-1, 3))
+            verts, joints = self.hand_models["right"](*args)
+            if "left" in self.hand_models:
+                vl, jl = self.hand_models["left"](*args)
+                left = (flat == LEFT)[:, None, None]
+                verts, joints = (
+                    torch.where(left, vl.to(verts.dtype), verts),
+                    torch.where(left, jl.to(joints.dtype), joints),
+                )
+            return verts.reshape(b, k, num_v, 3), joints.reshape(b, k, self.num_joints, 3)
         verts = go.new_zeros(b * k, num_v, 3)
         joints = go.new_zeros(b * k, self.num_joints, 3)
         for code, name in _SIDES.items():
@@ -338,6 +357,16 @@ class SMHR(Method, HandDetector):
         albedo = texture.reshape(b * k, num_v, 3) + texture.new_tensor(ALBEDO_MEAN)
         colours = albedo.new_zeros(albedo.shape)
         flat = side.reshape(-1)
+        if self._sync_free(flat):  # no host sync (see _pose)
+            for code, name in _SIDES.items():
+                if name not in self.hand_models:
+                    continue
+                normals = vertex_normals_sh(
+                    verts.reshape(b * k, num_v, 3), self.hand_models[name].faces, getattr(self, f"_adjacency_{name}")
+                )
+                c, _ = sh_vertex_colors(albedo, light.reshape(b * k, -1), normals)
+                colours = torch.where((flat == code)[:, None, None], c.to(colours.dtype), colours)
+            return {"albedo": albedo.reshape(b, k, num_v, 3), "vertex_colors": colours.reshape(b, k, num_v, 3)}
         for code, name in _SIDES.items():
             sel = (flat == code).nonzero().reshape(-1)
             if sel.numel() == 0:
