@@ -9,8 +9,10 @@ trunk's ``conv1`` when given, so a model holds only the stem it uses.
 In eval mode without autograd the trunk runs a cached copy with every BatchNorm folded (in
 float64) into the preceding convolution, in NHWC layout (same numbers to float rounding): on a
 float32 CPU model the oneDNN plan of :func:`handzoo.backbones.fusion.fused_resnet_trunk` (ReLUs and
-residual sums inside the convolutions), else folded eager modules. The copy is rebuilt
-whenever a parameter or buffer changes and is not part of the state dict.
+residual sums inside the convolutions; the 3x3 stride-1 convolutions of ``layer3`` and
+``layer4`` switch to Winograd F(2x2, 3x3) at large batches, see :mod:`.winograd`), else folded
+eager modules. The copy is rebuilt whenever a parameter or buffer changes and is not part of the
+state dict.
 
 Large batches run the high-resolution stages (stem, max-pool, ``layer1``, ``layer2``) in chunks of
 a few images, then ``layer3`` and ``layer4`` on the whole batch. Each image's result is the same

@@ -1,4 +1,4 @@
-"""Winograd F(2x2, 3x3) for the wide 3x3 convolutions of the trunk's last stage at large batches.
+"""Winograd F(2x2, 3x3) for the wide 3x3 convolutions of the trunk's last two stages at large batches.
 
 A stride-1 3x3 convolution computed on 4x4 input tiles (stride 2) as 16 matrix products of
 ``(tiles, C_in) @ (C_in, C_out)`` between the transformed input ``B^T d B`` and the transformed
@@ -8,10 +8,11 @@ weights ``G g G^T`` (Lavin & Gray, CVPR 2016), then ``A^T m A`` gives each tile'
 and the matrix products accumulate in float32 like the direct convolution does: the float32
 error is of the same size (measured on the 3D-hand trunk: smaller than oneDNN's direct kernel).
 
-On the 8x8 ``layer4`` maps of a 256x256 crop (512 channels) this is ~30% faster than oneDNN's
-direct convolution from 8 images on (2-core AMD EPYC measurement); below that, and on the
-larger maps of the earlier stages, the transforms cost more than they save, so the module calls
-the direct convolution there.
+Measured at batch 32 on a 2-core AMD EPYC (CPU time, against oneDNN's direct convolution with the
+same fused bias, residual and ReLU): ~20-30% less on the 8x8 ``layer4`` maps (512 channels),
+~10% less on the 16x16 ``layer3`` maps (256 channels), more on ``layer2`` and ``layer1`` (the
+transforms, memory-bound, outweigh the saved products). Below :data:`MIN_TILES` tiles (e.g. one
+image) the module calls the direct convolution.
 """
 
 from __future__ import annotations
