@@ -27,6 +27,10 @@ Three kinds of stand-in, each hermetic (no network, files only under the folder 
   random ``MANO_RIGHT.pkl`` / ``MANO_LEFT.pkl`` with the official keys, shapes and types, never
   MANO's data, for testing code that reads the user's MANO files (``mano_dir=``).
 
+* **Device readiness** (:mod:`handzoo.testing.device`): :func:`host_ops_of_forward` lists the ops of
+  a forward that would create host tensors or sync with the host (run on the ``meta`` device), so
+  CUDA-graph capturability is tested without a GPU.
+
 Names are imported on first use, so ``import handzoo.testing`` is cheap.
 """
 
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 from handzoo._lazy import lazy_getattr
 
-_SUBMODULES = ("hub", "datasets", "mano")
+_SUBMODULES = ("hub", "datasets", "mano", "device")
 
 _LAZY: dict[str, str] = {
     "StandInHub": "hub",
@@ -52,6 +56,9 @@ _LAZY: dict[str, str] = {
     "random_hand": "datasets",
     "mano_standin_arrays": "mano",
     "write_mano_standin": "mano",
+    "HostOpRecorder": "device",
+    "host_ops_of_forward": "device",
+    "max_abs_diff": "device",
 }
 
 __all__ = sorted(_LAZY)
