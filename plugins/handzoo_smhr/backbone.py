@@ -34,7 +34,7 @@ class TimmResNetTrunk(Backbone):
             Off by default: the plain layers in NCHW round float32 exactly as the authors'
             trunk does, while the fused plan (about 25% faster) reorders the float32 sums and
             moves the trunk's maps by about twice the authors' own float32 error, which puts
-            the centre heatmap outside their float32 noise floor.
+            SMHR's heatmap, texture and light outside their float32 noise floor.
 
     Attributes:
         out_channels: channels of the returned maps (512, 1024, 2048 for ``resnet50``).
