@@ -249,6 +249,7 @@ class ThreeDHand(Method):
             with_heatmaps=self.with_heatmaps,
             heatmap_sigma=self.heatmap_sigma,
             intermediate=self.intermediate_size,
+            device=self.head.fc.weight.device,
         )
         device = self.head.fc.weight.device
         dtype = self.head.fc.weight.dtype

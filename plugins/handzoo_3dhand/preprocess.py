@@ -176,6 +176,8 @@ def make_crops(
     with_heatmaps: bool = False,
     heatmap_sigma: float = DEFAULT_HEATMAP_SIGMA,
     intermediate: int | None = INTERMEDIATE_SIZE,
+    device: torch.device | str = "cpu",
+    on_device: bool | None = None,
 ) -> HandCrops:
     """Crop every hand of a validated query (see the module docstring for the rules).
 
@@ -187,6 +189,11 @@ def make_crops(
         with_heatmaps: add the 21 heatmap channels (needs ``joints2d``).
         heatmap_sigma: Gaussian standard deviation in crop pixels.
         intermediate: the intermediate resize (320; None to resize once).
+        device: device of the returned crops.
+        on_device: crop and resize on ``device`` (the uint8 images are copied there once and
+            resized by :func:`~handzoo.imaging.pil_resize.pil_resize_crops`, Pillow's integer
+            arithmetic: the same pixels as the host path) instead of with Pillow on the host;
+            default: on the device when it is not the CPU.
 
     Raises:
         InputError: heatmaps are asked for without 2D joints.
@@ -197,7 +204,9 @@ def make_crops(
             hint="pass joints2d=... (per image (N, 21, 2), input pixels), or load the model with "
             "keypoints_from='<a handzoo variant that outputs 2D joints>'",
         )
-    crops, out_boxes, out_sides, img_idx, slots, used = [], [], [], [], [], []
+    device = torch.device(device)
+    gpu = device.type != "cpu" if on_device is None else bool(on_device)
+    crops, out_boxes, out_sides, img_idx, slots, used, maps = [], [], [], [], [], [], []
     for i, image in enumerate(images):
         h, w = image.shape[:2]
         if joints2d is not None:
@@ -208,15 +217,15 @@ def make_crops(
             sources = [np.array([[0.0, 0.0], [w - 1.0, h - 1.0]])]
         for j, pts in enumerate(sources):
             box = threedhand_box(pts, w, h)
-            crop = crop_hand(image, box, CROP_SIZE, intermediate).astype(np.float32) / 255.0
-            chans = [crop.transpose(2, 0, 1)]
-            if with_heatmaps:
-                chans.append(draw_heatmaps(image_to_crop(pts, box), CROP_SIZE, heatmap_sigma))
-            arr = np.concatenate(chans, axis=0)
             side = int(sides[i][j]) if sides is not None and j < len(sides[i]) else 0
-            if side == LEFT:
-                arr = arr[:, :, ::-1]
-            crops.append(np.ascontiguousarray(arr))
+            if with_heatmaps:
+                maps.append(draw_heatmaps(image_to_crop(pts, box), CROP_SIZE, heatmap_sigma))
+            if not gpu:
+                crop = crop_hand(image, box, CROP_SIZE, intermediate).astype(np.float32) / 255.0
+                arr = np.concatenate([crop.transpose(2, 0, 1), *maps[-1:]], axis=0)
+                if side == LEFT:
+                    arr = arr[:, :, ::-1]
+                crops.append(np.ascontiguousarray(arr))
             out_boxes.append(box)
             out_sides.append(side)
             img_idx.append(i)
@@ -224,7 +233,12 @@ def make_crops(
             if joints2d is not None:
                 used.append(np.asarray(pts, dtype=np.float64))
     channels = 24 if with_heatmaps else 3
-    tensor = torch.from_numpy(np.stack(crops)) if crops else torch.zeros((0, channels, CROP_SIZE, CROP_SIZE))
+    if gpu and out_boxes:
+        tensor = _device_crops(images, out_boxes, img_idx, out_sides, maps, intermediate, device)
+    elif crops:
+        tensor = torch.from_numpy(np.stack(crops)).to(device)
+    else:
+        tensor = torch.zeros((0, channels, CROP_SIZE, CROP_SIZE), device=device)
     return HandCrops(
         images=tensor,
         boxes=np.asarray(out_boxes, dtype=np.int64).reshape(-1, 4),
@@ -235,3 +249,27 @@ def make_crops(
         max_hands=max((s + 1 for s in slots), default=0),
         joints2d=np.stack(used) if used else None,
     )
+
+
+def _device_crops(
+    images: list[np.ndarray],
+    boxes: list[np.ndarray],
+    image_index: list[int],
+    sides: list[int],
+    maps: list[np.ndarray],
+    intermediate: int | None,
+    device: torch.device,
+) -> torch.Tensor:
+    """:func:`make_crops`' crops warped on ``device`` (the same pixels as Pillow on the host)."""
+    from handzoo.imaging.pil_resize import pil_resize_crops
+
+    used = sorted(set(image_index))
+    where = {i: k for k, i in enumerate(used)}
+    on_dev = [torch.from_numpy(images[i]).to(device, non_blocking=True).permute(2, 0, 1) for i in used]
+    steps = (intermediate, CROP_SIZE) if intermediate else (CROP_SIZE,)
+    rgb = pil_resize_crops(on_dev, np.stack(boxes), steps, image_index=[where[i] for i in image_index])
+    x = rgb.to(torch.float32) / 255.0
+    if maps:
+        x = torch.cat((x, torch.from_numpy(np.stack(maps)).to(device, non_blocking=True)), 1)
+    left = torch.as_tensor(np.asarray(sides) == LEFT).to(device, non_blocking=True)
+    return torch.where(left[:, None, None, None], x.flip(-1), x)
