@@ -14,7 +14,7 @@ residual sums inside the convolutions; the 3x3 stride-1 convolutions of ``layer3
 eager modules. The copy is rebuilt whenever a parameter or buffer changes and is not part of the
 state dict.
 
-Large batches run the high-resolution stages (stem, max-pool, ``layer1``, ``layer2``) in chunks of
+On the CPU, large batches run the high-resolution stages (stem, max-pool, ``layer1``, ``layer2``) in chunks of
 a few images, then ``layer3`` and ``layer4`` on the whole batch. Each image's result is the same
 (every operation is per image), but no intermediate map outgrows the C library's size limit for
 recycled heap memory (32 MiB): a 32-image batch otherwise maps fresh zeroed pages for its
@@ -190,7 +190,7 @@ class ThreeDHandResNet(Backbone):
     def _run_fused(self, images: torch.Tensor) -> torch.Tensor:
         """The folded trunk, the high-resolution stages in chunks (see the module docstring)."""
         fused = self._fused()
-        if not isinstance(fused, nn.Sequential) or images.dim() != 4:
+        if not isinstance(fused, nn.Sequential) or images.dim() != 4 or images.device.type != "cpu":
             return fused(images.contiguous(memory_format=torch.channels_last))
         n, _, h, w = images.shape
         per_image = self.conv1.out_channels * ((h + 1) // 2) * ((w + 1) // 2) * images.element_size()
