@@ -386,8 +386,8 @@ class SMHR(Method, HandDetector):
         Returns:
             ``({'img': (B, 3, S, S)}, {'letterbox': [SquareLetterbox per image]})``.
         """
-        img, boxes = prepare_images(query.images, self.input_size)
         ref = self.K_net
+        img, boxes = prepare_images(query.images, self.input_size, device=ref.device)
         dtype = next((p.dtype for p in self.parameters()), torch.float32)
         return {"img": img.to(device=ref.device, dtype=dtype)}, {"letterbox": boxes}
 

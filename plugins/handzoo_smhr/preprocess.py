@@ -66,8 +66,23 @@ def normalize_bgr(image: np.ndarray) -> np.ndarray:
     return (image.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
 
 
-def prepare_images(images: list[np.ndarray], size: int) -> tuple[torch.Tensor, list[SquareLetterbox]]:
-    """Network input (B, 3, size, size) float32 of RGB uint8 images, and each image's letterbox."""
+def prepare_images(
+    images: list[np.ndarray], size: int, device: torch.device | str = "cpu", on_device: bool | None = None
+) -> tuple[torch.Tensor, list[SquareLetterbox]]:
+    """Network input (B, 3, size, size) float32 of RGB uint8 images, and each image's letterbox.
+
+    Args:
+        images: RGB uint8 (H, W, 3) images.
+        size: the network input size.
+        device: device of the returned tensor.
+        on_device: letterbox on ``device`` (the uint8 images are copied there once and resized by
+            :func:`~handzoo.imaging.cv2_resize.resize_linear_u8`, OpenCV's integer arithmetic:
+            the same pixels as the host path) instead of with OpenCV on the host; default: on
+            the device when it is not the CPU.
+    """
+    device = torch.device(device)
+    if (device.type != "cpu" if on_device is None else bool(on_device)) and images:
+        return _device_letterbox(images, size, device)
     batch = np.empty((len(images), size, size, 3), dtype=np.float32)
     boxes = []
     for i, img in enumerate(images):
@@ -78,5 +93,25 @@ def prepare_images(images: list[np.ndarray], size: int) -> tuple[torch.Tensor, l
         # the authors' layout for one image, ``(H, W, 3) -> permute -> unsqueeze(0)``: oneDNN picks
         # its kernels from the strides (even of the size-1 batch dimension), so this keeps float32
         # results bit for bit equal to theirs
-        return torch.from_numpy(batch[0]).permute(2, 0, 1).unsqueeze(0), boxes
-    return torch.from_numpy(batch).permute(0, 3, 1, 2), boxes
+        return torch.from_numpy(batch[0]).permute(2, 0, 1).unsqueeze(0).to(device), boxes
+    return torch.from_numpy(batch).permute(0, 3, 1, 2).to(device), boxes
+
+
+def _device_letterbox(
+    images: list[np.ndarray], size: int, device: torch.device
+) -> tuple[torch.Tensor, list[SquareLetterbox]]:
+    """:func:`prepare_images` on ``device``: pad, BGR, OpenCV's resize, normalise (the host's pixels)."""
+    from handzoo.imaging.cv2_resize import resize_linear_u8
+
+    mean = torch.as_tensor(IMAGENET_MEAN).to(device, non_blocking=True)[:, None, None]
+    std = torch.as_tensor(IMAGENET_STD).to(device, non_blocking=True)[:, None, None]
+    out, boxes = [], []
+    for img in images:
+        h, w = img.shape[:2]
+        side = max(h, w)
+        bgr = torch.from_numpy(img).to(device, non_blocking=True).permute(2, 0, 1).flip(0)
+        padded = torch.nn.functional.pad(bgr, (0, side - w, side - h, 0))  # top rows, right columns
+        out.append(resize_linear_u8(padded, (size, size)))
+        boxes.append(SquareLetterbox(h, w, side, side - h, size))
+    x = torch.stack(out).to(torch.float32) / 255.0
+    return (x - mean) / std, boxes

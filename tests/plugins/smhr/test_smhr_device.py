@@ -89,3 +89,18 @@ def test_cuda_graph_replay_equals_eager(model):
     for k in ref:
         torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [128, 224, 384])
+def test_device_letterbox_equals_host(size):
+    """The on-device letterbox (run on CPU tensors here) gives OpenCV's pixels exactly."""
+    import numpy as np
+    from handzoo_smhr.preprocess import prepare_images
+
+    rng = np.random.default_rng(5)
+    imgs = [rng.integers(0, 256, (90, 150, 3), dtype=np.uint8), rng.integers(0, 256, (500, 260, 3), dtype=np.uint8)]
+    host, lb_h = prepare_images(imgs, size)
+    dev, lb_d = prepare_images(imgs, size, on_device=True)
+    assert dev.shape == host.shape == (2, 3, size, size)
+    assert (dev - host).abs().max() == 0
+    assert lb_d == lb_h
