@@ -10,9 +10,8 @@ Per method, dtype (fp32, bf16 autocast) and batch:
 * ``graph_ms``: the forward replayed as a CUDA graph (:class:`handzoo.cuda_graphs.CudaGraphForward`);
 * ``end_to_end_ms``: make_query -> preprocess -> forward (graph replay at batch 1, eager
   otherwise) -> postprocess, from uint8 images in host memory to a ``HandOutput``, synchronised;
-  ``images_per_s`` from it (MF: per 3-frame sample). H2ONet and Hand4Whole crop on the GPU; the
-  other methods' crops are OpenCV / PIL on the host (their uint8 fixed-point warps are what the
-  authors ran).
+  ``images_per_s`` from it (MF: per 3-frame sample). H2ONet, Hand4Whole, SMHR and 3D-hand crop on
+  the GPU; DIGIT and compact crop with OpenCV on the host (see the README's GPU section).
 
 Random weights on the open hand model (speed does not depend on the values); 480x640 inputs,
 one box each (3D-hand RGB+2D: 2D joints; SMHR: none, it detects). Needs a CUDA device: without
