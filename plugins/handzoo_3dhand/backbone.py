@@ -175,10 +175,14 @@ class ThreeDHandResNet(Backbone):
         return self._fused_cache["module"]  # type: ignore[return-value]
 
     def _input_buffer(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-        """A channels-last buffer of ``shape`` kept between calls (one per thread)."""
+        """A channels-last buffer of ``shape`` kept between calls (one per thread); a batch of
+        fewer images (a batch's last chunk) gets the leading images of the kept one."""
         buffers: dict = self._fused_cache.setdefault("inputs", {})
         key = threading.get_ident()
         buf = buffers.get(key)
+        if buf is not None and tuple(buf.shape[1:]) == shape[1:] and buf.shape[0] >= shape[0]:
+            if buf.dtype == like.dtype and buf.device == like.device:
+                return buf[: shape[0]]
         if buf is None or tuple(buf.shape) != shape or buf.dtype != like.dtype or buf.device != like.device:
             if len(buffers) >= 4:
                 buffers.clear()
