@@ -38,24 +38,53 @@ class HostOpRecorder(TorchDispatchMode):
         super().__init__()
         self.ops: list[str] = []
 
+    def __enter__(self) -> HostOpRecorder:
+        # tensors built from Python data (torch.tensor, as_tensor, new_tensor) are made on the host
+        # and copied outside the dispatcher: record those calls directly
+        self._saved = (torch.tensor, torch.as_tensor, torch.Tensor.new_tensor)
+        tensor, as_tensor, new_tensor = self._saved
+
+        def from_data(name: str, fn: Callable) -> Callable:
+            def wrapped(*a: Any, **k: Any) -> Any:
+                data = a[1] if name == "Tensor.new_tensor" else (a[0] if a else k.get("data"))
+                if not isinstance(data, torch.Tensor):
+                    self.ops.append(f"{name}(<python data>)")
+                return fn(*a, **k)
+
+            return wrapped
+
+        torch.tensor = from_data("torch.tensor", tensor)
+        torch.as_tensor = from_data("torch.as_tensor", as_tensor)
+        torch.Tensor.new_tensor = from_data("Tensor.new_tensor", new_tensor)
+        return super().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        torch.tensor, torch.as_tensor, torch.Tensor.new_tensor = self._saved
+        super().__exit__(*exc)
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, D105
         name = str(func)
-        if any(s in name for s in _SYNC_OPS):
+        if any(s in name for s in _SYNC_OPS) or _touches_host((args, kwargs or {})):
             self.ops.append(name)  # recorded before running: the meta device refuses some of them
+            return func(*args, **(kwargs or {}))
         out = func(*args, **(kwargs or {}))
-        leaves = tree_leaves((args, kwargs or {}, out))
-        host = any(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in leaves) or any(
-            isinstance(x, torch.device) and x.type == "cpu" for x in leaves
-        )
-        if host and name not in self.ops[-1:]:
+        if _touches_host(out):
             self.ops.append(name)
         return out
+
+
+def _touches_host(tree: Any) -> bool:
+    leaves = tree_leaves(tree)
+    return any(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in leaves) or any(
+        isinstance(x, torch.device) and x.type == "cpu" for x in leaves
+    )
 
 
 def host_ops_of_forward(
     module: torch.nn.Module,
     batch: Mapping[str, torch.Tensor],
     prepare: Callable[[torch.nn.Module], Any] | None = None,
+    warmup: int = 1,
 ) -> list[str]:
     """Ops of ``module(batch)`` that would touch the host, run on a ``meta`` copy of the module.
 
@@ -64,6 +93,9 @@ def host_ops_of_forward(
         batch: the forward's input dict (shapes and dtypes matter, not values; moved to ``meta``).
         prepare: optional ``f(meta_copy)`` run before the forward (e.g. to re-link tensors that
             a model keeps outside its parameters).
+        warmup: forwards run before the recorded one (one-time caches, such as an inference
+            plan or a constant moved to the device once, are built there, as in the warm-up
+            runs before a CUDA-graph capture).
 
     Returns:
         The recorded op names (empty when the forward is free of host tensors and syncs).
@@ -72,8 +104,16 @@ def host_ops_of_forward(
     if prepare is not None:
         prepare(m)
     meta = {k: (v.to("meta") if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
-    with torch.inference_mode(), HostOpRecorder() as rec:
-        torch.nn.Module.__call__(m, meta)
+    with torch.inference_mode():
+        for _ in range(warmup):
+            torch.nn.Module.__call__(m, meta)
+        with HostOpRecorder() as rec:
+            try:
+                torch.nn.Module.__call__(m, meta)
+            except (NotImplementedError, RuntimeError):
+                if not rec.ops:
+                    raise
+                # the meta device cannot run a host read or copy: the forward stopped at a recorded op
     return rec.ops
 
 

@@ -55,8 +55,8 @@ def decode_hand(
         and the MANO parameters when asked.
     """
     n = rot.shape[0]
-    dtype, device = rot.dtype, rot.device
-    root = torch.tensor(ROOT_ROTATION, dtype=dtype, device=device).expand(n, 3)
+    dtype = rot.dtype
+    root = torch.stack([torch.full_like(rot[:, 0], v) for v in ROOT_ROTATION], 1)  # no host tensor (CUDA graphs)
     if n:
         verts, joints = hand_model(root, pose_pca, betas)
     else:  # an empty batch (the hand model needs one hand at least)

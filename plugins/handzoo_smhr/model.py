@@ -347,6 +347,14 @@ class SMHR(Method, HandDetector):
             joints = joints.index_copy(0, sel, j.to(joints.dtype))
         return verts.reshape(b, k, num_v, 3), joints.reshape(b, k, self.num_joints, 3)
 
+    def _albedo_mean(self, like: torch.Tensor) -> torch.Tensor:
+        """The mean albedo on ``like``'s device and dtype, made once (no host copy per forward)."""
+        cache = self.__dict__.setdefault("_albedo_means", {})
+        key = (like.device, like.dtype)
+        if key not in cache:
+            cache[key] = like.new_tensor(ALBEDO_MEAN)
+        return cache[key]
+
     def _colours(
         self, texture: torch.Tensor, light: torch.Tensor, verts: torch.Tensor, side: torch.Tensor
     ) -> dict[str, torch.Tensor]:
@@ -354,7 +362,7 @@ class SMHR(Method, HandDetector):
         b, k, num_v, _ = verts.shape
         if texture.shape[-1] != 3 * num_v:
             return {}
-        albedo = texture.reshape(b * k, num_v, 3) + texture.new_tensor(ALBEDO_MEAN)
+        albedo = texture.reshape(b * k, num_v, 3) + self._albedo_mean(texture)
         colours = albedo.new_zeros(albedo.shape)
         flat = side.reshape(-1)
         if self._sync_free(flat):  # no host sync (see _pose)

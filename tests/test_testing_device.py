@@ -1,0 +1,43 @@
+"""``handzoo.testing.device.host_ops_of_forward`` flags what would break a CUDA graph: tensors
+built from Python data in the forward, host reads (``.item()``, ``nonzero``), CPU tensors."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from handzoo.testing.device import host_ops_of_forward
+
+
+class _Net(nn.Module):
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        self.mode = mode
+
+    def forward(self, batch):
+        y = self.lin(batch["x"])
+        if self.mode == "constant":
+            y = y + torch.tensor([1.0, 2.0, 3.0, 4.0], device=y.device)
+        elif self.mode == "new_tensor":
+            y = y + y.new_tensor([1.0, 2.0, 3.0, 4.0])
+        elif self.mode == "item":
+            y = y * float(y.sum())
+        elif self.mode == "cpu":
+            y = y.cpu()
+        return {"y": y}
+
+
+def test_clean_forward_has_no_host_ops():
+    assert host_ops_of_forward(_Net("clean"), {"x": torch.zeros(2, 4)}) == []
+
+
+def test_host_ops_are_flagged():
+    for mode, op in (("constant", "torch.tensor"), ("new_tensor", "new_tensor"), ("cpu", "aten.to")):
+        ops = host_ops_of_forward(_Net(mode), {"x": torch.zeros(2, 4)}, warmup=0)
+        assert any(op in o for o in ops), (mode, ops)
+
+
+def test_a_host_read_is_flagged():
+    ops = host_ops_of_forward(_Net("item"), {"x": torch.zeros(2, 4)}, warmup=0)
+    assert any("item" in o or "_local_scalar_dense" in o for o in ops), ops
