@@ -8,36 +8,16 @@ import copy
 
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
+
+from handzoo.testing.device import host_ops_of_forward
 
 # bf16 autocast vs float32 on the golden weights: metres for vertices/joints, crop units for uv
 BF16_ATOL_M = 5e-3  # bf16 keeps 8 bits: outputs ~0.1 m carry ~0.4 mm rounding alone
 BF16_ATOL_UV = 2e-2
 
 
-class _HostOps(TorchDispatchMode):
-    """Record every op that touches a CPU tensor or device, or reads a scalar back to the host."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops: list[str] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        leaves = tree_leaves((args, kwargs or {}, out))
-        host = any(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in leaves) or any(
-            isinstance(x, torch.device) and x.type == "cpu" for x in leaves
-        )
-        if host or "_local_scalar_dense" in str(func):
-            self.ops.append(str(func))
-        return out
-
-
-def _on_meta(model):
-    m = copy.deepcopy(model).to("meta")
-    m.hand.set_joint_regressor(m.joint_regressor)  # meta tensors replace the parameter object
-    return m
+def _relink(meta_model) -> None:
+    meta_model.hand.set_joint_regressor(meta_model.joint_regressor)  # meta tensors replace the parameter
 
 
 def _batch(model, n: int, device="cpu") -> dict[str, torch.Tensor]:
@@ -49,12 +29,8 @@ def _batch(model, n: int, device="cpu") -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("which", ["sf_model", "mf_model"])
 def test_forward_has_no_host_tensor_or_sync(which, request):
     """Run on the meta device: any CPU tensor created or read inside the forward shows up."""
-    m = _on_meta(request.getfixturevalue(which))
-    batch = _batch(m, 2, "meta")
-    with torch.inference_mode(), _HostOps() as rec:
-        out = torch.nn.Module.__call__(m, batch)
-    assert rec.ops == []
-    assert out["pred_verts3d_w_gr"].device.type == "meta"
+    m = request.getfixturevalue(which)
+    assert host_ops_of_forward(m, _batch(m, 2), prepare=_relink) == []
 
 
 @pytest.mark.parametrize("which", ["sf_model", "mf_model"])

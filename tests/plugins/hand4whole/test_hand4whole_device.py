@@ -7,29 +7,11 @@ import copy
 
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
+
+from handzoo.testing.device import host_ops_of_forward
 
 # bf16 autocast vs float32 on the deterministic test weights (root-relative joints, metres)
 BF16_ATOL_M = 5e-3
-
-
-class _HostOps(TorchDispatchMode):
-    """Record every op that touches a CPU tensor or device, or reads a scalar back to the host."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops: list[str] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        leaves = tree_leaves((args, kwargs or {}, out))
-        host = any(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in leaves) or any(
-            isinstance(x, torch.device) and x.type == "cpu" for x in leaves
-        )
-        if host or "_local_scalar_dense" in str(func):
-            self.ops.append(str(func))
-        return out
 
 
 def _crops(n: int, device="cpu") -> dict[str, torch.Tensor]:
@@ -39,12 +21,7 @@ def _crops(n: int, device="cpu") -> dict[str, torch.Tensor]:
 
 def test_forward_has_no_host_tensor_or_sync(h4w_model):
     """Run on the meta device: any CPU tensor created or read inside the forward shows up."""
-    m = copy.deepcopy(h4w_model).to("meta")
-    batch = _crops(1, "meta")
-    with torch.inference_mode(), _HostOps() as rec:
-        out = torch.nn.Module.__call__(m, batch)
-    assert rec.ops == []
-    assert out["joints3d"].device.type == "meta"
+    assert host_ops_of_forward(h4w_model, _crops(1)) == []
 
 
 def test_bf16_autocast_within_tolerance(h4w_model):
