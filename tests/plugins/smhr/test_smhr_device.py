@@ -2,8 +2,8 @@
 autocast of the eager modules within a stated tolerance of float32, the sync-free side split equal
 to the CPU's, CUDA-graph replay (skips without a GPU).
 
-The model: the multi-hand heads (handedness, texture, light) with the authors' seeded weights on
-the MANO stand-in, at a 128-pixel input (the weights do not depend on the input size) so that a
+The models: both released head sets (multi-hand: handedness, texture, light; FreiHAND: texture,
+light) with the authors' seeded weights on the MANO stand-in, at a 128-pixel input (the weights do not depend on the input size) so that a
 forward takes a fraction of a second on one thread.
 """
 
@@ -21,30 +21,42 @@ from handzoo.testing.device import host_ops_of_forward, max_abs_diff
 SIZE = 128
 # bf16 autocast vs float32 at the same centre cells and sides (hm's top-k is a discrete choice:
 # bf16 may pick another cell of a flat map, so the decoded cells are given): vertices and joints
-# in metres, 2D joints in network-input pixels; measured max 4.8e-3 m / 0.76 px on these weights
+# in metres, 2D joints in network-input pixels; measured max 4.8e-3 m / 0.76 px (multi-hand) and
+# 3.1e-3 m / 0.38 px (FreiHAND) on these weights
 BF16_ATOL_M = 1e-2
 BF16_ATOL_PX = 2.0
 
 
-@pytest.fixture(scope="module")
-def model(mano_dir, authors_states):
+def _build(variant: str, mano_dir, authors_states):
     from handzoo_smhr.convert import convert_state_dict
     from handzoo_smhr.model import SMHR
 
-    m = SMHR(heads=list(HEADS["multihand"]), hand_model="mano", mano_dir=mano_dir, input_size=SIZE, max_hands=4)
+    k = 4 if variant == "multihand" else 1
+    m = SMHR(heads=list(HEADS[variant]), hand_model="mano", mano_dir=mano_dir, input_size=SIZE, max_hands=k)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m.load_state_dict(convert_state_dict(authors_states["multihand"], "smhr-multihand"), strict=True)
+        m.load_state_dict(convert_state_dict(authors_states[variant], f"smhr-{variant}"), strict=True)
     return m.eval()
+
+
+@pytest.fixture(scope="module")
+def model(mano_dir, authors_states):
+    """The multi-hand model (handedness: both side models)."""
+    return _build("multihand", mano_dir, authors_states)
+
+
+@pytest.fixture(scope="module", params=["multihand", "freihand"])
+def each_model(request, mano_dir, authors_states):
+    return _build(request.param, mano_dir, authors_states)
 
 
 def _img(n: int = 1) -> torch.Tensor:
     return torch.randn(n, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(4))
 
 
-def test_forward_has_no_host_tensor_or_sync(model):
+def test_forward_has_no_host_tensor_or_sync(each_model):
     """On the meta device (the default inference configuration; its CPU plan is not built there)."""
-    assert host_ops_of_forward(model, {"img": _img(2)}) == []
+    assert host_ops_of_forward(each_model, {"img": _img(2)}) == []
 
 
 def test_sync_free_side_split_equals_the_cpu_split(model):
@@ -59,9 +71,9 @@ def test_sync_free_side_split_equals_the_cpu_split(model):
         torch.testing.assert_close(out[k], ref[k], rtol=0, atol=1e-6)
 
 
-def test_bf16_autocast_within_tolerance(model):
+def test_bf16_autocast_within_tolerance(each_model):
     """The eager modules (``exact_layers()``: the CPU plan keeps float32 under autocast, see README)."""
-    m = copy.deepcopy(model).exact_layers()
+    m = copy.deepcopy(each_model).exact_layers()
     img = _img(1)
     with torch.inference_mode():
         ref = m({"img": img})
