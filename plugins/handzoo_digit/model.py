@@ -70,8 +70,8 @@ class DIGIT(Method):
             (then ``root_relative=True`` and only the root-relative shape is meaningful).
         fuse_inference: run the inference plan of :mod:`handzoo_digit.fuse` (BatchNorm folded,
             fused oneDNN convolutions; a cached copy) in eval mode without autograd.
-        inference_chunk: with the inference plan, run batches this many images at a time
-            (0: the whole batch at once).
+        inference_chunk: with the inference plan, run CPU batches this many images at a time
+            (0: the whole batch at once; other devices always run the whole batch).
         hand_model, mano_dir: accepted for the common loader interface; DIGIT's network uses no
             hand model (part labels for training are rendered with one, see ``parts``).
 
@@ -157,7 +157,7 @@ class DIGIT(Method):
         parts = self._inference_parts()
         fused = parts["backbone"] is not self.backbone
         chunk = self.inference_chunk
-        if fused and chunk and img.shape[0] > chunk:
+        if fused and chunk and img.shape[0] > chunk and img.device.type == "cpu":  # a CPU paging remedy
             # a few images at a time: the same numbers per image, and activations small enough to
             # stay in the allocator's reused memory (large batches otherwise spend their time in
             # page faults of fresh multi-GB buffers)
