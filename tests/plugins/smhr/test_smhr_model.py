@@ -177,3 +177,16 @@ def test_vertex_normal_table_handles_lonely_and_busy_vertices() -> None:
     n = vertex_normals_sh(verts[None].double(), torch.as_tensor(ring), torch.as_tensor(table))[0]
     torch.testing.assert_close(n[0].abs(), torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64))
     assert float(n[11].norm()) == 0.0
+
+
+def test_trunk_inference_in_chunks_equals_the_whole_batch() -> None:
+    from handzoo_smhr.backbone import TimmResNetTrunk
+
+    torch.manual_seed(0)
+    trunk = TimmResNetTrunk(name="resnet18").eval()
+    x = torch.randn(3, 3, 256, 288)  # 2^17 // (256 * 288) = 1: three chunks
+    with torch.inference_mode():
+        chunked = trunk(x)
+        whole = trunk.body(x)
+    for a, b in zip(chunked, whole):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
