@@ -4,7 +4,7 @@
 Usage (project venv; needs Chromium: ``apt-get install -y chromium``)::
 
     python tools/make_screenshots.py                 # both pictures into docs/
-    python tools/make_screenshots.py --only bench    # or: --only predict
+    python tools/make_screenshots.py --only bench    # or: --only predict, --only overlay
     python tools/make_screenshots.py --work /tmp/shots --keep
 
 What it runs (the commands a user would type):
@@ -18,6 +18,9 @@ What it runs (the commands a user would type):
    detector, the shipped ``compact-openhand``), then a page ``WORK/predict/gallery.html`` showing
    every overlay (the image with mesh and skeleton, and the 3D view from a second camera) with what
    the per-image JSON says, screenshotted the same way.
+3. ``docs/images/predict_overlay.png`` (no browser): two synthetic images, ``handzoo predict`` on the
+   first (one right hand, no boxes) and ``handzoo predict ... --boxes boxes.json`` on the second (a
+   right and a left hand, the generator's boxes and sides), their two overlay pictures stacked.
 
 The screenshots are cut below the page's last picture and kept under 2 MB (scaled down if needed).
 """
@@ -186,9 +189,43 @@ def predict_shot(work: Path) -> None:
     _trim_and_fit(raw, DOCS / "predict_gallery.png")
 
 
+def _predict_overlay(folder: Path, image, boxes: dict | None = None) -> np.ndarray:  # noqa: F821
+    """Write ``image`` (RGB) into ``folder``, run ``handzoo predict`` on it and return its overlay (BGR)."""
+    import cv2
+    import numpy as np
+
+    images, out = folder / "images", folder / "predict"
+    images.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(images / "hands.png"), np.ascontiguousarray(image[:, :, ::-1]))
+    cmd = [sys.executable, "-m", "handzoo.cli", "predict", str(images), "--out", str(out), "--json"]
+    if boxes is not None:
+        (folder / "boxes.json").write_text(json.dumps({"hands.png": boxes}))
+        cmd += ["--boxes", str(folder / "boxes.json")]
+    _run(cmd, stdout=subprocess.DEVNULL)
+    return cv2.imread(str(out / "hands.png"))
+
+
+def overlay_shot(work: Path) -> None:
+    """The README's predict picture: one right hand without boxes above two hands with a boxes file."""
+    import cv2
+    import numpy as np
+
+    from handzoo.datasets.synthetic import SyntheticHands
+
+    one = SyntheticHands(split="screenshot", n=16, seed=11, image_size=256, two_hand_prob=0.0)
+    right = next(s for s in (one[k] for k in range(len(one))) if int(s.side[0]) == 0)
+    two = SyntheticHands(split="screenshot", n=1, seed=7, image_size=256, two_hand_prob=1.0)[0]
+    boxes = {"boxes": np.asarray(two.bbox).tolist(), "sides": [["right", "left"][int(x)] for x in two.side]}
+    top = _predict_overlay(work / "overlay_one", right.image)
+    bottom = _predict_overlay(work / "overlay_two", two.image, boxes)
+    gap = np.full((6, top.shape[1], 3), 255, np.uint8)
+    (DOCS / "images").mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(DOCS / "images" / "predict_overlay.png"), np.vstack([top, gap, bottom]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["bench", "predict"], help="rebuild one screenshot only")
+    parser.add_argument("--only", choices=["bench", "predict", "overlay"], help="rebuild one screenshot only")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     args = parser.parse_args(argv)
@@ -200,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_shot(work)
         if args.only in (None, "predict"):
             predict_shot(work)
+        if args.only in (None, "overlay"):
+            overlay_shot(work)
     finally:
         if not (args.keep or args.work):
             shutil.rmtree(work, ignore_errors=True)
