@@ -89,7 +89,7 @@ class TimmResNetTrunk(Backbone):
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps for ``images`` (B, 3, H, W), highest resolution first.
 
-        At inference the plain trunk runs a large batch in chunks of about 2^17 input pixels
+        At CPU inference the plain trunk runs a large batch in chunks of about 2^17 input pixels
         (2 images at 224, 1 at 384): each image's maps are the same, and at 384 the working set
         of a whole batch overflows the caches (about 30% slower per image at batch 8).
         """
@@ -98,7 +98,7 @@ class TimmResNetTrunk(Backbone):
         if self.fuse_inference:
             return list(self._fused()(images))
         step = max(1, _CHUNK_PIXELS // (images.shape[-2] * images.shape[-1]))
-        if images.shape[0] <= step:
+        if images.shape[0] <= step or images.device.type != "cpu":
             return list(self.body(images))
         parts = [self.body(images[i : i + step]) for i in range(0, images.shape[0], step)]
         return [torch.cat(maps) for maps in zip(*parts)]

@@ -190,3 +190,15 @@ def test_trunk_inference_in_chunks_equals_the_whole_batch() -> None:
         whole = trunk.body(x)
     for a, b in zip(chunked, whole):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_features_of_a_large_batch_in_chunks_equal_the_whole_batch() -> None:
+    from handzoo_smhr.model import SMHR
+
+    torch.manual_seed(0)
+    model = SMHR(backbone={"type": "SMHRResNetTrunk", "name": "resnet18"}, hand_model="openhand", input_size=384).eval()
+    x = torch.randn(2, 3, 384, 384)  # 2^17 // 384^2 = 1: one image per chunk
+    with torch.inference_mode():
+        chunked = model.features(x)
+        whole = model.neck(list(model.backbone.body(x)))  # trunk and neck on both images at once
+    torch.testing.assert_close(chunked, whole, rtol=1e-6, atol=1e-6)
