@@ -184,7 +184,7 @@ def test_trunk_inference_in_chunks_equals_the_whole_batch() -> None:
 
     torch.manual_seed(0)
     trunk = TimmResNetTrunk(name="resnet18").eval()
-    x = torch.randn(3, 3, 256, 288)  # 2^17 // (256 * 288) = 1: three chunks
+    x = torch.randn(3, 3, 384, 448)  # 2^18 // (384 * 448) = 1: three chunks
     with torch.inference_mode():
         chunked = trunk(x)
         whole = trunk.body(x)
@@ -197,7 +197,7 @@ def test_features_of_a_large_batch_in_chunks_equal_the_whole_batch() -> None:
 
     torch.manual_seed(0)
     model = SMHR(backbone={"type": "SMHRResNetTrunk", "name": "resnet18"}, hand_model="openhand", input_size=384).eval()
-    x = torch.randn(2, 3, 384, 384)  # 2^17 // 384^2 = 1: one image per chunk
+    x = torch.randn(2, 3, 384, 384)  # 2^18 // 384^2 = 1: one image per chunk
     with torch.inference_mode():
         chunked = model.features(x)
         whole = model.neck(list(model.backbone.body(x)))  # trunk and neck on both images at once
