@@ -10,7 +10,19 @@ phases (:mod:`handzoo_3dhand.losses`):
   values), the 10 shape values, and the weak-perspective scale and translation fitted (least
   squares) to the crop's 2D joints of that hand;
 * ``joints2d`` (21, 2) crop pixels, ``joints3d`` (21, 3) metres (camera frame, mirrored for left
-  hands) with ``focal`` (crop pixels), for the training phase.
+  hands) with ``focal`` (crop pixels), for the training phase;
+* ``mask`` (256, 256) float, the hand's silhouette in the crop (1 on the hand), with
+  ``mask_valid``, for the training phase's mask term (:func:`handzoo_3dhand.losses.mask_loss`).
+  The mask is rendered (:func:`handzoo.render.raster.rasterize`): the hand model of the record's
+  side (closed at the wrist, as the generator renders it) posed with the record's
+  ``global_orient``, ``hand_pose``, ``betas`` and moved so its root joint lies on the record's
+  wrist (``joints3d[0]``), seen through the crop's camera: ``A @ K`` for the affine map ``A``
+  from the image to the crop (the in-plane rotation, then the box and its resize), so it lies
+  exactly where the crop shows the hand, and mirrored with the crop for left hands. Shards
+  hold no masks, hence the rendering; a record's own image-space ``mask`` (a generator scene
+  record of one hand) can be warped instead (``mask_source='record'``). A record whose
+  parameters are for another hand model than the transform's gets ``mask_valid = 0`` (unless
+  its own mask is used).
 
 Augmentation: the crop's expansion (scale) and centre (shift), in-plane rotation, colour, and the
 flip (left hands mirrored into right ones, the network's hand model being right-handed). The
@@ -31,15 +43,31 @@ import cv2
 import numpy as np
 import torch
 
+from handzoo.errors import ConfigError
 from handzoo.geometry.flip import flip_axis_angle
+from handzoo.render.raster import rasterize
 from handzoo.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from handzoo.train.augment import camera_roll, colour_jitter, roll_global_orient, sample_rotation
-from handzoo.types import LEFT
+from handzoo.types import LEFT, RIGHT
 
 from .mesh import ROOT_ROTATION, decode_hand
 from .preprocess import BOX_FACTOR, CROP_SIZE, crop_hand, draw_heatmaps, image_to_crop, threedhand_box
 
-__all__ = ["ThreeDHandTrainTransform"]
+__all__ = ["ThreeDHandTrainTransform", "crop_affine", "MASK_SOURCES"]
+
+#: where the ``mask`` target comes from: rendered from the record's hand, the record's own
+#: image-space ``mask`` warped into the crop (rendered when the record has none), or no mask
+MASK_SOURCES = ("render", "record", "none")
+
+
+def crop_affine(box: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
+    """(3, 3) image -> crop map of an inclusive square box resized to ``size`` (the map of
+    :func:`handzoo_3dhand.preprocess.image_to_crop` as a matrix; last row ``0 0 1``)."""
+    box = np.asarray(box, dtype=np.float64)
+    inv = size / (box[2] - box[0] + 1.0)
+    return np.array(
+        [[inv, 0.0, (0.5 - box[0]) * inv - 0.5], [0.0, inv, (0.5 - box[1]) * inv - 0.5], [0.0, 0.0, 1.0]]
+    )
 
 
 class ThreeDHandTrainTransform:
@@ -57,7 +85,12 @@ class ThreeDHandTrainTransform:
         colour: colour-jitter strength (0 = off).
         intermediate: the authors' intermediate resize (320; None: one resize, faster).
         augment: False gives the evaluation crop.
+        mask_source: ``'render'`` (default), ``'record'`` or ``'none'`` (see :data:`MASK_SOURCES`
+            and the module's docstring).
         seed: base seed.
+
+    Raises:
+        ConfigError: an unknown ``mask_source``.
     """
 
     def __init__(
@@ -72,6 +105,7 @@ class ThreeDHandTrainTransform:
         colour: float = 1.0,
         intermediate: int | None = None,
         augment: bool = True,
+        mask_source: str = "render",
         seed: int = 0,
     ) -> None:
         self.hand_model_name, self.num_pca = hand_model, int(num_pca)
@@ -80,7 +114,11 @@ class ThreeDHandTrainTransform:
         self.rotation_deg, self.rotation_prob = float(rotation_deg), float(rotation_prob)
         self.intermediate = intermediate
         self.augment, self.seed = bool(augment), int(seed)
+        if mask_source not in MASK_SOURCES:
+            raise ConfigError(f"unknown mask_source {mask_source!r}", hint=f"use one of {', '.join(MASK_SOURCES)}")
+        self.mask_source = mask_source
         self._hm = None
+        self._mask_models: dict[int, Any] | None = None
 
     @property
     def hand_model(self) -> Any:
@@ -91,7 +129,63 @@ class ThreeDHandTrainTransform:
         return self._hm
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_hm": None}
+        return {**self.__dict__, "_hm": None, "_mask_models": None}
+
+    @property
+    def mask_models(self) -> dict[int, Any]:
+        """The full-pose hand models (right and left, closed at the wrist for the open hand) that
+        render the masks."""
+        if self._mask_models is None:
+            from handzoo.handmodels import hand_model
+
+            name = self.hand_model_name
+            kw: dict[str, Any] = {"closed_wrist": True} if name == "openhand" else {}
+            self._mask_models = {
+                side: hand_model(name, side=label, flat_hand_mean=False, dtype=torch.float64, **kw).eval()
+                for side, label in ((RIGHT, "right"), (LEFT, "left"))
+            }
+        return self._mask_models
+
+    def render_mask(self, rec: dict[str, Any], K: np.ndarray, size: int = CROP_SIZE) -> np.ndarray | None:
+        """(size, size) float32 silhouette of the record's hand in the camera ``K`` (any 3x3
+        intrinsics, e.g. ``A @ K`` of a crop), or None when the record's parameters are for
+        another hand model.
+
+        The hand model of the record's side is posed with ``global_orient``, ``hand_pose``
+        (full 45 values; ``flat_hand_mean`` records, the default, hold the pose without the
+        model's mean) and ``betas``, and translated so its root joint lies on ``joints3d[0]``.
+        """
+        if str(rec.get("hand_model", self.hand_model_name)) != self.hand_model_name:
+            return None
+        side = int(np.asarray(rec["side"]).reshape(-1)[0])
+        model = self.mask_models[RIGHT if side != LEFT else LEFT]
+        f64 = lambda key, n: torch.as_tensor(np.asarray(rec[key], np.float64).reshape(-1)[:n])[None]  # noqa: E731
+        hp = f64("hand_pose", 45)
+        if bool(rec.get("flat_hand_mean", True)):
+            hp = hp - model.hand_mean
+        betas = f64("betas", int(model.num_betas))
+        with torch.no_grad():
+            v, j = model(f64("global_orient", 3), hp, betas)
+            wrist = torch.as_tensor(np.asarray(rec["joints3d"], np.float64).reshape(-1, 3)[0])
+            v = (v[0] + (wrist - j[0, 0])).float()
+            frags = rasterize(v, model.faces.long(), torch.as_tensor(K, dtype=torch.float32), (size, size))
+        return frags.mask[0].numpy().astype(np.float32)
+
+    def _mask(self, rec: dict[str, Any], image_to_crop: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, float]:
+        """The crop's ``(mask, valid)`` (unmirrored) for the image -> crop map ``image_to_crop`` (3, 3)."""
+        S = CROP_SIZE
+        if self.mask_source == "none":
+            return np.zeros((S, S), np.float32), 0.0
+        own = rec.get("mask")
+        if self.mask_source == "record" and own is not None:
+            m = np.asarray(own, np.float32)
+            m = m / 255.0 if m.max() > 1.0 else m
+            warped = cv2.warpAffine(m, image_to_crop[:2], (S, S), flags=cv2.INTER_LINEAR, borderValue=0)
+            return warped.astype(np.float32), 1.0
+        mask = self.render_mask(rec, image_to_crop @ K, S)
+        if mask is None:
+            return np.zeros((S, S), np.float32), 0.0
+        return mask, 1.0
 
     def _params(self, go: np.ndarray, hp: np.ndarray, betas: np.ndarray, uv: np.ndarray) -> np.ndarray:
         """The 22 parameters ``[s, tx, ty, rot(3), pca, betas(10)]`` of a right hand in the crop."""
@@ -132,6 +226,7 @@ class ThreeDHandTrainTransform:
         hp = np.asarray(rec["hand_pose"], np.float64)
         cam = j3.copy()
         factor, pts = BOX_FACTOR, uv
+        turn = np.eye(3)  # the in-plane rotation of the image (3x3), identity when not rotated
         if self.augment:
             factor = BOX_FACTOR * float(np.exp(rng.uniform(-self.scale_jitter, self.scale_jitter)))
             side = float(np.max(uv.max(0) - uv.min(0)))
@@ -144,6 +239,7 @@ class ThreeDHandTrainTransform:
                 centre = (uv.min(0) + uv.max(0)) / 2.0
                 A = np.concatenate([R2, (centre - R2 @ centre)[:, None]], axis=1)
                 image = cv2.warpAffine(image, A, (w_img, h_img), flags=cv2.INTER_LINEAR, borderValue=0)
+                turn[:2] = A
                 uv, pts = uv @ R2.T + A[:, 2], pts @ R2.T + A[:, 2]
                 roll = camera_roll(A)
                 cam, go = cam @ roll.T, roll_global_orient(roll, go)
@@ -154,8 +250,10 @@ class ThreeDHandTrainTransform:
         if self.with_heatmaps:
             chans.append(draw_heatmaps(uv_crop, CROP_SIZE))
         img = np.concatenate(chans, axis=0)
-        if left:  # mirror the crop, the 2D and 3D joints and the parameters into a right hand
+        mask, mask_valid = self._mask(rec, crop_affine(box) @ turn, K)
+        if left:  # mirror the crop, its mask, the 2D and 3D joints and the parameters into a right hand
             img = img[:, :, ::-1]
+            mask = mask[:, ::-1]
             uv_crop = np.stack([CROP_SIZE - 1.0 - uv_crop[:, 0], uv_crop[:, 1]], axis=1)
             cam[:, 0] = -cam[:, 0]
             go, hp = flip_axis_angle(go), flip_axis_angle(hp)
@@ -169,4 +267,6 @@ class ThreeDHandTrainTransform:
             "joints3d": f32(cam),
             "joints3d_valid": np.float32(1.0),
             "focal": np.float32(focal),
+            "mask": f32(np.ascontiguousarray(mask)),
+            "mask_valid": np.float32(mask_valid),
         }
