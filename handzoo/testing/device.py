@@ -22,7 +22,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-__all__ = ["HostOpRecorder", "host_ops_of_forward", "max_abs_diff"]
+__all__ = ["HostOpRecorder", "assert_cuda_graph_replay_equals_eager", "host_ops_of_forward", "max_abs_diff"]
 
 _SYNC_OPS = ("_local_scalar_dense", "nonzero", "item")
 
@@ -120,3 +120,27 @@ def host_ops_of_forward(
 def max_abs_diff(out: Mapping[str, Any], ref: Mapping[str, Any], keys: Any) -> dict[str, float]:
     """``max |out[k] - ref[k]|`` (in float32) per key: a bf16-vs-float32 comparison's figures."""
     return {k: float((out[k].float() - ref[k].float()).abs().max()) for k in keys}
+
+
+def assert_cuda_graph_replay_equals_eager(
+    model: torch.nn.Module, batch: Mapping[str, Any], rtol: float = 1e-4, atol: float = 1e-5
+) -> None:
+    """Two replays of ``model(batch)`` captured as a CUDA graph equal the eager forward.
+
+    Args:
+        model: the method, already on a CUDA device.
+        batch: its preprocessed batch on the same device.
+        rtol, atol: tolerances of :func:`torch.testing.assert_close` per output.
+
+    Raises:
+        AssertionError: an output of a replay differs from the eager one.
+    """
+    from handzoo.cuda_graphs import CudaGraphForward
+
+    with torch.inference_mode():
+        ref = model(batch)
+        runner = CudaGraphForward(model)
+        replays = [runner(batch), runner(batch)]
+    for out in replays:
+        for k in ref:
+            torch.testing.assert_close(out[k], ref[k], rtol=rtol, atol=atol)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import handzoo
-from handzoo.testing.device import host_ops_of_forward, max_abs_diff
+from handzoo.testing.device import assert_cuda_graph_replay_equals_eager, host_ops_of_forward, max_abs_diff
 
 # bf16 autocast vs float32: root-relative vertices/joints in metres, weak-perspective 2D joints
 # in normalised crop units ([-1, 1] across the crop); measured max 4.2e-4 m / 1.3e-3 on these weights
@@ -55,14 +55,6 @@ def test_bf16_autocast_within_tolerance(model):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
 def test_cuda_graph_replay_equals_eager(model):
-    from handzoo.cuda_graphs import CudaGraphForward
-
     m = copy.deepcopy(model).cuda()
     batch = {"img": _img(1).cuda()}
-    with torch.inference_mode():
-        ref = m(batch)
-        runner = CudaGraphForward(m)
-        out, out2 = runner(batch), runner(batch)
-    for k in ref:
-        torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
+    assert_cuda_graph_replay_equals_eager(m, batch)

@@ -9,7 +9,7 @@ import copy
 import pytest
 import torch
 
-from handzoo.testing.device import host_ops_of_forward, max_abs_diff
+from handzoo.testing.device import assert_cuda_graph_replay_equals_eager, host_ops_of_forward, max_abs_diff
 
 # bf16 autocast vs float32 of the eager modules: joints25d in heatmap units (64 per crop side, i.e.
 # 4 crop pixels; depth bins), root depth in bins, probabilities; measured max 0.27 / 0.074 / 3.3e-3
@@ -48,14 +48,6 @@ def test_bf16_autocast_within_tolerance(digit_model):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
 def test_cuda_graph_replay_equals_eager(digit_model):
-    from handzoo.cuda_graphs import CudaGraphForward
-
     m = copy.deepcopy(digit_model).cuda()
     batch = {"img": _img(1).cuda()}
-    with torch.inference_mode():
-        ref = m(batch)
-        runner = CudaGraphForward(m)
-        out, out2 = runner(batch), runner(batch)
-    for k in ref:
-        torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
+    assert_cuda_graph_replay_equals_eager(m, batch)

@@ -9,7 +9,7 @@ import copy
 import pytest
 import torch
 
-from handzoo.testing.device import host_ops_of_forward
+from handzoo.testing.device import assert_cuda_graph_replay_equals_eager, host_ops_of_forward
 
 # bf16 autocast vs float32 on the golden weights: metres for vertices/joints, crop units for uv
 BF16_ATOL_M = 5e-3  # bf16 keeps 8 bits: outputs ~0.1 m carry ~0.4 mm rounding alone
@@ -50,18 +50,9 @@ def test_bf16_autocast_within_tolerance(which, request):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
 @pytest.mark.parametrize("which", ["sf_model", "mf_model"])
 def test_cuda_graph_replay_equals_eager(which, request):
-    from handzoo.cuda_graphs import CudaGraphForward
-
     m = copy.deepcopy(request.getfixturevalue(which)).cuda()
     batch = _batch(m, 1, "cuda")
-    with torch.inference_mode():
-        ref = m(batch)
-        runner = CudaGraphForward(m)
-        out = runner(batch)
-        out2 = runner(batch)
-    for k in ref:
-        torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
+    assert_cuda_graph_replay_equals_eager(m, batch)
 
 
 def test_device_crops_equal_host_crops():

@@ -8,7 +8,7 @@ import copy
 import pytest
 import torch
 
-from handzoo.testing.device import host_ops_of_forward
+from handzoo.testing.device import assert_cuda_graph_replay_equals_eager, host_ops_of_forward
 
 # bf16 autocast vs float32 on the deterministic test weights (root-relative joints, metres)
 BF16_ATOL_M = 5e-3
@@ -37,17 +37,9 @@ def test_bf16_autocast_within_tolerance(h4w_model):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
 def test_cuda_graph_replay_equals_eager(h4w_model):
-    from handzoo.cuda_graphs import CudaGraphForward
-
     m = copy.deepcopy(h4w_model).cuda()
     batch = _crops(1, "cuda")
-    with torch.inference_mode():
-        ref = m(batch)
-        runner = CudaGraphForward(m)
-        out, out2 = runner(batch), runner(batch)
-    for k in ref:
-        torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
+    assert_cuda_graph_replay_equals_eager(m, batch)
 
 
 def test_device_crops_equal_host_crops():

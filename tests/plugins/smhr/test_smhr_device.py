@@ -16,7 +16,7 @@ import pytest
 import torch
 from smhr_testutils import HEADS
 
-from handzoo.testing.device import host_ops_of_forward, max_abs_diff
+from handzoo.testing.device import assert_cuda_graph_replay_equals_eager, host_ops_of_forward, max_abs_diff
 
 SIZE = 128
 # bf16 autocast vs float32 at the same centre cells and sides (hm's top-k is a discrete choice:
@@ -90,17 +90,9 @@ def test_bf16_autocast_within_tolerance(each_model):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
 def test_cuda_graph_replay_equals_eager(model):
-    from handzoo.cuda_graphs import CudaGraphForward
-
     m = copy.deepcopy(model).cuda()
     batch = {"img": _img(1).cuda()}
-    with torch.inference_mode():
-        ref = m(batch)
-        runner = CudaGraphForward(m)
-        out, out2 = runner(batch), runner(batch)
-    for k in ref:
-        torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
+    assert_cuda_graph_replay_equals_eager(m, batch)
 
 
 @pytest.mark.parametrize("size", [128, 224, 384])

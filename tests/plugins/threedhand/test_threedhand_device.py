@@ -10,7 +10,7 @@ import pytest
 import tdh_testutils as tu
 import torch
 
-from handzoo.testing.device import host_ops_of_forward, max_abs_diff
+from handzoo.testing.device import assert_cuda_graph_replay_equals_eager, host_ops_of_forward, max_abs_diff
 
 # bf16 autocast vs float32 of the eager modules: vertices/joints in metres, 2D joints in crop
 # pixels (256 per side); measured max 9.6e-4 m / 0.68 px (rgb), 9.1e-4 m / 0.63 px (rgb2d) on these
@@ -53,17 +53,9 @@ def test_bf16_autocast_within_tolerance(model):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
 def test_cuda_graph_replay_equals_eager(model):
-    from handzoo.cuda_graphs import CudaGraphForward
-
     m = copy.deepcopy(model).cuda()
     batch = {"img": _img(m, 1).cuda()}
-    with torch.inference_mode():
-        ref = m(batch)
-        runner = CudaGraphForward(m)
-        out, out2 = runner(batch), runner(batch)
-    for k in ref:
-        torch.testing.assert_close(out[k], ref[k], rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(out2[k], ref[k], rtol=1e-4, atol=1e-5)
+    assert_cuda_graph_replay_equals_eager(m, batch)
 
 
 @pytest.mark.parametrize("with_heatmaps", [False, True], ids=["rgb", "rgb2d"])
