@@ -4,7 +4,10 @@ mask term (weight 10) training on it.
 The rendered mask is checked against what the image shows: the generator's own mask of the same
 sample warped into the crop (the crop's map computed here from
 :func:`handzoo_3dhand.preprocess.image_to_crop`, mirrored here for left hands), and the crop's 2D
-joints, which lie on the hand.
+joints, which lie on the hand (the joints inside the hand always; the fingertips, on the
+surface, can round to a pixel just off the silhouette). The rendered mask is the whole hand; the
+generator's is the hand's visible part, which a forearm drawn at the wrist can hide a little of
+(IoU 0.88-0.99 with forearms, 0.96-0.99 without, on 12 samples at 128 px).
 """
 
 from __future__ import annotations
@@ -48,10 +51,17 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
+TIPS = (4, 8, 12, 16, 20)
+INNER = [j for j in range(21) if j not in TIPS]
+
+
 def _joint_coverage(mask: np.ndarray, joints2d: np.ndarray) -> float:
-    """Share of the 2D joints whose nearest crop pixel is on the mask."""
+    """Share of the 2D joints whose nearest crop pixel is on the mask; every joint inside the hand
+    (all but the fingertips) must be."""
     px = np.clip(np.rint(joints2d).astype(np.int64), 0, S - 1)
-    return float((mask[px[:, 1], px[:, 0]] > 0.5).mean())
+    on = mask[px[:, 1], px[:, 0]] > 0.5
+    assert on[INNER].all(), np.nonzero(~on)[0]
+    return float(on.mean())
 
 
 def test_rendered_mask_is_the_generators_mask_in_the_crop(records: list[dict]) -> None:
