@@ -45,8 +45,8 @@ import torch
 
 from handzoo.errors import ConfigError
 from handzoo.geometry.flip import flip_axis_angle
-from handzoo.render.raster import rasterize
 from handzoo.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from handzoo.render.raster import rasterize
 from handzoo.train.augment import camera_roll, colour_jitter, roll_global_orient, sample_rotation
 from handzoo.types import LEFT, RIGHT
 
@@ -65,9 +65,7 @@ def crop_affine(box: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
     :func:`handzoo_3dhand.preprocess.image_to_crop` as a matrix; last row ``0 0 1``)."""
     box = np.asarray(box, dtype=np.float64)
     inv = size / (box[2] - box[0] + 1.0)
-    return np.array(
-        [[inv, 0.0, (0.5 - box[0]) * inv - 0.5], [0.0, inv, (0.5 - box[1]) * inv - 0.5], [0.0, 0.0, 1.0]]
-    )
+    return np.array([[inv, 0.0, (0.5 - box[0]) * inv - 0.5], [0.0, inv, (0.5 - box[1]) * inv - 0.5], [0.0, 0.0, 1.0]])
 
 
 class ThreeDHandTrainTransform:
