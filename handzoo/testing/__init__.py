@@ -1,6 +1,6 @@
 """Test helpers for handzoo and for plugin authors, like ``numpy.testing``: nothing here runs in production.
 
-Three kinds of stand-in, each hermetic (no network, files only under the folder you pass):
+Stand-ins and helpers, each hermetic (no network, files only under the folder you pass):
 
 * **A stand-in Hugging Face Hub** (:mod:`handzoo.testing.hub`): :class:`StandInHub` serves and
   accepts files on 127.0.0.1 the way ``huggingface_hub`` expects, with injectable faults
@@ -29,7 +29,12 @@ Three kinds of stand-in, each hermetic (no network, files only under the folder 
 
 * **Device readiness** (:mod:`handzoo.testing.device`): :func:`host_ops_of_forward` lists the ops of
   a forward that would create host tensors or sync with the host (run on the ``meta`` device), so
-  CUDA-graph capturability is tested without a GPU.
+  CUDA-graph capturability is tested without a GPU; :func:`assert_cuda_graph_replay_equals_eager`
+  checks a captured forward on a CUDA device.
+
+* **Short training runs** (:mod:`handzoo.testing.train`): :func:`short_run_args` builds the
+  ``handzoo-train`` command line of a few-iteration CPU run (no workers, no validation), and
+  :func:`shards_source` the ``--cfg-options`` item that reads a shard folder.
 
 Names are imported on first use, so ``import handzoo.testing`` is cheap.
 """
@@ -38,7 +43,7 @@ from __future__ import annotations
 
 from handzoo._lazy import lazy_getattr
 
-_SUBMODULES = ("hub", "datasets", "mano", "device")
+_SUBMODULES = ("hub", "datasets", "mano", "device", "train")
 
 _LAZY: dict[str, str] = {
     "StandInHub": "hub",
@@ -57,8 +62,11 @@ _LAZY: dict[str, str] = {
     "mano_standin_arrays": "mano",
     "write_mano_standin": "mano",
     "HostOpRecorder": "device",
+    "assert_cuda_graph_replay_equals_eager": "device",
     "host_ops_of_forward": "device",
     "max_abs_diff": "device",
+    "short_run_args": "train",
+    "shards_source": "train",
 }
 
 __all__ = sorted(_LAZY)

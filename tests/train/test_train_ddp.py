@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from handzoo.testing.train import shards_source, short_run_args
 from handzoo.train.cli import main
 from handzoo.train.hooks import read_loss_curve
 
@@ -20,29 +21,23 @@ def _curve(work_dir: Path) -> list[float]:
 def _args(shards: Path, work_dir: Path, batch: int) -> list[str]:
     # a small compact model (resnet10t at 64 px); normalisation frozen so that the loss does not
     # depend on how the batch is split over processes
-    return [
+    return short_run_args(
         "compact-openhand",
-        "--work-dir",
-        str(work_dir),
-        "--max-iters",
-        "3",
-        "--batch-size",
-        str(batch),
-        "--workers",
-        "0",
-        "--no-val",
-        "--ema",
-        "0",
-        "--cfg-options",
-        f"train_data.source={{'type': 'shards', 'roots': ['{shards}']}}",
-        "model.kwargs={'backbone': {'type': 'TimmBackbone', 'name': 'resnet10t', 'out_indices': [4]}, 'input_size': 64}",
-        "model.freeze_norm=True",
-        "train_data.transform.input_size=64",
-        "train_data.transform.augment=False",
-        "train_data.shuffle=False",
-        "checkpoint_interval=100",
-        "log_interval=1",
-    ]
+        work_dir,
+        3,
+        batch_size=batch,
+        options=["--ema", "0"],
+        cfg_options=[
+            shards_source(shards, limit=None),
+            "model.kwargs={'backbone': {'type': 'TimmBackbone', 'name': 'resnet10t', 'out_indices': [4]}, 'input_size': 64}",
+            "model.freeze_norm=True",
+            "train_data.transform.input_size=64",
+            "train_data.transform.augment=False",
+            "train_data.shuffle=False",
+            "checkpoint_interval=100",
+            "log_interval=1",
+        ],
+    )
 
 
 @pytest.mark.slow

@@ -7,32 +7,26 @@ from pathlib import Path
 
 import pytest
 
+from handzoo.testing.train import shards_source, short_run_args
 from handzoo.train.cli import main
 from handzoo.train.hooks import read_loss_curve
 
 
 def _args(shards: Path, work_dir: Path, iters: int) -> list[str]:
-    return [
+    return short_run_args(
         "h2onet-sf-openhand",
-        "--work-dir",
-        str(work_dir),
-        "--max-iters",
-        str(iters),
-        "--batch-size",
-        "2",
-        "--workers",
-        "0",
-        "--no-val",
-        "--lr",
-        "5e-3",
-        "--cfg-options",
-        f"train_data.source={{'type': 'shards', 'roots': ['{shards}'], 'limit': 2}}",
-        "train_data.transform.augment=False",
-        "train_data.shuffle=False",
-        "checkpoint_interval=3",
-        "log_interval=1",
-        "stages=[{'begin': 0, 'loss': 'stage1'}, {'begin': 4, 'loss': 'stage2'}]",
-    ]
+        work_dir,
+        iters,
+        lr="5e-3",
+        cfg_options=[
+            shards_source(shards),
+            "train_data.transform.augment=False",
+            "train_data.shuffle=False",
+            "checkpoint_interval=3",
+            "log_interval=1",
+            "stages=[{'begin': 0, 'loss': 'stage1'}, {'begin': 4, 'loss': 'stage2'}]",
+        ],
+    )
 
 
 @pytest.mark.slow

@@ -8,38 +8,32 @@ from pathlib import Path
 
 import pytest
 
+from handzoo.testing.train import shards_source, short_run_args
 from handzoo.train.cli import main
 from handzoo.train.hooks import read_loss_curve
 
 
 def _args(shards: Path, work_dir: Path) -> list[str]:
-    return [
+    return short_run_args(
         "compact-openhand",
-        "--work-dir",
-        str(work_dir),
-        "--max-iters",
-        "6",
-        "--batch-size",
-        "2",
-        "--workers",
-        "0",
-        "--no-val",
-        "--ema",
-        "0",
-        "--lr",
-        "1e-3",
-        "--cfg-options",
-        f"train_data.source={{'type': 'shards', 'roots': ['{shards}'], 'limit': 2}}",
-        "model.kwargs={'backbone': {'type': 'TimmBackbone', 'name': 'resnet10t', 'out_indices': [4]}, 'input_size': 64}",
-        "train_data.transform.input_size=64",
-        "train_data.transform.augment=False",
-        "train_data.shuffle=False",
-        "param_scheduler=None",
-        "checkpoint_interval=1",
-        "max_keep_ckpts=10",
-        "log_interval=1",
-        "stages=[{'begin': 0, 'loss': 'default'}, {'begin': 2, 'loss': 'default', 'lr': 2e-4, 'reset_optimizer': True}]",
-    ]
+        work_dir,
+        6,
+        lr="1e-3",
+        options=["--ema", "0"],
+        cfg_options=[
+            shards_source(shards),
+            "model.kwargs={'backbone': {'type': 'TimmBackbone', 'name': 'resnet10t', 'out_indices': [4]}, 'input_size': 64}",
+            "train_data.transform.input_size=64",
+            "train_data.transform.augment=False",
+            "train_data.shuffle=False",
+            "param_scheduler=None",
+            "checkpoint_interval=1",
+            "max_keep_ckpts=10",
+            "log_interval=1",
+            "stages=[{'begin': 0, 'loss': 'default'}, "
+            "{'begin': 2, 'loss': 'default', 'lr': 2e-4, 'reset_optimizer': True}]",
+        ],
+    )
 
 
 @pytest.mark.slow

@@ -12,25 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from handzoo.testing.train import shards_source, short_run_args
 from handzoo.train.cli import main
 from handzoo.train.config import load_config
 from handzoo.train.hooks import read_loss_curve
 
 
 def _run(variant: str, shards: Path, work_dir: Path, iters: int, *options: str, lr: str | None = None) -> list[dict]:
-    args = [
-        variant,
-        "--work-dir",
-        str(work_dir),
-        "--max-iters",
-        str(iters),
-        "--batch-size",
-        "2",
-        "--workers",
-        "0",
-        "--no-val",
-        "--cfg-options",
-        f"train_data.source={{'type': 'shards', 'roots': ['{shards}'], 'limit': 2}}",
+    cfg_options = [
+        shards_source(shards),
         "train_data.transform.augment=False",
         "train_data.shuffle=False",
         f"checkpoint_interval={iters}",
@@ -38,9 +28,7 @@ def _run(variant: str, shards: Path, work_dir: Path, iters: int, *options: str, 
         "param_scheduler=None",
         *options,
     ]
-    if lr is not None:
-        args += ["--lr", lr]
-    assert main(args) == 0
+    assert main(short_run_args(variant, work_dir, iters, lr=lr, cfg_options=cfg_options)) == 0
     curve = read_loss_curve(work_dir)
     assert [r["iter"] for r in curve] == list(range(1, iters + 1))
     return curve

@@ -144,26 +144,12 @@ def test_mano_part_labels_sit_on_the_sample_hands(interhand: Path, mano_dir: Pat
 
 @pytest.mark.slow
 def test_digit_trains_on_interhand_with_mano_part_labels(interhand: Path, mano_dir: Path, tmp_path: Path) -> None:
+    from handzoo.testing.train import short_run_args
     from handzoo.train.cli import main
     from handzoo.train.hooks import read_loss_curve
 
     iters, work = 6, tmp_path / "w"
-    args = [
-        "digit-interhand",
-        "--work-dir",
-        str(work),
-        "--max-iters",
-        str(iters),
-        "--batch-size",
-        "3",
-        "--accumulate",
-        "1",
-        "--workers",
-        "0",
-        "--no-val",
-        "--lr",
-        "1e-3",
-        "--cfg-options",
+    cfg_options = [
         f"train_data.source.root={interhand}",
         f"train_data.transform.mano_dir={mano_dir}",
         "train_data.shuffle=False",
@@ -172,6 +158,9 @@ def test_digit_trains_on_interhand_with_mano_part_labels(interhand: Path, mano_d
         SMALL_DIGIT,
         *SMALL_CROP,
     ]
+    args = short_run_args(
+        "digit-interhand", work, iters, batch_size=3, lr="1e-3", options=["--accumulate", "1"], cfg_options=cfg_options
+    )
     assert main(args) == 0
     curve = read_loss_curve(work)
     loss = [r["loss"] for r in curve]

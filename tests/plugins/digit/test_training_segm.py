@@ -188,24 +188,12 @@ def test_without_a_hand_model_the_term_is_off_and_says_so(scenes: SceneSamples, 
 
 @pytest.mark.slow
 def test_openhand_recipe_trains_the_segmentation_term(tmp_path: Path) -> None:
+    from handzoo.testing.train import short_run_args
     from handzoo.train.cli import main
     from handzoo.train.hooks import read_loss_curve
 
     iters = 6
-    args = [
-        "digit-interhand-openhand",
-        "--work-dir",
-        str(tmp_path / "w"),
-        "--max-iters",
-        str(iters),
-        "--batch-size",
-        "2",
-        "--workers",
-        "0",
-        "--no-val",
-        "--lr",
-        "1e-3",
-        "--cfg-options",
+    cfg_options = [
         "train_data.source={'type': 'scenes', 'dataset': 'synthetic', 'split': 'tiny', 'n': 2, 'seed': 7, "
         "'image_size': 64, 'two_hand_prob': 1.0, 'max_hands': 2}",
         "train_data.transform.augment=False",
@@ -216,7 +204,9 @@ def test_openhand_recipe_trains_the_segmentation_term(tmp_path: Path) -> None:
         SMALL_DIGIT,
         *SMALL_CROP,
     ]
-    assert main(args) == 0
+    assert (
+        main(short_run_args("digit-interhand-openhand", tmp_path / "w", iters, lr="1e-3", cfg_options=cfg_options)) == 0
+    )
     curve = read_loss_curve(tmp_path / "w")
     segm = [r["loss_segm"] for r in curve]
     loss = [r["loss"] for r in curve]

@@ -141,6 +141,7 @@ def test_recipes_turn_the_mask_term_on() -> None:
 
 
 def test_training_with_the_mask_term_falls(tmp_path: Path) -> None:
+    from handzoo.testing.train import shards_source, short_run_args
     from handzoo.train.cli import main
     from handzoo.train.hooks import read_loss_curve
     from handzoo.train.shards import render_shards
@@ -148,21 +149,8 @@ def test_training_with_the_mask_term_falls(tmp_path: Path) -> None:
     shards = tmp_path / "shards"
     render_shards(shards, n=2, seed=5, shard_size=2, workers=0, image_size=96, supersample=1, progress=False)
     iters = 8
-    args = [
-        "3dhand-rgb-openhand",
-        "--work-dir",
-        str(tmp_path / "w"),
-        "--max-iters",
-        str(iters),
-        "--batch-size",
-        "2",
-        "--workers",
-        "0",
-        "--no-val",
-        "--lr",
-        "1e-3",
-        "--cfg-options",
-        f"train_data.source={{'type': 'shards', 'roots': ['{shards}'], 'limit': 2}}",
+    cfg_options = [
+        shards_source(shards),
         "train_data.transform.augment=False",
         "train_data.shuffle=False",
         "model.kwargs.backbone={'type': 'ThreeDHandResNet', 'name': 'resnet18'}",
@@ -171,7 +159,7 @@ def test_training_with_the_mask_term_falls(tmp_path: Path) -> None:
         "log_interval=1",
         "param_scheduler=None",
     ]
-    assert main(args) == 0
+    assert main(short_run_args("3dhand-rgb-openhand", tmp_path / "w", iters, lr="1e-3", cfg_options=cfg_options)) == 0
     curve = read_loss_curve(tmp_path / "w")
     assert [r["iter"] for r in curve] == list(range(1, iters + 1))
     losses = [r["loss"] for r in curve]
