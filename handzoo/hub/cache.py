@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from handzoo._cache_root import CACHE_ENV, cache_root
 from handzoo.errors import ChecksumError, ConfigError
 from handzoo.hub.integrity import sha256_file
 
@@ -43,7 +44,6 @@ __all__ = [
     "verify_entry",
 ]
 
-CACHE_ENV = "HANDZOO_CACHE"
 WEIGHTS_FILE = "model.safetensors"
 PROVENANCE_FILE = "provenance.json"
 PROVENANCE_FORMAT = "handzoo-provenance/1"
@@ -53,11 +53,7 @@ _STALE_AFTER_S = 24 * 3600
 
 def cache_dir() -> Path:
     """The cache root (read from the environment at each call)."""
-    root = os.environ.get(CACHE_ENV)
-    if root:
-        return Path(root).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "handzoo"
+    return cache_root()
 
 
 def entry_dir(variant: str) -> Path:

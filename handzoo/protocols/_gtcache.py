@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from handzoo._cache_root import cache_root
+
 __all__ = ["SCORE_CACHE_ENV", "score_cache_dir", "cached_array"]
 
 SCORE_CACHE_ENV = "HANDZOO_SCORE_CACHE"
@@ -40,12 +42,7 @@ def score_cache_dir() -> Path | None:
     env = os.environ.get(SCORE_CACHE_ENV)
     if env is not None:
         return None if env.strip().lower() in _OFF else Path(env).expanduser()
-    # the weights cache's root (handzoo.hub.cache, which protocols may not import): the same rule
-    root = os.environ.get("HANDZOO_CACHE")
-    if root:
-        return Path(root).expanduser() / "scoring-gt"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "handzoo" / "scoring-gt"
+    return cache_root() / "scoring-gt"
 
 
 def _names(path: Path, tag: str) -> tuple[str, str] | None:
