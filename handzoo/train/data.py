@@ -9,7 +9,6 @@ targets), which returns a dict of arrays that ``default_collate`` stacks.
 from __future__ import annotations
 
 import bisect
-import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -313,9 +312,3 @@ def build_source(cfg: dict[str, Any]) -> Dataset:
     raise ConfigError(
         f"unknown training data source {kind!r}", hint="use type='shards', type='stream' or type='scenes'"
     )
-
-
-def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
-    """The ``manifest.json`` of a shard folder ({} when absent)."""
-    p = Path(root) / "manifest.json"
-    return json.loads(p.read_text()) if p.is_file() else {}

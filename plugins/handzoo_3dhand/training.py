@@ -15,8 +15,8 @@ phases (:mod:`handzoo_3dhand.losses`):
   ``mask_valid``, for the training phase's mask term (:func:`handzoo_3dhand.losses.mask_loss`).
   The mask is rendered (:func:`handzoo.render.raster.rasterize`): the hand model of the record's
   side (closed at the wrist, as the generator renders it) posed with the record's
-  ``global_orient``, ``hand_pose``, ``betas`` and moved so its root joint lies on the record's
-  wrist (``joints3d[0]``), seen through the crop's camera: ``A @ K`` for the affine map ``A``
+  ``global_orient``, ``hand_pose``, ``betas`` and moved by the record's ``transl`` or else so
+  its root joint lies on the record's wrist (``joints3d[0]``), seen through the crop's camera: ``A @ K`` for the affine map ``A``
   from the image to the crop (the in-plane rotation, then the box and its resize), so it lies
   exactly where the crop shows the hand, and mirrored with the crop for left hands. Shards
   hold no masks, hence the rendering; a record's own image-space ``mask`` (a generator scene
@@ -46,6 +46,7 @@ import torch
 from handzoo.errors import ConfigError
 from handzoo.geometry.flip import flip_axis_angle
 from handzoo.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from handzoo.handmodels.placement import record_hand_vertices
 from handzoo.render.raster import rasterize
 from handzoo.train.augment import camera_roll, colour_jitter, roll_global_orient, sample_rotation
 from handzoo.types import LEFT, RIGHT
@@ -146,27 +147,21 @@ class ThreeDHandTrainTransform:
 
     def render_mask(self, rec: dict[str, Any], K: np.ndarray, size: int = CROP_SIZE) -> np.ndarray | None:
         """(size, size) float32 silhouette of the record's hand in the camera ``K`` (any 3x3
-        intrinsics, e.g. ``A @ K`` of a crop), or None when the record's parameters are for
-        another hand model.
+        intrinsics, e.g. ``A @ K`` of a crop), or None when the record cannot place the hand
+        (e.g. its parameters are for another hand model).
 
-        The hand model of the record's side is posed with ``global_orient``, ``hand_pose``
-        (full 45 values; ``flat_hand_mean`` records, the default, hold the pose without the
-        model's mean) and ``betas``, and translated so its root joint lies on ``joints3d[0]``.
+        The hand is placed by :func:`handzoo.handmodels.placement.record_hand_vertices`: the hand
+        model of the record's side posed with ``global_orient``, ``hand_pose`` (full 45 values;
+        ``flat_hand_mean`` records, the default, hold the pose without the model's mean) and
+        ``betas``, moved by ``transl`` or else so its root joint lies on ``joints3d[0]``.
         """
-        if str(rec.get("hand_model", self.hand_model_name)) != self.hand_model_name:
-            return None
         side = int(np.asarray(rec["side"]).reshape(-1)[0])
         model = self.mask_models[RIGHT if side != LEFT else LEFT]
-        f64 = lambda key, n: torch.as_tensor(np.asarray(rec[key], np.float64).reshape(-1)[:n])[None]  # noqa: E731
-        hp = f64("hand_pose", 45)
-        if bool(rec.get("flat_hand_mean", True)):
-            hp = hp - model.hand_mean
-        betas = f64("betas", int(model.num_betas))
+        v = record_hand_vertices(model, self.hand_model_name, rec)
+        if v is None:
+            return None
         with torch.no_grad():
-            v, j = model(f64("global_orient", 3), hp, betas)
-            wrist = torch.as_tensor(np.asarray(rec["joints3d"], np.float64).reshape(-1, 3)[0])
-            v = (v[0] + (wrist - j[0, 0])).float()
-            frags = rasterize(v, model.faces.long(), torch.as_tensor(K, dtype=torch.float32), (size, size))
+            frags = rasterize(v.float(), model.faces.long(), torch.as_tensor(K, dtype=torch.float32), (size, size))
         return frags.mask[0].numpy().astype(np.float32)
 
     def _mask(self, rec: dict[str, Any], image_to_crop: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, float]:

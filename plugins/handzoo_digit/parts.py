@@ -8,9 +8,9 @@ visible face's first vertex (:func:`handzoo.render.raster.rasterize`, z-buffered
 so an occluding hand wins).
 
 :class:`PartLabeller` does it for a training scene record (:func:`handzoo.train.data.sample_to_scene`):
-it places each hand's mesh in the camera (the record's own vertices, or the hand model posed with
-the record's parameters and moved by ``transl``, by a world-frame fit's translation seen through
-the camera's extrinsics, or else onto the annotated wrist) and renders the labels in the crop's
+it places each hand's mesh in the camera (:func:`handzoo.handmodels.placement.record_hand_vertices`:
+the record's own vertices, or the hand model posed with the record's parameters and moved by
+``transl``, by a world-frame fit's translation, or onto the annotated wrist) and renders the labels in the crop's
 camera, intrinsics ``A @ K`` for the crop's affine map ``A``.
 """
 
@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from handzoo.errors import ConfigError
+from handzoo.handmodels.placement import record_hand_vertices
 from handzoo.render.raster import rasterize
 from handzoo.types import LEFT, RIGHT
 
@@ -140,50 +141,9 @@ class PartLabeller:
 
     def hand_vertices(self, rec: Mapping[str, Any], h: int) -> torch.Tensor | None:
         """(V, 3) float64 camera-frame vertices of hand ``h`` of a scene record, or None if the
-        record cannot place it (no vertices of this model, no parameters, no valid wrist).
-
-        Order of preference: the record's ``vertices`` (when their count is the model's); the
-        model posed with ``global_orient``, ``hand_pose``, ``betas`` (only when the record's
-        ``hand_model`` is this model: MANO parameters do not pose the open hand) and moved by
-        ``transl`` (``has_transl``), or by a world-frame fit's translation through the camera's
-        extrinsics (``has_transl_world``, InterHand2.6M's NeuralAnnot fits: the mesh their
-        renderer makes), or else so that its wrist lies on the annotated wrist (``joints3d``
-        joint 0).
-        """
+        record cannot place it (:func:`handzoo.handmodels.placement.record_hand_vertices`)."""
         side = int(np.asarray(rec["side"]).reshape(-1)[h])
-        V = self.num_vertices[side]
-        if _flag(rec, "has_vertices", h):
-            v = np.asarray(rec["vertices"])[h]
-            if v.shape[0] == V:
-                return torch.as_tensor(v, dtype=torch.float64)
-        if (
-            not _flag(rec, "has_mano", h, default=_has_params(rec))
-            or str(rec.get("hand_model", self.name)) != self.name
-        ):
-            return None
-        model = self.models[side]
-        go = torch.as_tensor(np.asarray(rec["global_orient"]).reshape(-1, 3)[h], dtype=torch.float64)[None]
-        hp = torch.as_tensor(np.asarray(rec["hand_pose"]).reshape(-1, 45)[h], dtype=torch.float64)[None]
-        betas = torch.as_tensor(np.asarray(rec["betas"]).reshape(-1, 10)[h], dtype=torch.float64)[None]
-        if bool(rec.get("flat_hand_mean", True)):
-            hp = hp - model.hand_mean
-        with torch.no_grad():
-            v, j = model(go, hp, betas[:, : model.num_betas])
-        v, j = v[0], j[0]
-        if _flag(rec, "has_transl", h, default="transl" in rec):
-            return v + torch.as_tensor(np.asarray(rec["transl"]).reshape(-1, 3)[h], dtype=torch.float64)
-        if _flag(rec, "has_transl_world", h):
-            # world mesh R_w (v - J0) + J0 + t_w seen by the camera (R, t): the camera-frame pose
-            # R R_w turns about the same root J0, so the offset is (R - I) J0 + R t_w + t
-            w2c = torch.as_tensor(np.asarray(rec["world_to_camera"], np.float64).reshape(3, 4))
-            R, t = w2c[:, :3], w2c[:, 3]
-            tw = torch.as_tensor(np.asarray(rec["transl_world"], np.float64).reshape(-1, 3)[h])
-            return v + (R @ j[0] - j[0] + R @ tw + t)
-        jv = rec.get("joints_valid")
-        if jv is not None and float(np.asarray(jv).reshape(-1, 21)[h, 0]) <= 0:
-            return None
-        wrist = torch.as_tensor(np.asarray(rec["joints3d"]).reshape(-1, 21, 3)[h, 0], dtype=torch.float64)
-        return v + (wrist - j[0])
+        return record_hand_vertices(self.models[side], self.name, rec, h)
 
     def __call__(self, rec: Mapping[str, Any], K: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
         """``(labels (H, W) int64, valid)`` for every hand of the record in the camera ``K``.
@@ -236,13 +196,3 @@ def read_parts_file(path: str | os.PathLike, num_vertices: int) -> torch.Tensor:
             hint=hint,
         )
     return torch.as_tensor(ids[:num_vertices])
-
-
-def _has_params(rec: Mapping[str, Any]) -> bool:
-    return all(k in rec for k in ("global_orient", "hand_pose", "betas"))
-
-
-def _flag(rec: Mapping[str, Any], key: str, h: int, default: bool = False) -> bool:
-    if key not in rec:
-        return bool(default)
-    return bool(np.asarray(rec[key]).reshape(-1)[h])
