@@ -6,7 +6,11 @@ summary, its ``align_w_scale``, HandOccNet's ``rigid_align``; batched over sampl
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -20,9 +24,78 @@ __all__ = [
     "align_scale_translation",
     "rigid_align",
     "root_align",
+    "mean_points",
+    "sample_blocks",
+    "map_blocks",
 ]
 
 _FREIHAND_EPS = 1e-8
+_SEQUENTIAL_MEAN_MAX_POINTS = 64  # up to this many points a per-point loop beats numpy's strided reduction
+#: points per block of samples in :func:`map_blocks` (about 1.5 MB per (S, N, 3) float64 temporary):
+#: temporaries stay in the cache and in the allocator's free lists (no page faults of fresh memory)
+BLOCK_POINTS = 1 << 16
+T = TypeVar("T")
+
+
+def workers() -> int:
+    """Threads for :func:`map_blocks`: ``OMP_NUM_THREADS`` when set, else the usable CPUs (at most 8)."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):  # pragma: no cover - not Linux
+            cpus = os.cpu_count() or 1
+        return max(1, min(8, cpus))
+
+
+def sample_blocks(n: int, n_points: int, block_points: int = BLOCK_POINTS) -> list[slice]:
+    """Slices of ``range(n)`` holding about ``block_points`` points each (samples of ``n_points``)."""
+    step = max(1, block_points // max(1, n_points))
+    return [slice(i, min(n, i + step)) for i in range(0, n, step)]
+
+
+def map_blocks(fn: Callable[[slice], T], n: int, n_points: int, threads: int | None = None) -> list[T]:
+    """``[fn(s) for s in sample_blocks(n, n_points)]``, on ``threads`` threads (numpy releases the GIL).
+
+    Every block is computed by the same numpy operations whatever the thread, so per-sample results
+    do not depend on the number of threads; results come back in block order.
+    """
+    blocks = sample_blocks(n, n_points)
+    nt = min(workers() if threads is None else threads, len(blocks))
+    if nt <= 1:
+        return [fn(s) for s in blocks]
+    with ThreadPoolExecutor(nt) as pool:
+        return list(pool.map(fn, blocks))
+
+
+def mean_points(x: np.ndarray) -> np.ndarray:
+    """``x.mean(-2, keepdims=True)`` with numpy's summation order for one sample's ``(N, 3).mean(0)``.
+
+    That order is a plain running sum over the points; for small N a loop over points computes it
+    several times faster than the strided reduction (same result, bit for bit).
+    """
+    n = x.shape[-2]
+    if n > _SEQUENTIAL_MEAN_MAX_POINTS or n == 0:
+        return x.mean(-2, keepdims=True)
+    acc = x[..., 0, :].copy()
+    for i in range(1, n):
+        acc += x[..., i, :]
+    acc /= n
+    return acc[..., None, :]
+
+
+def _det3_sign_negative(m: np.ndarray) -> np.ndarray:
+    """``det(m) < 0`` for (..., 3, 3) rotations-or-reflections (|det| = 1, so the closed form's sign is exact)."""
+    a = m[..., 0, :]
+    b = m[..., 1, :]
+    c = m[..., 2, :]
+    cross = (
+        b[..., 1] * c[..., 2] - b[..., 2] * c[..., 1],
+        b[..., 2] * c[..., 0] - b[..., 0] * c[..., 2],
+        b[..., 0] * c[..., 1] - b[..., 1] * c[..., 0],
+    )
+    return a[..., 0] * cross[0] + a[..., 1] * cross[1] + a[..., 2] * cross[2] < 0
 
 
 @dataclass(frozen=True)
@@ -70,8 +143,8 @@ def root_align(points: np.ndarray, root: int = 0) -> np.ndarray:
 
 def _procrustes(gt: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(Pn, rotation, scale, |Gc|_F + eps, mean G)`` of FreiHAND's ``align_w_scale``."""
-    t1 = gt.mean(-2, keepdims=True)
-    t2 = pred.mean(-2, keepdims=True)
+    t1 = mean_points(gt)
+    t2 = mean_points(pred)
     gn = gt - t1
     s1 = np.sqrt((gn * gn).sum((-2, -1))) + _FREIHAND_EPS
     gn /= s1[..., None, None]
@@ -118,22 +191,26 @@ def rigid_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """HandOccNet's ``rigid_align(pred, gt)`` (Umeyama with the reflection fix) for (S, N, 3) batches.
 
     A prediction whose points all coincide lands on the ground-truth centroid (see
-    :func:`handzoo.metrics.procrustes.rigid_align`).
+    :func:`handzoo.metrics.procrustes.rigid_align`). Centroids, variance and ``c = 1 / var * sum(S)``
+    follow the official operation order.
     """
     n = pred.shape[-2]
-    ca = pred.mean(-2, keepdims=True)
-    cb = gt.mean(-2, keepdims=True)
-    h = np.swapaxes(pred - ca, -1, -2) @ (gt - cb) / n
-    u, sv, vh = np.linalg.svd(h)
-    flip = np.linalg.det(np.swapaxes(vh, -1, -2) @ np.swapaxes(u, -1, -2)) < 0
-    sign = np.where(flip, -1.0, 1.0)
-    sv = np.concatenate([sv[..., :2], sv[..., 2:] * sign[..., None]], -1)
-    vh = np.concatenate([vh[..., :2, :], vh[..., 2:, :] * sign[..., None, None]], -2)
-    rot = np.swapaxes(vh, -1, -2) @ np.swapaxes(u, -1, -2)
+    ca = mean_points(pred)
+    cb = mean_points(gt)
     centred = pred - ca
-    var = (centred * centred).mean(-2).sum(-1)
+    h = np.swapaxes(centred, -1, -2) @ (gt - cb) / n
+    u, sv, vh = np.linalg.svd(h)
+    # det(V U^T) < 0: V U^T is orthogonal (det +-1), so the sign of the closed-form determinant is
+    # that of the official LU determinant
+    flip = _det3_sign_negative(np.swapaxes(vh, -1, -2) @ np.swapaxes(u, -1, -2))
+    if flip.any():
+        sign = np.where(flip, -1.0, 1.0)
+        sv[..., 2] *= sign
+        vh[..., 2, :] *= sign[..., None]
+    rot = np.swapaxes(vh, -1, -2) @ np.swapaxes(u, -1, -2)
+    var = mean_points(centred * centred)[..., 0, :].sum(-1)
     degenerate = var <= (64 * np.finfo(pred.dtype).eps * np.abs(ca).max((-2, -1))) ** 2
-    c = np.where(degenerate, 0.0, sv.sum(-1) / np.where(degenerate, 1.0, var))
+    c = np.where(degenerate, 0.0, (1.0 / np.where(degenerate, 1.0, var)) * sv.sum(-1))
     cr = c[..., None, None] * rot
     t = cb[..., 0, :] - (cr @ ca[..., 0, :, None])[..., 0]
     return pred @ np.swapaxes(cr, -1, -2) + t[..., None, :]

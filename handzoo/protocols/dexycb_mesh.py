@@ -93,11 +93,6 @@ def _numpy(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def _per_sample_mean(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Official ``np.sqrt(np.sum((p - g) ** 2, 1)).mean()`` per sample, averaged over samples."""
-    return float(_np.point_errors(pred, gt).mean(-1).mean())
-
-
 class _MeshPaperProtocol(Protocol):
     dataset = "DexYCB"
     units = "metres in, mm out"
@@ -135,12 +130,34 @@ class HandOccNetDexYCBProtocol(_MeshPaperProtocol):
     )
     headline = ("MPJPE", "PA-MPJPE")
 
-    def _score_native(self, gt: np.ndarray, pred: np.ndarray, notes: list[str]) -> ProtocolResult:
-        """HandOccNet's evaluation on (N, 21, 3) float64 metre arrays (numpy only)."""
-        out = _np.root_align(pred) + gt[:, :1, :]
-        aligned = _np.rigid_align(out, gt)
-        mpjpe = float(_np.point_errors(out * 1000.0, gt * 1000.0).mean(-1).mean())
-        pa = float(_np.point_errors(aligned * 1000.0, gt * 1000.0).mean(-1).mean())
+    def _score_native(
+        self, gt: np.ndarray, pred: np.ndarray, notes: list[str], divide: float | None = None
+    ) -> ProtocolResult:
+        """HandOccNet's evaluation on (N, 21, 3) float64 arrays (numpy only).
+
+        Args:
+            gt: ground-truth joints, metres (or millimetres with ``divide=1000``).
+            pred: predicted joints, same unit.
+            notes: notes so far.
+            divide: the official ``/ 1000`` from the files' millimetres to metres, applied per block.
+        """
+
+        def block(s: slice) -> tuple[np.ndarray, np.ndarray]:
+            g, p = gt[s], pred[s]
+            if divide is not None:
+                g, p = g / divide, p / divide
+            out = _np.root_align(p)
+            out += g[:, :1, :]
+            aligned = _np.rigid_align(out, g)
+            g_mm = g * 1000.0
+            return (
+                _np.point_errors(out * 1000.0, g_mm).mean(-1),
+                _np.point_errors(aligned * 1000.0, g_mm).mean(-1),
+            )
+
+        parts = _np.map_blocks(block, int(gt.shape[0]), int(gt.shape[1]))
+        mpjpe = float(np.concatenate([e for e, _ in parts]).mean())
+        pa = float(np.concatenate([e for _, e in parts]).mean())
         scores = {"mpjpe": mpjpe, "pa_mpjpe": pa}
         metrics = {"MPJPE": mpjpe, "PA-MPJPE": pa}
         units = {"MPJPE": "mm", "PA-MPJPE": "mm"}
@@ -174,7 +191,7 @@ class HandOccNetDexYCBProtocol(_MeshPaperProtocol):
         """Score a toolkit-format results ``.txt`` (mm) against ``gt_dir/joint_3d.txt`` (mm)."""
         progress.task("reading files")
         _, gt, pred, notes = read_dexycb_pair(Path(gt_dir), Path(pred_file))
-        return self._score_native(gt / 1000.0, pred / 1000.0, notes)
+        return self._score_native(gt, pred, notes, divide=1000.0)
 
 
 class H2ONetDexYCBProtocol(_MeshPaperProtocol):
@@ -223,18 +240,54 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         gt_root: np.ndarray | None = None,
         paper_metrics: bool = True,
     ) -> ProtocolResult:
-        from handzoo.protocols._fscore import fscores
-        from handzoo.protocols._np import align_w_scale, point_errors, root_align
+        from handzoo.protocols._np import align_w_scale, map_blocks, point_errors, root_align
 
         def summarize_errors(err: np.ndarray) -> _np.Summary:
             return _np.summarize(err, 0.0, 0.05, 100)
 
-        pj = root_align(pred)
-        gj = root_align(gt)
-        pj_al = align_w_scale(gj, pj)
+        def per_sample(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            """Official per-sample ``np.sqrt(np.sum((a * 1000 - b * 1000) ** 2, 1)).mean()``."""
+            return point_errors(a * 1000.0, b * 1000.0).mean(-1)
+
+        with_verts = gt_verts is not None and pred_verts is not None
+        if with_verts:
+            assert gt_verts is not None and pred_verts is not None
+            if gt_verts.shape[1] != pred_verts.shape[1]:
+                raise SubmissionError(
+                    f"predicted meshes have {pred_verts.shape[1]} vertices, the ground truth {gt_verts.shape[1]}",
+                    hint="H2ONet's protocol compares vertices index-wise: predict MANO-topology meshes",
+                )
+
+        def block(s: slice) -> dict[str, np.ndarray]:
+            """Per-sample errors of samples ``s`` (and, for the paper metrics, the aligned point errors)."""
+            p, g = pred[s], gt[s]
+            pj = root_align(p)
+            gj = root_align(g)
+            pj_al = align_w_scale(gj, pj)
+            out = {"mpjpe": per_sample(pj, gj), "pa_mpjpe": per_sample(pj_al, gj)}
+            if paper_metrics:
+                out["joints_al"] = point_errors(pj_al, gj)
+            if with_verts:
+                assert gt_verts is not None and pred_verts is not None
+                pv = pred_verts[s] - p[:, :1, :]
+                gv = gt_verts[s] - (g[:, :1, :] if gt_root is None else gt_root[s])
+                out["mpvpe"] = per_sample(pv, gv)
+                pv_al = align_w_scale(gv, pv)
+                out["pa_mpvpe"] = per_sample(pv_al, gv)
+                if paper_metrics:
+                    out["verts_al"] = point_errors(pv_al, gv)
+                    out["gv"], out["pv_al"] = gv, pv_al
+            return out
+
+        n_points = int(pred.shape[1]) + (int(pred_verts.shape[1]) if with_verts and pred_verts is not None else 0)
+        parts = map_blocks(block, int(gt.shape[0]), n_points)
+
+        def joined(key: str) -> np.ndarray:
+            return np.concatenate([part[key] for part in parts])
+
         scores = {
-            "mpjpe": float(_per_sample_mean(pj * 1000.0, gj * 1000.0)),
-            "pa_mpjpe": float(_per_sample_mean(pj_al * 1000.0, gj * 1000.0)),
+            "mpjpe": float(joined("mpjpe").mean()),
+            "pa_mpjpe": float(joined("pa_mpjpe").mean()),
             "mpvpe": nan,
             "pa_mpvpe": nan,
             "score": nan,
@@ -242,7 +295,7 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         extra = dict.fromkeys(("PA-AUC-J", "PA-AUC-V", "F@5", "F@15"), nan)
         curves = {}
         if paper_metrics:
-            joints_al = summarize_errors(point_errors(pj_al, gj))
+            joints_al = summarize_errors(joined("joints_al"))
             extra["PA-AUC-J"] = joints_al.auc
             curves["joints_pa"] = curve_dict(joints_al.thresholds * 1000.0, joints_al.pck)
         else:
@@ -250,29 +303,24 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
                 "paper-only metrics (PA-AUC-J, PA-AUC-V, F@5, F@15) not computed: the official evaluate() has "
                 "none of them (ask with --paper-metrics / paper_metrics=True)"
             ]
-        if gt_verts is not None and pred_verts is not None:
-            if gt_verts.shape[1] != pred_verts.shape[1]:
-                raise SubmissionError(
-                    f"predicted meshes have {pred_verts.shape[1]} vertices, the ground truth {gt_verts.shape[1]}",
-                    hint="H2ONet's protocol compares vertices index-wise: predict MANO-topology meshes",
-                )
-            pv = pred_verts - pred[:, :1, :]
+        if with_verts:
             if gt_root is None:
                 notes = notes + [
                     "GT vertices centred on the annotated wrist: the official code centres them on joint 0 of "
                     "the MANO layer's GT joints (give evaluation_verts_root.json / gt_verts_root for equal "
                     "MPVPE, PA-MPVPE and score)"
                 ]
-            gv = gt_verts - (gt[:, :1, :] if gt_root is None else gt_root)
-            scores["mpvpe"] = float(_per_sample_mean(pv * 1000.0, gv * 1000.0))
-            pv_al = align_w_scale(gv, pv)
-            scores["pa_mpvpe"] = float(_per_sample_mean(pv_al * 1000.0, gv * 1000.0))
+            scores["mpvpe"] = float(joined("mpvpe").mean())
+            scores["pa_mpvpe"] = float(joined("pa_mpvpe").mean())
             scores["score"] = scores["pa_mpjpe"] + scores["pa_mpvpe"]
             if paper_metrics:
-                verts_al = summarize_errors(point_errors(pv_al, gv))
+                from handzoo.protocols._fscore import fscores
+
+                verts_al = summarize_errors(joined("verts_al"))
                 extra["PA-AUC-V"] = verts_al.auc
                 curves["vertices_pa"] = curve_dict(verts_al.thresholds * 1000.0, verts_al.pck)
-                f = fscores(gv, pv_al, self.fscore_thresholds, progress.task("F-scores", len(gv)))[0]
+                gv_all, pv_al_all = joined("gv"), joined("pv_al")
+                f = fscores(gv_all, pv_al_all, self.fscore_thresholds, progress.task("F-scores", len(gv_all)))[0]
                 extra["F@5"], extra["F@15"] = (float(x) for x in f.mean(0))
         else:
             notes = notes + ["no vertices given: MPVPE and PA-MPVPE are not computed (NaN)"]
