@@ -56,6 +56,8 @@ def read_dexycb_pair(gt_dir: Path, pred_file: Path) -> tuple[np.ndarray, np.ndar
     extra = len(ids) - len(gt_ids)
     if extra > 0:
         notes.append(f"{extra} result lines have no ground truth and were ignored (as the toolkit)")
+    if len(ids) == len(gt_ids) and np.array_equal(ids, gt_ids):
+        return gt_ids, gt, pred, notes  # the same order: no reordering copy
     return gt_ids, gt, pred[order[pos]], notes
 
 

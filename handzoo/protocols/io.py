@@ -33,7 +33,7 @@ import numpy as np
 import orjson
 
 from handzoo.errors import AnnotationError, DatasetNotFoundError, SubmissionError
-from handzoo.protocols._numjson import parse_number_lists
+from handzoo.protocols._numjson import arrow_pool, parse_number_lists
 
 __all__ = [
     "DEXYCB_GT_FILE",
@@ -262,8 +262,18 @@ def points_array(
     return _check_points(arr, what, err)
 
 
+def _all_within(arr: np.ndarray) -> bool:
+    """Every value finite and within :data:`MAX_COORDINATE` (two reductions, no temporary array)."""
+    if arr.size == 0:
+        return True
+    lo, hi = float(arr.min()), float(arr.max())  # NaN propagates into both
+    return -MAX_COORDINATE <= lo and hi <= MAX_COORDINATE
+
+
 def _check_points(arr: np.ndarray, what: str, err: type[Exception]) -> np.ndarray:
     """``arr`` when every value is finite and within :data:`MAX_COORDINATE`; else ``err`` naming a sample."""
+    if _all_within(arr):
+        return arr
     bad = ~np.isfinite(arr).reshape(len(arr), -1).all(1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -483,15 +493,21 @@ def _fast_joint_txt(raw: bytes) -> tuple[np.ndarray, np.ndarray, int] | None:
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=types, null_values=[], quoted_strings_can_be_null=False),
+            memory_pool=arrow_pool(),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
     if table.num_rows == 0 or any(c.null_count for c in table.columns):
         return None
     ids = np.array(table.column(0).to_numpy(), dtype=np.int64, copy=True)
-    vals = np.stack([table.column(i).to_numpy() for i in range(1, 64)], 1)  # a new array: no Arrow memory kept
+    vals = np.empty((table.num_rows, 63), dtype=np.float64)  # numpy's own memory: no Arrow memory kept
+    for i in range(1, 64):
+        start = 0
+        for chunk in table.column(i).chunks:
+            vals[start : start + len(chunk), i - 1] = chunk.to_numpy(zero_copy_only=True)
+            start += len(chunk)
     del table
-    if not np.isfinite(vals).all() or np.abs(vals).max() > MAX_COORDINATE:
+    if not _all_within(vals):
         return None
     # an id seen twice: the last line wins, ids in first-appearance order (the toolkit's dict)
     uniq, first = np.unique(ids, return_index=True)
