@@ -99,3 +99,17 @@ def test_dexycb_ground_truth_txt_is_cached_with_exact_ids(tmp_path: Path, cache:
             got_ids, got = _read_gt_txt(f)
             assert got_ids.tolist() == ids and np.array_equal(got, joints)
     assert len(list(cache.glob("*.npy"))) == 1
+
+
+def test_a_hit_is_a_private_copy_of_the_entry(tmp_path: Path, cache: Path) -> None:
+    """Hits are mapped copy-on-write: writing into one changes neither the entry nor the next hit."""
+    f = tmp_path / "a.json"
+    f.write_text("[1.5, 2.5]")
+    _gtcache.cached_array(f, "t", lambda: np.array([1.5, 2.5]))
+    hit = _gtcache.cached_array(f, "t", lambda: pytest.fail("parsed again"))
+    assert type(hit) is np.ndarray and hit.flags.writeable
+    hit[:] = -1.0
+    again = _gtcache.cached_array(f, "t", lambda: pytest.fail("parsed again"))
+    assert again.tolist() == [1.5, 2.5]
+    (entry,) = cache.glob("*.npy")
+    assert np.load(entry).tolist() == [1.5, 2.5]
