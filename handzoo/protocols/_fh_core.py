@@ -10,12 +10,12 @@ sample's vertex counts match (``shape_is_mano``); [HO-3D: ``align_sc_tr`` joint 
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from handzoo.protocols._fscore import fscores_many
+from handzoo.protocols._fscore import BLOCK as FSCORE_BLOCK
+from handzoo.protocols._fscore import fscore_pool, fscores_from_counts, hit_counts
 from handzoo.protocols._np import (
     Summary,
     align_by_trafo,
@@ -78,20 +78,39 @@ def evaluate_fh_style(
         return FHOutputs(xyz, xyz_al, xyz_sc, None, None, None, None, False)
 
     shape_is_mano = pred_verts.shape[1] == gt_verts.shape[1]
-    if shape_is_mano:
-        # the plain vertex errors beside the vertex alignment (numpy releases the GIL in both)
-        with ThreadPoolExecutor(1) as pool:
-            plain = pool.submit(lambda: summary(point_errors(pred_verts, gt_verts)))
-            verts_al = align_w_scale(gt_verts, pred_verts)
-            mesh_al = summary(point_errors(verts_al, gt_verts))
-            mesh = plain.result()
-    else:
-        mesh = mesh_al = None
-        # joints-only submissions (no vertices) have nothing to align
-        verts_al = align_by_trafo(pred_verts, procrustes_trafo(gt_xyz, pred_xyz)) if pred_verts.shape[1] else pred_verts
-
-    n = gt_verts.shape[0]
+    # non-MANO meshes are aligned with the joints' transform (joints-only submissions: nothing to align)
+    trafo = procrustes_trafo(gt_xyz, pred_xyz) if not shape_is_mano and pred_verts.shape[1] else None
+    n, ng, nv = gt_verts.shape[0], gt_verts.shape[1], pred_verts.shape[1]
+    th = np.asarray(FH_FSCORE_THRESHOLDS)
+    err = np.empty((n, ng)) if shape_is_mano else None
+    err_al = np.empty((n, ng)) if shape_is_mano else None
+    hits = np.zeros((4, n, th.size), dtype=np.int64)  # GT / predicted hits of the plain and aligned vertices
     advance = progress.task("F-scores", 2 * n)
-    (f_plain, _, _), (f_al, _, _) = fscores_many(gt_verts, [pred_verts, verts_al], FH_FSCORE_THRESHOLDS, advance)
-    f_plain, f_al = f_plain.mean(0), f_al.mean(0)
+
+    def block(s: slice) -> None:
+        # one block of samples start to end: temporaries stay small (cache-resident, no page faults of
+        # fresh memory) and the threads never wait for each other; per sample the numbers are those
+        # of the whole-array functions, bit for bit
+        g, p = gt_verts[s], pred_verts[s]
+        if shape_is_mano:
+            al = align_w_scale(g, p)
+            err[s], err_al[s] = point_errors(p, g), point_errors(al, g)
+        elif trafo is not None:
+            al = align_by_trafo(p, tuple(x[s] for x in trafo))
+        else:
+            al = p
+        (hits[0, s], hits[1, s]), (hits[2, s], hits[3, s]) = hit_counts(g, [p, al], th)
+        advance(2 * (s.stop - s.start))
+
+    with fscore_pool() as pool:
+        blocks = [slice(i, min(n, i + FSCORE_BLOCK)) for i in range(0, n, FSCORE_BLOCK)]
+        list(map(block, blocks) if pool is None else pool.map(block, blocks))
+        if shape_is_mano:
+            plain = pool.submit(summary, err) if pool is not None else None
+            mesh_al = summary(err_al)
+            mesh = plain.result() if plain is not None else summary(err)
+        else:
+            mesh = mesh_al = None
+    f_plain = fscores_from_counts(hits[0], hits[1], ng, nv)[0].mean(0)
+    f_al = fscores_from_counts(hits[2], hits[3], ng, nv)[0].mean(0)
     return FHOutputs(xyz, xyz_al, xyz_sc, mesh, mesh_al, f_plain, f_al, shape_is_mano)

@@ -22,19 +22,33 @@ including points exactly on a threshold and a few ulps either side.
 Coordinates farther than ``MAX_COORD`` from the centroid (the float32 squares would overflow) or
 thresholds below ``MIN_THRESHOLD`` (their squares would be subnormal) are decided by the float64
 brute force alone.
+
+Samples are scored in blocks of ``BLOCK`` on a pool of threads (numpy releases the GIL); the
+ground truth's operand of a block is built once for every prediction scored against it.
+:func:`hit_counts` scores one block, for callers that compute more per block (FreiHAND aligns a
+block's vertices and scores them in the same task, so every temporary stays small).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-__all__ = ["hit_masks", "hit_masks_many", "fscores", "fscores_many"]
+__all__ = [
+    "hit_masks",
+    "hit_masks_many",
+    "hit_counts",
+    "fscores",
+    "fscores_many",
+    "fscores_from_counts",
+    "fscore_pool",
+]
 
 U32 = 2.0**-24  # unit roundoff of float32
 MAX_COORD = 1e15  # beyond this (from the centroid) float32 squares could overflow: exact path
@@ -59,13 +73,17 @@ def exact_sq(q: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (sq[..., 0] + sq[..., 1]) + sq[..., 2]
 
 
-def _operands(x: np.ndarray, c: np.ndarray, rows: bool, th_max: float) -> tuple[np.ndarray, np.ndarray]:
+def _operands(x: np.ndarray, c: np.ndarray, rows: bool, th_max: float) -> tuple[np.ndarray, np.ndarray] | None:
     """float32 product operand of ``x - c`` and each point's float64 tolerance on its squared distances.
 
-    ``rows``: (B, N, 5) rows ``[x, |x|^2, 1]``; else (B, 5, N) columns ``[-2x, 1, |x|^2]``.
+    ``rows``: (B, N, 5) rows ``[x, |x|^2, 1]``; else (B, 5, N) columns ``[-2x, 1, |x|^2]``. None when
+    a point lies farther than ``MAX_COORD`` from ``c`` (float32 could overflow: exact path).
     """
-    a = x - c
-    sq = np.einsum("bij,bij->bi", a, a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = x - c
+        sq = np.einsum("bij,bij->bi", a, a)
+    if sq.size and not float(sq.max()) <= MAX_COORD * MAX_COORD:  # also catches inf / nan
+        return None
     if rows:
         op = np.empty((a.shape[0], a.shape[1], 5), dtype=np.float32)
         op[..., :3] = a
@@ -77,8 +95,12 @@ def _operands(x: np.ndarray, c: np.ndarray, rows: bool, th_max: float) -> tuple[
         op[:, :3] *= -2.0  # exact in float32
         op[:, 3] = 1.0
         op[:, 4] = sq
-    tol = 16.0 * U32 * (2.1 * np.sqrt(sq) + 1.1 * th_max) ** 2
-    return op, tol
+    np.sqrt(sq, out=sq)
+    sq *= 2.1
+    sq += 1.1 * th_max
+    np.square(sq, out=sq)
+    sq *= 16.0 * U32  # tol = 16 u (2.1 |a| + 1.1 th_max)^2
+    return op, sq
 
 
 def _minima(rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,13 +130,15 @@ def _decide(m: np.ndarray, tol: np.ndarray, q: np.ndarray, t: np.ndarray, th: np
     th2 = th * th
     hits = np.empty(m.shape + (th.size,), dtype=bool)
     amb = np.zeros(m.shape, dtype=bool)
+    gap = np.empty_like(m64)
     for k in range(th.size):
         if not th[k] > 0:  # no distance is below 0
             hits[..., k] = False
             continue
-        gap = m64 - th2[k]
+        np.subtract(m64, th2[k], out=gap)
         np.less(gap, -tol, out=hits[..., k])
-        amb |= np.abs(gap) <= tol
+        np.abs(gap, out=gap)
+        amb |= gap <= tol
     if amb.any():
         bi, qi = np.nonzero(amb)
         per = max(1, EXACT_BLOCK // max(1, t.shape[1]))
@@ -125,26 +149,10 @@ def _decide(m: np.ndarray, tol: np.ndarray, q: np.ndarray, t: np.ndarray, th: np
     return hits
 
 
-def _block_hits(g: np.ndarray, preds: list[np.ndarray], th: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Both directions for one block of samples and several predictions (ground-truth operand shared)."""
-    th_max = float(th.max())
-    c = g.mean(1, keepdims=True)
-    rows, tol_g = _operands(g, c, True, th_max)
-    out = []
-    for p in preds:
-        cols, tol_p = _operands(p, c, False, th_max)
-        rmin, cmin = _minima(rows, cols)
-        out.append((_decide(rmin, tol_g, g, p, th), _decide(cmin, tol_p, p, g, th)))
-    return out
-
-
-def _float32_ok(g: np.ndarray, preds: list[np.ndarray], th: np.ndarray) -> bool:
-    """Whether the float32 products are safe for this block (no overflow, normal squared thresholds)."""
+def _float32_thresholds_ok(th: np.ndarray) -> bool:
+    """Whether every positive threshold squares to a normal float32 (else the exact path decides)."""
     positive = th[th > 0]
-    if positive.size and float(positive.min()) < MIN_THRESHOLD:
-        return False
-    c = g.mean(1, keepdims=True)
-    return all(float(np.abs(x - c).max(initial=0.0)) <= MAX_COORD for x in [g, *preds])
+    return not (positive.size and float(positive.min()) < MIN_THRESHOLD)
 
 
 def _exact_block(q: np.ndarray, t: np.ndarray, th: np.ndarray) -> np.ndarray:
@@ -156,6 +164,87 @@ def _exact_block(q: np.ndarray, t: np.ndarray, th: np.ndarray) -> np.ndarray:
             sq = exact_sq(qq, np.broadcast_to(t[b], (qq.shape[0],) + t.shape[1:]))
             out[b, s : s + qq.shape[0]] = np.sqrt(sq.min(1))[:, None] < th
     return out
+
+
+def _gt_operand(g: np.ndarray, th: np.ndarray, exact: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(centroid, rows operand, tolerance)`` of a block of ground truth, or None: decide it exactly."""
+    if exact or not _float32_thresholds_ok(th):
+        return None
+    c = g.mean(1, keepdims=True)
+    ops = _operands(g, c, True, float(th.max()))
+    return None if ops is None else (c, ops[0], ops[1])
+
+
+def _pred_hits(
+    g: np.ndarray, gt_op: tuple[np.ndarray, np.ndarray, np.ndarray] | None, p: np.ndarray, th: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hit masks (B, Ng, T) and (B, Np, T) of one block of a prediction, given the ground truth's operand."""
+    cols = None if gt_op is None else _operands(p, gt_op[0], False, float(th.max()))
+    if gt_op is None or cols is None:
+        return _exact_block(g, p, th), _exact_block(p, g, th)
+    rmin, cmin = _minima(gt_op[1], cols[0])
+    return _decide(rmin, gt_op[2], g, p, th), _decide(cmin, cols[1], p, g, th)
+
+
+def hit_counts(
+    g: np.ndarray, preds: list[np.ndarray], thresholds: Any, exact: bool = False
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per sample and threshold, how many points of each side have a neighbour closer than it.
+
+    One block of samples (the caller splits a large set and runs blocks on threads); the ground
+    truth's operand is built once for all predictions.
+
+    Args:
+        g: (B, Ng, 3) float64 ground truth.
+        preds: (B, Np, 3) float64 predictions (``Np`` may differ between them).
+        thresholds: (T,) distances.
+        exact: brute force for every pair (reference path; same decisions).
+
+    Returns:
+        Per prediction ``(ground-truth hits (B, T), predicted hits (B, T))`` as int64 counts.
+    """
+    th = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    gt_op = _gt_operand(g, th, exact) if g.shape[0] and g.shape[1] else None
+    out = []
+    for p in preds:
+        if g.shape[0] and g.shape[1] and p.shape[1]:
+            hg, hp = _pred_hits(g, gt_op, p, th)
+            out.append((hg.sum(1), hp.sum(1)))
+        else:
+            out.append((np.zeros((g.shape[0], th.size), np.int64), np.zeros((g.shape[0], th.size), np.int64)))
+    return out
+
+
+def fscores_from_counts(
+    hit_g: np.ndarray, hit_p: np.ndarray, ng: int, np_: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The official ``(fscore, precision, recall)`` (N, T) from the hit counts of :func:`hit_counts`.
+
+    The counts are divided once by the set sizes, as the official code; F is 0 when both
+    fractions are 0 or a set is empty.
+    """
+    prec = hit_g / ng if ng and np_ else np.zeros(hit_g.shape)
+    rec = hit_p / np_ if ng and np_ else np.zeros(hit_p.shape)
+    denom = rec + prec
+    f = np.where(denom > 0, 2 * rec * prec / np.where(denom > 0, denom, 1.0), 0.0)
+    return f, prec, rec
+
+
+@contextmanager
+def fscore_pool(threads: int | None = None) -> Iterator[ThreadPoolExecutor | None]:
+    """A pool of ``threads`` (default ``OMP_NUM_THREADS``; None for one) running with one BLAS thread.
+
+    These 778 x 5 x 778 products are far too small for a threaded BLAS, whose spinning threads
+    multiplied the CPU time by 10-30 on a loaded 2-core machine; the parallelism is over blocks of
+    samples instead.
+    """
+    nw = workers() if threads is None else max(1, threads)
+    with threadpool_limits(1, user_api="blas"):
+        if nw <= 1:
+            yield None
+            return
+        with ThreadPoolExecutor(nw) as pool:
+            yield pool
 
 
 def hit_masks(
@@ -190,39 +279,27 @@ def hit_masks_many(
     """:func:`hit_masks` of several predictions against one ground truth (its operand built once).
 
     Blocks of samples run on ``OMP_NUM_THREADS`` threads (the products and reductions release the
-    GIL); ``progress`` gets ``len(preds)`` x the samples of each finished block.
+    GIL); ``progress`` is called from this thread with ``len(preds)`` x the samples of each block.
     """
     n = g.shape[0]
+    th = np.asarray(th, dtype=np.float64).reshape(-1)
+    block = max(1, block)
     out = [
         (np.empty((n, g.shape[1], th.size), dtype=bool), np.empty((n, p.shape[1], th.size), dtype=bool)) for p in preds
     ]
 
     def run(s: int) -> int:
         e = min(s + block, n)
-        gb, pb = g[s:e], [p[s:e] for p in preds]
-        if exact or not _float32_ok(gb, pb, th):
-            res = [(_exact_block(gb, p, th), _exact_block(p, gb, th)) for p in pb]
-        else:
-            res = _block_hits(gb, pb, th)
-        for (hg, hp), (rg, rp) in zip(out, res):
-            hg[s:e], hp[s:e] = rg, rp
+        gt_op = _gt_operand(g[s:e], th, exact)
+        for (hg, hp), p in zip(out, preds):
+            hg[s:e], hp[s:e] = _pred_hits(g[s:e], gt_op, p[s:e], th)
         return e - s
 
-    starts = range(0, n, block)
-    nw = min(workers(), len(starts))
-    # One BLAS thread per product: these 778 x 5 x 778 products are far too small for a threaded
-    # BLAS, whose spinning threads multiplied the CPU time by 10-30 on a loaded 2-core machine;
-    # the parallelism is over blocks of samples instead.
-    with threadpool_limits(1, user_api="blas"):
-        if nw <= 1:
-            for k in map(run, starts):
-                if progress is not None:
-                    progress(k * len(preds))
-            return out
-        with ThreadPoolExecutor(nw) as pool:
-            for k in pool.map(run, starts):
-                if progress is not None:
-                    progress(k * len(preds))
+    with fscore_pool(min(workers(), max(1, -(-n // block)))) as pool:
+        done = map(run, range(0, n, block)) if pool is None else pool.map(run, range(0, n, block))
+        for k in done:
+            if progress is not None:
+                progress(k * len(preds))
     return out
 
 
@@ -238,15 +315,10 @@ def fscores_many(
         progress(n * (len(preds) - len(todo)))
     out = []
     for i, p in enumerate(preds):
-        prec = np.zeros((n, th.size))
-        rec = np.zeros((n, th.size))
         if i in masks:
-            hit_g, hit_p = masks[i]
-            prec = hit_g.sum(1) / ng  # exact integer counts divided once, as the official code
-            rec = hit_p.sum(1) / p.shape[1]
-        denom = rec + prec
-        f = np.where(denom > 0, 2 * rec * prec / np.where(denom > 0, denom, 1.0), 0.0)
-        out.append((f, prec, rec))
+            out.append(fscores_from_counts(masks[i][0].sum(1), masks[i][1].sum(1), ng, p.shape[1]))
+        else:
+            out.append(fscores_from_counts(np.zeros((n, th.size)), np.zeros((n, th.size)), ng, p.shape[1]))
     return out
 
 
