@@ -7,8 +7,8 @@ summary, its ``align_w_scale``, HandOccNet's ``rigid_align``; batched over sampl
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -49,9 +49,9 @@ def workers() -> int:
         return max(1, min(8, cpus))
 
 
-def sample_blocks(n: int, n_points: int, block_points: int = BLOCK_POINTS) -> list[slice]:
-    """Slices of ``range(n)`` holding about ``block_points`` points each (samples of ``n_points``)."""
-    step = max(1, block_points // max(1, n_points))
+def sample_blocks(n: int, n_points: int, block_points: int | None = None) -> list[slice]:
+    """Slices of ``range(n)`` holding about ``block_points`` (default :data:`BLOCK_POINTS`) points each."""
+    step = max(1, (BLOCK_POINTS if block_points is None else block_points) // max(1, n_points))
     return [slice(i, min(n, i + step)) for i in range(0, n, step)]
 
 
@@ -59,14 +59,40 @@ def map_blocks(fn: Callable[[slice], T], n: int, n_points: int, threads: int | N
     """``[fn(s) for s in sample_blocks(n, n_points)]``, on ``threads`` threads (numpy releases the GIL).
 
     Every block is computed by the same numpy operations whatever the thread, so per-sample results
-    do not depend on the number of threads; results come back in block order.
+    do not depend on the number of threads; results come back in block order. The calling thread
+    works too; the first exception of any block is raised (plain threads, not ``concurrent.futures``,
+    whose import pulls in ``logging``).
     """
     blocks = sample_blocks(n, n_points)
     nt = min(workers() if threads is None else threads, len(blocks))
     if nt <= 1:
         return [fn(s) for s in blocks]
-    with ThreadPoolExecutor(nt) as pool:
-        return list(pool.map(fn, blocks))
+    results: list[T | None] = [None] * len(blocks)
+    errors: list[BaseException] = []
+    order = iter(range(len(blocks)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while not errors:
+            with lock:
+                i = next(order, None)
+            if i is None:
+                return
+            try:
+                results[i] = fn(blocks[i])
+            except BaseException as exc:  # re-raised by the calling thread
+                errors.append(exc)
+                return
+
+    helpers = [threading.Thread(target=work, name=f"handzoo-blocks-{k}") for k in range(nt - 1)]
+    for t in helpers:
+        t.start()
+    work()
+    for t in helpers:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]
 
 
 def mean_points(x: np.ndarray) -> np.ndarray:

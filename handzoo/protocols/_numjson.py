@@ -24,7 +24,7 @@ Without ``pyarrow`` the function returns None (the caller's ``orjson`` path give
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from importlib.util import find_spec
 
 import numpy as np
@@ -188,6 +188,23 @@ def _parse_lines(text: bytes, count: int) -> np.ndarray | None:
     return values
 
 
+def _numbers(data: bytes) -> tuple[np.ndarray, bool, list[tuple[int, ...]], list[int]] | None:
+    """``(values, regular, shapes, sizes)`` of a text whose skeleton is a regular layout, else None."""
+    skel = data.translate(None, _NUMBER_CHARS + _WS)
+    if skel.translate(None, b"[],"):
+        return None  # strings, literals, objects, NaN, ...
+    lay = _layout(skel)
+    if lay is None:
+        return None
+    regular, shapes = lay
+    sizes = [int(np.prod(s)) for s in shapes]
+    total = sum(sizes)
+    if total == 0:
+        return None
+    values = _parse_lines(data.translate(_TO_LINES, _DELETE), total)
+    return None if values is None else (values, regular, shapes, sizes)
+
+
 def parse_number_lists(data: bytes) -> np.ndarray | list[np.ndarray] | None:
     """Numbers of a JSON text that is a regular nested list, or a list of them; None otherwise.
 
@@ -200,24 +217,20 @@ def parse_number_lists(data: bytes) -> np.ndarray | list[np.ndarray] | None:
         valid JSON (the caller then parses it with ``orjson``/``json``, which report errors).
         The numbers are those of ``json.loads`` (correctly rounded), integers as floats.
     """
-    if len(data) < _MIN_BYTES:
+    if len(data) < _MIN_BYTES or not _HAVE_ARROW:
         return None
-    skel = data.translate(None, _NUMBER_CHARS + _WS)
-    if skel.translate(None, b"[],"):
-        return None  # strings, literals, objects, NaN, ...
-    lay = _layout(skel)
-    if lay is None:
+    # the regex runs on a second thread, without the GIL, beside the translations and the parse; an
+    # early "no" does not wait for it (a plain thread: concurrent.futures imports logging, ~5 ms)
+    grammar: list[bool] = []
+    thread = threading.Thread(target=lambda: grammar.append(_grammar_ok(data)), name="handzoo-json-grammar")
+    thread.start()
+    parsed = _numbers(data)
+    if parsed is None:
         return None
-    regular, shapes = lay
-    sizes = [int(np.prod(s)) for s in shapes]
-    total = sum(sizes)
-    if total == 0 or not _HAVE_ARROW:
+    thread.join()
+    if grammar != [True]:  # a rejected text, or an error in the check: the slow path decides
         return None
-    with ThreadPoolExecutor(1) as pool:  # the regex runs without the GIL beside the translation
-        grammar = pool.submit(_grammar_ok, data)
-        values = _parse_lines(data.translate(_TO_LINES, _DELETE), total)
-        if not grammar.result() or values is None:
-            return None
+    values, regular, shapes, sizes = parsed
     if regular:
         return values.reshape(shapes[0])
     out, start = [], 0

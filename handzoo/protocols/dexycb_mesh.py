@@ -38,7 +38,7 @@ from handzoo.protocols import _np
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict
 from handzoo.protocols.dexycb import read_dexycb_pair
-from handzoo.protocols.io import DEXYCB_GT_FILE, read_fh_ground_truth, read_fh_prediction, read_json
+from handzoo.protocols.io import DEXYCB_GT_FILE, read_fh_ground_truth, read_fh_prediction, read_number_array
 
 # torch is imported only by the tensor API (evaluate() on handzoo rows): scoring files is numpy-only.
 FH_FSCORE_THRESHOLDS = (0.005, 0.015)  # as handzoo.protocols._fh_core
@@ -396,6 +396,6 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         root_file = Path(gt_dir) / H2ONET_VERTS_ROOT_FILE
         root = None
         if root_file.is_file():
-            roots = read_json(root_file, "GT mesh roots", AnnotationError)
+            roots = read_number_array(root_file, "GT mesh roots", AnnotationError)
             root = verts_root(roots, gx, root_file.name, AnnotationError)
         return self._score_native(gx, px, gv, pv, [], progress, root, paper_metrics)

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from handzoo.errors import AnnotationError, DatasetNotFoundError, SubmissionError
 from handzoo.protocols._numjson import arrow_pool, parse_number_lists
@@ -42,6 +41,7 @@ __all__ = [
     "first_non_number",
     "read_json",
     "read_json_checked",
+    "read_number_array",
     "points_array",
     "read_fh_ground_truth",
     "read_fh_prediction",
@@ -111,6 +111,8 @@ def _read_bytes(path: Path, what: str, missing: type[Exception]) -> bytes:
 
 def _decode(data: bytes, path: Path, what: str, missing: type[Exception]) -> tuple[Any, str | None]:
     """``orjson`` (or ``json`` for what only it accepts) with :func:`first_non_number`'s location."""
+    import orjson  # here: point files never need it (the fast reader), and its import costs ~5 ms
+
     err = SubmissionError if missing is SubmissionError else AnnotationError
     where = first_non_number(data)
     try:
@@ -134,6 +136,20 @@ def _json_accepts(data: bytes) -> bool:
     except (ValueError, UnicodeDecodeError, RecursionError):
         return False
     return True
+
+
+def read_number_array(path: Path, what: str, missing: type[Exception] = AnnotationError) -> Any:
+    """A JSON file of nested number lists as a float64 array (fast reader), else whatever ``json`` reads.
+
+    For ground-truth side files (H2ONet's mesh roots): a regular list of numbers comes back as an
+    array without a Python float per number, and without importing ``orjson``; anything else is
+    read by :func:`read_json` (which reports malformed files), for the caller to check.
+    """
+    data = _read_bytes(path, what, missing)
+    fast = parse_number_lists(data)
+    if isinstance(fast, np.ndarray):
+        return fast
+    return _decode(data, path, what, missing)[0]
 
 
 def find_pred_json(path: Path, default_name: str = "pred.json") -> Path:
