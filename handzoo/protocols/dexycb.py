@@ -37,6 +37,13 @@ def read_dexycb_pair(gt_dir: Path, pred_file: Path) -> tuple[np.ndarray, np.ndar
         raise DatasetNotFoundError(f"ground-truth directory not found: {gt_dir}", hint="check --gt-dir")
     gt_ids, gt = _read_gt_txt(gt_dir / DEXYCB_GT_FILE)
     ids, pred, dup = read_joint_txt(pred_file, "results file")
+    notes = []
+    if dup:
+        notes.append(
+            f"{dup} image ids appear more than once in the results; the last line of each was used (as the toolkit)"
+        )
+    if len(ids) == len(gt_ids) and np.array_equal(ids, gt_ids):
+        return gt_ids, gt, pred, notes  # already in ground-truth order: no matching, no copy
     # ids are unique (read_joint_txt keeps the last line of a repeated id): match by binary search
     order = np.argsort(ids, kind="stable")
     pos = np.minimum(np.searchsorted(ids[order], gt_ids), len(ids) - 1)
@@ -48,16 +55,9 @@ def read_dexycb_pair(gt_dir: Path, pred_file: Path) -> tuple[np.ndarray, np.ndar
             f"(first: {[int(i) for i in missing[:5]]})",
             hint="write one line per evaluated image: image_id, then 21 x (x, y, z) in mm",
         )
-    notes = []
-    if dup:
-        notes.append(
-            f"{dup} image ids appear more than once in the results; the last line of each was used (as the toolkit)"
-        )
     extra = len(ids) - len(gt_ids)
     if extra > 0:
         notes.append(f"{extra} result lines have no ground truth and were ignored (as the toolkit)")
-    if len(ids) == len(gt_ids) and np.array_equal(ids, gt_ids):
-        return gt_ids, gt, pred, notes  # the same order: no reordering copy
     return gt_ids, gt, pred[order[pos]], notes
 
 
