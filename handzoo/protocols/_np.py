@@ -27,6 +27,7 @@ __all__ = [
     "mean_points",
     "sample_blocks",
     "map_blocks",
+    "background",
 ]
 
 _FREIHAND_EPS = 1e-8
@@ -93,6 +94,30 @@ def map_blocks(fn: Callable[[slice], T], n: int, n_points: int, threads: int | N
     if errors:
         raise errors[0]
     return results  # type: ignore[return-value]
+
+
+def background(fn: Callable[[], T]) -> Callable[[], T]:
+    """Start ``fn()`` on a thread; the returned function waits for it and returns its result or raises its error."""
+    box: list[tuple[bool, object]] = []
+
+    def run() -> None:
+        try:
+            box.append((True, fn()))
+        except BaseException as exc:  # handed to the caller
+            box.append((False, exc))
+
+    thread = threading.Thread(target=run, name="handzoo-background")
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        ok, value = box[0]
+        if not ok:
+            assert isinstance(value, BaseException)
+            raise value
+        return value  # type: ignore[return-value]
+
+    return result
 
 
 def mean_points(x: np.ndarray) -> np.ndarray:

@@ -391,11 +391,21 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
                 official evaluate() computes none of them, so by default they are NaN.
         """
         progress.task("reading files")
-        gx, gv = read_fh_ground_truth(Path(gt_dir))
-        px, pv = read_fh_prediction(Path(pred_file), len(gx))
-        root_file = Path(gt_dir) / H2ONET_VERTS_ROOT_FILE
-        root = None
-        if root_file.is_file():
-            roots = read_number_array(root_file, "GT mesh roots", AnnotationError)
-            root = verts_root(roots, gx, root_file.name, AnnotationError)
+
+        def read_gt() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+            gx, gv = read_fh_ground_truth(Path(gt_dir))
+            root_file = Path(gt_dir) / H2ONET_VERTS_ROOT_FILE
+            root = None
+            if root_file.is_file():
+                roots = read_number_array(root_file, "GT mesh roots", AnnotationError)
+                root = verts_root(roots, gx, root_file.name, AnnotationError)
+            return gx, gv, root
+
+        gt = _np.background(read_gt)  # the ground truth is read on a second thread while pred.json is parsed
+        try:
+            px, pv = read_fh_prediction(Path(pred_file), lambda: len(gt()[0]))
+        except Exception:
+            gt()  # a ground-truth error is reported first, as when the files are read one after the other
+            raise
+        gx, gv, root = gt()
         return self._score_native(gx, px, gv, pv, [], progress, root, paper_metrics)

@@ -23,7 +23,7 @@ import json
 import re
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.util import find_spec
 from itertools import chain
 from pathlib import Path
@@ -369,29 +369,35 @@ def _is_points(a: Any, n_points: int | None, n_samples: int | None = None) -> bo
     )
 
 
-def _fast_fh_prediction(data: bytes, n_samples: int, n_joints: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """``[xyz_list, verts_list]`` by the fast reader when both are regular arrays of the right counts."""
+def _fast_fh_prediction(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """``[xyz_list, verts_list]`` by the fast reader when both are regular arrays (counts checked by the caller)."""
     fast = parse_number_lists(data)
     if isinstance(fast, np.ndarray) and fast.ndim == 4 and fast.shape[0] == 2:
         fast = [fast[0], fast[1]]
     if not isinstance(fast, list) or len(fast) != 2:
         return None
-    xyz, verts = fast
-    if not (_is_points(xyz, n_joints, n_samples) and _is_points(verts, None, n_samples)):
-        return None
-    return xyz, verts
+    return fast[0], fast[1]
 
 
-def read_fh_prediction(pred_file: Path, n_samples: int, n_joints: int = 21) -> tuple[np.ndarray, np.ndarray]:
+def read_fh_prediction(
+    pred_file: Path, n_samples: int | Callable[[], int], n_joints: int = 21
+) -> tuple[np.ndarray, np.ndarray]:
     """Read a FreiHAND/HO-3D ``pred.json`` = ``[xyz_list, verts_list]`` with ``n_samples`` entries each.
+
+    Args:
+        pred_file: the file, or a folder holding ``pred.json``.
+        n_samples: the ground truth's sample count, or a function returning it, called once the
+            file has been parsed (so that the ground truth can be read on another thread meanwhile).
+        n_joints: joints per sample.
 
     Raises:
         SubmissionError: wrong top-level layout, wrong counts, shapes or non-finite values.
     """
     path = find_pred_json(pred_file)
     data = _read_bytes(path, "prediction file", SubmissionError)
-    fast = _fast_fh_prediction(data, n_samples, n_joints)
-    if fast is not None:
+    fast = _fast_fh_prediction(data)
+    n = n_samples() if callable(n_samples) else n_samples
+    if fast is not None and _is_points(fast[0], n_joints, n) and _is_points(fast[1], None, n):
         return (
             _check_points(fast[0], f"{path.name} joints", SubmissionError),
             _check_points(fast[1], f"{path.name} vertices", SubmissionError),
@@ -403,10 +409,10 @@ def read_fh_prediction(pred_file: Path, n_samples: int, n_joints: int = 21) -> t
             hint="write it with json.dump([xyz_list, verts_list], f)",
         )
     for name, part in zip(("xyz_list", "verts_list"), pred):
-        if not isinstance(part, list) or len(part) != n_samples:
+        if not isinstance(part, list) or len(part) != n:
             got = len(part) if isinstance(part, list) else type(part).__name__
             raise SubmissionError(
-                f"{path.name}: {name} has {got} entries, the ground truth has {n_samples} samples",
+                f"{path.name}: {name} has {got} entries, the ground truth has {n} samples",
                 hint="predict every sample of the evaluation set, in the ground-truth order",
             )
     xyz = points_array(pred[0], f"{path.name} joints", n_joints, numbers_checked=where is None, where=where)
@@ -415,7 +421,7 @@ def read_fh_prediction(pred_file: Path, n_samples: int, n_joints: int = 21) -> t
         # FreiHAND's and HO-3D's eval.py crash in the F-score on an empty point cloud (and in
         # align_w_scale on an empty vertex array). handzoo scores the joints and reports the
         # mesh keys as missing (-1, like a non-MANO mesh) and F-scores of 0.
-        return xyz, np.zeros((n_samples, 0, 3))
+        return xyz, np.zeros((n, 0, 3))
     verts = points_array(pred[1], f"{path.name} vertices", None, numbers_checked=where is None, where=where)
     return xyz, verts
 

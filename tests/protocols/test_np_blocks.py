@@ -87,3 +87,25 @@ def test_handoccnet_scores_do_not_depend_on_threads(threads: int, monkeypatch: p
     assert HandOccNetDexYCBProtocol()._score_native(gt, pred, [], divide=1000.0).scores == ref
     got_h = H2ONetDexYCBProtocol()._score_native(gt / 1e3, pred / 1e3, gv, pv, [], paper_metrics=False).scores
     assert got_h == ref_h
+
+
+def test_background_returns_the_result_or_raises_the_error() -> None:
+    assert _np.background(lambda: 41 + 1)() == 42
+
+    def boom() -> int:
+        raise KeyError("ground truth")
+
+    result = _np.background(boom)
+    with pytest.raises(KeyError, match="ground truth"):
+        result()
+
+
+def test_h2onet_reports_a_ground_truth_error_before_a_submission_error(tmp_path) -> None:
+    """The ground truth is read on a thread beside the submission; its error still comes first."""
+    from handzoo.errors import DatasetNotFoundError
+    from handzoo.protocols.dexycb_mesh import H2ONetDexYCBProtocol
+
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pred.json").write_text('[[["x"]], []]')
+    with pytest.raises(DatasetNotFoundError):
+        H2ONetDexYCBProtocol().score_files(tmp_path / "gt", tmp_path / "pred.json")
