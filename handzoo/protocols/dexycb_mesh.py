@@ -150,10 +150,7 @@ class HandOccNetDexYCBProtocol(_MeshPaperProtocol):
             out += g[:, :1, :]
             aligned = _np.rigid_align(out, g)
             g_mm = g * 1000.0
-            return (
-                _np.point_errors(out * 1000.0, g_mm).mean(-1),
-                _np.point_errors(aligned * 1000.0, g_mm).mean(-1),
-            )
+            return _np.mean_point_errors_mm(out, g_mm), _np.mean_point_errors_mm(aligned, g_mm)
 
         parts = _np.map_blocks(block, int(gt.shape[0]), int(gt.shape[1]))
         mpjpe = float(np.concatenate([e for e, _ in parts]).mean())
@@ -240,14 +237,10 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
         gt_root: np.ndarray | None = None,
         paper_metrics: bool = True,
     ) -> ProtocolResult:
-        from handzoo.protocols._np import align_w_scale, map_blocks, point_errors, root_align
+        from handzoo.protocols._np import align_w_scale, map_blocks, mean_point_errors_mm, point_errors, root_align
 
         def summarize_errors(err: np.ndarray) -> _np.Summary:
             return _np.summarize(err, 0.0, 0.05, 100)
-
-        def per_sample(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-            """Official per-sample ``np.sqrt(np.sum((a * 1000 - b * 1000) ** 2, 1)).mean()``."""
-            return point_errors(a * 1000.0, b * 1000.0).mean(-1)
 
         with_verts = gt_verts is not None and pred_verts is not None
         if with_verts:
@@ -264,16 +257,18 @@ class H2ONetDexYCBProtocol(_MeshPaperProtocol):
             pj = root_align(p)
             gj = root_align(g)
             pj_al = align_w_scale(gj, pj)
-            out = {"mpjpe": per_sample(pj, gj), "pa_mpjpe": per_sample(pj_al, gj)}
+            gj_mm = gj * 1000.0
+            out = {"mpjpe": mean_point_errors_mm(pj, gj_mm), "pa_mpjpe": mean_point_errors_mm(pj_al, gj_mm)}
             if paper_metrics:
                 out["joints_al"] = point_errors(pj_al, gj)
             if with_verts:
                 assert gt_verts is not None and pred_verts is not None
                 pv = pred_verts[s] - p[:, :1, :]
                 gv = gt_verts[s] - (g[:, :1, :] if gt_root is None else gt_root[s])
-                out["mpvpe"] = per_sample(pv, gv)
+                gv_mm = gv * 1000.0
+                out["mpvpe"] = mean_point_errors_mm(pv, gv_mm)
                 pv_al = align_w_scale(gv, pv)
-                out["pa_mpvpe"] = per_sample(pv_al, gv)
+                out["pa_mpvpe"] = mean_point_errors_mm(pv_al, gv_mm)
                 if paper_metrics:
                     out["verts_al"] = point_errors(pv_al, gv)
                     out["gv"], out["pv_al"] = gv, pv_al

@@ -109,3 +109,13 @@ def test_h2onet_reports_a_ground_truth_error_before_a_submission_error(tmp_path)
     (tmp_path / "pred.json").write_text('[[["x"]], []]')
     with pytest.raises(DatasetNotFoundError):
         H2ONetDexYCBProtocol().score_files(tmp_path / "gt", tmp_path / "pred.json")
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_points=st.integers(1, 800), scale=st.sampled_from([1e-3, 0.1, 10.0]))
+def test_mean_point_errors_mm_is_the_plain_formula_bit_for_bit(seed: int, n_points: int, scale: float) -> None:
+    rng = np.random.default_rng(seed)
+    pred = rng.normal(size=(5, n_points, 3)) * scale
+    gt = pred + rng.normal(size=pred.shape) * scale * 0.1
+    want = _np.point_errors(pred * 1000.0, gt * 1000.0).mean(-1)
+    assert np.array_equal(_np.mean_point_errors_mm(pred, gt * 1000.0), want)
