@@ -82,8 +82,9 @@ def evaluate_fh_style(
     trafo = procrustes_trafo(gt_xyz, pred_xyz) if not shape_is_mano and pred_verts.shape[1] else None
     n, ng, nv = gt_verts.shape[0], gt_verts.shape[1], pred_verts.shape[1]
     th = np.asarray(FH_FSCORE_THRESHOLDS)
-    err = np.empty((n, ng)) if shape_is_mano else None
-    err_al = np.empty((n, ng)) if shape_is_mano else None
+    # vertex errors stored vertex-major: the summaries sort each vertex's errors along a contiguous axis
+    err = np.empty((ng, n)) if shape_is_mano else None
+    err_al = np.empty((ng, n)) if shape_is_mano else None
     hits = np.zeros((4, n, th.size), dtype=np.int64)  # GT / predicted hits of the plain and aligned vertices
     advance = progress.task("F-scores", 2 * n)
 
@@ -94,7 +95,7 @@ def evaluate_fh_style(
         g, p = gt_verts[s], pred_verts[s]
         if shape_is_mano:
             al = align_w_scale(g, p)
-            err[s], err_al[s] = point_errors(p, g), point_errors(al, g)
+            err[:, s], err_al[:, s] = point_errors(p, g).T, point_errors(al, g).T
         elif trafo is not None:
             al = align_by_trafo(p, tuple(x[s] for x in trafo))
         else:
@@ -106,9 +107,9 @@ def evaluate_fh_style(
         blocks = [slice(i, min(n, i + FSCORE_BLOCK)) for i in range(0, n, FSCORE_BLOCK)]
         list(map(block, blocks) if pool is None else pool.map(block, blocks))
         if shape_is_mano:
-            plain = pool.submit(summary, err) if pool is not None else None
-            mesh_al = summary(err_al)
-            mesh = plain.result() if plain is not None else summary(err)
+            plain = pool.submit(summary, err.T) if pool is not None else None
+            mesh_al = summary(err_al.T)
+            mesh = plain.result() if plain is not None else summary(err.T)
         else:
             mesh = mesh_al = None
     f_plain = fscores_from_counts(hits[0], hits[1], ng, nv)[0].mean(0)
