@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from handzoo.protocols._fh_core import FH_FSCORE_THRESHOLDS, FHOutputs, evaluate_fh_style
-from handzoo.protocols._np import Summary
+from handzoo.protocols._np import Summary, background
 from handzoo.protocols._progress import NULL_PROGRESS, ProgressSink
 from handzoo.protocols.base import PCKSpec, Protocol, ProtocolResult, curve_dict, nan, size_note
 from handzoo.protocols.io import read_fh_ground_truth, read_fh_prediction
@@ -186,10 +186,15 @@ class FHStyleProtocol(Protocol):
         self, gt_dir: str | Path, pred_file: str | Path, progress: ProgressSink = NULL_PROGRESS
     ) -> ProtocolResult:
         """Score ``pred.json`` against ``evaluation_xyz.json`` / ``evaluation_verts.json`` in ``gt_dir``."""
-        progress.task("reading ground truth")
-        gx, gv = read_fh_ground_truth(Path(gt_dir))
-        progress.task("reading predictions")
-        px, pv = read_fh_prediction(Path(pred_file), len(gx))
+        progress.task("reading ground truth and predictions")
+        # the ground truth (files or cache) is read on a second thread while pred.json is parsed
+        gt = background(lambda: read_fh_ground_truth(Path(gt_dir)))
+        try:
+            px, pv = read_fh_prediction(Path(pred_file), lambda: len(gt()[0]))
+        except Exception:
+            gt()  # a ground-truth error is reported first, as when the files are read one after the other
+            raise
+        gx, gv = gt()
         return self._score_native(gx, px, gv, pv, [], progress)
 
 
