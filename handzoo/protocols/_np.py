@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 _FREIHAND_EPS = 1e-8
-_SEQUENTIAL_MEAN_MAX_POINTS = 64  # up to this many points a per-point loop beats numpy's strided reduction
 #: points per block of samples in :func:`map_blocks` (about 1.5 MB per (S, N, 3) float64 temporary):
 #: temporaries stay in the cache and in the allocator's free lists (no page faults of fresh memory)
 BLOCK_POINTS = 1 << 16
@@ -124,17 +123,14 @@ def background(fn: Callable[[], T]) -> Callable[[], T]:
 def mean_points(x: np.ndarray) -> np.ndarray:
     """``x.mean(-2, keepdims=True)`` with numpy's summation order for one sample's ``(N, 3).mean(0)``.
 
-    That order is a plain running sum over the points; for small N a loop over points computes it
-    several times faster than the strided reduction (same result, bit for bit).
+    That order is a plain running sum over the points (``((x0 + x1) + x2) + ...``), which
+    ``einsum`` also follows for this reduction (pinned by the tests against per-sample
+    ``mean(0)``) at a quarter of the cost of numpy's strided reduction over the points axis.
     """
     n = x.shape[-2]
-    if n > _SEQUENTIAL_MEAN_MAX_POINTS or n == 0:
+    if n == 0:
         return x.mean(-2, keepdims=True)
-    acc = x[..., 0, :].copy()
-    for i in range(1, n):
-        acc += x[..., i, :]
-    acc /= n
-    return acc[..., None, :]
+    return (np.einsum("...pk->...k", x) / n)[..., None, :]
 
 
 def _det3_sign_negative(m: np.ndarray) -> np.ndarray:
@@ -230,19 +226,23 @@ def _procrustes(gt: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def align_w_scale(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """FreiHAND's ``align_w_scale`` for (S, N, 3) batches (reflections allowed, 1e-8 epsilon)."""
     pn, rot, scale, s1, t1 = _procrustes(gt, pred)
-    return (pn @ np.swapaxes(rot, -1, -2)) * scale[..., None, None] * s1[..., None, None] + t1
+    out = pn @ np.swapaxes(rot, -1, -2)
+    out *= scale[..., None, None]  # in place: the same operations, in the same order, without temporaries
+    out *= s1[..., None, None]
+    out += t1
+    return out
 
 
 def procrustes_trafo(gt: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """FreiHAND's ``align_w_scale(..., return_trafo=True)``: ``(rotation, scale, |Gc|_F + eps, t1 - t2)``."""
     _, rot, scale, s1, t1 = _procrustes(gt, pred)
-    return rot, scale, s1, (t1 - pred.mean(-2, keepdims=True))[..., 0, :]
+    return rot, scale, s1, (t1 - mean_points(pred))[..., 0, :]
 
 
 def align_by_trafo(points: np.ndarray, trafo: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """FreiHAND's ``align_by_trafo`` (centred on the points' own mean, not divided by their norm)."""
     rot, scale, s1, offset = trafo
-    t2 = points.mean(-2, keepdims=True)
+    t2 = mean_points(points)
     out = ((points - t2) @ np.swapaxes(rot, -1, -2)) * scale[..., None, None]
     out = out * s1[..., None, None]
     return out + offset[..., None, :] + t2

@@ -37,12 +37,19 @@ def test_a_failing_block_raises_in_the_caller() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(n_points=st.integers(1, 100), seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([1e-3, 1.0, 1e3]))
-def test_mean_points_is_numpys_per_sample_mean_bit_for_bit(n_points: int, seed: int, scale: float) -> None:
-    x = np.random.default_rng(seed).normal(size=(7, n_points, 3)) * scale + scale
+@given(
+    n_samples=st.sampled_from([1, 7, 82, 400]),
+    n_points=st.one_of(st.integers(1, 130), st.sampled_from([778, 1000, 2048])),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([1e-3, 1.0, 1e3]),
+)
+def test_mean_points_is_numpys_per_sample_mean_bit_for_bit(
+    n_samples: int, n_points: int, seed: int, scale: float
+) -> None:
+    x = np.random.default_rng(seed).normal(size=(n_samples, n_points, 3)) * scale + scale
     want = np.stack([s.mean(0) for s in x])[:, None, :]
     got = _np.mean_points(x)
-    assert got.shape == (7, 1, 3)
+    assert got.shape == (n_samples, 1, 3)
     assert np.array_equal(got, want)
 
 
