@@ -125,18 +125,21 @@ def _minima(rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _decide(m: np.ndarray, tol: np.ndarray, q: np.ndarray, t: np.ndarray, th: np.ndarray) -> np.ndarray:
-    """(B, Nq, T) decisions from float32 minima ``m`` (B, Nq), re-done exactly within ``tol`` of a threshold."""
+    """(B, T, Nq) decisions from float32 minima ``m`` (B, Nq), re-done exactly within ``tol`` of a threshold.
+
+    Threshold-major, so that the hits of one threshold are contiguous (counted fast).
+    """
     m64 = m.astype(np.float64)
     th2 = th * th
-    hits = np.empty(m.shape + (th.size,), dtype=bool)
+    hits = np.empty((m.shape[0], th.size, m.shape[1]), dtype=bool)
     amb = np.zeros(m.shape, dtype=bool)
     gap = np.empty_like(m64)
     for k in range(th.size):
         if not th[k] > 0:  # no distance is below 0
-            hits[..., k] = False
+            hits[:, k] = False
             continue
         np.subtract(m64, th2[k], out=gap)
-        np.less(gap, -tol, out=hits[..., k])
+        np.less(gap, -tol, out=hits[:, k])
         np.abs(gap, out=gap)
         amb |= gap <= tol
     if amb.any():
@@ -145,7 +148,7 @@ def _decide(m: np.ndarray, tol: np.ndarray, q: np.ndarray, t: np.ndarray, th: np
         for s in range(0, bi.size, per):
             b, i = bi[s : s + per], qi[s : s + per]
             exact = np.sqrt(exact_sq(q[b, i], t[b]).min(1))
-            hits[b, i] = exact[:, None] < th
+            hits[b, :, i] = exact[:, None] < th
     return hits
 
 
@@ -156,13 +159,14 @@ def _float32_thresholds_ok(th: np.ndarray) -> bool:
 
 
 def _exact_block(q: np.ndarray, t: np.ndarray, th: np.ndarray) -> np.ndarray:
-    """(B, Nq, T) decisions by brute force (every pair, official formula)."""
-    out = np.empty((q.shape[0], q.shape[1], th.size), dtype=bool)
+    """(B, T, Nq) decisions by brute force (every pair, official formula)."""
+    out = np.empty((q.shape[0], th.size, q.shape[1]), dtype=bool)
+    step = max(1, EXACT_BLOCK // max(1, t.shape[1]))
     for b in range(q.shape[0]):
-        for s in range(0, q.shape[1], max(1, EXACT_BLOCK // max(1, t.shape[1]))):
-            qq = q[b, s : s + max(1, EXACT_BLOCK // max(1, t.shape[1]))]
+        for s in range(0, q.shape[1], step):
+            qq = q[b, s : s + step]
             sq = exact_sq(qq, np.broadcast_to(t[b], (qq.shape[0],) + t.shape[1:]))
-            out[b, s : s + qq.shape[0]] = np.sqrt(sq.min(1))[:, None] < th
+            out[b, :, s : s + qq.shape[0]] = np.sqrt(sq.min(1)) < th[:, None]
     return out
 
 
@@ -178,7 +182,7 @@ def _gt_operand(g: np.ndarray, th: np.ndarray, exact: bool) -> tuple[np.ndarray,
 def _pred_hits(
     g: np.ndarray, gt_op: tuple[np.ndarray, np.ndarray, np.ndarray] | None, p: np.ndarray, th: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Hit masks (B, Ng, T) and (B, Np, T) of one block of a prediction, given the ground truth's operand."""
+    """Hit masks (B, T, Ng) and (B, T, Np) of one block of a prediction, given the ground truth's operand."""
     cols = None if gt_op is None else _operands(p, gt_op[0], False, float(th.max()))
     if gt_op is None or cols is None:
         return _exact_block(g, p, th), _exact_block(p, g, th)
@@ -209,7 +213,7 @@ def hit_counts(
     for p in preds:
         if g.shape[0] and g.shape[1] and p.shape[1]:
             hg, hp = _pred_hits(g, gt_op, p, th)
-            out.append((hg.sum(1), hp.sum(1)))
+            out.append((np.count_nonzero(hg, axis=2), np.count_nonzero(hp, axis=2)))
         else:
             out.append((np.zeros((g.shape[0], th.size), np.int64), np.zeros((g.shape[0], th.size), np.int64)))
     return out
@@ -292,7 +296,8 @@ def hit_masks_many(
         e = min(s + block, n)
         gt_op = _gt_operand(g[s:e], th, exact)
         for (hg, hp), p in zip(out, preds):
-            hg[s:e], hp[s:e] = _pred_hits(g[s:e], gt_op, p[s:e], th)
+            rg, rp = _pred_hits(g[s:e], gt_op, p[s:e], th)
+            hg[s:e], hp[s:e] = rg.transpose(0, 2, 1), rp.transpose(0, 2, 1)
         return e - s
 
     with fscore_pool(min(workers(), max(1, -(-n // block)))) as pool:
