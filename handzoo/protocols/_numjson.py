@@ -37,6 +37,7 @@ _TO_LINES = bytes.maketrans(b",", b"\n")  # with _DELETE deleted: one number per
 _DELETE = b"[] \t\r\n"
 _HAVE_ARROW = find_spec("pyarrow") is not None
 _MIN_BYTES = 1 << 16
+_PIECE_BYTES = 1 << 23  # text translated and parsed per step (the translation of one overlaps the parse of the last)
 _MAX_DEPTH = 8  # a list of arrays of points is 4 deep  # below this orjson is as fast and the set-up is not worth it
 
 
@@ -156,8 +157,8 @@ def arrow_pool() -> object:
         return pa.system_memory_pool()
 
 
-def _parse_lines(text: bytes, count: int) -> np.ndarray | None:
-    """``count`` float64 values, one per line of ``text``, or None when a line is not one number."""
+def _parse_lines_into(text: bytes, values: np.ndarray, start: int) -> int | None:
+    """Parse ``text`` (one number per line) into ``values[start:]``; the count, or None when a line is not one number."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -174,18 +175,72 @@ def _parse_lines(text: bytes, count: int) -> np.ndarray | None:
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
     col = table.column(0)
-    if col.null_count or len(col) != count:
+    if col.null_count or start + len(col) > len(values):
         return None
-    # one numpy copy, chunk by chunk: no Arrow memory outlives the call (Arrow objects alive at
+    # numpy copies, chunk by chunk: no Arrow memory outlives the call (Arrow objects alive at
     # interpreter exit can abort the process, apache/arrow#34314)
-    values = np.empty(count, dtype=np.float64)
-    start = 0
+    pos = start
     for chunk in col.chunks:
         k = len(chunk)
-        values[start : start + k] = chunk.to_numpy(zero_copy_only=True)
-        start += k
+        values[pos : pos + k] = chunk.to_numpy(zero_copy_only=True)
+        pos += k
     del col, table
-    return values
+    return pos - start
+
+
+def _piece_bounds(data: bytes, size: int) -> list[int]:
+    """Offsets cutting ``data`` into pieces of about ``size`` bytes, each but the last ending with a comma."""
+    bounds = [0]
+    while len(data) - bounds[-1] > size:
+        j = data.find(b",", bounds[-1] + size)
+        if j < 0:
+            break
+        bounds.append(j + 1)
+    bounds.append(len(data))
+    return bounds
+
+
+def _parse_numbers(data: bytes, count: int) -> np.ndarray | None:
+    """The ``count`` numbers of ``data``, or None when a comma-separated field is not exactly one number.
+
+    Pieces of the text are translated (brackets and whitespace deleted, commas to line breaks) on
+    this thread while Arrow parses the previous piece on another: the two overlap, and the pieces'
+    memory is reused (one 200 MB translated copy would be page-faulted in afresh). Each piece but
+    the last ends with a comma, so pieces hold whole fields; the last may translate to nothing.
+    """
+    import queue
+
+    values = np.empty(count, dtype=np.float64)
+    pieces: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+    state = {"pos": 0, "ok": True}
+
+    def parse() -> None:
+        while (text := pieces.get()) is not None:
+            if not state["ok"]:
+                continue
+            try:
+                got = _parse_lines_into(text, values, state["pos"])
+            except Exception:  # anything unexpected: the slow path decides
+                got = None
+            if got is None:
+                state["ok"] = False
+            else:
+                state["pos"] += got
+
+    worker = threading.Thread(target=parse, name="handzoo-json-numbers")
+    worker.start()
+    try:
+        bounds = _piece_bounds(data, _PIECE_BYTES)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if not state["ok"]:
+                break
+            text = data[a:b].translate(_TO_LINES, _DELETE)
+            if text:
+                pieces.put(text)
+    finally:
+        pieces.put(None)
+        worker.join()
+    return values if state["ok"] and state["pos"] == count else None
 
 
 def _numbers(data: bytes) -> tuple[np.ndarray, bool, list[tuple[int, ...]], list[int]] | None:
@@ -201,7 +256,7 @@ def _numbers(data: bytes) -> tuple[np.ndarray, bool, list[tuple[int, ...]], list
     total = sum(sizes)
     if total == 0:
         return None
-    values = _parse_lines(data.translate(_TO_LINES, _DELETE), total)
+    values = _parse_numbers(data, total)
     return None if values is None else (values, regular, shapes, sizes)
 
 

@@ -107,6 +107,23 @@ def test_anything_accepted_is_what_json_reads(text: str) -> None:
         assert _same(fast, ref)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated(), st.sampled_from([1, 2, 5, 16]))
+def test_pieces_of_any_size_read_the_same(text: str, piece: int) -> None:
+    """The text is translated and parsed in pieces cut after commas: their size changes nothing."""
+    whole = parse_number_lists(text.encode())
+    old = _numjson._PIECE_BYTES
+    _numjson._PIECE_BYTES = piece
+    try:
+        cut = parse_number_lists(text.encode())
+    finally:
+        _numjson._PIECE_BYTES = old
+    if whole is None or cut is None:
+        assert whole is None and cut is None
+    else:
+        assert _same(cut, whole)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -163,8 +180,8 @@ def test_fh_files_read_the_same_on_both_paths(fh_inputs, tmp_path, monkeypatch: 
     monkeypatch.setenv("HANDZOO_SCORE_CACHE", "off")  # parse the ground truth every time
     pred = write_fh_files(tmp_path, d["gt_xyz"], d["gt_verts"], d["pred_xyz_noise"], d["pred_verts_noise"])
     calls = []
-    real = _numjson._parse_lines
-    monkeypatch.setattr(_numjson, "_parse_lines", lambda *a: calls.append(1) or real(*a))
+    real = _numjson._parse_numbers
+    monkeypatch.setattr(_numjson, "_parse_numbers", lambda *a: calls.append(1) or real(*a))
     fast_gt = read_fh_ground_truth(tmp_path)
     fast_pred = read_fh_prediction(pred, len(fast_gt[0]))
     fast_scores = get_protocol("freihand").score_files(tmp_path, pred).scores
