@@ -1,29 +1,60 @@
-"""The inference plan: BatchNorm folded into convolutions, oneDNN fused convolutions in NHWC.
+"""The inference plan: the authors' float32 arithmetic without their memory-layout conversions.
 
-For inference (eval mode, no autograd) DIGIT runs a cached copy of its parts in which
+The authors run DIGIT on NCHW tensors. On the CPU every float32 convolution then goes through
+oneDNN: the input is reordered into oneDNN's blocked layout (16 channels per block), the weights
+are reordered, the convolution runs, and the output is reordered back to NCHW. Measured on
+their backbone, these reorders take about twice as long as the convolutions themselves.
 
-* every ``Conv2d`` directly followed by a ``BatchNorm2d`` (inside an ``nn.Sequential``, or as
-  sibling attributes ``convK``/``bnK`` as in the HRNet blocks) has the normalisation folded into
-  its weights and bias, computed in float64 and rounded once to the model's dtype;
-* on CPU in float32, each convolution becomes one oneDNN call on channels-last tensors with its
-  weights pre-packed once, the following ReLU fused into it, and in the HRNet residual blocks
-  the residual sum and final ReLU fused too (``torch.ops.mkldnn._convolution_pointwise``).
+For inference (eval mode, no autograd, float32 on the CPU) DIGIT runs a cached copy of its
+parts that keeps the activations in the blocked layout from one layer to the next and runs
+the *same* oneDNN convolution kernels, with weights reordered once per input shape:
 
-Fusing the ReLU and the sum is exact; folding BatchNorm changes each folded weight by one
-rounding, so outputs differ from the unfolded network at the float32 noise level (see the
-plugin's tests). ``DIGIT(fuse_inference=False)`` runs the parts as they are.
+* a ``BatchNorm2d`` becomes a depthwise 1x1 convolution whose weight and bias are the
+  normalisation's own scale and shift, read back from PyTorch's batch norm (it computes
+  ``fma(x, scale, shift)``, and so does the depthwise kernel: the same bits);
+* ReLU, max-pooling and sums run on the blocked tensors (exact operations);
+* nearest and bilinear up-sampling, concatenation and the heads' reductions run on plain
+  tensors, as in the authors' code.
+
+Every operation rounds as the authors' does, so the plan's outputs equal those of
+``DIGIT(fuse_inference=False)`` (the parts as they are), which equal the authors' float32 outputs
+bit for bit on the same machine and thread count (see the plugin's parity tests). Parts that are
+not DIGIT's own modules run as they are. Other devices and dtypes run a copy with BatchNorm
+folded into the convolutions (computed in float64, rounded once), in channels-last memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import math
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from handzoo.backbones.fusion import FusedConv2d, fold_conv_bn, mkldnn_available
 
-__all__ = ["fold_conv_bn", "folded_copy", "fast_copy", "mkldnn_available"]
+__all__ = ["authors_batch", "blocked_copy", "fast_copy", "fold_conv_bn", "folded_copy", "mkldnn_available", "nhwc_copy"]
+
+_PACK_CACHE = 8  # input shapes whose reordered weights a convolution keeps
+_AUTHORS_BATCH: ContextVar[int | None] = ContextVar("digit_authors_batch", default=None)
+
+
+@contextlib.contextmanager
+def authors_batch(n: int) -> Iterator[None]:
+    """Pick kernels as PyTorch would for a batch of ``n`` images while the plan runs chunks of it."""
+    token = _AUTHORS_BATCH.set(int(n))
+    try:
+        yield
+    finally:
+        _AUTHORS_BATCH.reset(token)
+
+
+# -- folded copy (other devices) ------------------------------------------------------------------
 
 
 def _fold_in_place(module: nn.Module) -> None:
@@ -51,6 +82,9 @@ def folded_copy(module: nn.Module) -> nn.Module:
         out = copy.deepcopy(module).eval()
         _fold_in_place(out)
     return out
+
+
+# -- the NHWC plan (opt-in: faster, not the authors' arithmetic) -----------------------------------
 
 
 class _FastBasicBlock(nn.Module):
@@ -143,11 +177,12 @@ def _fast(module: nn.Module) -> nn.Module:
     return module
 
 
-def fast_copy(module: nn.Module) -> nn.Module:
-    """The inference plan of ``module``: folded, and with fused oneDNN convolutions when possible.
+def nhwc_copy(module: nn.Module) -> nn.Module:
+    """The opt-in fast plan of a part: BatchNorm folded, fused oneDNN convolutions on NHWC tensors.
 
-    The oneDNN path is used for float32 parameters on the CPU; otherwise the folded copy runs in
-    channels-last memory format as ordinary PyTorch modules.
+    oneDNN's NHWC kernels sum in another order than the NCHW ones the authors run, and folding
+    rounds each weight once more: outputs move by about two of the authors' float32 noise floors
+    (see the plugin's parity tests). Float32 on a CPU with oneDNN; otherwise the folded copy.
     """
     folded = folded_copy(module)
     p = next(folded.parameters(), None)
@@ -155,3 +190,361 @@ def fast_copy(module: nn.Module) -> nn.Module:
         return folded.to(memory_format=torch.channels_last)
     with torch.inference_mode(False), torch.no_grad():
         return _fast(folded)
+
+
+# -- blocked-layout operations (float32, CPU) ------------------------------------------------------
+
+
+class _Conv(nn.Module):
+    """A ``Conv2d`` (or a BatchNorm as a depthwise 1x1 convolution) on oneDNN blocked tensors."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, conv: nn.Conv2d | None = None) -> None:
+        super().__init__()
+        self.padding = list(conv.padding) if conv is not None else [0, 0]
+        self.stride = list(conv.stride) if conv is not None else [1, 1]
+        self.dilation = list(conv.dilation) if conv is not None else [1, 1]
+        self.groups = conv.groups if conv is not None else weight.shape[0]
+        self.register_buffer("weight", weight.detach().float().contiguous().clone(), persistent=False)
+        b = bias.detach().float().contiguous().clone() if bias is not None else None
+        self.register_buffer("bias", b, persistent=False)
+        self._packed: dict[tuple[int, ...], torch.Tensor] = {}
+
+    def _w(self, shape: tuple[int, ...]) -> torch.Tensor:
+        w = self._packed.get(shape)
+        if w is None:
+            w = torch._C._nn.mkldnn_reorder_conv2d_weight(
+                self.weight.to_mkldnn(), self.padding, self.stride, self.dilation, self.groups, list(shape)
+            )
+            if len(self._packed) >= _PACK_CACHE:
+                self._packed.clear()
+            self._packed[shape] = w
+        return w
+
+    def _authors_use_onednn(self, shape: tuple[int, ...]) -> bool:
+        """Whether PyTorch runs this convolution of a plain float32 tensor through oneDNN.
+
+        Its rule (``ConvParams::use_mkldnn``): a 1x1 stride-1 convolution of fewer than 16 images
+        on one thread, or a small one of a single image, runs PyTorch's own kernel instead.
+        The batch is the caller's whole batch (see :func:`authors_batch`), not the chunk.
+        """
+        n = _AUTHORS_BATCH.get() or shape[0]
+        kh, kw = self.weight.shape[-2:]
+        strided = any(s != 1 for s in self.stride)
+        dilated = any(d != 1 for d in self.dilation)
+        one_by_one = kh == 1 and kw == 1
+        first = strided or dilated or n >= 16 or not one_by_one or torch.get_num_threads() > 1
+        second = self.groups > 1 or (kh > 3 and kw > 3) or n > 1 or n * math.prod(shape[1:]) > 20480
+        return first and second
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution of a blocked tensor, by the kernel PyTorch would pick for a plain one."""
+        shape = tuple(x.shape)
+        if self.groups == 1 and not self._authors_use_onednn(shape):
+            k = list(self.weight.shape[-2:])
+            dense = x.to_dense()
+            if any(d != 1 for d in self.dilation):
+                y = F.conv2d(dense, self.weight, self.bias, self.stride, self.padding, self.dilation)
+            else:
+                y = torch._C._nn.thnn_conv2d(dense, self.weight, k, self.bias, self.stride, self.padding)
+            return y.to_mkldnn()
+        w = self._w(shape)
+        return torch.mkldnn_convolution(x, w, self.bias, self.padding, self.stride, self.dilation, self.groups)
+
+
+def _bn_scale_shift(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-channel ``(scale, shift)`` PyTorch's eval-mode batch norm applies as ``x * scale + shift``.
+
+    Read back from the batch norm itself (its output at 0 is the shift; at 2^40 it is
+    2^40 x scale exactly), so they carry its own roundings.
+    """
+    c = bn.num_features
+    probe = torch.zeros(1, c, 2, 16)
+    probe[:, :, 1] = 2.0**40
+    with torch.inference_mode(False), torch.no_grad():
+        out = F.batch_norm(
+            probe, bn.running_mean.float(), bn.running_var.float(), bn.weight.float() if bn.affine else None,
+            bn.bias.float() if bn.affine else None, False, 0.0, bn.eps,
+        )  # fmt: skip
+    return out[0, :, 1, 0] / 2.0**40, out[0, :, 0, 0].clone()
+
+
+def _batch_norm(bn: nn.BatchNorm2d) -> _Conv:
+    scale, shift = _bn_scale_shift(bn)
+    return _Conv(scale.reshape(-1, 1, 1, 1), shift)
+
+
+class _ReLU(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu_(x)  # its input is always a fresh convolution output
+
+
+class _MaxPool(nn.Module):
+    def __init__(self, pool: nn.MaxPool2d) -> None:
+        super().__init__()
+        self.args = (pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.max_pool2d(x, *self.args)
+
+
+class _OnDense(nn.Module):
+    """A module that needs a plain tensor (up-sampling): to plain, the module, back to blocked."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x.to_dense()).to_mkldnn()
+
+
+class _Seq(nn.Sequential):
+    pass
+
+
+class _Unsupported(Exception):
+    """A module the blocked plan has no rule for (its part then runs as it is)."""
+
+
+def _layer(m: nn.Module) -> nn.Module:
+    if isinstance(m, nn.Conv2d):
+        if m.padding_mode != "zeros" or isinstance(m.padding, str):
+            raise _Unsupported(repr(m))
+        return _Conv(m.weight, m.bias, m)
+    if isinstance(m, nn.BatchNorm2d):
+        if not m.track_running_stats or m.running_mean is None:
+            raise _Unsupported(repr(m))
+        return _batch_norm(m)
+    if isinstance(m, nn.ReLU):
+        return _ReLU()
+    if isinstance(m, nn.MaxPool2d):
+        return _MaxPool(m)
+    if isinstance(m, nn.Upsample):
+        return _OnDense(m)
+    if isinstance(m, nn.Identity):
+        return nn.Identity()
+    if isinstance(m, nn.Sequential):
+        return _Seq(*[_layer(c) for c in m])
+    if type(m).__name__ in ("BasicBlock", "Bottleneck"):
+        return _Block(m)
+    raise _Unsupported(type(m).__name__)
+
+
+class _Block(nn.Module):
+    """A ResNet basic / bottleneck block: convolutions, ``out += shortcut``, ReLU."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        for name in ("drop_block", "aa", "se", "drop_path"):
+            extra = getattr(block, name, None)
+            if extra is not None and not isinstance(extra, nn.Identity):
+                raise _Unsupported(f"{type(block).__name__}.{name}")
+        n = 3 if hasattr(block, "conv3") else 2
+        layers: list[nn.Module] = []
+        for k in range(1, n + 1):
+            act = getattr(block, f"act{k}", None) if hasattr(block, f"act{k}") else getattr(block, "relu", None)
+            if not isinstance(getattr(block, f"bn{k}"), nn.BatchNorm2d) or not isinstance(act, nn.ReLU):
+                raise _Unsupported(f"{type(block).__name__} layer {k}")
+            layers += [_layer(getattr(block, f"conv{k}")), _layer(getattr(block, f"bn{k}"))]
+            if k < n:
+                layers.append(_ReLU())
+        self.body = _Seq(*layers)
+        self.downsample = _layer(block.downsample) if block.downsample is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x)
+        out.add_(x if self.downsample is None else self.downsample(x))
+        return torch.relu_(out)
+
+
+class _HRModule(nn.Module):
+    """An HRNet module: branches, then each output row summed in order and rectified."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        if not isinstance(getattr(module, "fuse_act", nn.ReLU()), nn.ReLU):
+            raise _Unsupported("HighResolutionModule.fuse_act")
+        self.branches = nn.ModuleList([_layer(b) for b in module.branches])
+        self.single = module.num_branches == 1
+        self.fuse_layers = nn.ModuleList(
+            [] if self.single else [nn.ModuleList([_layer(f) for f in row]) for row in module.fuse_layers]
+        )
+
+    def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
+        xs = [branch(x) for branch, x in zip(self.branches, xs)]
+        if self.single:
+            return xs
+        out = []
+        for row in self.fuse_layers:
+            terms = [f(x) for f, x in zip(row, xs)]
+            y = torch.add(terms[0], terms[1])  # a new tensor: the branch outputs are read again
+            for t in terms[2:]:
+                y.add_(t)
+            out.append(torch.relu_(y))
+        return out
+
+
+class _HRNet(nn.Module):
+    """DIGIT's HRNet backbone on blocked tensors: plain NCHW crops in, ``[plain feature]`` out."""
+
+    reads_blocked = True
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.stem = _Seq(
+            _layer(net.conv1), _layer(net.bn1), _ReLU(), _layer(net.conv2), _layer(net.bn2), _ReLU()
+        )  # fmt: skip
+        self.layer1 = _layer(net.layer1)
+        self.num_stages = net.num_stages
+        for s in range(net.num_stages):
+            trans = getattr(net, f"transition{s + 1}")
+            setattr(self, f"transition{s + 1}", nn.ModuleList([_layer(t) for t in trans]))
+            stage = getattr(net, f"stage{s + 2}")
+            setattr(self, f"stage{s + 2}", nn.ModuleList([_HRModule(m) for m in stage]))
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+        ys = [self.layer1(self.stem(images.contiguous().to_mkldnn()))]
+        for s in range(self.num_stages):
+            trans = getattr(self, f"transition{s + 1}")
+            xs = [t(ys[i] if i < len(ys) else ys[-1]) for i, t in enumerate(trans)]
+            for module in getattr(self, f"stage{s + 2}"):
+                xs = module(xs)
+            ys = xs
+        return [ys[0].to_dense()]
+
+
+def _blocked(x: torch.Tensor) -> torch.Tensor:
+    return x if x.is_mkldnn else x.contiguous().to_mkldnn()
+
+
+class _SegmHead(nn.Module):
+    reads_blocked = True
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        from .heads import _up2
+
+        self.up = _up2
+        self.decode = _layer(head.decode)
+        self.classify = _layer(head.classify)
+
+    def forward(self, features: Any, **ctx: Any) -> dict[str, torch.Tensor]:
+        x = features[0] if isinstance(features, (list, tuple)) else features
+        return {"segm_logits": self.classify(self.decode(_blocked(self.up(x.contiguous())))).to_dense()}
+
+
+class _UNet(nn.Module):
+    def __init__(self, unet: nn.Module) -> None:
+        super().__init__()
+        for name in ("enc0", "enc1", "enc2", "enc3", "dec1", "dec2", "dec3", "out"):
+            setattr(self, name, _layer(getattr(unet, name)))
+        self.up_cat = unet._up_cat
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1 = self.enc0(x)
+        x2 = self.enc1(F.max_pool2d(x1, 2))
+        x3 = self.enc2(F.max_pool2d(x2, 2))
+        x4 = self.enc3(F.max_pool2d(x3, 2))
+        y = self.dec1(_blocked(self.up_cat(x4.to_dense(), x3.to_dense())))
+        y = self.dec2(_blocked(self.up_cat(y.to_dense(), x2.to_dense())))
+        y = self.dec3(_blocked(self.up_cat(y.to_dense(), x1.to_dense())))
+        return self.out(y)
+
+
+class _Merge(nn.Module):
+    reads_blocked = True
+
+    def __init__(self, merge: nn.Module) -> None:
+        super().__init__()
+        self.encoder = _layer(merge.encoder)
+        self.unet = _UNet(merge.unet)
+
+    def forward(self, features: Any, **ctx: Any) -> dict[str, torch.Tensor]:
+        x = features[0] if isinstance(features, (list, tuple)) else features
+        segm = self.encoder(_blocked(ctx["segm_logits"])).to_dense()
+        # the merged map stays blocked: the joint and root heads read it as it is
+        return {"merged": self.unet(torch.cat([x.contiguous(), segm], dim=1).to_mkldnn())}
+
+
+class _JointHead(nn.Module):
+    reads_blocked = True
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.heatmap = _layer(head.heatmap)
+        self.depth = _layer(head.depth)
+        self.beta = head.beta
+
+    def forward(self, features: Any, **ctx: Any) -> dict[str, torch.Tensor]:
+        from .heads import soft_argmax_2d
+
+        x = _blocked(features[0] if isinstance(features, (list, tuple)) else features)
+        hm = self.heatmap(x).to_dense()
+        depth = self.depth(x).to_dense()
+        xy, prob = soft_argmax_2d(hm, self.beta)  # the authors' summation order
+        z = (prob * depth).sum((2, 3))
+        return {"joints25d": torch.cat([xy, z[..., None]], dim=2), "heatmaps": hm, "heatmap_prob": prob}
+
+
+class _RootHandHead(nn.Module):
+    reads_blocked = True
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.trunk = _layer(head.trunk)
+        self.root_fc = head.root_fc
+        self.hand_fc = head.hand_fc
+
+    def pooled(self, features: Any) -> torch.Tensor:
+        """The trunk's mean feature (B, 512) of each image."""
+        x = _blocked(features[0] if isinstance(features, (list, tuple)) else features)
+        return self.trunk(x).to_dense().flatten(2).mean(2)
+
+    def from_pooled(self, feat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The two MLPs (their matrix products round by batch size: give the whole batch)."""
+        from .heads import soft_argmax_1d
+
+        root = self.root_fc(feat)
+        return {"root_logits": root, "rel_root_bin": soft_argmax_1d(root), "hand_logits": self.hand_fc(feat)}
+
+    def forward(self, features: Any, **ctx: Any) -> dict[str, torch.Tensor]:
+        return self.from_pooled(self.pooled(features))
+
+
+_RULES: dict[str, Callable[[nn.Module], nn.Module]] = {
+    "DigitHRNet": _HRNet,
+    "DigitSegmHead": _SegmHead,
+    "DigitMerge": _Merge,
+    "DigitJointHead": _JointHead,
+    "DigitRootHandHead": _RootHandHead,
+}
+
+
+def blocked_copy(module: nn.Module) -> nn.Module | None:
+    """The blocked-layout plan of one of DIGIT's parts, or None when it has no rule for it.
+
+    The copy shares no parameters with ``module`` (weights are copied, reordered on first use
+    per input shape), takes and returns plain tensors (DIGIT's merge returns its map blocked;
+    the two heads that read it accept either) and computes in float32 on the CPU.
+    """
+    rule = _RULES.get(type(module).__name__)
+    if rule is None:
+        return None
+    try:
+        with torch.inference_mode(False), torch.no_grad():
+            return rule(module).eval()
+    except _Unsupported:
+        return None
+
+
+def fast_copy(module: nn.Module) -> nn.Module:
+    """The inference plan of one of DIGIT's parts.
+
+    Float32 on a CPU with oneDNN: :func:`blocked_copy` (the authors' arithmetic; a part without a
+    rule runs as it is). Otherwise :func:`folded_copy` in channels-last memory.
+    """
+    p = next(module.parameters(), None)
+    if p is not None and p.dtype == torch.float32 and p.device.type == "cpu" and mkldnn_available():
+        plan = blocked_copy(module)
+        return plan if plan is not None else module
+    return folded_copy(module).to(memory_format=torch.channels_last)

@@ -26,7 +26,8 @@ from handzoo.query import HandQuery
 from handzoo.types import LEFT, RIGHT, HandOutput
 
 from .decode import back_project, bins_to_metres, heatmap_to_image, part_palette
-from .fuse import fast_copy
+from .fuse import authors_batch, fast_copy, nhwc_copy
+from .heads import DigitJointHead
 from .preprocess import crop_images
 
 __all__ = ["DIGIT", "build_part"]
@@ -41,6 +42,7 @@ _DEFAULTS = {
 _KINDS = {"backbone": "backbones", "losses": "losses"}
 _IH = TO_HANDZOO21["interhand"]  # handzoo21 joint k = InterHand joint _IH[k] (per hand)
 _PARTS = ("backbone", "segm_head", "merge", "joint_head", "root_hand_head")
+_PLANS = {"authors": fast_copy, "nhwc": nhwc_copy}
 
 
 def build_part(kind: str, cfg: dict[str, Any] | nn.Module) -> nn.Module:
@@ -68,8 +70,13 @@ class DIGIT(Method):
         box_expansion: growth of the two-hand box before cropping (1.25).
         nominal_depth: metres at which the right root is placed when no root depth is given
             (then ``root_relative=True`` and only the root-relative shape is meaningful).
-        fuse_inference: run the inference plan of :mod:`handzoo_digit.fuse` (BatchNorm folded,
-            fused oneDNN convolutions; a cached copy) in eval mode without autograd.
+        fuse_inference: run an inference plan of :mod:`handzoo_digit.fuse` (a cached copy of the
+            parts) in eval mode without autograd.
+        inference_plan: ``'authors'`` (default): float32 on the CPU runs the parts' own operations
+            and kernels in oneDNN's blocked layout, without the layout conversions: outputs
+            equal ``fuse_inference=False`` bit for bit. ``'nhwc'``: BatchNorm folded, fused
+            channels-last oneDNN convolutions: faster on the CPU, outputs about two of the
+            authors' float32 noise floors from theirs. Other devices run a folded copy.
         inference_chunk: with the inference plan, run CPU batches this many images at a time
             (0: the whole batch at once; other devices always run the whole batch).
         hand_model, mano_dir: accepted for the common loader interface; DIGIT's network uses no
@@ -94,6 +101,7 @@ class DIGIT(Method):
         box_expansion: float = 1.25,
         nominal_depth: float = 0.6,
         fuse_inference: bool = True,
+        inference_plan: str = "authors",
         inference_chunk: int = 8,
         hand_model: Any = None,
         mano_dir: str | os.PathLike[str] | None = None,
@@ -118,10 +126,19 @@ class DIGIT(Method):
         self.box_expansion = float(box_expansion)
         self.nominal_depth = float(nominal_depth)
         self.fuse_inference = bool(fuse_inference)
+        if inference_plan not in _PLANS:
+            raise ConfigError(f"inference_plan must be one of {sorted(_PLANS)}, got {inference_plan!r}")
+        self.inference_plan = inference_plan
         self.inference_chunk = int(inference_chunk)
         self.hand_model_name = hand_model if isinstance(hand_model, str) else None
         self.mano_dir = mano_dir
         self._fused_cache: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # copies and pickles leave the cached plan behind (it holds oneDNN tensors; rebuilt on use)
+        state = self.__dict__.copy()
+        state["_fused_cache"] = {}
+        return state
 
     # -- network -------------------------------------------------------------------------------
 
@@ -132,10 +149,12 @@ class DIGIT(Method):
     def _inference_parts(self) -> dict[str, nn.Module]:
         if not (self.fuse_inference and not self.training and not torch.is_grad_enabled()):
             return {name: getattr(self, name) for name in _PARTS}
-        key = self._state_key()
+        key = (self._state_key(), self.inference_plan)
         if self._fused_cache.get("key") != key:
-            parts = {name: fast_copy(getattr(self, name)) for name in _PARTS}
-            parts["joint_head"].separable_expectation = True  # float32-robust soft-argmax sums
+            parts = {name: _PLANS[self.inference_plan](getattr(self, name)) for name in _PARTS}
+            if isinstance(parts["joint_head"], DigitJointHead) and parts["joint_head"] is not self.joint_head:
+                # a folded copy (the NHWC plan, other devices): float32-robust soft-argmax sums
+                parts["joint_head"].separable_expectation = True
             self._fused_cache = {"key": key, "parts": parts}
         return self._fused_cache["parts"]
 
@@ -161,10 +180,13 @@ class DIGIT(Method):
             # a few images at a time: the same numbers per image, and activations small enough to
             # stay in the allocator's reused memory (large batches otherwise spend their time in
             # page faults of fresh multi-GB buffers)
-            pieces = [self._run(parts, img[i : i + chunk], True) for i in range(0, img.shape[0], chunk)]
+            with authors_batch(img.shape[0]):  # the kernels PyTorch picks for the whole batch
+                pieces = [self._run(parts, img[i : i + chunk], True) for i in range(0, img.shape[0], chunk)]
             out = {k: torch.cat([p[k] for p in pieces]) for k in pieces[0]}
         else:
             out = self._run(parts, img, fused)
+        if "pooled" in out:  # the plan's root/hand MLPs run on the whole batch, as the authors' do
+            out.update(self._root_hand_outputs(parts["root_hand_head"].from_pooled(out.pop("pooled"))))
         targets = batch.get("targets")
         if targets is not None and self.criterion is not None and torch.is_grad_enabled():
             out.update(self.criterion(out, targets))
@@ -172,22 +194,34 @@ class DIGIT(Method):
 
     @staticmethod
     def _run(parts: dict[str, nn.Module], img: torch.Tensor, fused: bool) -> dict[str, torch.Tensor]:
-        x = img.contiguous(memory_format=torch.channels_last) if fused else img
+        nhwc = fused and not _reads_blocked(parts["backbone"])
+        x = img.contiguous(memory_format=torch.channels_last) if nhwc else img
         feat = parts["backbone"](x)[0]
         segm = parts["segm_head"](feat)["segm_logits"]
         merged = parts["merge"](feat, segm_logits=segm)["merged"]
-        joints = parts["joint_head"](merged)
-        glob = parts["root_hand_head"](merged)
+        # the CPU plan's merge returns its map in oneDNN's blocked layout, which the plan's heads read
+        plain = merged.to_dense() if merged.is_mkldnn else merged
+        joints = parts["joint_head"](merged if _reads_blocked(parts["joint_head"]) else plain)
         out = {
             "joints25d": joints["joints25d"],
             "heatmaps": joints["heatmaps"],
+            "segm_logits": segm.contiguous() if fused else segm,
+        }
+        root_hand = parts["root_hand_head"]
+        if _reads_blocked(root_hand):  # pooled features now, the MLPs once for the whole batch
+            out["pooled"] = root_hand.pooled(merged)
+        else:
+            out.update(DIGIT._root_hand_outputs(root_hand(plain)))
+        return out
+
+    @staticmethod
+    def _root_hand_outputs(glob: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {
             "rel_root_bin": glob["rel_root_bin"],
             "root_logits": glob["root_logits"],
             "hand_logits": glob["hand_logits"],
             "hand_prob": torch.sigmoid(glob["hand_logits"]),
-            "segm_logits": segm.contiguous() if fused else segm,
         }
-        return out
 
     def losses(self) -> dict[str, Loss]:
         """The training loss (``DigitLoss``) when the model was built with one."""
@@ -317,6 +351,11 @@ class DIGIT(Method):
                 "joints25d_heatmap": j,
             },
         )
+
+
+def _reads_blocked(part: nn.Module) -> bool:
+    """A part of the 'authors' CPU plan (it reads blocked oneDNN tensors; see ``fuse``)."""
+    return bool(getattr(part, "reads_blocked", False))
 
 
 def _nominal_K(hw: tuple[int, int]) -> np.ndarray:
