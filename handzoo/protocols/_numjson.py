@@ -165,7 +165,7 @@ def _parse_lines_into(text: bytes, values: np.ndarray, start: int) -> int | None
     try:
         table = pacsv.read_csv(
             pa.py_buffer(text),
-            read_options=pacsv.ReadOptions(column_names=["v"], block_size=1 << 22),
+            read_options=pacsv.ReadOptions(column_names=["v"], block_size=1 << 20),
             parse_options=pacsv.ParseOptions(delimiter="\x01", quote_char=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={"v": pa.float64()}, null_values=[], quoted_strings_can_be_null=False

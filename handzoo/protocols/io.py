@@ -512,7 +512,7 @@ def _fast_joint_txt(raw: bytes) -> tuple[np.ndarray, np.ndarray, int] | None:
     try:
         table = pacsv.read_csv(
             pa.py_buffer(raw),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20),
             parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=types, null_values=[], quoted_strings_can_be_null=False),
             memory_pool=arrow_pool(),
