@@ -19,7 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from handzoo.backbones.fusion import PlanCache
 from handzoo.interfaces import Head
+
+from .winograd import Winograd3x3
 
 __all__ = ["HEAD_CHANNELS", "SMHRHead", "SMHRHeads", "gather_cells"]
 
@@ -52,6 +55,14 @@ def gather_cells(maps: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
     b, c = maps.shape[:2]
     flat = maps.reshape(b, c, -1)
     return flat.gather(2, ind[:, None, :].expand(b, c, ind.shape[1])).transpose(1, 2)
+
+
+def _version(t: torch.Tensor) -> int:
+    """In-place change counter (-1 for inference tensors, which cannot change in place)."""
+    try:
+        return t._version
+    except RuntimeError:
+        return -1
 
 
 def _patches(feat: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
@@ -92,6 +103,7 @@ class SMHRHeads(Head):
         for name in self.names:
             prior = -4.59 if name in _PRIOR_BIAS_HEADS else None
             self.add_module(name, SMHRHead(in_channels, spec[name], mid_channels, prior))
+        self._plan = PlanCache()  # the hm head as Winograd (float32 CPU); not copied, pickled or saved
 
     def forward(self, features: list[torch.Tensor] | torch.Tensor, **ctx: object) -> dict[str, torch.Tensor]:
         """Every head on the whole map: ``{name: (B, C, H, W)}`` (training, tests)."""
@@ -99,16 +111,58 @@ class SMHRHeads(Head):
         names = ctx.get("names") or self.names
         return {n: getattr(self, n)(feat) for n in names}  # type: ignore[union-attr]
 
-    def at(self, feat: torch.Tensor, ind: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+    def hm_winograd(self, feat: torch.Tensor) -> torch.Tensor:
+        """The ``hm`` head on a float32 CPU map at inference: its 3x3 convolution as Winograd
+        F(2x2, 3x3) (:class:`~handzoo_smhr.winograd.Winograd3x3`), the ReLU and the 1x1 layer on
+        each output phase (the 256-channel hidden map is never written whole).
+
+        Args:
+            feat: (B, H + 2, W + 2, C) channels-last map with a zero frame.
+
+        Returns:
+            (B, 1, H, W) centre logits.
+        """
+        head = self.hm
+        tensors = [*head[0].parameters(), *head[2].parameters()]
+        key = tuple((t.data_ptr(), _version(t)) for t in tensors)
+        if self._plan.get("key") != key:
+            with torch.inference_mode(False), torch.no_grad():
+                w2 = head[2].weight.detach().reshape(head[2].out_channels, -1).t().contiguous()
+                plan = {"conv": Winograd3x3(head[0].weight, head[0].bias), "w2": w2, "b2": head[2].bias.detach()}
+            self._plan.clear()
+            self._plan.update(key=key, **plan)
+        n, hp, wp, _ = feat.shape
+        out = feat.new_empty(n, head[2].out_channels, hp - 2, wp - 2)
+        w2, b2 = self._plan["w2"], self._plan["b2"]
+
+        def phase(idx: int, r0: int, y: torch.Tensor) -> None:
+            a, c = divmod(idx, 2)
+            rows, cols = y.shape[1], y.shape[2]
+            z = torch.addmm(b2, F.relu(y, inplace=True).view(-1, y.shape[-1]), w2)
+            out[:, :, a + 2 * r0 : a + 2 * (r0 + rows) : 2, c::2] = z.view(n, rows, cols, -1).permute(0, 3, 1, 2)
+
+        self._plan["conv"](feat, phase_fn=phase)
+        return out
+
+    def at(
+        self, feat: torch.Tensor | None, ind: torch.Tensor, names: Sequence[str], patches: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """Heads ``names`` evaluated only at the cells ``ind`` (B, K): ``{name: (B, K, C)}``.
 
         One matrix product for all first layers (the 3x3 convolutions at one cell are dot
         products with its 3x3 neighbourhood), then one per head for the 1x1 layers.
+
+        Args:
+            feat: (B, C, H, W) map (unused when ``patches`` is given).
+            ind: flat cells.
+            names: the heads.
+            patches: (B, K, C * 9) the cells' zero-padded 3x3 neighbourhoods, when already made
+                (:meth:`handzoo_smhr.neck.CSPNeck.centre_patches`).
         """
         if not names:
             return {}
         b, k = ind.shape
-        patch = _patches(feat, ind).reshape(b * k, -1)
+        patch = (_patches(feat, ind) if patches is None else patches).reshape(b * k, -1)
         first_w = torch.cat([getattr(self, n)[0].weight.reshape(getattr(self, n)[0].out_channels, -1) for n in names])
         first_b = torch.cat([getattr(self, n)[0].bias for n in names])
         hidden = F.relu(torch.addmm(first_b, patch, first_w.t()))
