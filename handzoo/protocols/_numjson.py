@@ -37,6 +37,7 @@ _TO_LINES = bytes.maketrans(b",", b"\n")  # with _DELETE deleted: one number per
 _DELETE = b"[] \t\r\n"
 _HAVE_ARROW = find_spec("pyarrow") is not None
 _MIN_BYTES = 1 << 16
+_MATCH_BYTES = 1 << 16  # skeleton compared with its regular layout this much at a time
 _PIECE_BYTES = 1 << 23  # text translated and parsed per step (the translation of one overlaps the parse of the last)
 _MAX_DEPTH = 8  # a list of arrays of points is 4 deep  # below this orjson is as fast and the set-up is not worth it
 
@@ -85,10 +86,36 @@ def _first_shape(skel: bytes, i: int) -> tuple[int, ...] | None:
     return tuple(shape)
 
 
+def _canonical_end(skel: bytes, pos: int, shape: tuple[int, ...]) -> int:
+    """End of the skeleton of a regular ``shape`` array found at ``skel[pos]``, or -1 when it is not there.
+
+    Compared piece by piece with ``startswith`` (about 64 KB at a time): a pred.json's skeleton is
+    tens of MB, and building its canonical copy or slicing the skeleton would copy all of it.
+    """
+    if not shape:
+        return pos
+    child = _canonical(shape[1:])
+    unit = child + b","
+    if not skel.startswith(b"[", pos):
+        return -1
+    p, left = pos + 1, shape[0] - 1
+    per = max(1, _MATCH_BYTES // len(unit))
+    block = unit * min(per, left)
+    while left > 0:
+        k = min(per, left)
+        piece = block if k * len(unit) == len(block) else unit * k
+        if not skel.startswith(piece, p):
+            return -1
+        p += len(piece)
+        left -= k
+    tail = child + b"]"
+    return p + len(tail) if skel.startswith(tail, p) else -1
+
+
 def _layout(skel: bytes) -> tuple[bool, list[tuple[int, ...]]] | None:
     """``(True, [shape])`` for a regular array, ``(False, shapes)`` for a list of regular arrays."""
     shape = _first_shape(skel, 0)
-    if shape and _canonical(shape) == skel:
+    if shape and _canonical_end(skel, 0, shape) == len(skel):
         return True, [shape]
     if skel[:1] != b"[" or skel[-1:] != b"]":
         return None
@@ -97,11 +124,11 @@ def _layout(skel: bytes) -> tuple[bool, list[tuple[int, ...]]] | None:
         s = _first_shape(skel, pos)
         if s is None or not s:
             return None
-        c = _canonical(s)
-        if skel[pos : pos + len(c)] != c:
+        end = _canonical_end(skel, pos, s)
+        if end < 0:
             return None
         shapes.append(s)
-        pos += len(c)
+        pos = end
         if pos < len(skel) - 2 and skel[pos] == 0x2C:
             pos += 1
         elif pos != len(skel) - 1:

@@ -242,3 +242,26 @@ def test_joint_txt_fast_reader_equals_line_reader(tmp_path_factory, raw: bytes) 
 def test_deep_nesting_steps_aside_at_once() -> None:
     """100k nested lists (a hostile file): no quadratic shape search, the slow path reports it."""
     assert parse_number_lists(b"[" * 100_000 + b"]" * 100_000) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 6), min_size=1, max_size=3).map(tuple),
+    edits=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(list(b"[],"))), max_size=2),
+    chunk=st.sampled_from([1, 3, 7, 1 << 16]),
+)
+def test_layout_check_in_chunks_is_the_plain_comparison(shape: tuple[int, ...], edits: list, chunk: int) -> None:
+    """The skeleton is compared with its regular layout piecewise: the same answer as one comparison."""
+    c = _numjson._canonical(shape)
+    skel = bytearray(b"[" + c + b"," + c + b"]")
+    for i, ch in edits:
+        skel[i % len(skel)] = ch
+    skel = bytes(skel)
+    old = _numjson._MATCH_BYTES
+    _numjson._MATCH_BYTES = chunk
+    try:
+        for pos in (0, 1):
+            want = pos + len(c) if skel[pos : pos + len(c)] == c else -1
+            assert _numjson._canonical_end(skel, pos, shape) == want
+    finally:
+        _numjson._MATCH_BYTES = old
