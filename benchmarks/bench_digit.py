@@ -4,10 +4,13 @@ Both implementations get the same deterministic weights (the test suite's rule, 
 per authors' key) and the same 256x256 crops. What is timed: crops in, 2.5D joints (soft-argmax
 x, y and depth), relative root depth, handedness and part-segmentation logits out, i.e. the
 authors' ``DIGIT.forward`` (their ``pose_reg``, with the unused segmentation-target arguments)
-plus their ``hm2xy`` soft-argmax, against ``handzoo_digit.DIGIT.forward`` (default inference
-plan: BatchNorm folded, fused oneDNN convolutions in NHWC). fp32, eval mode,
-``torch.inference_mode``, the two implementations timed alternately (and in alternating order),
-so both see the same machine load. The largest output differences are recorded with the times.
+plus their ``hm2xy`` soft-argmax, against ``handzoo_digit.DIGIT.forward`` with its default
+inference plan (``handzoo``: the authors' operators and oneDNN kernels in oneDNN's blocked layout,
+outputs equal to theirs bit for bit) and with the opt-in NHWC plan (``handzoo_nhwc``: BatchNorm
+folded, channels-last kernels, outputs about two of their float32 noise floors away). fp32, eval
+mode, ``torch.inference_mode``, the implementations timed alternately (and in alternating
+order), so all see the same machine load. The largest output differences are recorded with the
+times.
 
 The authors' code is optional: ``--authors-dir`` is a copy of zc-alexfan/digit-interacting
 (e1e977b) patched to run on CPU as described in ``tests/plugins/digit/fixtures/README.md``.
@@ -44,11 +47,11 @@ from handzoo_digit.convert import convert_state_dict  # noqa: E402
 AUTHORS_COMMIT = "e1e977b"
 
 
-def ours() -> torch.nn.Module:
+def ours(plan: str = "authors") -> torch.nn.Module:
     """handzoo's DIGIT (built from the registry) with the deterministic weights."""
     from handzoo.registry import build
 
-    model = build("methods", {"type": "DIGIT"})
+    model = build("methods", {"type": "DIGIT", "inference_plan": plan})
     model.load_state_dict(convert_state_dict(tu.authors_state_dict()), strict=True)
     return model.eval()
 
@@ -129,6 +132,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "digit_cpu.json")
     parser.add_argument("--batches", default="1,32", help="comma-separated batch sizes")
     parser.add_argument("--plan", default="3:10,1:3", help="warmup:repeats per batch size, same order")
+    parser.add_argument("--no-nhwc", action="store_true", help="time the default inference plan only")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     batches = [int(b) for b in args.batches.split(",")]
@@ -136,24 +140,33 @@ def main() -> None:
     load_start = os.getloadavg()
 
     model = ours()
+    nhwc = None if args.no_nhwc else ours("nhwc")
     authors = Authors(args.authors_dir.resolve()) if args.authors_dir is not None else None
     rows = []
     for bs, (warm, rep) in zip(batches, plan):
         crops = torch.cat([tu.seeded_crops(2)] * ((bs + 1) // 2))[:bs].contiguous()
         row: dict = {"stage": "network (crops -> 2.5D joints, root depth, handedness, part logits)", "batch": bs}
         calls = {"handzoo": lambda c=crops: model({"img": c})}
+        if nhwc is not None:
+            calls["handzoo_nhwc"] = lambda c=crops: nhwc({"img": c})
         if authors is not None:
             calls["authors"] = lambda c=crops: authors.forward(c)
             with torch.inference_mode():
-                row["max_abs_diff"] = _diffs(authors.forward(crops[:2]), model({"img": crops[:2]}))
+                ref = authors.forward(crops[:2])
+                row["max_abs_diff"] = _diffs(ref, model({"img": crops[:2]}))
+                if nhwc is not None:
+                    row["max_abs_diff_nhwc"] = _diffs(ref, nhwc({"img": crops[:2]}))
         times = time_interleaved(calls, warm, rep)
-        for name in ("authors", "handzoo"):
+        for name in ("authors", "handzoo", "handzoo_nhwc"):
             row[name] = summary(times[name], bs) if name in calls else "not measured"
         if authors is not None:
-            a, h = row["authors"], row["handzoo"]
-            row["speedup"] = round(a["median_ms_per_batch"] / h["median_ms_per_batch"], 3)
-            row["speedup_min_wall"] = round(a["min_ms"] / h["min_ms"], 3)
-            row["speedup_cpu_time"] = round(a["median_cpu_ms_per_image"] / h["median_cpu_ms_per_image"], 3)
+            for name, suffix in (("handzoo", ""), ("handzoo_nhwc", "_nhwc")):
+                if name not in calls:
+                    continue
+                a, h = row["authors"], row[name]
+                row["speedup" + suffix] = round(a["median_ms_per_batch"] / h["median_ms_per_batch"], 3)
+                row["speedup_min_wall" + suffix] = round(a["min_ms"] / h["min_ms"], 3)
+                row["speedup_cpu_time" + suffix] = round(a["median_cpu_ms_per_image"] / h["median_cpu_ms_per_image"], 3)
         print(json.dumps(row), flush=True)
         rows.append(row)
         write(args, batches, rows, authors is not None, load_start)  # partial results survive an interruption
