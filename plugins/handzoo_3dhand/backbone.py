@@ -21,6 +21,12 @@ recycled heap memory (32 MiB): a 32-image batch otherwise maps fresh zeroed page
 134 MB stem output, its 200 MB channels-last input copy and each 32 MiB ``layer1`` map on every
 call (about 10% of the CPU time, spent in the kernel). A chunk's channels-last copy of the input
 goes into a small per-thread buffer the backbone keeps between calls.
+
+A CPU batch of at least as many images as torch has threads is split into that many equal parts,
+each run on a kept pool thread with one OpenMP thread (images left over run afterwards on all
+threads): the parts share no data, so no thread waits for another between operations (at batch
+32 on 2 cores about 10% less wall time than one batch on two OpenMP threads). Each image's result
+is the same either way. ``PARALLEL_BATCH = False`` turns the split off.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ import copy
 import itertools
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import timm
@@ -47,6 +55,8 @@ _STAGES = ("conv1", "bn1", "act1", "maxpool", "layer1", "layer2", "layer3", "lay
 _ARCHS = ("resnet18", "resnet34", "resnet50")
 #: largest stem output (bytes) of one chunk of the high-resolution stages (see the module docstring)
 CHUNK_BYTES = 16 * 2**20
+#: split a CPU batch of several images across threads, one OpenMP thread each (see the module docstring)
+PARALLEL_BATCH = True
 
 
 class ThreeDHandStem(nn.Conv2d):
@@ -102,6 +112,37 @@ def _winograd_blocks(fused_blocks: list[nn.Module], blocks: nn.Sequential) -> No
             bias = conv.bias.detach().double() if conv.bias is not None else None
             weight64, _ = fold_bn(conv.weight.detach().double(), bias, bn)
             convs[i] = WinogradConv2d(direct, weight64)
+
+
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _set_threads(count: int) -> None:
+    torch.set_num_threads(count)  # in a pool's thread: that thread's OpenMP and MKL thread counts
+
+
+def _pool(workers: int, threads_each: int) -> ThreadPoolExecutor:
+    """A kept pool of ``workers`` threads, each running torch ops on ``threads_each`` threads."""
+    key = (workers, threads_each)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            caller = torch.get_num_threads()
+            pool = ThreadPoolExecutor(workers, "handzoo-3dhand", initializer=_set_threads, initargs=(threads_each,))
+            # start every worker now, then restore the process-wide default their setting changed
+            barrier = threading.Barrier(workers, timeout=60)
+            for f in [pool.submit(barrier.wait) for _ in range(workers)]:
+                f.result()
+            torch.set_num_threads(caller)
+            _POOLS[key] = pool
+    return pool
+
+
+def _in_mode(inference: bool, fn: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
+    """``fn(*args)`` without autograd, in inference mode when the caller is (the mode is per thread)."""
+    with torch.inference_mode() if inference else torch.no_grad():
+        return fn(*args)
 
 
 def _version(t: torch.Tensor) -> int:
@@ -192,10 +233,29 @@ class ThreeDHandResNet(Backbone):
         return buf
 
     def _run_fused(self, images: torch.Tensor) -> torch.Tensor:
-        """The folded trunk, the high-resolution stages in chunks (see the module docstring)."""
+        """The folded trunk on a CPU batch split across threads (see the module docstring)."""
         fused = self._fused()
         if not isinstance(fused, nn.Sequential) or images.dim() != 4 or images.device.type != "cpu":
             return fused(images.contiguous(memory_format=torch.channels_last))
+        threads = torch.get_num_threads()
+        n = images.shape[0]
+        parts = min(threads, n) if PARALLEL_BATCH else 1
+        if parts < 2:
+            return self._run_chunks(fused, images)
+        per = n // parts
+        pool = _pool(parts, threads // parts)
+        inference = torch.is_inference_mode_enabled()
+        futures = [
+            pool.submit(_in_mode, inference, self._run_chunks, fused, images[i * per : (i + 1) * per])
+            for i in range(parts)
+        ]
+        outs = [f.result() for f in futures]
+        if parts * per < n:  # the few images left over: one part, every thread on it
+            outs.append(self._run_chunks(fused, images[parts * per :]))
+        return torch.cat(outs).contiguous(memory_format=torch.channels_last)
+
+    def _run_chunks(self, fused: nn.Sequential, images: torch.Tensor) -> torch.Tensor:
+        """The folded trunk, the high-resolution stages in chunks (see the module docstring)."""
         n, _, h, w = images.shape
         per_image = self.conv1.out_channels * ((h + 1) // 2) * ((w + 1) // 2) * images.element_size()
         chunk = max(1, CHUNK_BYTES // max(per_image, 1))

@@ -50,3 +50,21 @@ def test_chunked_plan_matches_the_unfused_trunk(monkeypatch) -> None:
         net.fuse_inference = False
         plain = net(x)[0]
     torch.testing.assert_close(fused, plain, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("inference", [False, True], ids=["no_grad", "inference_mode"])
+def test_batch_split_across_threads_matches_one_image_at_a_time(inference) -> None:
+    net = _trunk(torch.float32, 3)
+    x = torch.rand(5, 3, 64, 64, generator=torch.Generator().manual_seed(5))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # two parts of two images on the pool's threads, the fifth on the caller's
+    try:
+        with torch.inference_mode() if inference else torch.no_grad():
+            singles = torch.cat([net(x[i : i + 1])[0] for i in range(5)])
+            split = net(x)[0]
+        assert torch.get_num_threads() == 2  # the caller's setting is kept
+    finally:
+        torch.set_num_threads(before)
+    assert split.is_inference() == inference  # the workers ran in the caller's mode
+    torch.testing.assert_close(split, singles, rtol=0, atol=1e-5)
+    assert bb._POOLS  # the split ran on the kept pool
