@@ -110,3 +110,34 @@ def test_model_outputs_at_the_centres_do_not_change() -> None:
     for key in ("params", "handedness", "vertices", "joints3d"):
         torch.testing.assert_close(fast[key], plain[key], rtol=0, atol=0, msg=key)
         torch.testing.assert_close(given_fast[key], given[key], rtol=0, atol=0, msg=key)
+
+
+def test_blocked_trunk_is_the_plain_trunk_bit_for_bit() -> None:
+    from handzoo_smhr.backbone import TimmResNetTrunk, _BlockedTrunk
+
+    torch.manual_seed(0)
+    trunk = TimmResNetTrunk(name="resnet26").eval()  # bottleneck blocks, as resnet50
+    for m in trunk.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    x = torch.randn(3, 3, 64, 96)
+    before = torch.get_num_threads()
+    try:
+        with torch.inference_mode():
+            torch.set_num_threads(1)  # one thread: PyTorch runs small 1x1 convolutions elsewhere
+            one = trunk(x)
+            assert trunk._fused_cache.get("blocked") is None
+            torch.set_num_threads(2)
+            got = trunk(x)
+            assert isinstance(trunk._fused_cache.get("blocked"), _BlockedTrunk)
+            ref = list(trunk.body(x))
+    finally:
+        torch.set_num_threads(before)
+    for a, b, c in zip(got, ref, one):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+        torch.testing.assert_close(c, b, rtol=1e-5, atol=1e-5)
+    assert _BlockedTrunk.build(TimmResNetTrunk(name="resnet18").body, (2, 3, 4)) is None  # basic blocks
