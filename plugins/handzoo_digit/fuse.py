@@ -26,9 +26,11 @@ folded into the convolutions (computed in float64, rounded once), in channels-la
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import math
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,20 +40,56 @@ from torch import nn
 
 from handzoo.backbones.fusion import FusedConv2d, fold_conv_bn, mkldnn_available
 
-__all__ = ["authors_batch", "blocked_copy", "fast_copy", "fold_conv_bn", "folded_copy", "mkldnn_available", "nhwc_copy"]
+__all__ = [
+    "authors_batch",
+    "run_chunks",
+    "blocked_copy",
+    "fast_copy",
+    "fold_conv_bn",
+    "folded_copy",
+    "mkldnn_available",
+    "nhwc_copy",
+]
 
 _PACK_CACHE = 8  # input shapes whose reordered weights a convolution keeps
-_AUTHORS_BATCH: ContextVar[int | None] = ContextVar("digit_authors_batch", default=None)
+_AUTHORS: ContextVar[tuple[int, int] | None] = ContextVar("digit_authors_call", default=None)
 
 
 @contextlib.contextmanager
-def authors_batch(n: int) -> Iterator[None]:
-    """Pick kernels as PyTorch would for a batch of ``n`` images while the plan runs chunks of it."""
-    token = _AUTHORS_BATCH.set(int(n))
+def authors_batch(n: int, threads: int | None = None) -> Iterator[None]:
+    """Pick kernels as PyTorch would for one call on ``n`` images with ``threads`` intra-op threads
+    (default: the current count) while the plan runs chunks of the batch, possibly on other threads."""
+    token = _AUTHORS.set((int(n), int(threads or torch.get_num_threads())))
     try:
         yield
     finally:
-        _AUTHORS_BATCH.reset(token)
+        _AUTHORS.reset(token)
+
+
+def run_chunks(fn: Callable[[torch.Tensor], Any], img: torch.Tensor, chunk: int, workers: int) -> list[Any]:
+    """``fn`` on consecutive chunks of ``img`` (at most ``chunk`` images), in order.
+
+    With ``workers > 1`` the chunks run concurrently on that many threads with one intra-op
+    thread each (the batch is cut into at least ``workers`` chunks): on a few cores this keeps
+    every core busy where one image's small HRNet branches split poorly across threads. The
+    blocked plan's kernels and reductions give the same bits on any thread count; its kernel
+    choice follows :func:`authors_batch`, which the workers inherit.
+    """
+    n = img.shape[0]
+    size = max(1, min(chunk or n, -(-n // max(workers, 1))))
+    starts = range(0, n, size)
+    if workers <= 1 or len(starts) == 1:
+        return [fn(img[i : i + size]) for i in starts]
+    inference = torch.is_inference_mode_enabled()
+
+    def work(piece: torch.Tensor) -> Any:
+        torch.set_num_threads(1)  # this worker thread's own setting
+        with torch.inference_mode(inference), torch.no_grad():
+            return fn(piece)
+
+    with ThreadPoolExecutor(min(workers, len(starts))) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, work, img[i : i + size]) for i in starts]
+        return [f.result() for f in futures]
 
 
 # -- folded copy (other devices) ------------------------------------------------------------------
@@ -225,14 +263,15 @@ class _Conv(nn.Module):
 
         Its rule (``ConvParams::use_mkldnn``): a 1x1 stride-1 convolution of fewer than 16 images
         on one thread, or a small one of a single image, runs PyTorch's own kernel instead.
-        The batch is the caller's whole batch (see :func:`authors_batch`), not the chunk.
+        The batch and thread count are the caller's (see :func:`authors_batch`), not the chunk's.
         """
-        n = _AUTHORS_BATCH.get() or shape[0]
+        call = _AUTHORS.get()
+        n, threads = call if call is not None else (shape[0], torch.get_num_threads())
         kh, kw = self.weight.shape[-2:]
         strided = any(s != 1 for s in self.stride)
         dilated = any(d != 1 for d in self.dilation)
         one_by_one = kh == 1 and kw == 1
-        first = strided or dilated or n >= 16 or not one_by_one or torch.get_num_threads() > 1
+        first = strided or dilated or n >= 16 or not one_by_one or threads > 1
         second = self.groups > 1 or (kh > 3 and kw > 3) or n > 1 or n * math.prod(shape[1:]) > 20480
         return first and second
 

@@ -26,7 +26,7 @@ from handzoo.query import HandQuery
 from handzoo.types import LEFT, RIGHT, HandOutput
 
 from .decode import back_project, bins_to_metres, heatmap_to_image, part_palette
-from .fuse import authors_batch, fast_copy, nhwc_copy
+from .fuse import authors_batch, fast_copy, nhwc_copy, run_chunks
 from .heads import DigitJointHead
 from .preprocess import crop_images
 
@@ -78,7 +78,8 @@ class DIGIT(Method):
             channels-last oneDNN convolutions: faster on the CPU, outputs about two of the
             authors' float32 noise floors from theirs. Other devices run a folded copy.
         inference_chunk: with the inference plan, run CPU batches this many images at a time
-            (0: the whole batch at once; other devices always run the whole batch).
+            (0: the whole batch at once; other devices always run the whole batch). The default
+            plan runs the chunks on all intra-op threads side by side, one thread each.
         hand_model, mano_dir: accepted for the common loader interface; DIGIT's network uses no
             hand model (part labels for training are rendered with one, see ``parts``).
 
@@ -176,12 +177,15 @@ class DIGIT(Method):
         parts = self._inference_parts()
         fused = parts["backbone"] is not self.backbone
         chunk = self.inference_chunk
-        if fused and chunk and img.shape[0] > chunk and img.device.type == "cpu":  # a CPU paging remedy
+        threads = torch.get_num_threads()
+        workers = threads if _reads_blocked(parts["backbone"]) and img.shape[0] > 1 else 1
+        if fused and img.device.type == "cpu" and ((chunk and img.shape[0] > chunk) or workers > 1):
             # a few images at a time: the same numbers per image, and activations small enough to
             # stay in the allocator's reused memory (large batches otherwise spend their time in
-            # page faults of fresh multi-GB buffers)
-            with authors_batch(img.shape[0]):  # the kernels PyTorch picks for the whole batch
-                pieces = [self._run(parts, img[i : i + chunk], True) for i in range(0, img.shape[0], chunk)]
+            # page faults of fresh multi-GB buffers); the blocked plan runs chunks side by side,
+            # one thread each, with the kernels PyTorch picks for the whole batch on all threads
+            with authors_batch(img.shape[0], threads):
+                pieces = run_chunks(lambda c: self._run(parts, c, True), img, chunk, workers)
             out = {k: torch.cat([p[k] for p in pieces]) for k in pieces[0]}
         else:
             out = self._run(parts, img, fused)

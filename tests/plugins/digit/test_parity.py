@@ -156,6 +156,26 @@ def test_inference_plan_equals_the_exact_path(outputs: dict) -> None:
         assert torch.equal(plan[key], exact[key]), key
 
 
+def test_inference_plan_on_two_threads_equals_the_exact_path(digit_model) -> None:
+    """With two intra-op threads the plan runs one-image chunks side by side, one thread each,
+    picking kernels as PyTorch does for the two-image batch on two threads (the authors' setting)."""
+    x = tu.seeded_crops(2)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():
+            plan = digit_model({"img": x})
+            digit_model.fuse_inference = False
+            try:
+                exact = digit_model({"img": x})
+            finally:
+                digit_model.fuse_inference = True
+    finally:
+        torch.set_num_threads(before)
+    for key in plan:
+        assert torch.equal(plan[key], exact[key]), key
+
+
 @pytest.mark.parametrize("key", FLOAT32_KEYS)
 def test_nhwc_plan_float32_within_twice_the_noise_floor(outputs: dict, golden: dict, key: str) -> None:
     """The opt-in NHWC plan (BatchNorm folded, one rounding per weight; channels-last oneDNN
