@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -116,6 +117,8 @@ def _winograd_blocks(fused_blocks: list[nn.Module], blocks: nn.Sequential) -> No
 
 _POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
+# a forked child (e.g. a DataLoader worker) inherits the pools but not their threads: start afresh
+os.register_at_fork(after_in_child=_POOLS.clear)
 
 
 def _set_threads(count: int) -> None:

@@ -68,3 +68,33 @@ def test_batch_split_across_threads_matches_one_image_at_a_time(inference) -> No
     assert split.is_inference() == inference  # the workers ran in the caller's mode
     torch.testing.assert_close(split, singles, rtol=0, atol=1e-5)
     assert bb._POOLS  # the split ran on the kept pool
+
+
+_FORKED: dict = {}
+
+
+def test_a_forked_child_starts_its_own_pool() -> None:
+    import multiprocessing
+
+    net = _trunk(torch.float32, 3)
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(6))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.no_grad():
+            ref = net(x)[0]  # the parent's pool exists now
+        _FORKED.update(net=net, x=x, ref=ref)  # inherited by the forked child (the plan cannot be pickled)
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1) as pool:  # the child splits the batch on new threads instead of hanging
+            err = pool.apply_async(_split_in_child).get(timeout=120)
+    finally:
+        torch.set_num_threads(before)
+        _FORKED.clear()
+    assert err <= 1e-5
+
+
+def _split_in_child() -> float:
+    torch.set_num_threads(2)
+    with torch.no_grad():
+        got = _FORKED["net"](_FORKED["x"])[0]
+    return float((got - _FORKED["ref"]).abs().max())
