@@ -219,6 +219,15 @@ def _interleaved(fns: dict[str, Callable[[], object]], warmup: int, repeats: int
     return times
 
 
+def _argv_without_paths() -> list[str]:
+    """This run's arguments, the local paths replaced by what they are."""
+    out, hide = [], {"--authors-dir": "<copy of zijinxuxu/SMHR>", "--out": "<file>"}
+    for i, a in enumerate(sys.argv[1:]):
+        prev = sys.argv[i] if i else ""
+        out.append(hide.get(prev, a) if prev in hide else a)
+    return out
+
+
 def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     load_start = os.getloadavg()
@@ -264,7 +273,7 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "benchmark": "SMHR (ResNet-50 + CSP neck, MANO stand-in), CPU, fp32, inference_mode",
         "command": "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE nice -n 5 python benchmarks/bench_smhr.py "
-        "--authors-dir <copy of zijinxuxu/SMHR>",
+        + " ".join(_argv_without_paths()),
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor(),
