@@ -43,6 +43,9 @@ _KINDS = {"backbone": "backbones", "losses": "losses"}
 _IH = TO_HANDZOO21["interhand"]  # handzoo21 joint k = InterHand joint _IH[k] (per hand)
 _PARTS = ("backbone", "segm_head", "merge", "joint_head", "root_hand_head")
 _PLANS = {"authors": fast_copy, "nhwc": nhwc_copy}
+# default CPU chunk per plan: two images keep the blocked plan's large maps in reused heap memory
+# (fewer page faults than 4 or 8; one image per call costs more per image)
+_CHUNKS = {"authors": 2, "nhwc": 8}
 
 
 def build_part(kind: str, cfg: dict[str, Any] | nn.Module) -> nn.Module:
@@ -78,8 +81,9 @@ class DIGIT(Method):
             channels-last oneDNN convolutions: faster on the CPU, outputs about two of the
             authors' float32 noise floors from theirs. Other devices run a folded copy.
         inference_chunk: with the inference plan, run CPU batches this many images at a time
-            (0: the whole batch at once; other devices always run the whole batch). The default
-            plan runs the chunks on all intra-op threads side by side, one thread each.
+            (None: 2 for the default plan, 8 for ``'nhwc'``; 0: the whole batch at once; other
+            devices always run the whole batch). The default plan runs the chunks on all
+            intra-op threads side by side, one thread each.
         hand_model, mano_dir: accepted for the common loader interface; DIGIT's network uses no
             hand model (part labels for training are rendered with one, see ``parts``).
 
@@ -103,7 +107,7 @@ class DIGIT(Method):
         nominal_depth: float = 0.6,
         fuse_inference: bool = True,
         inference_plan: str = "authors",
-        inference_chunk: int = 8,
+        inference_chunk: int | None = None,
         hand_model: Any = None,
         mano_dir: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -130,7 +134,7 @@ class DIGIT(Method):
         if inference_plan not in _PLANS:
             raise ConfigError(f"inference_plan must be one of {sorted(_PLANS)}, got {inference_plan!r}")
         self.inference_plan = inference_plan
-        self.inference_chunk = int(inference_chunk)
+        self.inference_chunk = None if inference_chunk is None else int(inference_chunk)
         self.hand_model_name = hand_model if isinstance(hand_model, str) else None
         self.mano_dir = mano_dir
         self._fused_cache: dict[str, Any] = {}
@@ -176,7 +180,7 @@ class DIGIT(Method):
             raise InputError(f"DIGIT expects batch['img'] of shape (N, 3, {h}, {w}), got {got}")
         parts = self._inference_parts()
         fused = parts["backbone"] is not self.backbone
-        chunk = self.inference_chunk
+        chunk = self.inference_chunk if self.inference_chunk is not None else _CHUNKS[self.inference_plan]
         threads = torch.get_num_threads()
         workers = threads if _reads_blocked(parts["backbone"]) and img.shape[0] > 1 else 1
         if fused and img.device.type == "cpu" and ((chunk and img.shape[0] > chunk) or workers > 1):

@@ -61,13 +61,14 @@ def outputs(digit_model, pipeline) -> dict:
     batch, _ = pipeline
     x = torch.cat([tu.seeded_crops(2), batch["img"]])
     res = {}
+    chunk = digit_model.inference_chunk
     digit_model.inference_chunk = 2  # the float32 inference plan runs 2 + 1 images
     for dt in (torch.float64, torch.float32):
         digit_model.to(dt)
         with torch.inference_mode():
             res[dt] = digit_model({"img": x.to(dt)})
     digit_model.to(torch.float32)
-    digit_model.inference_chunk = 8
+    digit_model.inference_chunk = chunk
     digit_model.fuse_inference = False  # the parts as they are (no BatchNorm folding, NCHW)
     try:
         with torch.inference_mode():
