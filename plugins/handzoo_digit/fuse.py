@@ -293,18 +293,19 @@ class _Conv(nn.Module):
 def _bn_scale_shift(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """The per-channel ``(scale, shift)`` PyTorch's eval-mode batch norm applies as ``x * scale + shift``.
 
-    Read back from the batch norm itself (its output at 0 is the shift; at 2^40 it is
-    2^40 x scale exactly), so they carry its own roundings.
+    Read back from the batch norm itself (its output at 0 is the shift; at 2^64 it is
+    2^64 x scale exactly, the shift being below half a unit in the last place), so they carry
+    its own roundings.
     """
     c = bn.num_features
     probe = torch.zeros(1, c, 2, 16)
-    probe[:, :, 1] = 2.0**40
+    probe[:, :, 1] = 2.0**64
     with torch.inference_mode(False), torch.no_grad():
         out = F.batch_norm(
             probe, bn.running_mean.float(), bn.running_var.float(), bn.weight.float() if bn.affine else None,
             bn.bias.float() if bn.affine else None, False, 0.0, bn.eps,
         )  # fmt: skip
-    return out[0, :, 1, 0] / 2.0**40, out[0, :, 0, 0].clone()
+    return out[0, :, 1, 0] / 2.0**64, out[0, :, 0, 0].clone()
 
 
 def _batch_norm(bn: nn.BatchNorm2d) -> _Conv:
