@@ -87,9 +87,14 @@ def run_chunks(fn: Callable[[torch.Tensor], Any], img: torch.Tensor, chunk: int,
         with torch.inference_mode(inference), torch.no_grad():
             return fn(piece)
 
-    with ThreadPoolExecutor(min(workers, len(starts))) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, work, img[i : i + size]) for i in starts]
-        return [f.result() for f in futures]
+    threads = torch.get_num_threads()
+    try:
+        with ThreadPoolExecutor(min(workers, len(starts))) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, work, img[i : i + size]) for i in starts]
+            return [f.result() for f in futures]
+    finally:
+        # PyTorch also keeps the last count set by any thread as the one new threads start with
+        torch.set_num_threads(threads)
 
 
 # -- folded copy (other devices) ------------------------------------------------------------------
