@@ -122,7 +122,9 @@ os.register_at_fork(after_in_child=_POOLS.clear)
 
 
 def _set_threads(count: int) -> None:
-    torch.set_num_threads(count)  # in a pool's thread: that thread's OpenMP and MKL thread counts
+    """Set this (pool) thread's OpenMP and MKL thread counts."""
+    torch.get_num_threads()  # torch's one-time per-thread setup first: it would later reset the count
+    torch.set_num_threads(count)
 
 
 def _pool(workers: int, threads_each: int) -> ThreadPoolExecutor:

@@ -63,11 +63,12 @@ def test_batch_split_across_threads_matches_one_image_at_a_time(inference) -> No
             singles = torch.cat([net(x[i : i + 1])[0] for i in range(5)])
             split = net(x)[0]
         assert torch.get_num_threads() == 2  # the caller's setting is kept
+        (pool,) = [p for key, p in bb._POOLS.items() if key == (2, 1)]
+        assert [pool.submit(torch.get_num_threads).result() for _ in range(4)] == [1] * 4  # one thread each
     finally:
         torch.set_num_threads(before)
     assert split.is_inference() == inference  # the workers ran in the caller's mode
     torch.testing.assert_close(split, singles, rtol=0, atol=1e-5)
-    assert bb._POOLS  # the split ran on the kept pool
 
 
 _FORKED: dict = {}
