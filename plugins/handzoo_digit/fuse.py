@@ -2,8 +2,11 @@
 
 The authors run DIGIT on NCHW tensors. On the CPU every float32 convolution then goes through
 oneDNN: the input is reordered into oneDNN's blocked layout (16 channels per block), the weights
-are reordered, the convolution runs, and the output is reordered back to NCHW. Measured on
-their backbone, these reorders take about twice as long as the convolutions themselves.
+are reordered, the convolution runs, and the output is reordered back to NCHW; BatchNorm, ReLU
+and max-pooling are separate passes over NCHW tensors. That is their overhead (a tenth to a third
+of their time, more on a loaded machine); the convolutions themselves, most of the time, are
+the kernels their outputs depend on, so at equal outputs this plan saves only the overhead (the
+opt-in ``nhwc`` plan below is faster and rounds differently).
 
 For inference (eval mode, no autograd, float32 on the CPU) DIGIT runs a cached copy of its
 parts that keeps the activations in the blocked layout from one layer to the next and runs
