@@ -8,7 +8,10 @@ parameters), for model-1 (24 channels, as the authors' CPU anchor) and model-0 (
 
 fp32, eval mode, ``torch.inference_mode``, the two implementations timed in turns. Batch 1: median
 of 20 after 5 warm-ups; batch 32: median of 5 after 1. Outputs are compared (max |difference| of
-the vertices) so the speed-up is at equal outputs.
+the vertices) so the speed-up is at equal outputs. Both get the same torch thread count; handzoo
+splits a batch of several images across its threads (one OpenMP thread per part, see
+``handzoo_3dhand.backbone``), the authors' network runs each operation on all threads. The CPU
+time is the whole process's (every thread).
 
 The authors' code is optional: ``--authors-dir`` is a folder holding a copy of their ``model.py``
 (github.com/boukhayma/3dhand, 6c4f32b) made to run on CPU as described in
@@ -42,6 +45,7 @@ TESTS = ROOT / "tests" / "plugins" / "threedhand"
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins"), str(TESTS)]
 
 import tdh_testutils as tu  # noqa: E402
+from handzoo_3dhand import backbone  # noqa: E402
 from handzoo_3dhand.convert import convert_state_dict  # noqa: E402
 from handzoo_3dhand.model import ThreeDHand  # noqa: E402
 
@@ -169,6 +173,7 @@ def main() -> None:
             "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", ""),
         },
         "authors_commit": AUTHORS_COMMIT,
+        "handzoo_batch_split": bool(backbone.PARALLEL_BATCH),
         "anchor": "authors' code on an idle machine: input_option=1, batch 1 92.64 ms/image, batch 32 96.42 ms/image",
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
