@@ -357,7 +357,7 @@ class SMHR(Method, HandDetector):
         step = max(1, _CHUNK_PIXELS // (img.shape[-2] * img.shape[-1]))
         parts = []
         for i in range(0, img.shape[0], step):
-            maps = self.neck.inference_maps(self.backbone(img[i : i + step]))
+            maps = self.neck.inference_maps(self.backbone(img[i : i + step]), reuse=True)
             if maps is None:
                 return None
             cat, feat = maps

@@ -19,6 +19,7 @@ float32 noise floor).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import torch
@@ -175,9 +176,17 @@ class CSPNeck(nn.Module):
             self._plan.update(key=key, **plan)
         return self._plan
 
-    def inference_maps(self, feats: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:
+    def inference_maps(
+        self, feats: Sequence[torch.Tensor], reuse: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The float32 CPU inference maps, channels-last with zero frames, or None (no oneDNN plan:
         not float32 CPU, or ``fast`` off).
+
+        Args:
+            feats: the trunk's stride-8, 16 and 32 maps.
+            reuse: write into buffers this thread keeps for the next call of the same shape (the
+                ``cat`` map of a chunk at 224 is ~55 MB: a fresh one costs ~13k page faults per
+                call); the maps returned are then overwritten by that call.
 
         Returns:
             ``cat`` (B, H + 4, W + 4, 768): the three L2-normalised branches (2-pixel frame, read by
@@ -194,7 +203,7 @@ class CSPNeck(nn.Module):
             return None
         p3 = self.p3(x3)
         n, c, h, w = p3.shape
-        cat = zero_border(p3.new_empty(n, h + 4, w + 4, 3 * c), 2)
+        cat = self._buffer("cat", (n, h + 4, w + 4, 3 * c), p3, 2, reuse)
         inner = cat[:, 2:-2, 2:-2]
         self.p3_l2.write(p3.permute(0, 2, 3, 1), inner[..., :c])
         for i, (x, name) in enumerate(((x4, "p4"), (x5, "p5")), start=1):
@@ -202,9 +211,21 @@ class CSPNeck(nn.Module):
             k = deconv.k
             blocks = inner[..., i * c : (i + 1) * c].view(n, h // k, k, w // k, k, c).permute(0, 1, 3, 2, 4, 5)
             getattr(self, f"{name}_l2").write(deconv.blocks(x), blocks)
-        feat = zero_border(p3.new_empty(n, h + 2, w + 2, c))
+        feat = self._buffer("feat", (n, h + 2, w + 2, c), p3, 1, reuse)
         plan["feat_winograd"](cat[:, 1:-1, 1:-1], feat, relu=True)
         return cat, feat
+
+    def _buffer(self, name: str, shape: tuple[int, ...], like: torch.Tensor, frame: int, reuse: bool) -> torch.Tensor:
+        """A channels-last map with a zero frame; with ``reuse``, this thread's buffer of that shape."""
+        if not reuse:
+            return zero_border(like.new_empty(shape), frame)
+        # a PlanCache: copies and pickles of the neck start without buffers
+        local = self.__dict__.setdefault("_scratch", PlanCache()).setdefault("local", threading.local())
+        buf = getattr(local, name, None)
+        if buf is None or buf.shape[1:] != shape[1:] or buf.shape[0] < shape[0] or buf.dtype != like.dtype:
+            buf = zero_border(like.new_empty(shape), frame)
+            setattr(local, name, buf)
+        return buf[: shape[0]]  # the frame is never written: it stays zero
 
     def centre_patches(self, cat: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
         """The fusion map on the 3x3 neighbourhood of each cell ``ind`` (B, K) from the direct folded

@@ -141,3 +141,23 @@ def test_blocked_trunk_is_the_plain_trunk_bit_for_bit() -> None:
         torch.testing.assert_close(a, b, rtol=0, atol=0)
         torch.testing.assert_close(c, b, rtol=1e-5, atol=1e-5)
     assert _BlockedTrunk.build(TimmResNetTrunk(name="resnet18").body, (2, 3, 4)) is None  # basic blocks
+
+
+def test_reused_buffers_give_the_same_maps_and_do_not_travel_with_copies() -> None:
+    import copy
+    import pickle
+
+    neck, maps = _neck()
+    with torch.inference_mode():
+        cat, feat = neck.inference_maps(maps, reuse=True)
+        first = (cat.clone(), feat.clone())
+        small = neck.inference_maps([m[:1] for m in maps], reuse=True)  # a smaller chunk: the same buffer
+        assert small[0].data_ptr() == cat.data_ptr()
+        again = neck.inference_maps(maps, reuse=True)
+        fresh = neck.inference_maps(maps)
+    for a, b, c in zip(first, again, fresh):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+        torch.testing.assert_close(a, c, rtol=0, atol=0)
+    clone = copy.deepcopy(neck)
+    assert "local" not in clone.__dict__.get("_scratch", {})
+    pickle.dumps(neck)
