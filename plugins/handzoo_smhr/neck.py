@@ -14,7 +14,10 @@ L2Norm writes its result straight into its channels of one NCHW map (no concaten
 copies), which the folded fusion convolution (3x3 over 768 channels) reads in NCHW whatever the
 model's memory format: oneDNN's NCHW kernel is as fast there and its float32 sums are about 5x
 more accurate than its NHWC ones (which alone would move the centre heatmap past the authors'
-float32 noise floor).
+float32 noise floor). :meth:`CSPNeck.inference_maps` (the model's default CPU path) writes the
+branches into one zero-framed channels-last map instead and runs the fusion convolution as
+Winograd F(2x2, 3x3) on it; :meth:`CSPNeck.centre_patches` gives the direct convolution's values
+at a few cells.
 """
 
 from __future__ import annotations
