@@ -99,3 +99,26 @@ def _split_in_child() -> float:
     with torch.no_grad():
         got = _FORKED["net"](_FORKED["x"])[0]
     return float((got - _FORKED["ref"]).abs().max())
+
+
+def test_the_plan_follows_changed_weights_and_replaced_parts() -> None:
+    net = _trunk(torch.float32, 3)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(7))
+
+    def plain() -> torch.Tensor:
+        net.fuse_inference = False
+        try:
+            return net(x)[0]
+        finally:
+            net.fuse_inference = True
+
+    with torch.no_grad():
+        net(x)
+        net.layer1[0].bn1.running_mean.add_(0.5)  # in place: a new version
+        torch.testing.assert_close(net(x)[0], plain(), rtol=0, atol=1e-4)
+        net.layer2[1].conv2 = torch.nn.Conv2d(128, 128, 3, 1, 1, bias=False)  # a replaced submodule
+        torch.testing.assert_close(net(x)[0], plain(), rtol=0, atol=1e-4)
+        net.layer4[0].bn2.weight = torch.nn.Parameter(torch.rand(512))  # a replaced parameter
+        torch.testing.assert_close(net(x)[0], plain(), rtol=0, atol=1e-4)
+        net.load_state_dict({k: v * 0.5 if v.is_floating_point() else v for k, v in net.state_dict().items()})
+        torch.testing.assert_close(net(x)[0], plain(), rtol=0, atol=1e-4)
