@@ -130,9 +130,9 @@ def main() -> None:
                 x = tu.seeded_inputs(batch)
                 calls: dict[str, Callable[[], object]] = {}
 
-                def run_ours(x: torch.Tensor = x, mine: ThreeDHand = mine, option: int = option) -> dict:
+                def run_ours(x: torch.Tensor = x, mine: ThreeDHand = mine) -> dict:
                     with torch.inference_mode():
-                        return mine({"img": x if option else x[:, :3].contiguous()})
+                        return mine({"img": x})  # model-0 reads the first 3 channels, as the authors' does
 
                 calls["handzoo"] = run_ours
                 row: dict = {"stage": "network", "variant": VARIANTS[option], "input_option": option, "batch": batch}
