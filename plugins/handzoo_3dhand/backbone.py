@@ -26,7 +26,8 @@ A CPU batch of at least as many images as torch has threads is split into that m
 each run on a kept pool thread with one OpenMP thread (images left over run afterwards on all
 threads): the parts share no data, so no thread waits for another between operations (3dhand-rgb2d
 at batch 32 on 2 cores, alternated in one process: 48.3 vs 58.0 ms/image wall, 95 vs 102 ms/image
-CPU, than one batch on two OpenMP threads). Each image's result is the same either way. ``PARALLEL_BATCH = False`` turns the split off.
+CPU, than one batch on two OpenMP threads). Each image's result is the same either way.
+``PARALLEL_BATCH = False`` turns the split off.
 """
 
 from __future__ import annotations
