@@ -45,7 +45,7 @@ import timm
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import FusedConv2d, fold_bn, fold_conv_bn, fused_resnet_trunk
+from handzoo.backbones.fusion import FusedConv2d, PlanCache, fold_bn, fold_conv_bn, fused_resnet_trunk
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
 
@@ -216,7 +216,8 @@ class ThreeDHandResNet(Backbone):
         self.in_channels = int(self.conv1.in_channels)
         self.out_channels = (net.num_features,)
         self.fuse_inference = fuse_inference
-        self._fused_cache: dict[str, object] = {}  # plain dict: the copy is no registered submodule
+        # the plan is no registered submodule; copies and pickles of the model start without it
+        self._fused_cache: dict[str, object] = PlanCache()
 
     def _state_key(self) -> tuple:
         """Storage and version of every parameter and buffer (what the plan is built from).

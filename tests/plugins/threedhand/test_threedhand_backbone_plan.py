@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 import torch
 from handzoo_3dhand import backbone as bb
@@ -122,3 +125,18 @@ def test_the_plan_follows_changed_weights_and_replaced_parts() -> None:
         torch.testing.assert_close(net(x)[0], plain(), rtol=0, atol=1e-4)
         net.load_state_dict({k: v * 0.5 if v.is_floating_point() else v for k, v in net.state_dict().items()})
         torch.testing.assert_close(net(x)[0], plain(), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_model_copied_after_inference_starts_without_the_plan(how: str) -> None:
+    """The plan holds pre-packed oneDNN weights, which can be neither copied nor pickled: a copy of a
+    model that has run starts without it and builds its own, with the same outputs."""
+    net = _trunk(torch.float32, 3)
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        ref = net(x)
+    twin = copy.deepcopy(net) if how == "deepcopy" else pickle.loads(pickle.dumps(net))
+    with torch.inference_mode():
+        out = twin(x)
+    for a, b in zip(out, ref):
+        assert torch.equal(a, b)
