@@ -179,9 +179,7 @@ class _H2ONetBase(Method):
         self.mano_derived_keys: tuple[str, ...] = ("joint_regressor",) if name == "mano" else ()
         self.register_load_state_dict_pre_hook(_keep_initial_joint_regressor)
         # load_state_dict(assign=True) replaces the parameter: hand it to the hand model again
-        self.register_load_state_dict_post_hook(
-            lambda module, _: module.hand.set_joint_regressor(module.joint_regressor)
-        )
+        self.register_load_state_dict_post_hook(_share_joint_regressor)
 
     # -- network ---------------------------------------------------------------------------
     def _place(
@@ -262,6 +260,11 @@ class _H2ONetBase(Method):
             return None
         arr = np.stack([query.root[i][j] for i, j in rows]).astype(np.float32) if rows else np.zeros((0, 3), np.float32)
         return torch.as_tensor(arr, device=self._device())
+
+
+def _share_joint_regressor(module: _H2ONetBase, _incompatible: Any) -> None:
+    """After loading, the hand model regresses joints with the (possibly replaced) parameter."""
+    module.hand.set_joint_regressor(module.joint_regressor)
 
 
 def _keep_initial_joint_regressor(module: _H2ONetBase, state_dict: dict, prefix: str, *_: Any) -> None:

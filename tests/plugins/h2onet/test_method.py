@@ -177,3 +177,18 @@ def test_box_rule():
     np.testing.assert_allclose(b[2], 59.0)
     np.testing.assert_allclose(b[:2] + b[2:] / 2, [35.0 + 29.0 / 2, 40.0 + 59.0 / 2])
     assert h2onet_box(np.array([[5.0, 5.0], [5.0, 5.0]]), 64, 48).tolist() == [0, 0, 63, 47]
+
+
+def test_a_model_pickled_after_inference_gives_the_same_output(sf_model):
+    """torch.save(model) / multiprocessing pickle the whole model: no local functions in it, and the
+    loaded copy's hand model still regresses joints with the copy's own joint regressor."""
+    import pickle
+
+    img = _images(1)[0]
+    with torch.inference_mode():
+        ref = sf_model(img)
+    twin = pickle.loads(pickle.dumps(sf_model))
+    assert twin.hand.joint_regressor is twin.joint_regressor
+    with torch.inference_mode():
+        out = twin(img)
+    assert torch.equal(out.joints3d, ref.joints3d) and torch.equal(out.vertices, ref.vertices)
