@@ -168,17 +168,26 @@ class _FastHRModule(nn.Module):
         self.single = module.num_branches == 1
 
     def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
-        xs = [branch(xi) for branch, xi in zip(self.branches, x)]
-        if self.single:
-            return xs
-        out = []
-        for row in self.fuse_layers:
-            terms = [f(xj) for f, xj in zip(row, xs)]
-            y = torch.add(terms[0], terms[1])
-            for t in terms[2:]:
-                y.add_(t)
-            out.append(y.relu_())
-        return out
+        return _hr_module_forward(self, x)
+
+
+def _hr_module_forward(module: nn.Module, xs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """An HRNet module's branches, then each output's fusion sum in the authors' order, ReLU in place.
+
+    ``module`` holds ``branches``, ``fuse_layers`` (one row of per-branch maps per output) and
+    ``single`` (one branch: no fusion).
+    """
+    xs = [branch(x) for branch, x in zip(module.branches, xs)]
+    if module.single:
+        return xs
+    out = []
+    for row in module.fuse_layers:
+        terms = [f(x) for f, x in zip(row, xs)]
+        y = torch.add(terms[0], terms[1])  # a new tensor: the branch outputs are read again
+        for t in terms[2:]:
+            y.add_(t)
+        out.append(y.relu_())
+    return out
 
 
 def _fast_sequential(seq: nn.Sequential) -> nn.Sequential:
@@ -419,17 +428,7 @@ class _HRModule(nn.Module):
         )
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
-        xs = [branch(x) for branch, x in zip(self.branches, xs)]
-        if self.single:
-            return xs
-        out = []
-        for row in self.fuse_layers:
-            terms = [f(x) for f, x in zip(row, xs)]
-            y = torch.add(terms[0], terms[1])  # a new tensor: the branch outputs are read again
-            for t in terms[2:]:
-                y.add_(t)
-            out.append(torch.relu_(y))
-        return out
+        return _hr_module_forward(self, xs)
 
 
 class _HRNet(nn.Module):
