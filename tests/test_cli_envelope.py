@@ -171,7 +171,15 @@ def test_sigint_during_a_command_exits_130_with_one_line(tmp_path):
         "m.run = run; sys.modules['slowcmd'] = m; c.COMMANDS['slow'] = 'slowcmd'\n"
         "sys.exit(c.main(['slow']))\n"
     )
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+        # a shell's background job starts with SIGINT ignored, and Python keeps it ignored: the
+        # child must see Ctrl-C as a user at a terminal does, however the suite was started
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert proc.stdout.readline().strip() == b"READY"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)

@@ -52,9 +52,20 @@ _BENCH = textwrap.dedent(
 )
 
 
+def _sigint_as_at_a_terminal() -> None:
+    # a shell's background job starts with SIGINT ignored, and Python keeps an ignored SIGINT
+    # ignored: the child must see Ctrl-C as a user at a terminal does, however the suite was started
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(code: str, args: list[str], env: dict[str, str]) -> tuple[int, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_sigint_as_at_a_terminal,
     )
     try:
         line = proc.stdout.readline()
