@@ -1,12 +1,14 @@
-"""``handzoo.testing.device.host_ops_of_forward`` flags what would break a CUDA graph: tensors
-built from Python data in the forward, host reads (``.item()``, ``nonzero``), CPU tensors."""
+"""``handzoo.testing.device``: ``host_ops_of_forward`` flags what would break a CUDA graph: tensors
+built from Python data in the forward, host reads (``.item()``, ``nonzero``), CPU tensors; ``assert_outputs_within`` checks
+bounds and finiteness."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
-from handzoo.testing.device import host_ops_of_forward
+from handzoo.testing.device import assert_outputs_within, host_ops_of_forward
 
 
 class _Net(nn.Module):
@@ -41,3 +43,12 @@ def test_host_ops_are_flagged():
 def test_a_host_read_is_flagged():
     ops = host_ops_of_forward(_Net("item"), {"x": torch.zeros(2, 4)}, warmup=0)
     assert any("item" in o or "_local_scalar_dense" in o for o in ops), ops
+
+
+def test_outputs_within_checks_bounds_and_finiteness() -> None:
+    ref = {"a": torch.zeros(3), "b": torch.zeros(2)}
+    assert_outputs_within({"a": torch.full((3,), 0.5), "b": torch.zeros(2)}, ref, {"a": 0.6}, finite=("b",))
+    with pytest.raises(AssertionError, match="'a': 0.5"):
+        assert_outputs_within({"a": torch.full((3,), 0.5), "b": torch.zeros(2)}, ref, {"a": 0.5})  # strict <
+    with pytest.raises(AssertionError, match="b"):
+        assert_outputs_within({"a": torch.zeros(3), "b": torch.tensor([0.0, float("nan")])}, ref, {"a": 1.0}, ("b",))

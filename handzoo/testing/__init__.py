@@ -63,6 +63,7 @@ _LAZY: dict[str, str] = {
     "write_mano_standin": "mano",
     "HostOpRecorder": "device",
     "assert_cuda_graph_replay_equals_eager": "device",
+    "assert_outputs_within": "device",
     "host_ops_of_forward": "device",
     "max_abs_diff": "device",
     "short_run_args": "train",

@@ -22,7 +22,13 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-__all__ = ["HostOpRecorder", "assert_cuda_graph_replay_equals_eager", "host_ops_of_forward", "max_abs_diff"]
+__all__ = [
+    "HostOpRecorder",
+    "assert_cuda_graph_replay_equals_eager",
+    "assert_outputs_within",
+    "host_ops_of_forward",
+    "max_abs_diff",
+]
 
 _SYNC_OPS = ("_local_scalar_dense", "nonzero", "item")
 
@@ -120,6 +126,17 @@ def host_ops_of_forward(
 def max_abs_diff(out: Mapping[str, Any], ref: Mapping[str, Any], keys: Any) -> dict[str, float]:
     """``max |out[k] - ref[k]|`` (in float32) per key: a bf16-vs-float32 comparison's figures."""
     return {k: float((out[k].float() - ref[k].float()).abs().max()) for k in keys}
+
+
+def assert_outputs_within(
+    out: Mapping[str, Any], ref: Mapping[str, Any], bounds: Mapping[str, float], finite: Any = ()
+) -> None:
+    """Every output named in ``bounds`` or ``finite`` is finite, and ``max |out[k] - ref[k]| < bounds[k]``
+    (e.g. a bf16 autocast forward against float32); the failure message lists every key's figure."""
+    for key in (*finite, *bounds):
+        assert torch.isfinite(out[key].float()).all(), key
+    d = max_abs_diff(out, ref, bounds)
+    assert all(d[k] < bound for k, bound in bounds.items()), d
 
 
 def assert_cuda_graph_replay_equals_eager(

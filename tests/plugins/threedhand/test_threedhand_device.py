@@ -10,7 +10,11 @@ import pytest
 import tdh_testutils as tu
 import torch
 
-from handzoo.testing.device import assert_cuda_graph_replay_equals_eager, host_ops_of_forward, max_abs_diff
+from handzoo.testing.device import (
+    assert_cuda_graph_replay_equals_eager,
+    assert_outputs_within,
+    host_ops_of_forward,
+)
 
 # bf16 autocast vs float32 of the eager modules: vertices/joints in metres, 2D joints in crop
 # pixels (256 per side); measured max 9.6e-4 m / 0.68 px (rgb), 9.1e-4 m / 0.63 px (rgb2d) on these
@@ -44,11 +48,7 @@ def test_bf16_autocast_within_tolerance(model):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             out = m({"img": img})
     assert out["params"].dtype == torch.bfloat16  # autocast did run the network in bf16
-    for key in ("vertices", "joints3d", "joints2d"):
-        assert torch.isfinite(out[key].float()).all(), key
-    d = max_abs_diff(out, ref, ("vertices", "joints3d", "joints2d"))
-    assert d["vertices"] < BF16_ATOL_M and d["joints3d"] < BF16_ATOL_M, d
-    assert d["joints2d"] < BF16_ATOL_PX, d
+    assert_outputs_within(out, ref, {"vertices": BF16_ATOL_M, "joints3d": BF16_ATOL_M, "joints2d": BF16_ATOL_PX})
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
