@@ -21,6 +21,7 @@ __all__ = [
     "fold_conv_bn",
     "mkldnn_available",
     "PlanCache",
+    "tensor_version",
     "FusedConv2d",
     "PackedLinear",
     "fused_resnet_trunk",
@@ -77,6 +78,16 @@ def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
 def mkldnn_available() -> bool:
     """Whether oneDNN's fused convolution operators exist in this torch build."""
     return bool(torch.backends.mkldnn.is_available()) and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+
+def tensor_version(t: torch.Tensor) -> int:
+    """A tensor's in-place change counter, part of the key a derived plan is kept under; -1 for
+    inference tensors (a model moved inside ``inference_mode``), which have none and cannot change
+    in place."""
+    try:
+        return int(t._version)
+    except RuntimeError:
+        return -1
 
 
 class PlanCache(dict):

@@ -45,7 +45,7 @@ import timm
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import FusedConv2d, PlanCache, fold_bn, fold_conv_bn, fused_resnet_trunk
+from handzoo.backbones.fusion import FusedConv2d, PlanCache, fold_bn, fold_conv_bn, fused_resnet_trunk, tensor_version
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
 
@@ -169,13 +169,6 @@ def _same_tree(walk: tuple) -> bool:
     return all(len(d) == n for d, n in sizes) and all(d.get(name) is value for d, name, value in entries)
 
 
-def _version(t: torch.Tensor) -> int:
-    try:
-        return int(t._version)
-    except RuntimeError:  # inference tensors (a model moved inside inference_mode) have no counter
-        return -1
-
-
 class ThreeDHandResNet(Backbone):
     """Stride-32 ResNet features (512 channels, 8x8 for a 256x256 crop for ResNet-34).
 
@@ -232,7 +225,7 @@ class ThreeDHandResNet(Backbone):
         tensors = walk[2]
         # a new dtype or device means new storage (another data_ptr); the first tensor's are kept too
         first = (tensors[0].dtype, tensors[0].device) if tensors else None
-        return (first, *((t.data_ptr(), _version(t)) for t in tensors))
+        return (first, *((t.data_ptr(), tensor_version(t)) for t in tensors))
 
     def _fused(self) -> nn.Module:
         key = self._state_key()

@@ -8,17 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import PackedLinear, PlanCache, mkldnn_available
+from handzoo.backbones.fusion import PackedLinear, PlanCache, mkldnn_available, tensor_version
 
 from .assets import MeshHierarchy
-
-
-def _version(t: torch.Tensor) -> int:
-    try:
-        return int(t._version)
-    except RuntimeError:  # inference tensors cannot change in place
-        return -1
-
 
 __all__ = [
     "SpiralConv",
@@ -146,7 +138,7 @@ class _RotationTrunk(nn.Module):
             or not mkldnn_available()
         ):
             return None
-        key = tuple((t.data_ptr(), _version(t)) for t in self.pre_block.parameters())
+        key = tuple((t.data_ptr(), tensor_version(t)) for t in self.pre_block.parameters())
         if self._plan.get("key") != key:
             with torch.inference_mode(False), torch.no_grad():
                 plan = nn.Sequential(

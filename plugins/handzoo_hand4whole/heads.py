@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handzoo.backbones.fusion import FusedConv2d, PlanCache, mkldnn_available
+from handzoo.backbones.fusion import FusedConv2d, PlanCache, mkldnn_available, tensor_version
 from handzoo.errors import InputError
 from handzoo.interfaces import Head
 
@@ -72,13 +72,6 @@ def _features(features: list[torch.Tensor] | torch.Tensor) -> torch.Tensor:
     return features[-1] if isinstance(features, (list, tuple)) else features
 
 
-def _version(t: torch.Tensor) -> int:
-    try:
-        return int(t._version)
-    except RuntimeError:  # inference tensors cannot change in place
-        return -1
-
-
 def _fused_conv(
     cache: PlanCache, x: torch.Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d | None, relu: bool
 ) -> FusedConv2d | None:
@@ -93,7 +86,7 @@ def _fused_conv(
     ):
         return None
     tensors = [*conv.parameters()] + ([*bn.parameters(), *bn.buffers()] if bn is not None else [])
-    key = tuple((t.data_ptr(), _version(t)) for t in tensors)
+    key = tuple((t.data_ptr(), tensor_version(t)) for t in tensors)
     if cache.get("key") != key:
         with torch.inference_mode(False), torch.no_grad():
             cache.update(key=key, module=FusedConv2d(conv, bn, relu))

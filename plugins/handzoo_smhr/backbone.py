@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import PlanCache, fused_resnet_trunk, mkldnn_available
+from handzoo.backbones.fusion import PlanCache, fused_resnet_trunk, mkldnn_available, tensor_version
 from handzoo.interfaces import Backbone
 
 __all__ = ["TimmResNetTrunk"]
@@ -62,15 +62,9 @@ class TimmResNetTrunk(Backbone):
         self._fused_cache: dict[str, object] = PlanCache()
 
     def _state_key(self) -> tuple:
-        def version(t: torch.Tensor) -> int:
-            try:
-                return t._version
-            except RuntimeError:  # inference tensors cannot change in place
-                return -1
-
         tensors = itertools.chain(self.body.parameters(), self.body.buffers())
         fmt = self.body.conv1.weight.is_contiguous(memory_format=torch.channels_last)
-        return (fmt,) + tuple((t.data_ptr(), version(t), t.dtype, t.device) for t in tensors)
+        return (fmt,) + tuple((t.data_ptr(), tensor_version(t), t.dtype, t.device) for t in tensors)
 
     def _fused(self) -> nn.Module:
         key = self._state_key()

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handzoo.backbones.fusion import PlanCache
+from handzoo.backbones.fusion import PlanCache, tensor_version
 from handzoo.interfaces import Head
 
 from .winograd import Winograd3x3
@@ -55,14 +55,6 @@ def gather_cells(maps: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
     b, c = maps.shape[:2]
     flat = maps.reshape(b, c, -1)
     return flat.gather(2, ind[:, None, :].expand(b, c, ind.shape[1])).transpose(1, 2)
-
-
-def _version(t: torch.Tensor) -> int:
-    """In-place change counter (-1 for inference tensors, which cannot change in place)."""
-    try:
-        return t._version
-    except RuntimeError:
-        return -1
 
 
 def _patches(feat: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
@@ -124,7 +116,7 @@ class SMHRHeads(Head):
         """
         head = self.hm
         tensors = [*head[0].parameters(), *head[2].parameters()]
-        key = tuple((t.data_ptr(), _version(t)) for t in tensors)
+        key = tuple((t.data_ptr(), tensor_version(t)) for t in tensors)
         if self._plan.get("key") != key:
             with torch.inference_mode(False), torch.no_grad():
                 w2 = head[2].weight.detach().reshape(head[2].out_channels, -1).t().contiguous()

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handzoo.backbones.fusion import PlanCache, fold_bn, mkldnn_available
+from handzoo.backbones.fusion import PlanCache, fold_bn, mkldnn_available, tensor_version
 
 from .winograd import Winograd3x3, zero_border
 
@@ -65,14 +65,6 @@ def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d, dtype: torch.dtype) -> t
     """Weight and bias of ``bn(conv(x))`` in eval mode as one convolution (computed in float64)."""
     w, b = fold_bn(conv.weight.detach().to(torch.float64), conv.bias, bn)
     return w.to(dtype), b.to(dtype)
-
-
-def _version(t: torch.Tensor) -> int:
-    """In-place change counter (-1 for inference tensors, which cannot change in place)."""
-    try:
-        return t._version
-    except RuntimeError:
-        return -1
 
 
 def _deconv_as_matmul(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor:
@@ -168,7 +160,7 @@ class CSPNeck(nn.Module):
             return None
         tensors = [*self.p4.parameters(), *self.p5.parameters(), self.feat.weight, *self.feat_bn.parameters()]
         tensors += [self.feat_bn.running_mean, self.feat_bn.running_var]
-        key = tuple((t.data_ptr(), _version(t), t.dtype) for t in tensors)
+        key = tuple((t.data_ptr(), tensor_version(t), t.dtype) for t in tensors)
         if self._plan.get("key") != key:
             with torch.inference_mode(False), torch.no_grad():
                 plan = {"p4": _PackedDeconv(self.p4), "p5": _PackedDeconv(self.p5)}
@@ -266,7 +258,7 @@ class CSPNeck(nn.Module):
             self.feat_bn.running_var,
         )
         fmt = self.feat.weight.is_contiguous(memory_format=torch.channels_last)
-        key = (dtype, fmt) + tuple((t.data_ptr(), _version(t), t.dtype, t.device) for t in tensors)
+        key = (dtype, fmt) + tuple((t.data_ptr(), tensor_version(t), t.dtype, t.device) for t in tensors)
         if self._folded is None or self._folded[0] != key:
             w, b = fold_batchnorm(self.feat, self.feat_bn, dtype)
             fmt = (
