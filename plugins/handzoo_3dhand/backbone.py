@@ -23,7 +23,7 @@ call (about 10% of the CPU time, spent in the kernel). A chunk's channels-last c
 goes into a small per-thread buffer the backbone keeps between calls.
 
 A CPU batch of at least as many images as torch has threads is split into that many equal parts,
-each run on a kept pool thread with one OpenMP thread (images left over run afterwards on all
+each run on a kept pool thread (:mod:`handzoo.backbones.workers`) with one OpenMP thread (images left over run afterwards on all
 threads): the parts share no data, so no thread waits for another between operations (3dhand-rgb2d
 at batch 32 on 2 cores, alternated in one process: 48.3 vs 58.0 ms/image wall, 95 vs 102 ms/image
 CPU, than one batch on two OpenMP threads). Each image's result is the same either way.
@@ -33,12 +33,10 @@ CPU, than one batch on two OpenMP threads). Each image's result is the same eith
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
-import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import timm
@@ -46,6 +44,7 @@ import torch
 from torch import nn
 
 from handzoo.backbones.fusion import FusedConv2d, PlanCache, fold_bn, fold_conv_bn, fused_resnet_trunk, tensor_version
+from handzoo.backbones.workers import run_parallel
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
 
@@ -114,41 +113,6 @@ def _winograd_blocks(fused_blocks: list[nn.Module], blocks: nn.Sequential) -> No
             bias = conv.bias.detach().double() if conv.bias is not None else None
             weight64, _ = fold_bn(conv.weight.detach().double(), bias, bn)
             convs[i] = WinogradConv2d(direct, weight64)
-
-
-_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
-# a forked child (e.g. a DataLoader worker) inherits the pools but not their threads: start afresh
-os.register_at_fork(after_in_child=_POOLS.clear)
-
-
-def _set_threads(count: int) -> None:
-    """Set this (pool) thread's OpenMP and MKL thread counts."""
-    torch.get_num_threads()  # torch's one-time per-thread setup first: it would later reset the count
-    torch.set_num_threads(count)
-
-
-def _pool(workers: int, threads_each: int) -> ThreadPoolExecutor:
-    """A kept pool of ``workers`` threads, each running torch ops on ``threads_each`` threads."""
-    key = (workers, threads_each)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            caller = torch.get_num_threads()
-            pool = ThreadPoolExecutor(workers, "handzoo-3dhand", initializer=_set_threads, initargs=(threads_each,))
-            # start every worker now, then restore the process-wide default their setting changed
-            barrier = threading.Barrier(workers, timeout=60)
-            for f in [pool.submit(barrier.wait) for _ in range(workers)]:
-                f.result()
-            torch.set_num_threads(caller)
-            _POOLS[key] = pool
-    return pool
-
-
-def _in_mode(inference: bool, fn: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
-    """``fn(*args)`` without autograd, in inference mode when the caller is (the mode is per thread)."""
-    with torch.inference_mode() if inference else torch.no_grad():
-        return fn(*args)
 
 
 def _walk(module: nn.Module) -> tuple[list[tuple[dict, str, Any]], list[tuple[dict, int]], list[torch.Tensor]]:
@@ -272,13 +236,10 @@ class ThreeDHandResNet(Backbone):
         if parts < 2:
             return self._run_chunks(fused, images)
         per = n // parts
-        pool = _pool(parts, threads // parts)
-        inference = torch.is_inference_mode_enabled()
-        futures = [
-            pool.submit(_in_mode, inference, self._run_chunks, fused, images[i * per : (i + 1) * per])
-            for i in range(parts)
-        ]
-        outs = [f.result() for f in futures]
+        outs = run_parallel(
+            [functools.partial(self._run_chunks, fused, images[i * per : (i + 1) * per]) for i in range(parts)],
+            threads_each=threads // parts,
+        )
         if parts * per < n:  # the few images left over: one part, every thread on it
             outs.append(self._run_chunks(fused, images[parts * per :]))
         return torch.cat(outs).contiguous(memory_format=torch.channels_last)

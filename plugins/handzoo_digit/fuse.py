@@ -29,11 +29,10 @@ folded into the convolutions (computed in float64, rounded once), in channels-la
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import copy
+import functools
 import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
 
@@ -42,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from handzoo.backbones.fusion import FusedConv2d, fold_conv_bn, mkldnn_available
+from handzoo.backbones.workers import run_parallel
 
 __all__ = [
     "authors_batch",
@@ -83,21 +83,7 @@ def run_chunks(fn: Callable[[torch.Tensor], Any], img: torch.Tensor, chunk: int,
     starts = range(0, n, size)
     if workers <= 1 or len(starts) == 1:
         return [fn(img[i : i + size]) for i in starts]
-    inference = torch.is_inference_mode_enabled()
-
-    def work(piece: torch.Tensor) -> Any:
-        torch.set_num_threads(1)  # this worker thread's own setting
-        with torch.inference_mode(inference), torch.no_grad():
-            return fn(piece)
-
-    threads = torch.get_num_threads()
-    try:
-        with ThreadPoolExecutor(min(workers, len(starts))) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, work, img[i : i + size]) for i in starts]
-            return [f.result() for f in futures]
-    finally:
-        # PyTorch also keeps the last count set by any thread as the one new threads start with
-        torch.set_num_threads(threads)
+    return run_parallel([functools.partial(fn, img[i : i + size]) for i in starts], threads_each=1, workers=workers)
 
 
 # -- folded copy (other devices) ------------------------------------------------------------------

@@ -10,6 +10,8 @@ import torch
 from handzoo_3dhand import backbone as bb
 from handzoo_3dhand.backbone import ThreeDHandResNet, ThreeDHandStem
 
+from handzoo.backbones.workers import worker_pool
+
 
 def _trunk(dtype: torch.dtype, in_channels: int) -> ThreeDHandResNet:
     torch.manual_seed(0)
@@ -66,7 +68,7 @@ def test_batch_split_across_threads_matches_one_image_at_a_time(inference) -> No
             singles = torch.cat([net(x[i : i + 1])[0] for i in range(5)])
             split = net(x)[0]
         assert torch.get_num_threads() == 2  # the caller's setting is kept
-        (pool,) = [p for key, p in bb._POOLS.items() if key == (2, 1)]
+        pool = worker_pool(2, 1)  # the kept pool the split ran on
         assert [pool.submit(torch.get_num_threads).result() for _ in range(4)] == [1] * 4  # one thread each
     finally:
         torch.set_num_threads(before)
