@@ -13,6 +13,9 @@ weight once.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 
@@ -22,6 +25,8 @@ __all__ = [
     "mkldnn_available",
     "PlanCache",
     "tensor_version",
+    "weights_key",
+    "module_weights_key",
     "FusedConv2d",
     "PackedLinear",
     "fused_resnet_trunk",
@@ -43,7 +48,11 @@ def fold_bn(
     """
     dtype = weight.dtype
     w = weight.detach().to(torch.float64)
-    b = bias.detach().to(torch.float64) if bias is not None else torch.zeros(w.shape[0], dtype=torch.float64, device=w.device)
+    b = (
+        bias.detach().to(torch.float64)
+        if bias is not None
+        else torch.zeros(w.shape[0], dtype=torch.float64, device=w.device)
+    )
     mean = bn.running_mean.detach().to(torch.float64)
     var = bn.running_var.detach().to(torch.float64)
     gamma = bn.weight.detach().to(torch.float64) if bn.weight is not None else torch.ones_like(mean)
@@ -88,6 +97,18 @@ def tensor_version(t: torch.Tensor) -> int:
         return int(t._version)
     except RuntimeError:
         return -1
+
+
+def weights_key(tensors: Iterable[torch.Tensor]) -> tuple:
+    """The key a plan derived from ``tensors`` is kept under: each one's storage address,
+    in-place change counter (:func:`tensor_version`), dtype and device, in order. It changes when
+    a weight is replaced, modified in place, or moved to another dtype or device."""
+    return tuple((t.data_ptr(), tensor_version(t), t.dtype, t.device) for t in tensors)
+
+
+def module_weights_key(module: nn.Module) -> tuple:
+    """:func:`weights_key` of a module's parameters, then its buffers."""
+    return weights_key(itertools.chain(module.parameters(), module.buffers()))
 
 
 class PlanCache(dict):

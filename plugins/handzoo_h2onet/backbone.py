@@ -7,10 +7,11 @@ the orientation stack's deepest features) and 21 2D joints normalised to [0, 1] 
 from __future__ import annotations
 
 import functools
-import itertools
 
 import torch
 from torch import nn
+
+from handzoo.backbones.fusion import module_weights_key
 
 from .fast import PlanCache
 
@@ -220,7 +221,7 @@ class DenseStackBackbone(nn.Module):
         """The CPU inference plan (:mod:`handzoo_h2onet.fast`), rebuilt when a weight changes."""
         from .fast import inference_copy
 
-        key = tuple((t.data_ptr(), t._version) for t in itertools.chain(self.parameters(), self.buffers()))
+        key = module_weights_key(self)
         if self._plan.get("key") != key:
             plan = inference_copy(self)
             plan.fuse_inference = False

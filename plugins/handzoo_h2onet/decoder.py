@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import PackedLinear, PlanCache, mkldnn_available, tensor_version
+from handzoo.backbones.fusion import PackedLinear, PlanCache, mkldnn_available, weights_key
 
 from .assets import MeshHierarchy
 
@@ -138,7 +138,7 @@ class _RotationTrunk(nn.Module):
             or not mkldnn_available()
         ):
             return None
-        key = tuple((t.data_ptr(), tensor_version(t)) for t in self.pre_block.parameters())
+        key = weights_key(self.pre_block.parameters())
         if self._plan.get("key") != key:
             with torch.inference_mode(False), torch.no_grad():
                 plan = nn.Sequential(

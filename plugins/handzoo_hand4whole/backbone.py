@@ -16,13 +16,13 @@ state dict. ``fuse_inference=False`` turns this off (saves the copy's memory).
 from __future__ import annotations
 
 import copy
-import itertools
 from collections import OrderedDict
 
 import timm
 import torch
 from torch import nn
 
+from handzoo.backbones.fusion import module_weights_key
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
 
@@ -57,8 +57,7 @@ class ResNetBackbone(Backbone):
         self._fused_cache = PlanCache()  # the copy is no registered submodule (nor deep-copied or pickled)
 
     def _state_key(self) -> tuple:
-        tensors = itertools.chain(self.parameters(), self.buffers())
-        return tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
+        return module_weights_key(self)
 
     def _fused(self) -> nn.Module:
         key = self._state_key()

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handzoo.backbones.fusion import FusedConv2d, PlanCache, mkldnn_available, tensor_version
+from handzoo.backbones.fusion import FusedConv2d, PlanCache, mkldnn_available, weights_key
 from handzoo.errors import InputError
 from handzoo.interfaces import Head
 
@@ -86,7 +86,7 @@ def _fused_conv(
     ):
         return None
     tensors = [*conv.parameters()] + ([*bn.parameters(), *bn.buffers()] if bn is not None else [])
-    key = tuple((t.data_ptr(), tensor_version(t)) for t in tensors)
+    key = weights_key(tensors)
     if cache.get("key") != key:
         with torch.inference_mode(False), torch.no_grad():
             cache.update(key=key, module=FusedConv2d(conv, bn, relu))

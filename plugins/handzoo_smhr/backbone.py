@@ -8,14 +8,13 @@ the trunk's keys are the authors' own.
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import PlanCache, fused_resnet_trunk, mkldnn_available, tensor_version
+from handzoo.backbones.fusion import PlanCache, fused_resnet_trunk, mkldnn_available, module_weights_key
 from handzoo.interfaces import Backbone
 
 __all__ = ["TimmResNetTrunk"]
@@ -62,9 +61,8 @@ class TimmResNetTrunk(Backbone):
         self._fused_cache: dict[str, object] = PlanCache()
 
     def _state_key(self) -> tuple:
-        tensors = itertools.chain(self.body.parameters(), self.body.buffers())
         fmt = self.body.conv1.weight.is_contiguous(memory_format=torch.channels_last)
-        return (fmt,) + tuple((t.data_ptr(), tensor_version(t), t.dtype, t.device) for t in tensors)
+        return (fmt,) + module_weights_key(self.body)
 
     def _fused(self) -> nn.Module:
         key = self._state_key()

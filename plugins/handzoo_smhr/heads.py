@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handzoo.backbones.fusion import PlanCache, tensor_version
+from handzoo.backbones.fusion import PlanCache, weights_key
 from handzoo.interfaces import Head
 
 from .winograd import Winograd3x3
@@ -116,7 +116,7 @@ class SMHRHeads(Head):
         """
         head = self.hm
         tensors = [*head[0].parameters(), *head[2].parameters()]
-        key = tuple((t.data_ptr(), tensor_version(t)) for t in tensors)
+        key = weights_key(tensors)
         if self._plan.get("key") != key:
             with torch.inference_mode(False), torch.no_grad():
                 w2 = head[2].weight.detach().reshape(head[2].out_channels, -1).t().contiguous()

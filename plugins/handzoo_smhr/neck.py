@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handzoo.backbones.fusion import PlanCache, fold_bn, mkldnn_available, tensor_version
+from handzoo.backbones.fusion import PlanCache, fold_bn, mkldnn_available, weights_key
 
 from .winograd import Winograd3x3, zero_border
 
@@ -160,7 +160,7 @@ class CSPNeck(nn.Module):
             return None
         tensors = [*self.p4.parameters(), *self.p5.parameters(), self.feat.weight, *self.feat_bn.parameters()]
         tensors += [self.feat_bn.running_mean, self.feat_bn.running_var]
-        key = tuple((t.data_ptr(), tensor_version(t), t.dtype) for t in tensors)
+        key = weights_key(tensors)
         if self._plan.get("key") != key:
             with torch.inference_mode(False), torch.no_grad():
                 plan = {"p4": _PackedDeconv(self.p4), "p5": _PackedDeconv(self.p5)}
@@ -258,7 +258,7 @@ class CSPNeck(nn.Module):
             self.feat_bn.running_var,
         )
         fmt = self.feat.weight.is_contiguous(memory_format=torch.channels_last)
-        key = (dtype, fmt) + tuple((t.data_ptr(), tensor_version(t), t.dtype, t.device) for t in tensors)
+        key = (dtype, fmt) + weights_key(tensors)
         if self._folded is None or self._folded[0] != key:
             w, b = fold_batchnorm(self.feat, self.feat_bn, dtype)
             fmt = (

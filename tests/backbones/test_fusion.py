@@ -8,7 +8,7 @@ import pickle
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import PlanCache, fold_bn, fold_conv_bn
+from handzoo.backbones.fusion import PlanCache, fold_bn, fold_conv_bn, module_weights_key, weights_key
 
 
 def _conv_bn(dtype: torch.dtype, bias: bool) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
@@ -101,3 +101,26 @@ def test_packed_linear_equals_linear_and_relu():
         packed = PackedLinear(lin, relu=True)
         torch.testing.assert_close(packed(x), torch.relu(lin(x)), rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(packed(x[0]), torch.relu(lin(x[0])), rtol=1e-5, atol=1e-5)  # another row count
+
+
+def test_weights_key_follows_every_change_of_a_weight():
+    conv, bn = _conv_bn(torch.float32, True)
+    net = nn.Sequential(conv, bn)
+    key = module_weights_key(net)
+    assert module_weights_key(net) == key  # stable while nothing changes
+    assert len(key) == len(list(net.parameters())) + len(list(net.buffers()))
+    with torch.no_grad():
+        conv.weight.mul_(1.0)  # in place, same values: the counter still moves
+    assert module_weights_key(net) != key
+    key = module_weights_key(net)
+    conv.bias = nn.Parameter(conv.bias.detach().clone())  # replaced
+    assert module_weights_key(net) != key
+    key = module_weights_key(net)
+    assert module_weights_key(net.double()) != key  # another dtype
+    assert weights_key([conv.weight]) == module_weights_key(net)[:1]
+
+
+def test_weights_key_accepts_inference_tensors():
+    with torch.inference_mode():
+        w = torch.ones(3)  # has no in-place counter
+    assert weights_key([w])[0][1] == -1
