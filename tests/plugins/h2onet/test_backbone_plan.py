@@ -30,3 +30,16 @@ def test_plan_equals_the_plain_backbone_at_float32_noise():
         got = net(x)
     for r, g in zip(ref, got):
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4 * float(r.abs().max()))
+
+
+def test_plan_runs_on_weights_converted_inside_inference_mode():
+    torch.manual_seed(0)
+    net = DenseStackBackbone(c=16, cout=8, latent=64).eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        ref = net(x)
+        net = net.double().float()  # inference tensors: no in-place counter to key the plan on
+        assert next(net.parameters()).is_inference()
+        got = net(x)
+    for r, g in zip(ref, got):
+        torch.testing.assert_close(g, r, rtol=0, atol=0)

@@ -219,6 +219,19 @@ def test_inference_backbone_folds_batchnorm_and_follows_weight_changes() -> None
     assert all(k.split(".")[0] in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4") for k in net.state_dict())
 
 
+def test_inference_backbone_runs_on_weights_converted_inside_inference_mode() -> None:
+    from handzoo_hand4whole.backbone import ResNetBackbone
+
+    torch.manual_seed(0)
+    net = ResNetBackbone("resnet18").eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        ref = net(x)[0]
+        net = net.double().float()  # inference tensors: no in-place counter to key the plan on
+        assert next(net.parameters()).is_inference()
+        torch.testing.assert_close(net(x)[0], ref, rtol=0, atol=0)
+
+
 def test_box_rule() -> None:
     """Hand4Whole's crop box: clipped, made square, enlarged 1.25x."""
     from handzoo_hand4whole.preprocess import hand4whole_box
