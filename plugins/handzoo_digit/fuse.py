@@ -41,7 +41,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from handzoo.backbones.fusion import FusedConv2d, fold_conv_bn, mkldnn_available
-from handzoo.backbones.workers import run_parallel
+from handzoo.backbones.workers import in_worker, run_parallel
+
+from .taskgraph import TaskGraph
 
 __all__ = [
     "authors_batch",
@@ -166,14 +168,19 @@ def _hr_module_forward(module: nn.Module, xs: list[torch.Tensor]) -> list[torch.
     xs = [branch(x) for branch, x in zip(module.branches, xs)]
     if module.single:
         return xs
-    out = []
-    for row in module.fuse_layers:
-        terms = [f(x) for f, x in zip(row, xs)]
-        y = torch.add(terms[0], terms[1])  # a new tensor: the branch outputs are read again
-        for t in terms[2:]:
-            y.add_(t)
-        out.append(y.relu_())
-    return out
+    return [fusion_sum(*[f(x) for f, x in zip(row, xs)]) for row in module.fuse_layers]
+
+
+def fusion_sum(*terms: torch.Tensor) -> torch.Tensor:
+    """One HRNet fusion output: ``relu(((t0 + t1) + t2) + ...)``, summed in the authors' order.
+
+    The first sum is a new tensor (a term may be a branch output that other rows read again);
+    the others accumulate in place.
+    """
+    y = torch.add(terms[0], terms[1])
+    for t in terms[2:]:
+        y.add_(t)
+    return y.relu_()
 
 
 def _fast_sequential(seq: nn.Sequential) -> nn.Sequential:
@@ -416,6 +423,40 @@ class _HRModule(nn.Module):
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         return _hr_module_forward(self, xs)
 
+    def add_tasks(self, graph: TaskGraph, xs: list[int]) -> list[int]:
+        """Add this module to ``graph``: inputs and outputs are task ids.
+
+        A branch's blocks are one task each (a chain), every fusion term one task and each fusion
+        sum one task after its row's terms: the same operations as :meth:`forward`.
+        """
+        outs = []
+        for level, (branch, x) in enumerate(zip(self.branches, xs)):
+            blocks = list(branch) if isinstance(branch, _Seq) else [branch]
+            for block in blocks:
+                x = graph.add(block, x, cost=_cost(block, level))
+            outs.append(x)
+        if self.single:
+            return outs
+        sums = []
+        for row in self.fuse_layers:
+            terms = [
+                x if isinstance(f, nn.Identity) else graph.add(f, x, cost=_cost(f, level))
+                for level, (f, x) in enumerate(zip(row, outs))
+            ]
+            sums.append(graph.add(fusion_sum, *terms, cost=0.1))
+        return sums
+
+
+def _cost(module: nn.Module, level: int) -> float:
+    """A task's estimated cost: its convolutions' multiply-adds on an input at resolution ``level``
+    (1/2**level of the highest resolution), in units of one 3x3 32-to-32 convolution there."""
+    pixels, cost = 4.0**-level, 0.05
+    for m in module.modules():
+        if isinstance(m, _Conv) and m.groups == 1:
+            pixels /= m.stride[0] * m.stride[1]
+            cost += m.weight[0].numel() * m.weight.shape[0] * pixels / (9 * 32 * 32)
+    return cost
+
 
 class _HRNet(nn.Module):
     """DIGIT's HRNet backbone on blocked tensors: plain NCHW crops in, ``[plain feature]`` out."""
@@ -437,6 +478,9 @@ class _HRNet(nn.Module):
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         ys = [self.layer1(self.stem(images.contiguous().to_mkldnn()))]
+        lanes = torch.get_num_threads()
+        if images.shape[0] == 1 and lanes > 1 and not in_worker():
+            return [self._stages_in_lanes(ys[0], lanes).to_dense()]
         for s in range(self.num_stages):
             trans = getattr(self, f"transition{s + 1}")
             xs = [t(ys[i] if i < len(ys) else ys[-1]) for i, t in enumerate(trans)]
@@ -444,6 +488,26 @@ class _HRNet(nn.Module):
                 xs = module(xs)
             ys = xs
         return [ys[0].to_dense()]
+
+    def _stages_in_lanes(self, x: torch.Tensor, lanes: int) -> torch.Tensor:
+        """The transitions and stages as a task graph on ``lanes`` workers, one intra-op thread each.
+
+        One image's small convolutions split poorly across threads; its branches do not. Each
+        task is one of :meth:`forward`'s operations on one thread, and oneDNN's convolutions give
+        the same bits on any thread count, so the output equals :meth:`forward`'s.
+        """
+        graph = TaskGraph()
+        ys = [graph.constant(x)]
+        for s in range(self.num_stages):
+            trans = getattr(self, f"transition{s + 1}")
+            xs = []
+            for i, t in enumerate(trans):
+                level = min(i, len(ys) - 1)
+                xs.append(ys[level] if isinstance(t, nn.Identity) else graph.add(t, ys[level], cost=_cost(t, level)))
+            for module in getattr(self, f"stage{s + 2}"):
+                xs = module.add_tasks(graph, xs)
+            ys = xs
+        return graph.run(lanes)[ys[0]]
 
 
 def _blocked(x: torch.Tensor) -> torch.Tensor:

@@ -192,7 +192,10 @@ class DIGIT(Method):
                 pieces = run_chunks(lambda c: self._run(parts, c, True), img, chunk, workers)
             out = {k: torch.cat([p[k] for p in pieces]) for k in pieces[0]}
         else:
-            out = self._run(parts, img, fused)
+            # the kernels PyTorch picks for this call on this thread count, also on the workers that
+            # run the backbone's branches side by side at batch 1
+            with authors_batch(img.shape[0], threads):
+                out = self._run(parts, img, fused)
         if "pooled" in out:  # the plan's root/hand MLPs run on the whole batch, as the authors' do
             out.update(self._root_hand_outputs(parts["root_hand_head"].from_pooled(out.pop("pooled"))))
         targets = batch.get("targets")

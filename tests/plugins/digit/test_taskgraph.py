@@ -1,0 +1,106 @@
+"""The batch-1 task graph: HRNet branches side by side give the serial path's bits; errors reach the caller."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from handzoo_digit.backbone import DigitHRNet
+from handzoo_digit.fuse import _HRNet, authors_batch, blocked_copy
+from handzoo_digit.taskgraph import TaskGraph
+from torch import nn
+
+from handzoo.backbones.workers import run_parallel
+
+
+def test_results_by_id_in_dependency_order() -> None:
+    g = TaskGraph()
+    a = g.constant(3)
+    b = g.add(lambda x: x + 1, a)
+    c = g.add(lambda x: x * 10, a, cost=5.0)
+    d = g.add(lambda x, y: (x, y), b, c)
+    e = g.add(lambda: "no inputs")
+    out = g.run(lanes=2)
+    assert (out[a], out[b], out[c], out[d], out[e]) == (3, 4, 30, (4, 30), "no inputs")
+    assert g.run(lanes=1)[d] == (4, 30)
+
+
+def test_independent_chains_overlap_on_two_lanes() -> None:
+    barrier = threading.Barrier(2, timeout=30)  # passes only if the two chains' tasks run together
+    g = TaskGraph()
+    ends = [g.add(lambda x: x + barrier.wait() * 0 + 1, g.add(lambda i=i: i)) for i in range(2)]
+    out = g.run(lanes=2)
+    assert [out[t] for t in ends] == [1, 2]
+
+
+def test_a_task_error_reaches_the_caller_and_stops_new_tasks() -> None:
+    ran = []
+    g = TaskGraph()
+    bad = g.add(lambda: (_ for _ in ()).throw(ValueError("task failed")), cost=10.0)
+    g.add(lambda x: ran.append(x), bad)
+    for i in range(3):
+        g.add(lambda i=i: ran.append(i), cost=0.1)
+    with pytest.raises(ValueError, match="task failed"):
+        g.run(lanes=2)
+    assert all(isinstance(r, int) for r in ran)  # the failed task's successor never ran
+    assert len(ran) <= 3
+    with pytest.raises(ValueError, match="does not exist"):
+        g.add(len, 99)
+
+
+def _small_hrnet() -> DigitHRNet:
+    """A seeded two-to-four-branch HRNet (narrow, one block per branch) with non-trivial BatchNorms."""
+    torch.manual_seed(0)
+    net = DigitHRNet(stages=((1, (8, 16)), (2, (8, 16, 32)), (1, (8, 16, 32, 64))), blocks_per_branch=2)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.3, 1.2)
+                m.bias.normal_(0, 0.1)
+                m.running_mean.normal_(0, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+    return net.eval()
+
+
+def test_branches_side_by_side_equal_the_serial_path_bit_for_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = []
+    real_run = TaskGraph.run
+    monkeypatch.setattr(
+        TaskGraph, "run", lambda self, lanes=2: (runs.append((lanes, len(self))), real_run(self, lanes))[1]
+    )
+    net = _small_hrnet()
+    plan = blocked_copy(net)
+    assert isinstance(plan, _HRNet)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode(), authors_batch(1, 2):
+            lanes = plan(x)[0]
+            # inside a pool worker the stages run one after the other, on one thread
+            serial = run_parallel([lambda: plan(x)[0], lambda: None])[0]
+            ref = net(x)[0]
+    finally:
+        torch.set_num_threads(before)
+    assert runs and runs[0][0] == 2 and runs[0][1] > 20  # one graph on two lanes (the serial call ran none)
+    assert len(runs) == 1
+    assert torch.equal(lanes, serial)
+    assert torch.equal(lanes, ref)
+
+
+def test_a_branch_error_reaches_the_caller() -> None:
+    plan = blocked_copy(_small_hrnet())
+    block = plan.stage3[0].branches[2][0]
+
+    def broken(x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("branch block failed")
+
+    block.forward = broken
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode(), pytest.raises(RuntimeError, match="branch block failed"):
+            plan(torch.rand(1, 3, 64, 64))
+    finally:
+        torch.set_num_threads(before)
