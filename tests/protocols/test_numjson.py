@@ -13,9 +13,10 @@ from handzoo.protocols import _numjson
 from handzoo.protocols._numjson import parse_number_lists
 
 
-@pytest.fixture(autouse=True)
-def _small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, params=_numjson.ENGINES)
+def _small_files(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     monkeypatch.setattr(_numjson, "_MIN_BYTES", 0)  # the fast path for every size
+    monkeypatch.setattr(_numjson, "_DEFAULT_ENGINE", request.param)  # every test with each number parser
 
 
 def _same(fast: object, ref: object) -> bool:
@@ -124,6 +125,43 @@ def test_pieces_of_any_size_read_the_same(text: str, piece: int) -> None:
         assert _same(cut, whole)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated(), st.sampled_from([1, 8, 40, 200]))
+def test_simdjson_pieces_of_any_size_read_the_same(text: str, piece: int) -> None:
+    """simdjson parses large texts in pieces cut between samples: their size changes nothing."""
+    data = ("[" + text + ", " + text + ", " + text + "]").encode()  # lists of lists: cut points
+    whole = parse_number_lists(data, "simdjson")
+    old = _numjson._SIMD_PIECE_BYTES
+    _numjson._SIMD_PIECE_BYTES = piece
+    try:
+        cut = parse_number_lists(data, "simdjson")
+    finally:
+        _numjson._SIMD_PIECE_BYTES = old
+    if whole is None or cut is None:
+        assert whole is None and cut is None
+    else:
+        assert _same(cut, whole)
+        assert _same(cut, json.loads(data))
+
+
+@pytest.mark.parametrize("shape", [(40, 7, 3), (2, 30, 5, 3), (3, 4, 6, 2, 3)])
+@pytest.mark.parametrize("two_parts", [False, True])
+def test_simdjson_pieces_at_any_depth(shape: tuple[int, ...], two_parts: bool) -> None:
+    """Cuts between lists of lists at any depth, a point file and pred.json's [xyz, verts] alike."""
+    rng = np.random.default_rng(len(shape))
+    a = rng.normal(size=shape)
+    obj = [a.tolist(), (a[:, :2] * 3).tolist()] if two_parts else a.tolist()
+    data = json.dumps(obj, indent=1 if two_parts else None).encode()
+    old = _numjson._SIMD_PIECE_BYTES
+    _numjson._SIMD_PIECE_BYTES = 64
+    try:
+        assert len(_numjson._sample_cuts(data, 64)) > 3
+        fast = parse_number_lists(data, "simdjson")
+    finally:
+        _numjson._SIMD_PIECE_BYTES = old
+    assert _same(fast, obj)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -180,8 +218,9 @@ def test_fh_files_read_the_same_on_both_paths(fh_inputs, tmp_path, monkeypatch: 
     monkeypatch.setenv("HANDZOO_SCORE_CACHE", "off")  # parse the ground truth every time
     pred = write_fh_files(tmp_path, d["gt_xyz"], d["gt_verts"], d["pred_xyz_noise"], d["pred_verts_noise"])
     calls = []
-    real = _numjson._parse_numbers
-    monkeypatch.setattr(_numjson, "_parse_numbers", lambda *a: calls.append(1) or real(*a))
+    name = "_parse_numbers" if _numjson._DEFAULT_ENGINE == "arrow" else "_simdjson_numbers"
+    real = getattr(_numjson, name)
+    monkeypatch.setattr(_numjson, name, lambda *a: calls.append(1) or real(*a))
     fast_gt = read_fh_ground_truth(tmp_path)
     fast_pred = read_fh_prediction(pred, len(fast_gt[0]))
     fast_scores = get_protocol("freihand").score_files(tmp_path, pred).scores
