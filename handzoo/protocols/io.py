@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from handzoo.errors import AnnotationError, DatasetNotFoundError, SubmissionError
-from handzoo.protocols._numjson import arrow_pool, parse_number_lists
+from handzoo.protocols._numjson import arrow_pool, parse_number_file, parse_number_lists
 
 __all__ = [
     "DEXYCB_GT_FILE",
@@ -346,10 +346,14 @@ def _points_file(path: Path, what: str, n_points: int | None) -> np.ndarray:
     from handzoo.protocols._gtcache import cached_array
 
     def parse() -> np.ndarray:
-        data = _read_bytes(path, what, DatasetNotFoundError)
-        fast = parse_number_lists(data)
+        fast, data = parse_number_file(path), None  # mapped, not read, when it parses
+        if fast is None:
+            data = _read_bytes(path, what, DatasetNotFoundError)
+            fast = parse_number_lists(data)
         if _is_points(fast, n_points):
             return _check_points(fast, path.name, AnnotationError)
+        if data is None:
+            data = _read_bytes(path, what, DatasetNotFoundError)
         items, where = _decode(data, path, what, DatasetNotFoundError)
         return points_array(items, path.name, n_points, AnnotationError, where is None, where)
 
@@ -369,9 +373,8 @@ def _is_points(a: Any, n_points: int | None, n_samples: int | None = None) -> bo
     )
 
 
-def _fast_fh_prediction(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
-    """``[xyz_list, verts_list]`` by the fast reader when both are regular arrays (counts checked by the caller)."""
-    fast = parse_number_lists(data)
+def _fast_fh_prediction(fast: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``[xyz_list, verts_list]`` of the fast reader's result when both are regular arrays (counts checked by the caller)."""
     if isinstance(fast, np.ndarray) and fast.ndim == 4 and fast.shape[0] == 2:
         fast = [fast[0], fast[1]]
     if not isinstance(fast, list) or len(fast) != 2:
@@ -394,14 +397,18 @@ def read_fh_prediction(
         SubmissionError: wrong top-level layout, wrong counts, shapes or non-finite values.
     """
     path = find_pred_json(pred_file)
-    data = _read_bytes(path, "prediction file", SubmissionError)
-    fast = _fast_fh_prediction(data)
+    fast, data = _fast_fh_prediction(parse_number_file(path)), None  # mapped, not read, when it parses
+    if fast is None:
+        data = _read_bytes(path, "prediction file", SubmissionError)
+        fast = _fast_fh_prediction(parse_number_lists(data))
     n = n_samples() if callable(n_samples) else n_samples
     if fast is not None and _is_points(fast[0], n_joints, n) and _is_points(fast[1], None, n):
         return (
             _check_points(fast[0], f"{path.name} joints", SubmissionError),
             _check_points(fast[1], f"{path.name} vertices", SubmissionError),
         )
+    if data is None:
+        data = _read_bytes(path, "prediction file", SubmissionError)
     pred, where = _decode(data, path, "prediction file", SubmissionError)
     if not isinstance(pred, list) or len(pred) != 2:
         raise SubmissionError(

@@ -113,3 +113,40 @@ def test_a_hit_is_a_private_copy_of_the_entry(tmp_path: Path, cache: Path) -> No
     assert again.tolist() == [1.5, 2.5]
     (entry,) = cache.glob("*.npy")
     assert np.load(entry).tolist() == [1.5, 2.5]
+
+
+def test_large_entries_are_written_on_a_thread(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above _BACKGROUND_BYTES the entry is written on a thread: the array is read-only meanwhile,
+    the next lookup waits for it, and scoring never writes into the ground truth."""
+    from protocol_golden import write_fh_files, write_joint_txt
+
+    from handzoo.protocols import get_protocol
+
+    monkeypatch.setattr(_gtcache, "_BACKGROUND_BYTES", 0)
+    xyz, verts = _write_gt(tmp_path, 3)
+    gx, gv = read_fh_ground_truth(tmp_path)
+    assert not gx.flags.writeable and not gv.flags.writeable
+    gx2, gv2 = read_fh_ground_truth(tmp_path)  # waits for the entries, then maps them
+    assert np.array_equal(gx2, xyz) and np.array_equal(gv2, verts) and gv2.flags.writeable
+    _gtcache.wait_for_stores()
+    assert len(list(cache.glob("*.npy"))) == 2 and not _gtcache._PENDING
+    rng = np.random.default_rng(4)
+    d = tmp_path / "score"
+    d.mkdir()
+    pred = write_fh_files(d, xyz, verts, xyz + rng.normal(0, 0.01, xyz.shape), verts + rng.normal(0, 0.01, verts.shape))
+    for name in ("freihand", "dexycb-h2onet"):
+        for f in cache.glob("*.npy"):
+            f.unlink()
+        first = get_protocol(name).score_files(d, pred).scores  # cold: read-only ground truth
+        _gtcache.wait_for_stores()
+        assert _same_scores(get_protocol(name).score_files(d, pred).scores, first)  # warm: from the entries
+    ids = np.arange(5) * 7 + 3
+    write_joint_txt(d / "joint_3d.txt", ids, xyz * 1000, extra=False)
+    res = write_joint_txt(d / "results.txt", ids, xyz * 1000 + 1.0)
+    first = get_protocol("dexycb-handoccnet").score_files(d, res).scores
+    _gtcache.wait_for_stores()
+    assert _same_scores(get_protocol("dexycb-handoccnet").score_files(d, res).scores, first)
+
+
+def _same_scores(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a.keys() == b.keys() and all(a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]) for k in a)
