@@ -44,3 +44,16 @@ def test_batch_norm_alone_equals_pytorch() -> None:
     x = 3 * torch.randn(2, 40, 11, 13, generator=g)
     with torch.inference_mode():
         assert torch.equal(_layer(bn)(x.to_mkldnn()).to_dense(), bn(x))
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_nearest_upsampling_equals_pytorch(scale: int) -> None:
+    up = nn.Upsample(scale_factor=float(scale), mode="nearest")
+    plan = _layer(up)
+    assert type(plan).__name__ == "_NearestUp"
+    x = torch.randn(1, 24, 5, 7, generator=torch.Generator().manual_seed(scale))
+    with torch.inference_mode():
+        assert torch.equal(plan(x.to_mkldnn()).to_dense(), up(x))
+    # other factors and modes keep PyTorch's own kernel
+    assert type(_layer(nn.Upsample(scale_factor=3.0, mode="nearest"))).__name__ == "_OnDense"
+    assert type(_layer(nn.Upsample(scale_factor=2.0, mode="bilinear"))).__name__ == "_OnDense"
