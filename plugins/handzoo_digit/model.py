@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from handzoo.backbones.workers import in_worker
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.joint_orders import TO_HANDZOO21
 from handzoo.interfaces import Loss, Method
@@ -26,7 +27,7 @@ from handzoo.query import HandQuery
 from handzoo.types import LEFT, RIGHT, HandOutput
 
 from .decode import back_project, bins_to_metres, heatmap_to_image, part_palette
-from .fuse import authors_batch, fast_copy, nhwc_copy, run_chunks
+from .fuse import authors_batch, fast_copy, nhwc_copy, run_chunks, segm_and_merge_in_lanes
 from .heads import DigitJointHead
 from .preprocess import crop_images
 
@@ -208,8 +209,13 @@ class DIGIT(Method):
         nhwc = fused and not _reads_blocked(parts["backbone"])
         x = img.contiguous(memory_format=torch.channels_last) if nhwc else img
         feat = parts["backbone"](x)[0]
-        segm = parts["segm_head"](feat)["segm_logits"]
-        merged = parts["merge"](feat, segm_logits=segm)["merged"]
+        lanes = torch.get_num_threads() if img.shape[0] == 1 and not in_worker() else 1
+        both = segm_and_merge_in_lanes(parts["segm_head"], parts["merge"], feat, lanes) if lanes > 1 else None
+        if both is not None:  # one image: the top and bottom rows side by side (same values)
+            segm, merged = both
+        else:
+            segm = parts["segm_head"](feat)["segm_logits"]
+            merged = parts["merge"](feat, segm_logits=segm)["merged"]
         # the CPU plan's merge returns its map in oneDNN's blocked layout, which the plan's heads read
         plain = merged.to_dense() if merged.is_mkldnn else merged
         joints = parts["joint_head"](merged if _reads_blocked(parts["joint_head"]) else plain)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import digit_testutils as tu
 import pytest
 import torch
 from handzoo_digit.backbone import DigitHRNet
@@ -104,3 +105,28 @@ def test_a_branch_error_reaches_the_caller() -> None:
             plan(torch.rand(1, 3, 64, 64))
     finally:
         torch.set_num_threads(before)
+
+
+def test_one_image_on_two_workers_equals_the_authors_operators_bit_for_bit(digit_model, monkeypatch) -> None:
+    """The seeded DIGIT at batch 1 on two threads: branches and row halves side by side vs the parts as they are."""
+    from handzoo_digit import fuse, model
+
+    tiled = []
+    real = fuse.segm_and_merge_in_lanes
+    monkeypatch.setattr(model, "segm_and_merge_in_lanes", lambda *a: tiled.append(real(*a)) or tiled[-1])
+    x = tu.seeded_crops(2)[1:]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():
+            ours = digit_model({"img": x})
+            digit_model.fuse_inference = False
+            try:
+                ref = digit_model({"img": x})
+            finally:
+                digit_model.fuse_inference = True
+    finally:
+        torch.set_num_threads(before)
+    assert tiled and tiled[0] is not None  # the row halves ran
+    for key in ("joints25d", "heatmaps", "segm_logits", "rel_root_bin", "root_logits", "hand_logits"):
+        assert torch.equal(ours[key], ref[key]), key
