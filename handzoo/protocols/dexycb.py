@@ -35,8 +35,15 @@ def read_dexycb_pair(gt_dir: Path, pred_file: Path) -> tuple[np.ndarray, np.ndar
 
     if not gt_dir.is_dir():
         raise DatasetNotFoundError(f"ground-truth directory not found: {gt_dir}", hint="check --gt-dir")
-    gt_ids, gt = _read_gt_txt(gt_dir / DEXYCB_GT_FILE)
-    ids, pred, dup = read_joint_txt(pred_file, "results file")
+    from handzoo.protocols._np import background
+
+    gt_read = background(lambda: _read_gt_txt(gt_dir / DEXYCB_GT_FILE))  # beside the results file's parse
+    try:
+        ids, pred, dup = read_joint_txt(pred_file, "results file")
+    except Exception:
+        gt_read()  # a ground-truth error is reported first, as when the files are read one after the other
+        raise
+    gt_ids, gt = gt_read()
     notes = []
     if dup:
         notes.append(

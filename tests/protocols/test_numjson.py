@@ -266,6 +266,11 @@ def test_joint_txt_fast_reader_equals_line_reader(tmp_path_factory, raw: bytes) 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(io, "_TXT_MIN_BYTES", 0)
         fast = io._fast_joint_txt(raw)
+        for k in (1, 3, 7):  # the text cut at line breaks into k pieces read on threads: the same
+            cut = io._fast_joint_txt(raw, pieces=k)
+            assert (cut is None) == (fast is None)
+            if cut is not None:
+                assert all(np.array_equal(a, b) for a, b in zip(cut[:2], fast[:2])) and cut[2] == fast[2]
         mp.setattr(io, "_fast_joint_txt", lambda r: None)
         try:
             slow = io.read_joint_txt(path, "results")
