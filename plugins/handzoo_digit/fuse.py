@@ -595,86 +595,6 @@ class _Merge(nn.Module):
         return {"merged": self.unet(torch.cat([x.contiguous(), segm], dim=1).to_mkldnn())}
 
 
-def _halo(seq: nn.Module) -> int | None:
-    """Rows a chain of stride-1 'same' convolutions and element-wise layers reads beyond its output rows.
-
-    None when ``seq`` holds anything else (its rows would not map one to one).
-    """
-    halo = 0
-    for m in seq.modules():
-        if isinstance(m, _Conv):
-            k = m.weight.shape[-2]
-            if m.stride != [1, 1] or m.dilation != [1, 1] or m.padding[0] != (k - 1) // 2 or k % 2 == 0:
-                return None
-            halo += (k - 1) // 2
-        elif not isinstance(m, (_Seq, _ReLU)):
-            return None
-    return halo
-
-
-def _authors_kernels_kept(seq: nn.Module, full: tuple[int, ...], rows: int) -> bool:
-    """Whether every convolution of ``seq`` picks the same kernel on ``rows`` rows of a map as on all of it."""
-    for m in seq.modules():
-        if isinstance(m, _Conv) and m.groups == 1:
-            part = (*full[:2], rows, full[3])
-            if m._authors_use_onednn(full) != m._authors_use_onednn(part):
-                return False
-            full = (full[0], m.weight.shape[0], *full[2:])
-    return True
-
-
-def segm_and_merge_in_lanes(
-    segm_head: nn.Module, merge: nn.Module, feature: torch.Tensor, lanes: int
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """The part logits and the merge's input map of one image, the top and bottom rows on two workers.
-
-    The segmentation head's convolutions and the merge's encoder (convolutions, ReLU, a 2x2
-    max-pool) are 'same' convolutions: a block of output rows needs only its rows of input and a
-    few more (the halo). Each worker runs every layer of the chain on its half of the rows plus
-    the halo, on one intra-op thread; oneDNN computes each output row of a map's slice as it
-    does in the whole map, so the halves put together equal the one-piece result bit for bit.
-    Returns ``(segm_logits, merged)`` (as the two parts' ``forward``), or None when the parts do
-    not have this shape (then the caller runs them as they are).
-    """
-    if not (isinstance(segm_head, _SegmHead) and isinstance(merge, _Merge)) or lanes < 2:
-        return None
-    x = feature[0] if isinstance(feature, (list, tuple)) else feature
-    if x.shape[0] != 1:
-        return None
-    enc = list(merge.encoder)
-    if not enc or not isinstance(enc[-1], _MaxPool) or enc[-1].args[:3] != (2, 2, 0):
-        return None
-    enc_convs = _Seq(*enc[:-1])
-    seg_chain = _Seq(*segm_head.decode, *segm_head.classify)
-    seg_halo, enc_halo = _halo(seg_chain), _halo(enc_convs)
-    if seg_halo is None or enc_halo is None or enc_halo % 2:
-        return None
-    up = segm_head.up(x.contiguous())
-    _, _, h, w = up.shape
-    half = h // 2
-    if h % 4 or half < enc_halo + seg_halo:
-        return None
-    enc_in = (1, seg_chain[-1].weight.shape[0] if isinstance(seg_chain[-1], _Conv) else 0, h, w)
-    if not (
-        _authors_kernels_kept(seg_chain, tuple(up.shape), half + seg_halo + enc_halo)
-        and _authors_kernels_kept(enc_convs, enc_in, half + enc_halo)
-    ):
-        return None
-
-    def rows(lo: int, hi: int) -> tuple[torch.Tensor, torch.Tensor]:
-        s_lo, s_hi = max(0, lo - enc_halo), min(h, hi + enc_halo)  # logits rows the encoder reads
-        u_lo, u_hi = max(0, s_lo - seg_halo), min(h, s_hi + seg_halo)
-        seg = seg_chain(up[:, :, u_lo:u_hi].contiguous().to_mkldnn()).to_dense()[:, :, s_lo - u_lo : s_hi - u_lo]
-        pooled = enc[-1](enc_convs(seg.contiguous().to_mkldnn())).to_dense()
-        return seg[:, :, lo - s_lo : hi - s_lo], pooled[:, :, (lo - s_lo) // 2 : (hi - s_lo) // 2]
-
-    (seg_a, enc_a), (seg_b, enc_b) = run_parallel([lambda: rows(0, half), lambda: rows(half, h)], threads_each=1)
-    segm_logits = torch.cat([seg_a, seg_b], dim=2)
-    encoded = torch.cat([enc_a, enc_b], dim=2)
-    merged = merge.unet(torch.cat([x.contiguous(), encoded], dim=1).to_mkldnn())
-    return segm_logits, merged
-
-
 class _JointHead(nn.Module):
     reads_blocked = True
 
@@ -685,12 +605,14 @@ class _JointHead(nn.Module):
         self.beta = head.beta
 
     def forward(self, features: Any, **ctx: Any) -> dict[str, torch.Tensor]:
+        x = _blocked(features[0] if isinstance(features, (list, tuple)) else features)
+        return self.from_maps(self.heatmap(x).to_dense(), self.depth(x).to_dense())
+
+    def from_maps(self, hm: torch.Tensor, depth: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The 2.5D joints from the plain heatmaps and depth maps (the authors' soft-argmax order)."""
         from .heads import soft_argmax_2d
 
-        x = _blocked(features[0] if isinstance(features, (list, tuple)) else features)
-        hm = self.heatmap(x).to_dense()
-        depth = self.depth(x).to_dense()
-        xy, prob = soft_argmax_2d(hm, self.beta)  # the authors' summation order
+        xy, prob = soft_argmax_2d(hm, self.beta)
         z = (prob * depth).sum((2, 3))
         return {"joints25d": torch.cat([xy, z[..., None]], dim=2), "heatmaps": hm, "heatmap_prob": prob}
 

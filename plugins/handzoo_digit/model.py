@@ -27,8 +27,9 @@ from handzoo.query import HandQuery
 from handzoo.types import LEFT, RIGHT, HandOutput
 
 from .decode import back_project, bins_to_metres, heatmap_to_image, part_palette
-from .fuse import authors_batch, fast_copy, nhwc_copy, run_chunks, segm_and_merge_in_lanes
+from .fuse import authors_batch, fast_copy, nhwc_copy, run_chunks
 from .heads import DigitJointHead
+from .lanes import heads_in_lanes
 from .preprocess import crop_images
 
 __all__ = ["DIGIT", "build_part"]
@@ -209,13 +210,12 @@ class DIGIT(Method):
         nhwc = fused and not _reads_blocked(parts["backbone"])
         x = img.contiguous(memory_format=torch.channels_last) if nhwc else img
         feat = parts["backbone"](x)[0]
-        lanes = torch.get_num_threads() if img.shape[0] == 1 and not in_worker() else 1
-        both = segm_and_merge_in_lanes(parts["segm_head"], parts["merge"], feat, lanes) if lanes > 1 else None
-        if both is not None:  # one image: the top and bottom rows side by side (same values)
-            segm, merged = both
-        else:
-            segm = parts["segm_head"](feat)["segm_logits"]
-            merged = parts["merge"](feat, segm_logits=segm)["merged"]
+        lanes = torch.get_num_threads() if fused and img.shape[0] == 1 and not in_worker() else 1
+        heads = heads_in_lanes(parts, feat, lanes) if lanes > 1 else None
+        if heads is not None:  # one image: its heads in pieces on two one-thread workers (same values)
+            return {k: heads[k] for k in ("joints25d", "heatmaps", "segm_logits", "pooled")}
+        segm = parts["segm_head"](feat)["segm_logits"]
+        merged = parts["merge"](feat, segm_logits=segm)["merged"]
         # the CPU plan's merge returns its map in oneDNN's blocked layout, which the plan's heads read
         plain = merged.to_dense() if merged.is_mkldnn else merged
         joints = parts["joint_head"](merged if _reads_blocked(parts["joint_head"]) else plain)

@@ -109,11 +109,11 @@ def test_a_branch_error_reaches_the_caller() -> None:
 
 def test_one_image_on_two_workers_equals_the_authors_operators_bit_for_bit(digit_model, monkeypatch) -> None:
     """The seeded DIGIT at batch 1 on two threads: branches and row halves side by side vs the parts as they are."""
-    from handzoo_digit import fuse, model
+    from handzoo_digit import lanes, model
 
     tiled = []
-    real = fuse.segm_and_merge_in_lanes
-    monkeypatch.setattr(model, "segm_and_merge_in_lanes", lambda *a: tiled.append(real(*a)) or tiled[-1])
+    real = lanes.heads_in_lanes
+    monkeypatch.setattr(model, "heads_in_lanes", lambda *a: tiled.append(real(*a)) or tiled[-1])
     x = tu.seeded_crops(2)[1:]
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -127,6 +127,6 @@ def test_one_image_on_two_workers_equals_the_authors_operators_bit_for_bit(digit
                 digit_model.fuse_inference = True
     finally:
         torch.set_num_threads(before)
-    assert tiled and tiled[0] is not None  # the row halves ran
+    assert tiled and tiled[0] is not None  # the heads ran in pieces on the workers
     for key in ("joints25d", "heatmaps", "segm_logits", "rel_root_bin", "root_logits", "hand_logits"):
         assert torch.equal(ours[key], ref[key]), key

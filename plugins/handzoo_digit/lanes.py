@@ -1,0 +1,222 @@
+"""DIGIT's heads for one image on two workers with one intra-op thread each, the authors' bits kept.
+
+At batch 1 one image's convolutions split poorly across OpenMP threads (about 1.5x on two threads
+for these heads). The default plan's heads split instead into pieces of equal work that run side by
+side on :func:`handzoo.backbones.workers.run_parallel` workers, each piece on one thread:
+
+* the segmentation head and the merge's encoder (the 128x128 maps): the top and the bottom half of
+  the rows, each with the few rows more that its 'same' convolutions read (the halo);
+* the U-Net and the root/handedness trunk (64x64 maps and below): each convolution's output
+  channels in two halves, each half with its BatchNorm, ReLU and max-pool (per-channel layers);
+  the halves are put together before the next convolution;
+* the joint head: its heatmap and depth convolutions, one each.
+
+oneDNN (and PyTorch's own kernel, for the convolutions the authors' call routes there) compute
+each output row and each output channel of a slice exactly as in the whole map, and every piece
+takes the kernel PyTorch picks for the whole call (:func:`~handzoo_digit.fuse.authors_batch`),
+so the outputs equal the one-piece plan's bit for bit (see the plugin's tests).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from handzoo.backbones.workers import run_parallel
+
+from .fuse import _Conv, _JointHead, _MaxPool, _Merge, _ReLU, _RootHandHead, _SegmHead, _Seq, _UNet
+
+__all__ = ["heads_in_lanes", "segm_and_merge_in_lanes"]
+
+
+def _dense(x: torch.Tensor) -> torch.Tensor:
+    return x.to_dense() if x.is_mkldnn else x
+
+
+def _halo(seq: nn.Module) -> int | None:
+    """Rows a chain of stride-1 'same' convolutions and element-wise layers reads beyond its output rows.
+
+    None when ``seq`` holds anything else (its rows would not map one to one).
+    """
+    halo = 0
+    for m in seq.modules():
+        if isinstance(m, _Conv):
+            k = m.weight.shape[-2]
+            if m.stride != [1, 1] or m.dilation != [1, 1] or m.padding[0] != (k - 1) // 2 or k % 2 == 0:
+                return None
+            halo += (k - 1) // 2
+        elif not isinstance(m, (_Seq, _ReLU)):
+            return None
+    return halo
+
+
+def _authors_kernels_kept(seq: nn.Module, full: tuple[int, ...], rows: int) -> bool:
+    """Whether every convolution of ``seq`` picks the same kernel on ``rows`` rows of a map as on all of it."""
+    for m in seq.modules():
+        if isinstance(m, _Conv) and m.groups == 1:
+            part = (*full[:2], rows, full[3])
+            if m._authors_use_onednn(full) != m._authors_use_onednn(part):
+                return False
+            full = (full[0], m.weight.shape[0], *full[2:])
+    return True
+
+
+def segm_and_merge_in_lanes(
+    segm_head: nn.Module, merge: nn.Module, feature: torch.Tensor, lanes: int
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The part logits and the merged map (plain) of one image, row halves on two workers.
+
+    The segmentation head's convolutions and the merge's encoder (convolutions, ReLU, a 2x2
+    max-pool) are 'same' convolutions: a block of output rows needs only its rows of input and a
+    few more (the halo). Each worker runs every layer of the chain on its half of the rows plus
+    the halo. The U-Net then runs as :func:`unet_in_lanes`. Returns ``(segm_logits, merged)``,
+    or None when the parts do not have this shape (the caller then runs them as they are).
+    """
+    if not (isinstance(segm_head, _SegmHead) and isinstance(merge, _Merge)) or lanes < 2:
+        return None
+    x = feature[0] if isinstance(feature, (list, tuple)) else feature
+    if x.shape[0] != 1:
+        return None
+    enc = list(merge.encoder)
+    if not enc or not isinstance(enc[-1], _MaxPool) or enc[-1].args[:3] != (2, 2, 0):
+        return None
+    enc_convs = _Seq(*enc[:-1])
+    seg_chain = _Seq(*segm_head.decode, *segm_head.classify)
+    seg_halo, enc_halo = _halo(seg_chain), _halo(enc_convs)
+    if seg_halo is None or enc_halo is None or enc_halo % 2:
+        return None
+    up = segm_head.up(x.contiguous())
+    _, _, h, w = up.shape
+    half = h // 2
+    if h % 4 or half < enc_halo + seg_halo:
+        return None
+    enc_in = (1, seg_chain[-1].weight.shape[0] if isinstance(seg_chain[-1], _Conv) else 0, h, w)
+    if not (
+        _authors_kernels_kept(seg_chain, tuple(up.shape), half + seg_halo + enc_halo)
+        and _authors_kernels_kept(enc_convs, enc_in, half + enc_halo)
+    ):
+        return None
+
+    def rows(lo: int, hi: int) -> tuple[torch.Tensor, torch.Tensor]:
+        s_lo, s_hi = max(0, lo - enc_halo), min(h, hi + enc_halo)  # logits rows the encoder reads
+        u_lo, u_hi = max(0, s_lo - seg_halo), min(h, s_hi + seg_halo)
+        seg = seg_chain(up[:, :, u_lo:u_hi].contiguous().to_mkldnn()).to_dense()[:, :, s_lo - u_lo : s_hi - u_lo]
+        pooled = enc[-1](enc_convs(seg.contiguous().to_mkldnn())).to_dense()
+        return seg[:, :, lo - s_lo : hi - s_lo], pooled[:, :, (lo - s_lo) // 2 : (hi - s_lo) // 2]
+
+    (seg_a, enc_a), (seg_b, enc_b) = run_parallel([lambda: rows(0, half), lambda: rows(half, h)], threads_each=1)
+    segm_logits = torch.cat([seg_a, seg_b], dim=2)
+    encoded = torch.cat([enc_a, enc_b], dim=2)
+    merged = unet_in_lanes(merge.unet, torch.cat([x.contiguous(), encoded], dim=1))
+    return segm_logits, merged
+
+
+# -- output-channel halves -------------------------------------------------------------------------
+
+
+def _conv_part(conv: _Conv, lo: int, hi: int) -> _Conv:
+    """Output channels ``lo:hi`` of a convolution (a depthwise one, i.e. a BatchNorm: its channels)."""
+    depthwise = conv.groups > 1
+    if depthwise and conv.groups != conv.weight.shape[0]:
+        raise ValueError("only depthwise grouped convolutions split by channel")
+    like = SimpleNamespace(
+        padding=tuple(conv.padding),
+        stride=tuple(conv.stride),
+        dilation=tuple(conv.dilation),
+        groups=hi - lo if depthwise else 1,
+    )
+    bias = conv.bias[lo:hi] if conv.bias is not None else None
+    return _Conv(conv.weight[lo:hi], bias, like)  # type: ignore[arg-type]
+
+
+def _units(seq: nn.Module) -> list[list[nn.Module]] | None:
+    """``seq`` cut before each dense convolution: each piece = one convolution and its per-channel layers.
+
+    None when a layer is neither a convolution nor per-channel (BatchNorm, ReLU, max-pool).
+    """
+    layers = list(seq) if isinstance(seq, _Seq) else [seq]
+    units: list[list[nn.Module]] = []
+    for m in layers:
+        if isinstance(m, _Conv) and m.groups == 1:
+            units.append([m])
+        elif isinstance(m, (_Conv, _ReLU, _MaxPool)) and units:
+            units[-1].append(m)
+        else:
+            return None
+    return units
+
+
+def _halves(unit: list[nn.Module]) -> tuple[_Seq, _Seq]:
+    """The two output-channel halves of a unit (convolution, then per-channel layers)."""
+    c = unit[0].weight.shape[0]
+    half = -(-c // 32) * 16 if c > 16 else c // 2  # a whole number of oneDNN's 16-channel blocks first
+    out = []
+    for lo, hi in ((0, half), (half, c)):
+        layers = [_conv_part(m, lo, hi) if isinstance(m, _Conv) else m for m in unit]
+        out.append(_Seq(*layers))
+    return out[0], out[1]
+
+
+class _Split:
+    """A chain of units, each run as two output-channel halves side by side; plain in, plain out."""
+
+    def __init__(self, seq: nn.Module) -> None:
+        units = _units(seq)
+        if units is None:
+            raise ValueError(f"cannot split {type(seq).__name__} by output channel")
+        self.units = [_halves(u) for u in units]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for a, b in self.units:
+            x_in = x if x.is_mkldnn else x.contiguous().to_mkldnn()
+            parts = run_parallel([lambda h=a, t=x_in: _dense(h(t)), lambda h=b, t=x_in: _dense(h(t))], threads_each=1)
+            x = torch.cat(parts, dim=1)
+        return x
+
+
+def _split_of(owner: nn.Module, name: str, seq: nn.Module) -> _Split:
+    """The kept :class:`_Split` of ``seq`` (built on first use, not part of the module's state)."""
+    cache = owner.__dict__.setdefault("_lane_splits", {})
+    if name not in cache:
+        cache[name] = _Split(seq)
+    return cache[name]
+
+
+def unet_in_lanes(unet: _UNet, x: torch.Tensor) -> torch.Tensor:
+    """:class:`~handzoo_digit.fuse._UNet` on a plain (1, C, H, W) map, every convolution split in two; plain out."""
+    s = {n: _split_of(unet, n, getattr(unet, n)) for n in ("enc0", "enc1", "enc2", "enc3", "dec1", "dec2", "dec3")}
+    x1 = s["enc0"](x)
+    x2 = s["enc1"](F.max_pool2d(x1, 2))
+    x3 = s["enc2"](F.max_pool2d(x2, 2))
+    x4 = s["enc3"](F.max_pool2d(x3, 2))
+    y = s["dec1"](unet.up_cat(x4, x3))
+    y = s["dec2"](unet.up_cat(y, x2))
+    y = s["dec3"](unet.up_cat(y, x1))
+    return _split_of(unet, "out", unet.out)(y)
+
+
+def heads_in_lanes(parts: dict[str, nn.Module], feature: torch.Tensor, lanes: int) -> dict[str, torch.Tensor] | None:
+    """All of DIGIT's heads for one image on two workers (see the module's docstring).
+
+    Returns ``segm_logits``, ``joints25d``, ``heatmaps`` and ``pooled`` (the root/handedness
+    trunk's mean feature, for :meth:`~handzoo_digit.fuse._RootHandHead.from_pooled`), or None
+    when the parts are not the default plan's (the caller then runs them as they are).
+    """
+    joint, root = parts["joint_head"], parts["root_hand_head"]
+    if not (isinstance(joint, _JointHead) and isinstance(root, _RootHandHead)):
+        return None
+    both = segm_and_merge_in_lanes(parts["segm_head"], parts["merge"], feature, lanes)
+    if both is None:
+        return None
+    segm, merged = both
+    merged = merged.contiguous().to_mkldnn()
+    hm, depth = run_parallel([lambda: _dense(joint.heatmap(merged)), lambda: _dense(joint.depth(merged))])
+    out: dict[str, Any] = joint.from_maps(hm, depth)
+    trunk = _split_of(root, "trunk", root.trunk)(merged)
+    out["pooled"] = trunk.contiguous().flatten(2).mean(2)
+    out["segm_logits"] = segm
+    return out
