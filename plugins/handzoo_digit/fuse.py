@@ -510,7 +510,7 @@ class _HRNet(nn.Module):
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         ys = [self.layer1(self.stem(images.contiguous().to_mkldnn()))]
-        lanes = torch.get_num_threads()
+        lanes = min(torch.get_num_threads(), 4)  # HRNet-W32 has at most four branches side by side
         if images.shape[0] == 1 and lanes > 1 and not in_worker():
             return [self._stages_in_lanes(ys[0], lanes).to_dense()]
         for s in range(self.num_stages):

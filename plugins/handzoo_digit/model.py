@@ -85,7 +85,9 @@ class DIGIT(Method):
         inference_chunk: with the inference plan, run CPU batches this many images at a time
             (None: 2 for the default plan, 8 for ``'nhwc'``; 0: the whole batch at once; other
             devices always run the whole batch). The default plan runs the chunks on all
-            intra-op threads side by side, one thread each.
+            intra-op threads side by side, one thread each; a single image runs its HRNet
+            branches side by side (up to four workers) and, on two or three threads, its heads
+            in two halves of work (see :mod:`handzoo_digit.lanes`), with the same outputs.
         hand_model, mano_dir: accepted for the common loader interface; DIGIT's network uses no
             hand model (part labels for training are rendered with one, see ``parts``).
 
@@ -210,8 +212,10 @@ class DIGIT(Method):
         nhwc = fused and not _reads_blocked(parts["backbone"])
         x = img.contiguous(memory_format=torch.channels_last) if nhwc else img
         feat = parts["backbone"](x)[0]
-        lanes = torch.get_num_threads() if fused and img.shape[0] == 1 and not in_worker() else 1
-        heads = heads_in_lanes(parts, feat, lanes) if lanes > 1 else None
+        # the heads split in two pieces of work: worth it on two or three threads (more run them as they are)
+        threads = torch.get_num_threads()
+        one = fused and img.shape[0] == 1 and not in_worker() and 2 <= threads <= 3
+        heads = heads_in_lanes(parts, feat, 2) if one else None
         if heads is not None:  # one image: its heads in pieces on two one-thread workers (same values)
             return {k: heads[k] for k in ("joints25d", "heatmaps", "segm_logits", "pooled")}
         segm = parts["segm_head"](feat)["segm_logits"]
