@@ -150,3 +150,36 @@ def test_large_entries_are_written_on_a_thread(tmp_path: Path, cache: Path, monk
 
 def _same_scores(a: dict[str, float], b: dict[str, float]) -> bool:
     return a.keys() == b.keys() and all(a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]) for k in a)
+
+
+def test_large_files_are_parsed_in_a_child_process(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child parses the file and writes the entry; the caller maps it (nothing parsed here)."""
+    import os
+
+    monkeypatch.setattr(_gtcache, "_CHILD_BYTES", 0)
+    xyz, verts = _write_gt(tmp_path, 5)
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    if not _gtcache._may_fork(tmp_path / "evaluation_verts.json"):
+        pytest.fail("this test needs Linux (fork)")
+    gx, gv = read_fh_ground_truth(tmp_path)
+    assert len(forks) == 2 and np.array_equal(gx, xyz) and np.array_equal(gv, verts)
+    assert gv.flags.writeable  # a mapped entry, copy-on-write
+    assert len(list(cache.glob("*.npy"))) == 2
+
+
+def test_a_file_the_child_declines_is_parsed_and_reported_here(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NaN in the ground truth: the child writes nothing, the caller's own parse names the sample."""
+    from handzoo.errors import AnnotationError
+
+    monkeypatch.setattr(_gtcache, "_CHILD_BYTES", 0)
+    _write_gt(tmp_path, 6)
+    bad = json.loads((tmp_path / "evaluation_verts.json").read_text())
+    bad[3][2][1] = float("nan")
+    (tmp_path / "evaluation_verts.json").write_text(json.dumps(bad))
+    with pytest.raises(AnnotationError, match="sample 3"):
+        read_fh_ground_truth(tmp_path)
+    assert len(list(cache.glob("*.npy"))) == 1  # the joints only
