@@ -54,6 +54,11 @@ def _halo(seq: nn.Module) -> int | None:
     return halo
 
 
+def _out_channels(seq: nn.Module) -> int:
+    """Output channels of a chain: those of its last dense convolution."""
+    return [m for m in seq.modules() if isinstance(m, _Conv) and m.groups == 1][-1].weight.shape[0]
+
+
 def _authors_kernels_kept(seq: nn.Module, full: tuple[int, ...], rows: int) -> bool:
     """Whether every convolution of ``seq`` picks the same kernel on ``rows`` rows of a map as on all of it."""
     for m in seq.modules():
@@ -94,25 +99,28 @@ def segm_and_merge_in_lanes(
     half = h // 2
     if h % 4 or half < enc_halo + seg_halo:
         return None
-    enc_in = (1, seg_chain[-1].weight.shape[0] if isinstance(seg_chain[-1], _Conv) else 0, h, w)
+    enc_in = (1, _out_channels(seg_chain), h, w)
     if not (
         _authors_kernels_kept(seg_chain, tuple(up.shape), half + seg_halo + enc_halo)
         and _authors_kernels_kept(enc_convs, enc_in, half + enc_halo)
     ):
         return None
 
-    def rows(lo: int, hi: int) -> tuple[torch.Tensor, torch.Tensor]:
+    c_seg, c_enc = _out_channels(seg_chain), _out_channels(enc_convs)
+    segm_logits = torch.empty(1, c_seg, h, w)
+    unet_in = torch.empty(1, x.shape[1] + c_enc, h // 2, w // 2)  # [image feature, encoded logits]
+    unet_in[:, : x.shape[1]] = x
+
+    def rows(lo: int, hi: int) -> None:  # each worker writes its rows of both outputs
         s_lo, s_hi = max(0, lo - enc_halo), min(h, hi + enc_halo)  # logits rows the encoder reads
         u_lo, u_hi = max(0, s_lo - seg_halo), min(h, s_hi + seg_halo)
         seg = seg_chain(up[:, :, u_lo:u_hi].contiguous().to_mkldnn()).to_dense()[:, :, s_lo - u_lo : s_hi - u_lo]
+        segm_logits[:, :, lo:hi] = seg[:, :, lo - s_lo : hi - s_lo]
         pooled = enc[-1](enc_convs(seg.contiguous().to_mkldnn())).to_dense()
-        return seg[:, :, lo - s_lo : hi - s_lo], pooled[:, :, (lo - s_lo) // 2 : (hi - s_lo) // 2]
+        unet_in[:, x.shape[1] :, lo // 2 : hi // 2] = pooled[:, :, (lo - s_lo) // 2 : (hi - s_lo) // 2]
 
-    (seg_a, enc_a), (seg_b, enc_b) = run_parallel([lambda: rows(0, half), lambda: rows(half, h)], threads_each=1)
-    segm_logits = torch.cat([seg_a, seg_b], dim=2)
-    encoded = torch.cat([enc_a, enc_b], dim=2)
-    merged = unet_in_lanes(merge.unet, torch.cat([x.contiguous(), encoded], dim=1))
-    return segm_logits, merged
+    run_parallel([lambda: rows(0, half), lambda: rows(half, h)], threads_each=1)
+    return segm_logits, unet_in_lanes(merge.unet, unet_in)
 
 
 # -- output-channel halves -------------------------------------------------------------------------
@@ -171,11 +179,27 @@ class _Split:
         self.units = [_halves(u) for u in units]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        for a, b in self.units:
+        return self.pooled(x, pool=False)[0]
+
+    def pooled(self, x: torch.Tensor, pool: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The chain's plain output and (``pool``) its 2x2 max-pool, also taken on the workers."""
+
+        def run(h: _Seq, t: torch.Tensor, last: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+            y = h(t)
+            p = F.max_pool2d(y if y.is_mkldnn else y.to_mkldnn(), 2).to_dense() if pool and last else None
+            return _dense(y), p
+
+        p_out = None
+        for i, (a, b) in enumerate(self.units):
+            last = i == len(self.units) - 1
             x_in = x if x.is_mkldnn else x.contiguous().to_mkldnn()
-            parts = run_parallel([lambda h=a, t=x_in: _dense(h(t)), lambda h=b, t=x_in: _dense(h(t))], threads_each=1)
-            x = torch.cat(parts, dim=1)
-        return x
+            (ya, pa), (yb, pb) = run_parallel(
+                [lambda h=a, t=x_in, e=last: run(h, t, e), lambda h=b, t=x_in, e=last: run(h, t, e)], threads_each=1
+            )
+            x = torch.cat([ya, yb], dim=1)
+            if pa is not None and pb is not None:
+                p_out = torch.cat([pa, pb], dim=1)
+        return x, p_out
 
 
 def _split_of(owner: nn.Module, name: str, seq: nn.Module) -> _Split:
@@ -189,10 +213,10 @@ def _split_of(owner: nn.Module, name: str, seq: nn.Module) -> _Split:
 def unet_in_lanes(unet: _UNet, x: torch.Tensor) -> torch.Tensor:
     """:class:`~handzoo_digit.fuse._UNet` on a plain (1, C, H, W) map, every convolution split in two; plain out."""
     s = {n: _split_of(unet, n, getattr(unet, n)) for n in ("enc0", "enc1", "enc2", "enc3", "dec1", "dec2", "dec3")}
-    x1 = s["enc0"](x)
-    x2 = s["enc1"](F.max_pool2d(x1, 2))
-    x3 = s["enc2"](F.max_pool2d(x2, 2))
-    x4 = s["enc3"](F.max_pool2d(x3, 2))
+    x1, p1 = s["enc0"].pooled(x)
+    x2, p2 = s["enc1"].pooled(p1)
+    x3, p3 = s["enc2"].pooled(p2)
+    x4 = s["enc3"](p3)
     y = s["dec1"](unet.up_cat(x4, x3))
     y = s["dec2"](unet.up_cat(y, x2))
     y = s["dec3"](unet.up_cat(y, x1))
