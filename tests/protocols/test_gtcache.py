@@ -152,7 +152,9 @@ def _same_scores(a: dict[str, float], b: dict[str, float]) -> bool:
     return a.keys() == b.keys() and all(a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]) for k in a)
 
 
-def test_large_files_are_parsed_in_a_child_process(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_files_are_parsed_in_a_child_process(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A child parses the file and writes the entry; the caller maps it (nothing parsed here)."""
     import os
 
