@@ -129,20 +129,60 @@ def image_to_crop(xy: np.ndarray, box: np.ndarray, size: int = CROP_SIZE) -> np.
 
 
 def draw_heatmaps(
-    uv: np.ndarray, size: int = CROP_SIZE, sigma: float = DEFAULT_HEATMAP_SIGMA, quantize: bool = True
+    uv: np.ndarray,
+    size: int = CROP_SIZE,
+    sigma: float = DEFAULT_HEATMAP_SIGMA,
+    quantize: bool = True,
+    channels_last: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """21 Gaussian heatmaps (21, size, size) float32 in [0, 1] of (21, 2) crop-pixel joints (handzoo21).
+    """21 Gaussian heatmaps in [0, 1] of (21, 2) crop-pixel joints (handzoo21), float32.
 
     Channels follow :data:`HEATMAP_ORDER`; ``quantize`` floors to 8 bits like the authors' PNGs.
+    Quantised, a map is 0 wherever its row or column Gaussian times 255 is below 1 (the product of
+    the two is at most either, and rounding keeps that order), so only the small block around each
+    joint is computed: the same numbers as the whole maps.
+
+    Args:
+        uv: (21, 2) joints in crop pixels (handzoo21 order).
+        size: side of the square maps.
+        sigma: Gaussian standard deviation in pixels.
+        quantize: floor to multiples of 1/255.
+        channels_last: return (size, size, 21) instead of (21, size, size).
+        out: an array of that shape to write into (any strides, e.g. a slice or a mirrored view
+            of a crop buffer); default a new one.
+
+    Returns:
+        ``out`` (or a new array) holding the maps.
     """
     uv = np.asarray(uv, dtype=np.float64)[list(HEATMAP_ORDER)]
     grid = np.arange(size, dtype=np.float64)
     gx = np.exp(-((grid[None, :] - uv[:, :1]) ** 2) / (2.0 * sigma**2))  # (21, size) along x
     gy = np.exp(-((grid[None, :] - uv[:, 1:2]) ** 2) / (2.0 * sigma**2))
-    maps = gy[:, :, None] * gx[:, None, :]
-    if quantize:
-        maps = np.floor(maps * 255.0) / 255.0
-    return maps.astype(np.float32)
+    shape = (size, size, len(uv)) if channels_last else (len(uv), size, size)
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape:
+        raise ValueError(f"draw_heatmaps writes {shape} maps, got an array of shape {out.shape}")
+    if not quantize or not (np.isfinite(gx).all() and np.isfinite(gy).all()):
+        maps = gy[:, :, None] * gx[:, None, :]
+        if quantize:
+            maps = np.floor(maps * 255.0) / 255.0
+        out[...] = maps.transpose(1, 2, 0) if channels_last else maps
+        return out
+    out[...] = 0.0
+    rows, cols = gy * 255.0 >= 1.0, gx * 255.0 >= 1.0
+    for c in range(len(uv)):
+        ys, xs = np.flatnonzero(rows[c]), np.flatnonzero(cols[c])
+        if ys.size == 0 or xs.size == 0:
+            continue
+        y0, y1, x0, x1 = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
+        block = np.floor(gy[c, y0:y1, None] * gx[c, None, x0:x1] * 255.0) / 255.0
+        if channels_last:
+            out[y0:y1, x0:x1, c] = block
+        else:
+            out[c, y0:y1, x0:x1] = block
+    return out
 
 
 @dataclass
@@ -150,7 +190,8 @@ class HandCrops:
     """The crops of a batch of hands and how to map them back.
 
     Attributes:
-        images: (N, C, 256, 256) float32 in [0, 1] (C = 3, or 24 with heatmaps).
+        images: (N, C, 256, 256) float32 in [0, 1] (C = 3, or 24 with heatmaps); crops made on
+            the host are in channels-last memory (the layout the CPU network reads, no copy).
         boxes: (N, 4) int64 inclusive crop boxes ``x0, y0, x1, y1`` in input pixels.
         side: (N,) int64 (left hands were mirrored).
         image_index: (N,) image of each hand; slot: (N,) its index within the image.
@@ -206,7 +247,7 @@ def make_crops(
         )
     device = torch.device(device)
     gpu = device.type != "cpu" if on_device is None else bool(on_device)
-    crops, out_boxes, out_sides, img_idx, slots, used, maps = [], [], [], [], [], [], []
+    out_boxes, out_sides, img_idx, slots, used, maps, uvs = [], [], [], [], [], [], []
     for i, image in enumerate(images):
         h, w = image.shape[:2]
         if joints2d is not None:
@@ -219,13 +260,9 @@ def make_crops(
             box = threedhand_box(pts, w, h)
             side = int(sides[i][j]) if sides is not None and j < len(sides[i]) else 0
             if with_heatmaps:
-                maps.append(draw_heatmaps(image_to_crop(pts, box), CROP_SIZE, heatmap_sigma))
-            if not gpu:
-                crop = crop_hand(image, box, CROP_SIZE, intermediate).astype(np.float32) / 255.0
-                arr = np.concatenate([crop.transpose(2, 0, 1), *maps[-1:]], axis=0)
-                if side == LEFT:
-                    arr = arr[:, :, ::-1]
-                crops.append(np.ascontiguousarray(arr))
+                uvs.append(image_to_crop(pts, box))
+                if gpu:
+                    maps.append(draw_heatmaps(uvs[-1], CROP_SIZE, heatmap_sigma))
             out_boxes.append(box)
             out_sides.append(side)
             img_idx.append(i)
@@ -235,8 +272,15 @@ def make_crops(
     channels = 24 if with_heatmaps else 3
     if gpu and out_boxes:
         tensor = _device_crops(images, out_boxes, img_idx, out_sides, maps, intermediate, device)
-    elif crops:
-        tensor = torch.from_numpy(np.stack(crops)).to(device)
+    elif out_boxes:
+        hwc = np.empty((len(out_boxes), CROP_SIZE, CROP_SIZE, channels), dtype=np.float32)
+        for k, (i, box, side) in enumerate(zip(img_idx, out_boxes, out_sides)):
+            dst = hwc[k, :, ::-1] if side == LEFT else hwc[k]  # left hands mirrored as they are written
+            np.divide(crop_hand(images[i], box, CROP_SIZE, intermediate), np.float32(255.0), out=dst[..., :3])
+            if with_heatmaps:
+                draw_heatmaps(uvs[k], CROP_SIZE, heatmap_sigma, channels_last=True, out=dst[..., 3:])
+        # (N, C, 256, 256) in channels-last memory: the network's convolutions read this layout
+        tensor = torch.from_numpy(hwc).permute(0, 3, 1, 2).to(device)
     else:
         tensor = torch.zeros((0, channels, CROP_SIZE, CROP_SIZE), device=device)
     return HandCrops(
