@@ -30,7 +30,12 @@ from handzoo.backbones.workers import run_parallel
 
 from .fuse import _Conv, _JointHead, _MaxPool, _Merge, _ReLU, _RootHandHead, _SegmHead, _Seq, _UNet
 
-__all__ = ["heads_in_lanes", "segm_and_merge_in_lanes"]
+__all__ = ["heads_in_lanes", "segm_and_encoder_in_lanes"]
+
+
+# DIGIT's feature map, merged channels and joint maps at 256x256 crops: the shapes on which the
+# pieces were checked to equal the whole maps bit for bit (other shapes run the heads as they are)
+_VERIFIED = ((1, 32, 64, 64), 544, 42)
 
 
 def _dense(x: torch.Tensor) -> torch.Tensor:
@@ -70,18 +75,18 @@ def _authors_kernels_kept(seq: nn.Module, full: tuple[int, ...], rows: int) -> b
     return True
 
 
-def segm_and_merge_in_lanes(
-    segm_head: nn.Module, merge: nn.Module, feature: torch.Tensor, lanes: int
+def segm_and_encoder_in_lanes(
+    segm_head: nn.Module, merge: nn.Module, feature: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """The part logits and the merged map (plain) of one image, row halves on two workers.
+    """The part logits and the U-Net's input (plain) of one image, row halves on two workers.
 
     The segmentation head's convolutions and the merge's encoder (convolutions, ReLU, a 2x2
     max-pool) are 'same' convolutions: a block of output rows needs only its rows of input and a
     few more (the halo). Each worker runs every layer of the chain on its half of the rows plus
-    the halo. The U-Net then runs as :func:`unet_in_lanes`. Returns ``(segm_logits, merged)``,
-    or None when the parts do not have this shape (the caller then runs them as they are).
+    the halo. Returns ``(segm_logits, [feature, encoded logits])``, or None when the parts do
+    not have this shape (the caller then runs them as they are).
     """
-    if not (isinstance(segm_head, _SegmHead) and isinstance(merge, _Merge)) or lanes < 2:
+    if not (isinstance(segm_head, _SegmHead) and isinstance(merge, _Merge)):
         return None
     x = feature[0] if isinstance(feature, (list, tuple)) else feature
     if x.shape[0] != 1:
@@ -120,7 +125,7 @@ def segm_and_merge_in_lanes(
         unet_in[:, x.shape[1] :, lo // 2 : hi // 2] = pooled[:, :, (lo - s_lo) // 2 : (hi - s_lo) // 2]
 
     run_parallel([lambda: rows(0, half), lambda: rows(half, h)], threads_each=1)
-    return segm_logits, unet_in_lanes(merge.unet, unet_in)
+    return segm_logits, unet_in
 
 
 # -- output-channel halves -------------------------------------------------------------------------
@@ -210,8 +215,9 @@ def _split_of(owner: nn.Module, name: str, seq: nn.Module) -> _Split:
     return cache[name]
 
 
-def unet_in_lanes(unet: _UNet, x: torch.Tensor) -> torch.Tensor:
-    """:class:`~handzoo_digit.fuse._UNet` on a plain (1, C, H, W) map, every convolution split in two; plain out."""
+def _unet_body(unet: _UNet, x: torch.Tensor) -> torch.Tensor:
+    """:class:`~handzoo_digit.fuse._UNet` up to its 1x1 output convolution, each convolution in two
+    output-channel halves; plain (1, C, H, W) in and out."""
     s = {n: _split_of(unet, n, getattr(unet, n)) for n in ("enc0", "enc1", "enc2", "enc3", "dec1", "dec2", "dec3")}
     x1, p1 = s["enc0"].pooled(x)
     x2, p2 = s["enc1"].pooled(p1)
@@ -219,28 +225,83 @@ def unet_in_lanes(unet: _UNet, x: torch.Tensor) -> torch.Tensor:
     x4 = s["enc3"](p3)
     y = s["dec1"](unet.up_cat(x4, x3))
     y = s["dec2"](unet.up_cat(y, x2))
-    y = s["dec3"](unet.up_cat(y, x1))
-    return _split_of(unet, "out", unet.out)(y)
+    return s["dec3"](unet.up_cat(y, x1))
 
 
-def heads_in_lanes(parts: dict[str, nn.Module], feature: torch.Tensor, lanes: int) -> dict[str, torch.Tensor] | None:
+def _tail_in_lanes(
+    unet: _UNet, joint: _JointHead, root: _RootHandHead, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """The U-Net's output convolution and the root trunk up to its first max-pool by row halves
+    (plus the trunk's halo), the joint head's two convolutions side by side on the whole merged
+    map, the rest of the trunk by channel halves.
+
+    Returns the plain heatmaps, depth maps and the trunk's mean feature, or None when the parts
+    do not have this shape.
+    """
+    trunk = list(root.trunk)
+    k = next((i for i, m in enumerate(trunk) if isinstance(m, _MaxPool)), None)
+    if k is None or trunk[k].args[:3] != (2, 2, 0) or not isinstance(unet.out, _Conv):
+        return None
+    first, pool = _Seq(*trunk[:k]), trunk[k]
+    halo = _halo(first)
+    if halo is None or halo % 2 or _halo(unet.out) != 0:
+        return None
+    _, c, h, w = y.shape
+    half = h // 2
+    c_out = unet.out.weight.shape[0]
+    rows_max = half + halo
+    if h % 4 or half < halo:
+        return None
+    if not (
+        _authors_kernels_kept(unet.out, (1, c, h, w), rows_max)
+        and _authors_kernels_kept(first, (1, c_out, h, w), rows_max)
+    ):
+        return None
+    merged = torch.empty(1, c_out, h, w)
+    pooled = torch.empty(1, _out_channels(first), h // 2, w // 2)
+
+    def rows(lo: int, hi: int) -> None:  # each worker writes its rows of the merged map and the pooled trunk
+        a, b = max(0, lo - halo), min(h, hi + halo)
+        part = unet.out.forward(y[:, :, a:b].contiguous().to_mkldnn())
+        merged[:, :, lo:hi] = part.to_dense()[:, :, lo - a : hi - a]
+        t = pool.forward(first.forward(part)).to_dense()
+        pooled[:, :, lo // 2 : hi // 2] = t[:, :, (lo - a) // 2 : (hi - a) // 2]
+
+    run_parallel([lambda: rows(0, half), lambda: rows(half, h)], threads_each=1)
+    # the joint head's 1x1 convolutions (42 outputs) round differently on a slice: whole map, one each
+    whole = merged.to_mkldnn()
+    hm, depth = run_parallel([lambda: _dense(joint.heatmap(whole)), lambda: _dense(joint.depth(whole))])
+    feat = _split_of(root, "trunk_rest", _Seq(*trunk[k + 1 :]))(pooled) if len(trunk) > k + 1 else pooled
+    return hm, depth, feat.contiguous().flatten(2).mean(2)
+
+
+def heads_in_lanes(parts: dict[str, nn.Module], feature: torch.Tensor) -> dict[str, torch.Tensor] | None:
     """All of DIGIT's heads for one image on two workers (see the module's docstring).
 
     Returns ``segm_logits``, ``joints25d``, ``heatmaps`` and ``pooled`` (the root/handedness
     trunk's mean feature, for :meth:`~handzoo_digit.fuse._RootHandHead.from_pooled`), or None
     when the parts are not the default plan's (the caller then runs them as they are).
     """
-    joint, root = parts["joint_head"], parts["root_hand_head"]
-    if not (isinstance(joint, _JointHead) and isinstance(root, _RootHandHead)):
+    joint, root, merge = parts["joint_head"], parts["root_hand_head"], parts["merge"]
+    if not (isinstance(joint, _JointHead) and isinstance(root, _RootHandHead) and isinstance(merge, _Merge)):
         return None
-    both = segm_and_merge_in_lanes(parts["segm_head"], parts["merge"], feature, lanes)
-    if both is None:
+    x = feature[0] if isinstance(feature, (list, tuple)) else feature
+    widths = (tuple(x.shape), merge.unet.out.weight.shape[0], joint.heatmap.weight.shape[0])
+    if widths != _VERIFIED:  # oneDNN's slices were checked bit for bit on DIGIT's own shapes only
         return None
-    segm, merged = both
-    merged = merged.contiguous().to_mkldnn()
-    hm, depth = run_parallel([lambda: _dense(joint.heatmap(merged)), lambda: _dense(joint.depth(merged))])
+    first = segm_and_encoder_in_lanes(parts["segm_head"], merge, feature)
+    if first is None:
+        return None
+    segm, unet_in = first
+    y = _unet_body(merge.unet, unet_in)
+    tail = _tail_in_lanes(merge.unet, joint, root, y)
+    if tail is None:  # the U-Net's output convolution by channel halves, the heads as they are
+        merged = _split_of(merge.unet, "out", merge.unet.out)(y).contiguous().to_mkldnn()
+        hm, depth = run_parallel([lambda: _dense(joint.heatmap(merged)), lambda: _dense(joint.depth(merged))])
+        pooled = root.pooled(merged)
+    else:
+        hm, depth, pooled = tail
     out: dict[str, Any] = joint.from_maps(hm, depth)
-    trunk = _split_of(root, "trunk", root.trunk)(merged)
-    out["pooled"] = trunk.contiguous().flatten(2).mean(2)
+    out["pooled"] = pooled
     out["segm_logits"] = segm
     return out

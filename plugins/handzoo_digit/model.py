@@ -215,7 +215,7 @@ class DIGIT(Method):
         # the heads split in two pieces of work: worth it on two or three threads (more run them as they are)
         threads = torch.get_num_threads()
         one = fused and img.shape[0] == 1 and not in_worker() and 2 <= threads <= 3
-        heads = heads_in_lanes(parts, feat, 2) if one else None
+        heads = heads_in_lanes(parts, feat) if one else None
         if heads is not None:  # one image: its heads in pieces on two one-thread workers (same values)
             return {k: heads[k] for k in ("joints25d", "heatmaps", "segm_logits", "pooled")}
         segm = parts["segm_head"](feat)["segm_logits"]
