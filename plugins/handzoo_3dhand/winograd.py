@@ -14,6 +14,13 @@ same fused bias, residual and ReLU): ~20-30% less on the 8x8 ``layer4`` maps (51
 ~10% less on the 16x16 ``layer3`` maps (256 channels), more on ``layer2`` and ``layer1`` (the
 transforms, memory-bound, outweigh the saved products). Below :data:`MIN_TILES` tiles (e.g. one
 image) the module calls the direct convolution.
+
+Tried and not used (2-core AMD EPYC, same inputs): F(4x4, 3x3) (4x fewer products; points 0, +-1,
++-2) puts model-0's vertices at 1.09-1.14x the authors' float32 noise floor even on ``layer4``
+alone; on ``layer2`` the 16 products of (tiles, 128) x (128, 128) run at ~39 GMAC/s against the
+direct kernel's ~53, so even with the transforms compiled (a loop kernel at ~0.3 ms per image) the
+model gains under 1% at batch 32; on one image (64 tiles in ``layer3``) the products are too small
+to gain anything.
 """
 
 from __future__ import annotations
