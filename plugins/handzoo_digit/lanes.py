@@ -1,20 +1,24 @@
 """DIGIT's heads for one image on two workers with one intra-op thread each, the authors' bits kept.
 
-At batch 1 one image's convolutions split poorly across OpenMP threads (about 1.5x on two threads
-for these heads). The default plan's heads split instead into pieces of equal work that run side by
-side on :func:`handzoo.backbones.workers.run_parallel` workers, each piece on one thread:
+At batch 1 one image's convolutions split poorly across OpenMP threads (about 1.5x on two idle
+threads for these heads). The default plan's heads split instead into pieces of equal work that
+run side by side on :func:`handzoo.backbones.workers.run_parallel` workers, one thread each:
 
 * the segmentation head and the merge's encoder (the 128x128 maps): the top and the bottom half of
   the rows, each with the few rows more that its 'same' convolutions read (the halo);
-* the U-Net and the root/handedness trunk (64x64 maps and below): each convolution's output
-  channels in two halves, each half with its BatchNorm, ReLU and max-pool (per-channel layers);
-  the halves are put together before the next convolution;
-* the joint head: its heatmap and depth convolutions, one each.
+* the U-Net: each convolution's output channels in two halves, each half with its BatchNorm,
+  ReLU and max-pool (per-channel layers), put together before the next convolution;
+* the U-Net's 1x1 output convolution and the root trunk's full-resolution convolutions: row
+  halves again; the rest of the root trunk by output-channel halves;
+* the joint head: its heatmap and depth convolutions, one each, on the whole merged map (its
+  42-output 1x1 convolutions round differently on a slice of the rows).
 
-oneDNN (and PyTorch's own kernel, for the convolutions the authors' call routes there) compute
-each output row and each output channel of a slice exactly as in the whole map, and every piece
-takes the kernel PyTorch picks for the whole call (:func:`~handzoo_digit.fuse.authors_batch`),
-so the outputs equal the one-piece plan's bit for bit (see the plugin's tests).
+oneDNN (and PyTorch's own kernel, for the convolutions the authors' call routes there) computes
+each output row and each output channel of these slices exactly as in the whole map, and every
+piece takes the kernel PyTorch picks for the whole call
+(:func:`~handzoo_digit.fuse.authors_batch`), so the outputs equal the one-piece plan's bit for
+bit. That was checked on DIGIT's own layer shapes (``tests/plugins/digit/test_taskgraph.py``);
+other widths run the heads as they are.
 """
 
 from __future__ import annotations
