@@ -6,7 +6,8 @@ x, y and depth), relative root depth, handedness and part-segmentation logits ou
 authors' ``DIGIT.forward`` (their ``pose_reg``, with the unused segmentation-target arguments)
 plus their ``hm2xy`` soft-argmax, against ``handzoo_digit.DIGIT.forward`` with its default
 inference plan (``handzoo``: the authors' operators and oneDNN kernels in oneDNN's blocked layout,
-outputs equal to theirs bit for bit) and with the opt-in NHWC plan (``handzoo_nhwc``: BatchNorm
+outputs equal to theirs bit for bit; a batch runs in chunks on one-thread workers, a single image
+runs its HRNet branches and its heads' pieces on one-thread workers) and with the opt-in NHWC plan (``handzoo_nhwc``: BatchNorm
 folded, channels-last kernels, outputs about two of their float32 noise floors away). fp32, eval
 mode, ``torch.inference_mode``, the implementations timed alternately (and in alternating
 order), so all see the same machine load. The largest output differences are recorded with the

@@ -24,6 +24,11 @@ Every operation rounds as the authors' does, so the plan's outputs equal those o
 bit for bit on the same machine and thread count (see the plugin's parity tests). Parts that are
 not DIGIT's own modules run as they are. Other devices and dtypes run a copy with BatchNorm
 folded into the convolutions (computed in float64, rounded once), in channels-last memory.
+
+Batches run in chunks on one-thread workers (:func:`run_chunks`). A single image runs its HRNet
+transitions and stages as a task graph on one-thread workers (:mod:`handzoo_digit.taskgraph`:
+the branches and fusion terms side by side) and its heads in pieces (:mod:`handzoo_digit.lanes`):
+oneDNN's kernels give the same bits on any thread count, so the outputs do not change.
 """
 
 from __future__ import annotations
