@@ -79,9 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _score(argv: list[str]) -> int:
-    # scoring runs blocks of samples on its own threads, one BLAS thread each; numpy's OpenBLAS threads,
-    # started at its import, only spun (~0.15 s of CPU per run on 2 cores). Before numpy is imported.
+    # Before numpy is imported (unless the user set them): scoring runs blocks of samples on its own
+    # threads, one BLAS thread each, so numpy's OpenBLAS threads only spun (~0.15 s of CPU per run on 2
+    # cores); and its transparent huge pages for large arrays cost more in zeroing 2 MB pages than they
+    # saved (FreiHAND: ~0.15 s of CPU per run).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     mod = importlib.import_module("handzoo.protocols.score_cli")  # looked up at call time (tests swap it)
     parser = argparse.ArgumentParser(
         prog="handzoo-bench score", description="Score an official submission file with a handzoo protocol."
