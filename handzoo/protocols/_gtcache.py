@@ -37,6 +37,7 @@ import hashlib
 import os
 import sys
 import threading
+import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -150,7 +151,12 @@ def _parse_in_child(root: Path, who: str, name: str, child_parse: Callable[[], n
         root.mkdir(parents=True, exist_ok=True)
         if not os.access(root, os.W_OK | os.X_OK):
             return None
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns that a child of a threaded process may deadlock on a lock another
+            # thread held; the child takes none: simdjson, numpy and file writes (malloc's locks are
+            # reset by the C library at fork), then os._exit
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
     except OSError:
         return None
     if pid == 0:  # the child: parse, write, leave (no cleanup of the parent's state, no flushing of its buffers)
