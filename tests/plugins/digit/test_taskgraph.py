@@ -130,3 +130,22 @@ def test_one_image_on_two_workers_equals_the_authors_operators_bit_for_bit(digit
     assert tiled and tiled[0] is not None  # the heads ran in pieces on the workers
     for key in ("joints25d", "heatmaps", "segm_logits", "rel_root_bin", "root_logits", "hand_logits"):
         assert torch.equal(ours[key], ref[key]), key
+
+
+def test_a_head_piece_error_reaches_the_caller(digit_model, monkeypatch) -> None:
+    from handzoo_digit import fuse
+
+    def broken(self, x):
+        raise RuntimeError("head piece failed")
+
+    x = tu.seeded_crops(1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():
+            digit_model({"img": x})  # builds the plan and its pieces
+            monkeypatch.setattr(fuse._MaxPool, "forward", broken)  # the pieces' pools run on the workers
+            with pytest.raises(RuntimeError, match="head piece failed"):
+                digit_model({"img": x})
+    finally:
+        torch.set_num_threads(before)
