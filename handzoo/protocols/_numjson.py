@@ -492,6 +492,8 @@ def parse_number_file(path: Path) -> np.ndarray | list[np.ndarray] | None:
     if not (_HAVE_SIMDJSON and _engine(None) == "simdjson"):
         return None
     try:
+        if not path.is_file():  # a pipe would block here; the caller's reader reports what it is
+            return None
         with open(path, "rb") as fh:
             if os.fstat(fh.fileno()).st_size < _MIN_BYTES:
                 return None
