@@ -6,8 +6,9 @@ run side by side on :func:`handzoo.backbones.workers.run_parallel` workers, one 
 
 * the segmentation head and the merge's encoder (the 128x128 maps): the top and the bottom half of
   the rows, each with the few rows more that its 'same' convolutions read (the halo);
-* the U-Net: each convolution's output channels in two halves, each half with its BatchNorm,
-  ReLU and max-pool (per-channel layers), put together before the next convolution;
+* the U-Net: its 64x64 and 32x32 levels by row halves again, the smaller ones by each
+  convolution's output channels in two halves, each half with its BatchNorm, ReLU and max-pool
+  (per-channel layers), put together before the next convolution;
 * the U-Net's 1x1 output convolution and the root trunk's full-resolution convolutions: row
   halves again; the rest of the root trunk by output-channel halves;
 * the joint head: its heatmap and depth convolutions, one each, on the whole merged map (its
@@ -219,17 +220,51 @@ def _split_of(owner: nn.Module, name: str, seq: nn.Module) -> _Split:
     return cache[name]
 
 
+def _rows_pair(seq: nn.Module, x: torch.Tensor, pool: bool) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """A chain of 'same' 3x3 convolutions (and per-channel layers) on the top and bottom row halves
+    of a plain (1, C, H, W) map, each with its halo, plain out (and its 2x2 max-pool); None when
+    the chain or the map does not allow it."""
+    halo = _halo(seq)
+    _, c, h, w = x.shape
+    half = h // 2
+    if halo is None or halo % 2 or h % 4 or half < halo or not _authors_kernels_kept(seq, (1, c, h, w), half + halo):
+        return None
+    c_out = _out_channels(seq)
+    out = torch.empty(1, c_out, h, w)
+    pooled = torch.empty(1, c_out, h // 2, w // 2) if pool else None
+
+    def rows(lo: int, hi: int) -> None:  # each worker writes its rows
+        a, b = max(0, lo - halo), min(h, hi + halo)
+        y = seq.forward(x[:, :, a:b].contiguous().to_mkldnn())
+        out[:, :, lo:hi] = y.to_dense()[:, :, lo - a : hi - a]
+        if pooled is not None:
+            pooled[:, :, lo // 2 : hi // 2] = F.max_pool2d(y, 2).to_dense()[:, :, (lo - a) // 2 : (hi - a) // 2]
+
+    run_parallel([lambda: rows(0, half), lambda: rows(half, h)], threads_each=1)
+    return out, pooled
+
+
+def _level(unet: _UNet, name: str, x: torch.Tensor, pool: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One U-Net level: by row halves on the 64x64 and 32x32 maps (3x3 convolutions only: their
+    slices keep the bits), by output-channel halves on the smaller ones."""
+    seq = getattr(unet, name)
+    if x.shape[2] >= 32:
+        done = _rows_pair(seq, x.contiguous(), pool)
+        if done is not None:
+            return done
+    return _split_of(unet, name, seq).pooled(x, pool)
+
+
 def _unet_body(unet: _UNet, x: torch.Tensor) -> torch.Tensor:
-    """:class:`~handzoo_digit.fuse._UNet` up to its 1x1 output convolution, each convolution in two
-    output-channel halves; plain (1, C, H, W) in and out."""
-    s = {n: _split_of(unet, n, getattr(unet, n)) for n in ("enc0", "enc1", "enc2", "enc3", "dec1", "dec2", "dec3")}
-    x1, p1 = s["enc0"].pooled(x)
-    x2, p2 = s["enc1"].pooled(p1)
-    x3, p3 = s["enc2"].pooled(p2)
-    x4 = s["enc3"](p3)
-    y = s["dec1"](unet.up_cat(x4, x3))
-    y = s["dec2"](unet.up_cat(y, x2))
-    return s["dec3"](unet.up_cat(y, x1))
+    """:class:`~handzoo_digit.fuse._UNet` up to its 1x1 output convolution, level by level on two
+    workers (:func:`_level`); plain (1, C, H, W) in and out."""
+    x1, p1 = _level(unet, "enc0", x, True)
+    x2, p2 = _level(unet, "enc1", p1, True)
+    x3, p3 = _level(unet, "enc2", p2, True)
+    x4, _ = _level(unet, "enc3", p3, False)
+    y, _ = _level(unet, "dec1", unet.up_cat(x4, x3), False)
+    y, _ = _level(unet, "dec2", unet.up_cat(y, x2), False)
+    return _level(unet, "dec3", unet.up_cat(y, x1), False)[0]
 
 
 def _tail_in_lanes(
