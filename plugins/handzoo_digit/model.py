@@ -29,7 +29,7 @@ from handzoo.types import LEFT, RIGHT, HandOutput
 from .decode import back_project, bins_to_metres, heatmap_to_image, part_palette
 from .fuse import authors_batch, fast_copy, nhwc_copy, run_chunks
 from .heads import DigitJointHead
-from .lanes import heads_in_lanes
+from .lanes import segm_and_merge_in_lanes
 from .preprocess import crop_images
 
 __all__ = ["DIGIT", "build_part"]
@@ -86,8 +86,9 @@ class DIGIT(Method):
             (None: 2 for the default plan, 8 for ``'nhwc'``; 0: the whole batch at once; other
             devices always run the whole batch). The default plan runs the chunks on all
             intra-op threads side by side, one thread each; a single image runs its HRNet
-            branches side by side (up to four workers) and, on two or three threads, its heads
-            in two halves of work (see :mod:`handzoo_digit.lanes`), with the same outputs.
+            branches side by side (up to four workers) and, on two or three threads, its
+            segmentation head and merge encoder by row halves (see :mod:`handzoo_digit.lanes`),
+            with the same outputs.
         hand_model, mano_dir: accepted for the common loader interface; DIGIT's network uses no
             hand model (part labels for training are rendered with one, see ``parts``).
 
@@ -212,14 +213,15 @@ class DIGIT(Method):
         nhwc = fused and not _reads_blocked(parts["backbone"])
         x = img.contiguous(memory_format=torch.channels_last) if nhwc else img
         feat = parts["backbone"](x)[0]
-        # the heads split in two pieces of work: worth it on two or three threads (more run them as they are)
+        # one image on two or three threads: the 128x128 maps by row halves on two workers (same values)
         threads = torch.get_num_threads()
         one = fused and img.shape[0] == 1 and not in_worker() and 2 <= threads <= 3
-        heads = heads_in_lanes(parts, feat) if one else None
-        if heads is not None:  # one image: its heads in pieces on two one-thread workers (same values)
-            return {k: heads[k] for k in ("joints25d", "heatmaps", "segm_logits", "pooled")}
-        segm = parts["segm_head"](feat)["segm_logits"]
-        merged = parts["merge"](feat, segm_logits=segm)["merged"]
+        both = segm_and_merge_in_lanes(parts["segm_head"], parts["merge"], feat) if one else None
+        if both is not None:
+            segm, merged = both
+        else:
+            segm = parts["segm_head"](feat)["segm_logits"]
+            merged = parts["merge"](feat, segm_logits=segm)["merged"]
         # the CPU plan's merge returns its map in oneDNN's blocked layout, which the plan's heads read
         plain = merged.to_dense() if merged.is_mkldnn else merged
         joints = parts["joint_head"](merged if _reads_blocked(parts["joint_head"]) else plain)

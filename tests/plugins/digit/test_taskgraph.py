@@ -112,8 +112,8 @@ def test_one_image_on_two_workers_equals_the_authors_operators_bit_for_bit(digit
     from handzoo_digit import lanes, model
 
     tiled = []
-    real = lanes.heads_in_lanes
-    monkeypatch.setattr(model, "heads_in_lanes", lambda *a: tiled.append(real(*a)) or tiled[-1])
+    real = lanes.segm_and_merge_in_lanes
+    monkeypatch.setattr(model, "segm_and_merge_in_lanes", lambda *a: tiled.append(real(*a)) or tiled[-1])
     x = tu.seeded_crops(2)[1:]
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -127,7 +127,7 @@ def test_one_image_on_two_workers_equals_the_authors_operators_bit_for_bit(digit
                 digit_model.fuse_inference = True
     finally:
         torch.set_num_threads(before)
-    assert tiled and tiled[0] is not None  # the heads ran in pieces on the workers
+    assert tiled and tiled[0] is not None  # the row halves ran on the workers
     for key in ("joints25d", "heatmaps", "segm_logits", "rel_root_bin", "root_logits", "hand_logits"):
         assert torch.equal(ours[key], ref[key]), key
 
@@ -144,7 +144,7 @@ def test_a_head_piece_error_reaches_the_caller(digit_model, monkeypatch) -> None
     try:
         with torch.inference_mode():
             digit_model({"img": x})  # builds the plan and its pieces
-            monkeypatch.setattr(fuse._MaxPool, "forward", broken)  # the pieces' pools run on the workers
+            monkeypatch.setattr(fuse._MaxPool, "forward", broken)  # the encoder's pool runs on the workers
             with pytest.raises(RuntimeError, match="head piece failed"):
                 digit_model({"img": x})
     finally:
