@@ -43,7 +43,7 @@ import timm
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import FusedConv2d, PlanCache, fold_bn, fold_conv_bn, fused_resnet_trunk, tensor_version
+from handzoo.backbones.fusion import FusedConv2d, PlanCache, fold_bn, fold_conv_bn, fused_resnet_trunk, weights_key
 from handzoo.backbones.workers import run_parallel
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
@@ -177,7 +177,7 @@ class ThreeDHandResNet(Backbone):
         self._fused_cache: dict[str, object] = PlanCache()
 
     def _state_key(self) -> tuple:
-        """Storage and version of every parameter and buffer (what the plan is built from).
+        """:func:`~handzoo.backbones.fusion.weights_key` of every parameter and buffer (what the plan is built from).
 
         Walking the module tree costs ~0.5 ms, so the walk's result is kept with the edges it saw
         (each ``_modules`` / ``_parameters`` / ``_buffers`` entry and its size) and redone only when
@@ -186,10 +186,7 @@ class ThreeDHandResNet(Backbone):
         if walk is None or not _same_tree(walk):  # type: ignore[arg-type]
             walk = _walk(self)
             self._fused_cache["walk"] = walk
-        tensors = walk[2]
-        # a new dtype or device means new storage (another data_ptr); the first tensor's are kept too
-        first = (tensors[0].dtype, tensors[0].device) if tensors else None
-        return (first, *((t.data_ptr(), tensor_version(t)) for t in tensors))
+        return weights_key(walk[2])
 
     def _fused(self) -> nn.Module:
         key = self._state_key()

@@ -10,7 +10,6 @@ image feature (544 ch, a small U-Net) -> 42 2D heatmaps + per-pixel depth maps (
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from handzoo.backbones.fusion import module_weights_key
 from handzoo.backbones.workers import in_worker
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.joint_orders import TO_HANDZOO21
@@ -153,8 +153,7 @@ class DIGIT(Method):
     # -- network -------------------------------------------------------------------------------
 
     def _state_key(self) -> tuple:
-        tensors = itertools.chain(self.parameters(), self.buffers())
-        return tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
+        return module_weights_key(self)
 
     def _inference_parts(self) -> dict[str, nn.Module]:
         if not (self.fuse_inference and not self.training and not torch.is_grad_enabled()):
