@@ -24,6 +24,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check handzoo plugins tests benchmarks tools examples
+	$(VENV)/bin/ruff format --check handzoo plugins tests benchmarks tools examples
 	$(VENV)/bin/lint-imports --no-cache
 
 clean-venv:

@@ -178,8 +178,14 @@ def main() -> None:
     parser.add_argument("--authors-dir", type=Path, default=None, help="checkout of H2ONet_Pytorch (aee644e)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "h2onet_cpu.json")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
-    parser.add_argument("--repeats", type=int, nargs=2, default=(30, 7), metavar=("B1", "B32"),
-                        help="timed repeats at batch 1 and 32 (default 30 7)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        nargs=2,
+        default=(30, 7),
+        metavar=("B1", "B32"),
+        help="timed repeats at batch 1 and 32 (default 30 7)",
+    )
     parser.add_argument("--no-openhand", action="store_true", help="skip the open-hand rows (no authors' twin)")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))

@@ -56,16 +56,30 @@ def _run(args, extra_path: Path | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HANDZOO_PLUGIN")}
     if extra_path is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(extra_path), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "handzoo.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "handzoo.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
 def template_target(tmp_path_factory):
     target = tmp_path_factory.mktemp("template_site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", "--target", str(target),
-         str(REPO / "examples" / "plugin_template")],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "--target",
+            str(target),
+            str(REPO / "examples" / "plugin_template"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     return target
 
@@ -120,7 +134,10 @@ def test_list_does_not_import_torch():
 
 
 def test_hand_png_rest_and_left_fist(tmp_path, capsys):
-    for args in (["--out", str(tmp_path / "rest.png")], ["--side", "left", "--flex", "60", "--out", str(tmp_path / "fist.png")]):
+    for args in (
+        ["--out", str(tmp_path / "rest.png")],
+        ["--side", "left", "--flex", "60", "--out", str(tmp_path / "fist.png")],
+    ):
         assert main(["hand", *args]) == 0
         path = Path(args[-1])
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000

@@ -21,7 +21,7 @@ handzoo:
 prose
 """
 
-GOOD = '''
+GOOD = """
 from pathlib import Path
 from handzoo.hookspecs import hookimpl
 __version__ = "1.2.3"
@@ -37,7 +37,7 @@ def handzoo_register(registries):
         def __init__(self):
             super().__init__()
     registries.METHODS.register_module(module={cls})
-'''
+"""
 
 
 def _write_plugin(root, name, variants, cls="Net", body=GOOD):

@@ -194,5 +194,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _main, argv, interrupted="interrupted: finished cells are cached; run the same command again to resume"
     )
 
+
 if __name__ == "__main__":
     sys.exit(main())

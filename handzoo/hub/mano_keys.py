@@ -122,7 +122,9 @@ class ManoProvenance:
 
     def flagged(self, tensors: Mapping[str, Any]) -> list[str]:
         """The keys among ``tensors`` that are MANO-derived: by module, by declaration, or by value."""
-        return sorted((set(self.keys) & set(tensors)) | set(matching(tensors, self.patterns)) | set(self.copies(tensors)))
+        return sorted(
+            (set(self.keys) & set(tensors)) | set(matching(tensors, self.patterns)) | set(self.copies(tensors))
+        )
 
     def copies(self, tensors: Mapping[str, Any]) -> list[str]:
         """Keys whose tensor equals one of the MANO arrays (same shape, same values as float32)."""

@@ -22,7 +22,9 @@ def _record(model, seed: int = 0) -> tuple[dict, torch.Tensor, torch.Tensor]:
     go, hp, betas = rng.normal(0, 0.4, 3), rng.normal(0, 0.2, 45), rng.normal(0, 0.5, 10)
     with torch.no_grad():
         v, j = model(
-            torch.as_tensor(go)[None], torch.as_tensor(hp)[None] - model.hand_mean, torch.as_tensor(betas)[None, : model.num_betas]
+            torch.as_tensor(go)[None],
+            torch.as_tensor(hp)[None] - model.hand_mean,
+            torch.as_tensor(betas)[None, : model.num_betas],
         )
     rec = {"side": 1, "global_orient": go, "hand_pose": hp, "betas": betas, "hand_model": "openhand"}
     return rec, v[0], j[0]
@@ -32,7 +34,9 @@ def test_translation_places_the_posed_model(model) -> None:
     rec, v, _ = _record(model)
     rec["transl"] = np.array([0.01, -0.02, 0.5])
     out = record_hand_vertices(model, "openhand", rec)
-    np.testing.assert_allclose(out.numpy(), (v + torch.tensor([0.01, -0.02, 0.5], dtype=torch.float64)).numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        out.numpy(), (v + torch.tensor([0.01, -0.02, 0.5], dtype=torch.float64)).numpy(), atol=1e-12
+    )
 
 
 def test_wrist_places_the_posed_model_without_translation(model) -> None:

@@ -43,7 +43,9 @@ class TemplateDemo(Method):
         tensors = []
         for img in query.images:
             t = torch.from_numpy(img).permute(2, 0, 1).float().div(255)[None]
-            tensors.append(F.interpolate(t, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False))
+            tensors.append(
+                F.interpolate(t, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+            )
         device = self.joints.weight.device
         return {"image": torch.cat(tensors).to(device)}, {"sizes": query.image_sizes}
 
