@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sys
 import threading
+import time
 import warnings
 import zlib
 from collections.abc import Callable
@@ -56,6 +58,10 @@ _BLOCKS, _BLOCK_BYTES = 64, 64 << 10
 _BACKGROUND_BYTES = 8 << 20  # entries this large are written on a thread while the caller goes on
 _PENDING: dict[str, threading.Thread] = {}  # entry name -> the thread writing it
 _CHILD_BYTES = 32 << 20  # files this large are parsed in a child process when the caller allows it
+# a child not done after this many seconds (plus one per 20 MB of the file) is killed and the
+# caller parses the file itself: a child stuck on a lock some parent thread held at fork time
+# costs that wait, never a hung process
+_CHILD_TIMEOUT_S = 60.0
 
 
 def score_cache_dir() -> Path | None:
@@ -145,8 +151,30 @@ def _store_in_background(root: Path, who: str, name: str, arr: np.ndarray) -> No
     thread.start()
 
 
-def _parse_in_child(root: Path, who: str, name: str, child_parse: Callable[[], np.ndarray | None]) -> np.ndarray | None:
-    """Fork; the child parses and writes the entry; the entry mapped, or None when the child did not write it."""
+def _wait_child(pid: int, timeout_s: float) -> int | None:
+    """The child's exit code, or None when it ended abnormally or was killed after ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.001
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None
+            time.sleep(pause)
+            pause = min(2 * pause, 0.01)
+    except (ChildProcessError, ProcessLookupError):
+        return None
+
+
+def _parse_in_child(
+    root: Path, who: str, name: str, child_parse: Callable[[], np.ndarray | None], timeout_s: float
+) -> np.ndarray | None:
+    """Fork; the child parses and writes the entry; the entry mapped, or None when the child did not write it
+    (or was killed after ``timeout_s`` seconds)."""
     try:
         root.mkdir(parents=True, exist_ok=True)
         if not os.access(root, os.W_OK | os.X_OK):
@@ -170,11 +198,7 @@ def _parse_in_child(root: Path, who: str, name: str, child_parse: Callable[[], n
             code = 1
         finally:
             os._exit(code)
-    try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        return None
-    return _load(root / name) if os.waitstatus_to_exitcode(status) == 0 else None
+    return _load(root / name) if _wait_child(pid, timeout_s) == 0 else None
 
 
 def _may_fork(path: Path) -> bool:
@@ -215,7 +239,8 @@ def cached_array(
     if hit is not None:
         return hit
     if child_parse is not None and _may_fork(path):
-        hit = _parse_in_child(root, who, name, child_parse)
+        timeout_s = _CHILD_TIMEOUT_S + path.stat().st_size / (20 << 20)
+        hit = _parse_in_child(root, who, name, child_parse, timeout_s)
         if hit is not None:
             return hit
     arr = parse()

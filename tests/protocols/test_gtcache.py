@@ -185,3 +185,28 @@ def test_a_file_the_child_declines_is_parsed_and_reported_here(
     with pytest.raises(AnnotationError, match="sample 3"):
         read_fh_ground_truth(tmp_path)
     assert len(list(cache.glob("*.npy"))) == 1  # the joints only
+
+
+def test_a_stuck_child_is_killed_and_the_file_parsed_here(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that never finishes (e.g. a lock held at fork time) costs the timeout, not a hang."""
+    import time
+
+    monkeypatch.setattr(_gtcache, "_CHILD_BYTES", 0)
+    monkeypatch.setattr(_gtcache, "_CHILD_TIMEOUT_S", 0.3)
+    gt = tmp_path / "gt.bin"
+    gt.write_bytes(b"x" * 64)
+    expected = np.arange(6, dtype=np.float64).reshape(2, 3)
+
+    def stuck() -> np.ndarray:
+        time.sleep(3600)  # only ever runs in the child
+        return expected
+
+    start = time.monotonic()
+    got = _gtcache.cached_array(gt, "stuck", lambda: expected.copy(), child_parse=stuck)
+    assert time.monotonic() - start < 30
+    assert np.array_equal(got, expected)
+    assert np.array_equal(
+        _gtcache.cached_array(gt, "stuck", lambda: pytest.fail("cached"), child_parse=stuck), expected
+    )
