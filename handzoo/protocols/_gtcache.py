@@ -165,7 +165,7 @@ def _wait_child(pid: int, timeout_s: float) -> int | None:
                 os.waitpid(pid, 0)
                 return None
             time.sleep(pause)
-            pause = min(2 * pause, 0.01)
+            pause = min(2 * pause, 0.002)
     except (ChildProcessError, ProcessLookupError):
         return None
 
