@@ -61,7 +61,7 @@ __all__ = [
     "nhwc_copy",
 ]
 
-_PACK_CACHE = 8  # input shapes whose reordered weights a convolution keeps
+_PACK_CACHE = 8  # (input shape, call) pairs whose reordered weights a convolution keeps
 _AUTHORS: ContextVar[tuple[int, int] | None] = ContextVar("digit_authors_call", default=None)
 
 
@@ -260,19 +260,8 @@ class _Conv(nn.Module):
         self.register_buffer("weight", weight.detach().float().contiguous().clone(), persistent=False)
         b = bias.detach().float().contiguous().clone() if bias is not None else None
         self.register_buffer("bias", b, persistent=False)
-        self._packed: dict[tuple[int, ...], torch.Tensor] = {}
-        self._plans: dict[tuple[Any, ...], torch.Tensor] = {}  # (input shape, authors' call) -> packed weight
-
-    def _w(self, shape: tuple[int, ...]) -> torch.Tensor:
-        w = self._packed.get(shape)
-        if w is None:
-            w = torch._C._nn.mkldnn_reorder_conv2d_weight(
-                self.weight.to_mkldnn(), self.padding, self.stride, self.dilation, self.groups, list(shape)
-            )
-            if len(self._packed) >= _PACK_CACHE:
-                self._packed.clear()
-            self._packed[shape] = w
-        return w
+        # (input shape, authors' call) -> weight reordered for oneDNN's kernel on that shape
+        self._packed: dict[tuple[Any, ...], torch.Tensor] = {}
 
     def _authors_use_onednn(self, shape: tuple[int, ...]) -> bool:
         """Whether PyTorch runs this convolution of a plain float32 tensor through oneDNN.
@@ -295,22 +284,23 @@ class _Conv(nn.Module):
         """The convolution of a blocked tensor, by the kernel PyTorch would pick for a plain one."""
         call = _AUTHORS.get()
         key = (x.shape, call if call is not None else torch.get_num_threads())
-        w = self._plans.get(key)
-        if w is not None:  # the common case: this shape and call seen before, oneDNN's kernel
-            return torch.mkldnn_convolution(x, w, self.bias, self.padding, self.stride, self.dilation, self.groups)
-        shape = tuple(x.shape)
-        if self.groups == 1 and not self._authors_use_onednn(shape):
-            k = list(self.weight.shape[-2:])
-            dense = x.to_dense()
-            if any(d != 1 for d in self.dilation):
-                y = F.conv2d(dense, self.weight, self.bias, self.stride, self.padding, self.dilation)
-            else:
-                y = torch._C._nn.thnn_conv2d(dense, self.weight, k, self.bias, self.stride, self.padding)
-            return y.to_mkldnn()
-        w = self._w(shape)
-        if len(self._plans) >= _PACK_CACHE:
-            self._plans.clear()
-        self._plans[key] = w
+        w = self._packed.get(key)
+        if w is None:  # this shape and call not seen before (the common case is a hit: oneDNN's kernel)
+            shape = tuple(x.shape)
+            if self.groups == 1 and not self._authors_use_onednn(shape):
+                k = list(self.weight.shape[-2:])
+                dense = x.to_dense()
+                if any(d != 1 for d in self.dilation):
+                    y = F.conv2d(dense, self.weight, self.bias, self.stride, self.padding, self.dilation)
+                else:
+                    y = torch._C._nn.thnn_conv2d(dense, self.weight, k, self.bias, self.stride, self.padding)
+                return y.to_mkldnn()
+            w = torch._C._nn.mkldnn_reorder_conv2d_weight(
+                self.weight.to_mkldnn(), self.padding, self.stride, self.dilation, self.groups, list(shape)
+            )
+            if len(self._packed) >= _PACK_CACHE:
+                self._packed.clear()
+            self._packed[key] = w
         return torch.mkldnn_convolution(x, w, self.bias, self.padding, self.stride, self.dilation, self.groups)
 
 
@@ -628,14 +618,12 @@ class _JointHead(nn.Module):
         self.beta = head.beta
 
     def forward(self, features: Any, **ctx: Any) -> dict[str, torch.Tensor]:
-        x = _blocked(features[0] if isinstance(features, (list, tuple)) else features)
-        return self.from_maps(self.heatmap(x).to_dense(), self.depth(x).to_dense())
-
-    def from_maps(self, hm: torch.Tensor, depth: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The 2.5D joints from the plain heatmaps and depth maps (the authors' soft-argmax order)."""
         from .heads import soft_argmax_2d
 
-        xy, prob = soft_argmax_2d(hm, self.beta)
+        x = _blocked(features[0] if isinstance(features, (list, tuple)) else features)
+        hm = self.heatmap(x).to_dense()
+        depth = self.depth(x).to_dense()
+        xy, prob = soft_argmax_2d(hm, self.beta)  # the authors' summation order
         z = (prob * depth).sum((2, 3))
         return {"joints25d": torch.cat([xy, z[..., None]], dim=2), "heatmaps": hm, "heatmap_prob": prob}
 

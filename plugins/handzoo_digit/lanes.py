@@ -97,14 +97,13 @@ def segm_and_merge_in_lanes(
     half = h // 2
     if h % 4 or half < enc_halo + seg_halo:
         return None
-    enc_in = (1, _out_channels(seg_chain), h, w)
+    c_seg, c_enc = _out_channels(seg_chain), _out_channels(enc_convs)
     if not (
         _authors_kernels_kept(seg_chain, tuple(up.shape), half + seg_halo + enc_halo)
-        and _authors_kernels_kept(enc_convs, enc_in, half + enc_halo)
+        and _authors_kernels_kept(enc_convs, (1, c_seg, h, w), half + enc_halo)
     ):
         return None
 
-    c_seg, c_enc = _out_channels(seg_chain), _out_channels(enc_convs)
     segm_logits = torch.empty(1, c_seg, h, w)
     unet_in = torch.empty(1, x.shape[1] + c_enc, h // 2, w // 2)  # [image feature, encoded logits]
     unet_in[:, : x.shape[1]] = x
