@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import itertools
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -43,7 +42,14 @@ import timm
 import torch
 from torch import nn
 
-from handzoo.backbones.fusion import FusedConv2d, PlanCache, fold_bn, fold_conv_bn, fused_resnet_trunk, weights_key
+from handzoo.backbones.fusion import (
+    FusedConv2d,
+    PlanCache,
+    fold_bn,
+    fold_conv_bn,
+    fused_resnet_trunk,
+    module_weights_key,
+)
 from handzoo.backbones.workers import run_parallel
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
@@ -115,24 +121,6 @@ def _winograd_blocks(fused_blocks: list[nn.Module], blocks: nn.Sequential) -> No
             convs[i] = WinogradConv2d(direct, weight64)
 
 
-def _walk(module: nn.Module) -> tuple[list[tuple[dict, str, Any]], list[tuple[dict, int]], list[torch.Tensor]]:
-    """Every (dict, name, entry) of the module tree's ``_modules``, ``_parameters`` and ``_buffers``,
-    each such dict with its size, and the parameters and buffers in order."""
-    entries, sizes, tensors = [], [], []
-    for m in module.modules():
-        for d in (m._modules, m._parameters, m._buffers):
-            sizes.append((d, len(d)))
-            entries.extend((d, name, value) for name, value in d.items())
-        tensors.extend(t for t in itertools.chain(m._parameters.values(), m._buffers.values()) if t is not None)
-    return entries, sizes, tensors
-
-
-def _same_tree(walk: tuple) -> bool:
-    """No submodule, parameter or buffer of a :func:`_walk` was added, removed or replaced since."""
-    entries, sizes, _ = walk
-    return all(len(d) == n for d, n in sizes) and all(d.get(name) is value for d, name, value in entries)
-
-
 class ThreeDHandResNet(Backbone):
     """Stride-32 ResNet features (512 channels, 8x8 for a 256x256 crop for ResNet-34).
 
@@ -177,16 +165,9 @@ class ThreeDHandResNet(Backbone):
         self._fused_cache: dict[str, object] = PlanCache()
 
     def _state_key(self) -> tuple:
-        """:func:`~handzoo.backbones.fusion.weights_key` of every parameter and buffer (what the plan is built from).
-
-        Walking the module tree costs ~0.5 ms, so the walk's result is kept with the edges it saw
-        (each ``_modules`` / ``_parameters`` / ``_buffers`` entry and its size) and redone only when
-        one of them changed."""
-        walk = self._fused_cache.get("walk")
-        if walk is None or not _same_tree(walk):  # type: ignore[arg-type]
-            walk = _walk(self)
-            self._fused_cache["walk"] = walk
-        return weights_key(walk[2])
+        """The key of every parameter and buffer (what the plan is built from), the tree walk kept
+        in the plan's cache (:func:`~handzoo.backbones.fusion.module_weights_key`)."""
+        return module_weights_key(self, self._fused_cache)
 
     def _fused(self) -> nn.Module:
         key = self._state_key()

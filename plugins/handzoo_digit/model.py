@@ -153,7 +153,7 @@ class DIGIT(Method):
     # -- network -------------------------------------------------------------------------------
 
     def _state_key(self) -> tuple:
-        return module_weights_key(self)
+        return module_weights_key(self, self._fused_cache)
 
     def _inference_parts(self) -> dict[str, nn.Module]:
         if not (self.fuse_inference and not self.training and not torch.is_grad_enabled()):

@@ -221,7 +221,7 @@ class DenseStackBackbone(nn.Module):
         """The CPU inference plan (:mod:`handzoo_h2onet.fast`), rebuilt when a weight changes."""
         from .fast import inference_copy
 
-        key = module_weights_key(self)
+        key = module_weights_key(self, self._plan)
         if self._plan.get("key") != key:
             plan = inference_copy(self)
             plan.fuse_inference = False

@@ -57,7 +57,7 @@ class ResNetBackbone(Backbone):
         self._fused_cache = PlanCache()  # the copy is no registered submodule (nor deep-copied or pickled)
 
     def _state_key(self) -> tuple:
-        return module_weights_key(self)
+        return module_weights_key(self, self._fused_cache)
 
     def _fused(self) -> nn.Module:
         key = self._state_key()

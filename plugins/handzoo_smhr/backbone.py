@@ -62,7 +62,7 @@ class TimmResNetTrunk(Backbone):
 
     def _state_key(self) -> tuple:
         fmt = self.body.conv1.weight.is_contiguous(memory_format=torch.channels_last)
-        return (fmt,) + module_weights_key(self.body)
+        return (fmt,) + module_weights_key(self.body, self._fused_cache)
 
     def _fused(self) -> nn.Module:
         key = self._state_key()

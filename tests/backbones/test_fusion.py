@@ -124,3 +124,25 @@ def test_weights_key_accepts_inference_tensors():
     with torch.inference_mode():
         w = torch.ones(3)  # has no in-place counter
     assert weights_key([w])[0][1] == -1
+
+
+def test_weights_key_with_a_kept_walk_follows_every_change_of_the_tree():
+    conv, bn = _conv_bn(torch.float32, True)
+    net = nn.Sequential(conv, bn)
+    cache: dict = {}
+    key = module_weights_key(net, cache)
+    assert "weights_walk" in cache and module_weights_key(net, cache) == key
+    with torch.no_grad():
+        conv.weight.mul_(1.0)  # in place
+    assert module_weights_key(net, cache) != key
+    key = module_weights_key(net, cache)
+    conv.bias = nn.Parameter(conv.bias.detach().clone())  # replaced
+    assert module_weights_key(net, cache) != key
+    key = module_weights_key(net, cache)
+    net[1] = nn.BatchNorm2d(5)  # a submodule replaced
+    assert module_weights_key(net, cache) != key
+    key = module_weights_key(net, cache)
+    conv.register_buffer("extra", torch.zeros(1))  # a tensor added
+    assert module_weights_key(net, cache) != key
+    key = module_weights_key(net, cache)
+    assert module_weights_key(net.double(), cache) != key  # another dtype
