@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -32,6 +33,19 @@ def _same(fast: object, ref: object) -> bool:
         return False
     nz = want != 0
     return np.array_equal(fast[nz].view(np.int64), want[nz].view(np.int64))
+
+
+def _parsed_in_pieces(data: bytes, attr: str, piece: int, engine: str | None = None) -> object:
+    """``parse_number_lists(data, engine)`` with the piece size ``_numjson.<attr>`` set to ``piece``."""
+    with mock.patch.object(_numjson, attr, piece):
+        return parse_number_lists(data, engine)
+
+
+def _assert_same_or_both_rejected(cut: object, whole: object) -> None:
+    if whole is None or cut is None:
+        assert whole is None and cut is None
+    else:
+        assert _same(cut, whole)
 
 
 # numbers as JSON writers print them, and ones that need correct rounding (long, tiny, huge)
@@ -113,16 +127,8 @@ def test_anything_accepted_is_what_json_reads(text: str) -> None:
 def test_pieces_of_any_size_read_the_same(text: str, piece: int) -> None:
     """The text is translated and parsed in pieces cut after commas: their size changes nothing."""
     whole = parse_number_lists(text.encode())
-    old = _numjson._PIECE_BYTES
-    _numjson._PIECE_BYTES = piece
-    try:
-        cut = parse_number_lists(text.encode())
-    finally:
-        _numjson._PIECE_BYTES = old
-    if whole is None or cut is None:
-        assert whole is None and cut is None
-    else:
-        assert _same(cut, whole)
+    cut = _parsed_in_pieces(text.encode(), "_PIECE_BYTES", piece)
+    _assert_same_or_both_rejected(cut, whole)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -131,16 +137,9 @@ def test_simdjson_pieces_of_any_size_read_the_same(text: str, piece: int) -> Non
     """simdjson parses large texts in pieces cut between samples: their size changes nothing."""
     data = ("[" + text + ", " + text + ", " + text + "]").encode()  # lists of lists: cut points
     whole = parse_number_lists(data, "simdjson")
-    old = _numjson._SIMD_PIECE_BYTES
-    _numjson._SIMD_PIECE_BYTES = piece
-    try:
-        cut = parse_number_lists(data, "simdjson")
-    finally:
-        _numjson._SIMD_PIECE_BYTES = old
-    if whole is None or cut is None:
-        assert whole is None and cut is None
-    else:
-        assert _same(cut, whole)
+    cut = _parsed_in_pieces(data, "_SIMD_PIECE_BYTES", piece, "simdjson")
+    _assert_same_or_both_rejected(cut, whole)
+    if cut is not None:
         assert _same(cut, json.loads(data))
 
 
@@ -152,14 +151,8 @@ def test_simdjson_pieces_at_any_depth(shape: tuple[int, ...], two_parts: bool) -
     a = rng.normal(size=shape)
     obj = [a.tolist(), (a[:, :2] * 3).tolist()] if two_parts else a.tolist()
     data = json.dumps(obj, indent=1 if two_parts else None).encode()
-    old = _numjson._SIMD_PIECE_BYTES
-    _numjson._SIMD_PIECE_BYTES = 64
-    try:
-        assert len(_numjson._sample_cuts(data, 64)) > 3
-        fast = parse_number_lists(data, "simdjson")
-    finally:
-        _numjson._SIMD_PIECE_BYTES = old
-    assert _same(fast, obj)
+    assert len(_numjson._sample_cuts(data, 64)) > 3
+    assert _same(_parsed_in_pieces(data, "_SIMD_PIECE_BYTES", 64, "simdjson"), obj)
 
 
 @pytest.mark.parametrize(

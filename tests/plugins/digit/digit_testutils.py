@@ -146,3 +146,22 @@ def seeded_loss_inputs(b: int = 4) -> tuple[dict[str, torch.Tensor], dict[str, t
         "segm_valid": (torch.rand(b, generator=g, dtype=d) > 0.3).to(d),
     }
     return out, tgt
+
+
+def plan_and_exact_outputs(model: torch.nn.Module, x: torch.Tensor, threads: int = 2) -> tuple[dict, dict]:
+    """``model({'img': x})`` in inference mode on ``threads`` intra-op threads, with its inference
+    plan and with ``fuse_inference=False`` (the parts as they are); the thread count and the flag
+    are restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            plan = model({"img": x})
+            model.fuse_inference = False
+            try:
+                exact = model({"img": x})
+            finally:
+                model.fuse_inference = True
+    finally:
+        torch.set_num_threads(before)
+    return plan, exact

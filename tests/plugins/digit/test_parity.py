@@ -160,19 +160,7 @@ def test_inference_plan_equals_the_exact_path(outputs: dict) -> None:
 def test_inference_plan_on_two_threads_equals_the_exact_path(digit_model) -> None:
     """With two intra-op threads the plan runs one-image chunks side by side, one thread each,
     picking kernels as PyTorch does for the two-image batch on two threads (the authors' setting)."""
-    x = tu.seeded_crops(2)
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        with torch.inference_mode():
-            plan = digit_model({"img": x})
-            digit_model.fuse_inference = False
-            try:
-                exact = digit_model({"img": x})
-            finally:
-                digit_model.fuse_inference = True
-    finally:
-        torch.set_num_threads(before)
+    plan, exact = tu.plan_and_exact_outputs(digit_model, tu.seeded_crops(2))
     for key in plan:
         assert torch.equal(plan[key], exact[key]), key
 

@@ -114,19 +114,7 @@ def test_one_image_on_two_workers_equals_the_authors_operators_bit_for_bit(digit
     tiled = []
     real = lanes.segm_and_merge_in_lanes
     monkeypatch.setattr(model, "segm_and_merge_in_lanes", lambda *a: tiled.append(real(*a)) or tiled[-1])
-    x = tu.seeded_crops(2)[1:]
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        with torch.inference_mode():
-            ours = digit_model({"img": x})
-            digit_model.fuse_inference = False
-            try:
-                ref = digit_model({"img": x})
-            finally:
-                digit_model.fuse_inference = True
-    finally:
-        torch.set_num_threads(before)
+    ours, ref = tu.plan_and_exact_outputs(digit_model, tu.seeded_crops(2)[1:])
     assert tiled and tiled[0] is not None  # the row halves ran on the workers
     for key in ("joints25d", "heatmaps", "segm_logits", "rel_root_bin", "root_logits", "hand_logits"):
         assert torch.equal(ours[key], ref[key]), key
