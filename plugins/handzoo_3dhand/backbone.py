@@ -11,7 +11,9 @@ float64) into the preceding convolution, in NHWC layout (same numbers to float r
 float32 CPU model the oneDNN plan of :func:`handzoo.backbones.fusion.fused_resnet_trunk` (ReLUs and
 residual sums inside the convolutions; the 3x3 stride-1 convolutions of ``layer3`` and
 ``layer4`` switch to Winograd F(2x2, 3x3) at large batches, see :mod:`.winograd`), else folded
-eager modules. The copy is rebuilt whenever a parameter or buffer changes and is not part of the
+eager modules. Model-1's 24-channel stem convolves each keypoint heatmap only around the block
+where it is nonzero (:mod:`.mapstem`; about 20% of a batch-1 forward on the heatmaps handzoo
+draws). The copy is rebuilt whenever a parameter or buffer changes and is not part of the
 state dict.
 
 On the CPU, large batches run the high-resolution stages (stem, max-pool, ``layer1``, ``layer2``) in chunks of
@@ -54,12 +56,15 @@ from handzoo.backbones.workers import run_parallel
 from handzoo.errors import ConfigError
 from handzoo.interfaces import Backbone
 
+from .mapstem import SparseMapStem
 from .winograd import WinogradConv2d
 
 __all__ = ["ThreeDHandResNet", "ThreeDHandStem", "fold_batchnorm"]
 
 _STAGES = ("conv1", "bn1", "act1", "maxpool", "layer1", "layer2", "layer3", "layer4")
 _ARCHS = ("resnet18", "resnet34", "resnet50")
+#: leading input channels that are the image (the rest of a wider stem's input are keypoint heatmaps)
+_COLOUR_CHANNELS = 3
 #: largest stem output (bytes) of one chunk of the high-resolution stages (see the module docstring)
 CHUNK_BYTES = 16 * 2**20
 #: split a CPU batch of several images across threads, one OpenMP thread each (see the module docstring)
@@ -180,6 +185,8 @@ class ThreeDHandResNet(Backbone):
                 if fused is None:
                     fused = fold_batchnorm(trunk).to(memory_format=torch.channels_last)
                 else:
+                    if self.in_channels > _COLOUR_CHANNELS:  # model-1: heatmaps convolved by block
+                        fused[0] = SparseMapStem(fused[0], colour_channels=_COLOUR_CHANNELS)
                     n3, n4 = len(self.layer3), len(self.layer4)
                     _winograd_blocks(list(fused)[-n3 - n4 : -n4], trunk.layer3)
                     _winograd_blocks(list(fused)[-n4:], trunk.layer4)

@@ -10,6 +10,7 @@ root fixed at ``(pi, 0, 0)``, then the global rotation -> 778 vertices (MANO) an
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from handzoo.backbones.fusion import PlanCache, module_weights_key
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.flip import flip_axis_angle, flip_points
 from handzoo.handmodels.method_hand import build_method_hand_model, make_buffers_non_persistent
@@ -157,6 +159,8 @@ class ThreeDHand(Method):
             )
         self.hand_model = build_hand_model(hand_model, mano_dir, num_pca=self.head.num_pca)
         make_buffers_non_persistent(self.hand_model)
+        # a float64 copy of the hand model for float32 CPU inference (see forward); not a submodule
+        self._decode_cache: dict[str, Any] = PlanCache()
         self.keypoints_from = keypoints_from
         self._keypoint_model: Method | None = keypoints_from if isinstance(keypoints_from, Method) else None
         self.heatmap_sigma = float(heatmap_sigma)
@@ -194,8 +198,33 @@ class ThreeDHand(Method):
         x = img[:, :need]  # model-0 reads the first 3 channels of a 24-channel input, as the authors'
         p = self.head(self.backbone(x))
         out = dict(p)
-        out.update(decode_hand(self.hand_model, p["scale"], p["trans"], p["rot"], p["pose_pca"], p["betas"]))
+        parts = (p["scale"], p["trans"], p["rot"], p["pose_pca"], p["betas"])
+        hand64 = self._float64_hand_model(p["rot"])
+        if hand64 is None:
+            out.update(decode_hand(self.hand_model, *parts))
+        else:
+            decoded = decode_hand(hand64, *(t.double() for t in parts))
+            out.update({k: v.to(p["rot"].dtype) for k, v in decoded.items()})
         return out
+
+    def _float64_hand_model(self, like: torch.Tensor) -> HandModel | None:
+        """The hand model in float64 when the network's output ``like`` is float32 on the CPU
+        without autograd, else None.
+
+        The hand model's own float32 rounding (blend shapes, the kinematic chain, skinning) costs
+        about half of the authors' float32 noise floor on the vertices; posing in float64 and
+        rounding once keeps the whole output within it (about the same time at batch 1, where the
+        hand model's many small operations cost more than their arithmetic). The copy is rebuilt
+        when the hand model's tensors change.
+        """
+        if like.dtype != torch.float32 or like.device.type != "cpu" or torch.is_grad_enabled():
+            return None
+        key = module_weights_key(self.hand_model, self._decode_cache)
+        if self._decode_cache.get("key") != key:
+            with torch.inference_mode(False), torch.no_grad():
+                hand64 = copy.deepcopy(self.hand_model).double()
+            self._decode_cache.update(key=key, module=hand64)
+        return self._decode_cache["module"]
 
     # -- pre / post ----------------------------------------------------------------------------
 

@@ -129,6 +129,25 @@ def seeded_inputs(batch: int = 2, seed: int = 7, size: int = 256) -> torch.Tenso
     return (0.8 * up + 0.2 * torch.rand((batch, 24, size, size), generator=g, dtype=torch.float32)).clamp(0, 1)
 
 
+def seeded_map_inputs(batch: int = 2, seed: int = 13, size: int = 256, sigma: float = 4.87) -> torch.Tensor:
+    """Model-1 inputs as the method's preprocessing makes them: the RGB of :func:`seeded_inputs`
+    and 21 8-bit-quantised Gaussian heatmaps (peak 1, ``sigma`` pixels) of seeded joints spread
+    over the crop's central 116 pixels (a 2.2x crop), one joint per image near a corner and one
+    outside the crop (so blocks are clipped or missing). (batch, 24, size, size) float32."""
+    rng = np.random.default_rng(seed)
+    x = seeded_inputs(batch, size=size)
+    grid = np.arange(size, dtype=np.float64)
+    for n in range(batch):
+        uv = size / 2 + rng.uniform(-58.0, 58.0, (21, 2))
+        uv[3] = (2.0 + n, size - 4.0)  # clipped by the bottom-left corner
+        uv[7] = (size + 30.0, 100.0)  # outside: an empty map
+        gx = np.exp(-((grid[None, :] - uv[:, :1]) ** 2) / (2.0 * sigma**2))
+        gy = np.exp(-((grid[None, :] - uv[:, 1:]) ** 2) / (2.0 * sigma**2))
+        maps = np.floor(gy[:, :, None] * gx[:, None, :] * 255.0) / 255.0
+        x[n, 3:] = torch.from_numpy(maps.astype(np.float32))
+    return x
+
+
 def seeded_image(seed: int = 11, height: int = 240, width: int = 320) -> np.ndarray:
     """A synthetic RGB uint8 image (height, width, 3)."""
     rng = np.random.default_rng(seed)

@@ -20,18 +20,26 @@ def _authors_split(x2d: np.ndarray, x3d: np.ndarray) -> dict[str, np.ndarray]:
     return {"joints3d": j3, "vertices": x3d[:, 21:], "joints2d": j2, "vertices2d": uv[:, 21:]}
 
 
-@pytest.fixture(scope="module", params=[0, 1], ids=["rgb", "rgb2d"])
+# (input option, fixture, inputs): model-1 also on heatmaps as its preprocessing draws them
+# (zero outside a block per joint: the block-wise stem runs, see handzoo_3dhand.mapstem)
+CASES = {
+    "rgb": (0, "parity_option0.npz", tu.seeded_inputs),
+    "rgb2d": (1, "parity_option1.npz", tu.seeded_inputs),
+    "rgb2d-maps": (1, "parity_option1_maps.npz", tu.seeded_map_inputs),
+}
+
+
+@pytest.fixture(scope="module", params=list(CASES))
 def case(request, mano_dir, authors_state):
-    option = request.param
-    gold = load_fixture(f"parity_option{option}.npz")
-    return option, gold, mano_dir, authors_state
+    option, name, inputs = CASES[request.param]
+    return option, load_fixture(name), mano_dir, authors_state, inputs(2)
 
 
 def test_float64_matches_to_1e8(case) -> None:
-    option, gold, mano_dir, authors_state = case
+    option, gold, mano_dir, authors_state, x = case
     model = build_model(option, mano_dir, authors_state, dtype=torch.float64).double()
     with torch.inference_mode():
-        out = model({"img": tu.seeded_inputs(2).double()})
+        out = model({"img": x.double()})
     np.testing.assert_allclose(out["params"].numpy(), gold["params_f64"], rtol=0, atol=1e-8)
     ref = _authors_split(gold["x2d_f64"], gold["x3d_f64"])
     for key, value in ref.items():
@@ -42,12 +50,12 @@ def test_float64_matches_to_1e8(case) -> None:
 def test_float32_within_the_authors_noise_floor(case, monkeypatch, winograd) -> None:
     from handzoo_3dhand import winograd as wg
 
-    option, gold, mano_dir, authors_state = case
+    option, gold, mano_dir, authors_state, x = case
     model = build_model(option, mano_dir, authors_state)
     # the large-batch path (Winograd layer3/layer4 convolutions) on the two fixture images
     monkeypatch.setattr(wg, "MIN_TILES", 1 if winograd else 2**62)
     with torch.inference_mode():
-        out = model({"img": tu.seeded_inputs(2)})
+        out = model({"img": x})
     ref = _authors_split(gold["x2d_f64"], gold["x3d_f64"])
     # the authors' own float32 error: their run under a 1e-6 input perturbation, or vs float64
     floor3 = max(gold["noise_x3d_f32"], gold["ownerr_x3d_f32"])
