@@ -4,7 +4,10 @@ Both implementations get the same deterministic weights (the test suite's rule, 
 the same random MANO stand-in (MANO's array layout; no MANO data) and the same 256x256 inputs.
 Rows: ``network`` — crops in, 2D joints and vertices + 3D joints and mesh out (the authors'
 ``resnet34_Mano(input_option)`` forward vs ``ThreeDHand.forward``, which also returns the MANO
-parameters), for model-1 (24 channels, as the authors' CPU anchor) and model-0 (RGB).
+parameters), for model-1 (24 channels, as the authors' CPU anchor) and model-0 (RGB). Model-1 runs
+on two inputs (``input``): heatmaps as the method's preprocessing draws them (zero outside a block
+around each joint, so handzoo's stem convolves only the blocks) and dense heatmap-like maps (the
+general path, e.g. another detector's maps with no exact zeros).
 
 fp32, eval mode, ``torch.inference_mode``, the two implementations timed in turns. Batch 1: median
 of 20 after 5 warm-ups; batch 32: median of 5 after 1. Outputs are compared (max |difference| of
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import json
 import os
 import platform
@@ -51,6 +55,13 @@ from handzoo_3dhand.model import ThreeDHand  # noqa: E402
 
 AUTHORS_COMMIT = "6c4f32b"
 VARIANTS = {1: "3dhand-rgb2d", 0: "3dhand-rgb"}
+# the inputs of each option: model-1 on heatmaps as handzoo's preprocessing draws them (8-bit
+# Gaussians, zero outside a block per joint: its stem convolves the blocks, see
+# handzoo_3dhand.mapstem) and on dense heatmap-like maps (no zeros: the dense stem)
+INPUTS: dict[int, dict[str, Callable[[int], torch.Tensor]]] = {
+    1: {"preprocess heatmaps": tu.seeded_map_inputs, "dense maps": tu.seeded_inputs},
+    0: {"rgb": tu.seeded_inputs},
+}
 
 
 def ours(option: int, mano_dir: Path) -> ThreeDHand:
@@ -126,8 +137,8 @@ def main() -> None:
         for option in args.options:
             mine = ours(option, mano_dir)
             theirs = authors(option, args.authors_dir, mano_dir) if args.authors_dir else None
-            for batch in args.batches:
-                x = tu.seeded_inputs(batch)
+            for batch, (kind, make_inputs) in itertools.product(args.batches, INPUTS[option].items()):
+                x = make_inputs(batch)
                 calls: dict[str, Callable[[], object]] = {}
 
                 def run_ours(x: torch.Tensor = x, mine: ThreeDHand = mine) -> dict:
@@ -135,7 +146,13 @@ def main() -> None:
                         return mine({"img": x})  # model-0 reads the first 3 channels, as the authors' does
 
                 calls["handzoo"] = run_ours
-                row: dict = {"stage": "network", "variant": VARIANTS[option], "input_option": option, "batch": batch}
+                row: dict = {
+                    "stage": "network",
+                    "variant": VARIANTS[option],
+                    "input_option": option,
+                    "input": kind,
+                    "batch": batch,
+                }
                 if theirs is not None:
 
                     def run_theirs(x: torch.Tensor = x, theirs: torch.nn.Module = theirs) -> tuple:

@@ -15,16 +15,17 @@ deadlock). Pools are kept per ``(workers, threads_each)`` and dropped in a forke
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
 import torch
 
-__all__ = ["in_worker", "run_parallel", "worker_pool"]
+__all__ = ["in_worker", "intra_op_threads", "run_parallel", "worker_pool"]
 
 T = TypeVar("T")
 
@@ -109,3 +110,31 @@ def run_parallel(calls: Sequence[Callable[[], T]], threads_each: int = 1, worker
     futures = [pool.submit(contextvars.copy_context().run, in_mode, call) for call in calls]
     wait(futures)
     return [future.result() for future in futures]
+
+
+@contextlib.contextmanager
+def intra_op_threads(threads: int) -> Iterator[None]:
+    """Run the block's torch operations on ``threads`` intra-op threads of the calling thread.
+
+    The calling thread's count is restored afterwards (also on an exception); other threads keep
+    theirs. For a chain of small operations (a hand model posing one hand) one thread is faster
+    than several: each operation is too small to split, and waking the other threads costs more
+    than it saves.
+
+    Args:
+        threads: the intra-op thread count inside the block (>= 1).
+
+    Raises:
+        ValueError: if ``threads`` is below 1.
+    """
+    if threads < 1:
+        raise ValueError(f"intra_op_threads needs threads >= 1, got {threads}")
+    before = torch.get_num_threads()
+    if before == threads:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from handzoo.backbones.fusion import PlanCache, module_weights_key
+from handzoo.backbones.workers import intra_op_threads
 from handzoo.errors import ConfigError, InputError
 from handzoo.geometry.flip import flip_axis_angle, flip_points
 from handzoo.handmodels.method_hand import build_method_hand_model, make_buffers_non_persistent
@@ -203,8 +204,9 @@ class ThreeDHand(Method):
         if hand64 is None:
             out.update(decode_hand(self.hand_model, *parts))
         else:
-            decoded = decode_hand(hand64, *(t.double() for t in parts))
-            out.update({k: v.to(p["rot"].dtype) for k, v in decoded.items()})
+            with intra_op_threads(1):  # small operations: faster on one thread
+                decoded = decode_hand(hand64, *(t.double() for t in parts))
+                out.update({k: v.to(p["rot"].dtype) for k, v in decoded.items()})
         return out
 
     def _float64_hand_model(self, like: torch.Tensor) -> HandModel | None:
@@ -213,9 +215,9 @@ class ThreeDHand(Method):
 
         The hand model's own float32 rounding (blend shapes, the kinematic chain, skinning) costs
         about half of the authors' float32 noise floor on the vertices; posing in float64 and
-        rounding once keeps the whole output within it (about the same time at batch 1, where the
-        hand model's many small operations cost more than their arithmetic). The copy is rebuilt
-        when the hand model's tensors change.
+        rounding once keeps the whole output within it (no slower: at batch 1 the hand model's
+        many small operations cost more than their arithmetic, and they run on one intra-op
+        thread). The copy is rebuilt when the hand model's tensors change.
         """
         if like.dtype != torch.float32 or like.device.type != "cpu" or torch.is_grad_enabled():
             return None

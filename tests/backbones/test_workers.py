@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from handzoo.backbones.workers import in_worker, run_parallel, worker_pool
+from handzoo.backbones.workers import in_worker, intra_op_threads, run_parallel, worker_pool
 
 _TAG: contextvars.ContextVar[str] = contextvars.ContextVar("tag", default="unset")
 
@@ -95,3 +95,23 @@ def test_more_calls_than_workers_queue() -> None:
 def test_bad_counts_are_refused(workers: int, threads_each: int) -> None:
     with pytest.raises(ValueError, match="workers >= 1 and threads_each >= 1"):
         worker_pool(workers, threads_each)
+
+
+def test_intra_op_threads_sets_the_callers_count_for_the_block_only() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        pool = worker_pool(1, 2)
+        with intra_op_threads(1):
+            assert torch.get_num_threads() == 1
+            assert pool.submit(torch.get_num_threads).result() == 2  # another thread keeps its count
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError, match="inside"), intra_op_threads(1):
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2  # restored after an error too
+        with intra_op_threads(2):
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads >= 1"), intra_op_threads(0):
+        pass
