@@ -222,15 +222,17 @@ class DIGIT(Method):
             segm = parts["segm_head"](feat)["segm_logits"]
             merged = parts["merge"](feat, segm_logits=segm)["merged"]
         # the CPU plan's merge returns its map in oneDNN's blocked layout, which the plan's heads read
-        plain = merged.to_dense() if merged.is_mkldnn else merged
-        joints = parts["joint_head"](merged if _reads_blocked(parts["joint_head"]) else plain)
+        # (a plain copy only for a head that does not)
+        root_hand = parts["root_hand_head"]
+        blocked = (_reads_blocked(parts["joint_head"]), _reads_blocked(root_hand))
+        plain = merged.to_dense() if merged.is_mkldnn and not all(blocked) else merged
+        joints = parts["joint_head"](merged if blocked[0] else plain)
         out = {
             "joints25d": joints["joints25d"],
             "heatmaps": joints["heatmaps"],
             "segm_logits": segm.contiguous() if fused else segm,
         }
-        root_hand = parts["root_hand_head"]
-        if _reads_blocked(root_hand):  # pooled features now, the MLPs once for the whole batch
+        if blocked[1]:  # pooled features now, the MLPs once for the whole batch
             out["pooled"] = root_hand.pooled(merged)
         else:
             out.update(DIGIT._root_hand_outputs(root_hand(plain)))

@@ -25,14 +25,17 @@ __all__ = ["TaskGraph"]
 class TaskGraph:
     """Tasks ``fn(*results of its dependencies)`` with estimated costs.
 
+    A graph can be built once and run many times on new inputs (:meth:`input`); what does not
+    change between runs (successors, the order of priority) is worked out on the first run.
+
     Example::
 
         g = TaskGraph()
-        a = g.constant(x)
+        a = g.input()
         b = g.add(f, a)
         c = g.add(h, a)
         d = g.add(torch.add, b, c)
-        y = g.run(lanes=2)[d]
+        y = g.run(lanes=2, inputs={a: x})[d]
     """
 
     def __init__(self) -> None:
@@ -40,15 +43,21 @@ class TaskGraph:
         self._deps: list[tuple[int, ...]] = []
         self._costs: list[float] = []
         self._values: dict[int, Any] = {}
+        # (successors, dependency counts, priorities) of the graph as it is; None after an add
+        self._layout: tuple[list[list[int]], list[int], list[float]] | None = None
 
     def __len__(self) -> int:
         return len(self._fns)
 
     def constant(self, value: Any) -> int:
-        """A task whose result is ``value`` (already known). Returns its id."""
+        """A task whose result is ``value`` (already known, kept by the graph). Returns its id."""
         tid = self._new(None, (), 0.0)
         self._values[tid] = value
         return tid
+
+    def input(self) -> int:
+        """A task whose result each :meth:`run` is given (``inputs={id: value}``). Returns its id."""
+        return self._new(None, (), 0.0)
 
     def add(self, fn: Callable[..., Any], *deps: int, cost: float = 1.0) -> int:
         """Add the task ``fn(*[result of d for d in deps])``; ``cost`` orders the ready tasks.
@@ -65,28 +74,54 @@ class TaskGraph:
         self._fns.append(fn)
         self._deps.append(deps)
         self._costs.append(cost)
+        self._layout = None
         return len(self._fns) - 1
 
-    def run(self, lanes: int = 2) -> list[Any]:
+    def _prepared(self) -> tuple[list[list[int]], list[int], list[float]]:
+        """Each task's successors, its number of distinct dependencies, and its priority: the
+        longest chain of estimated cost from it to the end of the graph."""
+        layout = self._layout
+        if layout is None:
+            n = len(self._fns)
+            succ: list[list[int]] = [[] for _ in range(n)]
+            waiting = [0] * n
+            for t, deps in enumerate(self._deps):
+                for d in set(deps):
+                    succ[d].append(t)
+                waiting[t] = len(set(deps))
+            height = list(self._costs)
+            for t in range(n - 1, -1, -1):  # dependencies always have smaller ids
+                if succ[t]:
+                    height[t] += max(height[s] for s in succ[t])
+            layout = self._layout = (succ, waiting, height)
+        return layout
+
+    def run(self, lanes: int = 2, inputs: dict[int, Any] | None = None) -> list[Any]:
         """Run every task on ``lanes`` pool workers (one intra-op thread each); results by task id.
+
+        Args:
+            lanes: worker threads.
+            inputs: the value of every :meth:`input` task for this run (the graph keeps none).
 
         With ``lanes <= 1``, or from inside a pool worker, the tasks run on the calling thread in
         the same order of readiness. The first exception raised by a task stops the others from
         starting new tasks and is re-raised here once the running ones have finished.
+
+        Raises:
+            ValueError: if ``inputs`` misses an input task or names a task that is not one.
         """
         n = len(self._fns)
+        values = dict(self._values)
+        for t, value in (inputs or {}).items():
+            if not (0 <= t < n and self._fns[t] is None and t not in self._values):
+                raise ValueError(f"task {t} is not an input of this graph (see TaskGraph.input)")
+            values[t] = value
+        missing = [t for t in range(n) if self._fns[t] is None and t not in values]
+        if missing:
+            raise ValueError(f"no value given for the graph's input tasks {missing} (run(inputs={{id: value}}))")
+        succ, waiting0, height = self._prepared()
+        waiting = list(waiting0)
         results: list[Any] = [None] * n
-        succ: list[list[int]] = [[] for _ in range(n)]
-        waiting = [0] * n
-        for t, deps in enumerate(self._deps):
-            for d in set(deps):
-                succ[d].append(t)
-            waiting[t] = len(set(deps))
-        # priority: the longest chain of estimated cost from a task to the end of the graph
-        height = list(self._costs)
-        for t in range(n - 1, -1, -1):  # dependencies always have smaller ids
-            if succ[t]:
-                height[t] += max(height[s] for s in succ[t])
         ready: list[tuple[float, int]] = []
         state = {"left": n, "running": 0, "error": False}
         cond = threading.Condition()
@@ -105,7 +140,7 @@ class TaskGraph:
                     heapq.heappush(ready, (-height[t], t))
             for t in range(n):
                 if self._fns[t] is None:
-                    finish(t, self._values[t])
+                    finish(t, values[t])
 
         def lane() -> None:
             while True:

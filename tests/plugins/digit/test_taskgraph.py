@@ -27,6 +27,25 @@ def test_results_by_id_in_dependency_order() -> None:
     assert g.run(lanes=1)[d] == (4, 30)
 
 
+def test_a_graph_runs_again_on_new_inputs_and_keeps_none() -> None:
+    g = TaskGraph()
+    a = g.input()
+    k = g.constant(100)
+    b = g.add(lambda x, c: x + c, a, k)
+    c = g.add(lambda x: x * 2, b, cost=3.0)
+    assert g.run(lanes=2, inputs={a: 1})[c] == 202
+    assert g.run(lanes=1, inputs={a: 5})[c] == 210
+    assert a not in g._values  # the graph holds no input between runs
+    with pytest.raises(ValueError, match="no value given"):
+        g.run(lanes=2)
+    with pytest.raises(ValueError, match="not an input"):
+        g.run(lanes=2, inputs={a: 1, b: 3})
+    with pytest.raises(ValueError, match="not an input"):
+        g.run(lanes=2, inputs={a: 1, k: 3})
+    d = g.add(lambda x: -x, c)  # a task added after a run is part of the next one
+    assert g.run(lanes=2, inputs={a: 0})[d] == -200
+
+
 def test_independent_chains_overlap_on_two_lanes() -> None:
     barrier = threading.Barrier(2, timeout=30)  # passes only if the two chains' tasks run together
     g = TaskGraph()
@@ -68,7 +87,9 @@ def test_branches_side_by_side_equal_the_serial_path_bit_for_bit(monkeypatch: py
     runs = []
     real_run = TaskGraph.run
     monkeypatch.setattr(
-        TaskGraph, "run", lambda self, lanes=2: (runs.append((lanes, len(self))), real_run(self, lanes))[1]
+        TaskGraph,
+        "run",
+        lambda self, lanes=2, inputs=None: (runs.append((lanes, len(self))), real_run(self, lanes, inputs))[1],
     )
     net = _small_hrnet()
     plan = blocked_copy(net)
@@ -79,14 +100,18 @@ def test_branches_side_by_side_equal_the_serial_path_bit_for_bit(monkeypatch: py
     try:
         with torch.inference_mode(), authors_batch(1, 2):
             lanes = plan(x)[0]
+            graph = plan._graph()[0]
+            again = plan(x)[0]  # the kept graph, on the new input
+            assert plan._graph()[0] is graph
             # inside a pool worker the stages run one after the other, on one thread
             serial = run_parallel([lambda: plan(x)[0], lambda: None])[0]
             ref = net(x)[0]
     finally:
         torch.set_num_threads(before)
     assert runs and runs[0][0] == 2 and runs[0][1] > 20  # one graph on two lanes (the serial call ran none)
-    assert len(runs) == 1
+    assert len(runs) == 2
     assert torch.equal(lanes, serial)
+    assert torch.equal(again, lanes)
     assert torch.equal(lanes, ref)
 
 
