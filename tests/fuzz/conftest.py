@@ -24,8 +24,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+
+import pytest
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:  # make fuzz_profiles importable by the fuzz test modules
@@ -54,6 +58,18 @@ __all__ = [
     "no_hang",
     "record",
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _remove_module_scratch(request: pytest.FixtureRequest):
+    """Remove a fuzz module's scratch folder (its ``_DIR`` / ``_OUT``, made at import so that every
+    hypothesis example can write there) once the module's tests are done."""
+    yield
+    for name in ("_DIR", "_OUT"):
+        folder = getattr(request.module, name, None)
+        if isinstance(folder, Path) and folder.name.startswith("handzoo-fuzz-"):
+            if folder.parent == Path(tempfile.gettempdir()):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ARG001 - pytest hook signature
