@@ -236,8 +236,12 @@ class ThreeDHandResNet(Backbone):
         chunk = max(1, CHUNK_BYTES // max(per_image, 1))
         if n <= chunk:
             return fused(images.contiguous(memory_format=torch.channels_last))
-        split = int(self._fused_cache["split"])  # type: ignore[call-overload]
-        high, low = fused[:split], fused[split:]
+        halves = self._fused_cache.get("halves")
+        if halves is None or halves[0] is not fused:  # kept: each half keeps its bound calls
+            split = int(self._fused_cache["split"])  # type: ignore[call-overload]
+            halves = (fused, fused[:split], fused[split:])
+            self._fused_cache["halves"] = halves
+        _, high, low = halves
         channels_last = images.is_contiguous(memory_format=torch.channels_last)
         parts = []
         for start in range(0, n, chunk):

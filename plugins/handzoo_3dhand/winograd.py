@@ -86,6 +86,12 @@ class WinogradConv2d(nn.Module):
         self.register_buffer("zero_bias", torch.zeros_like(direct.bias), persistent=False)
         self._packed: dict[int, list[torch.Tensor]] = {}
 
+    def direct_for(self, shape: tuple[int, ...]) -> FusedConv2d | None:
+        """``direct`` when an input of ``shape`` has fewer than :data:`MIN_TILES` tiles (the
+        direct convolution runs), else None (see :class:`handzoo.backbones.fusion.FusedTrunk`)."""
+        n, _, h, w = shape
+        return self.direct if n * ((h + 1) // 2) * ((w + 1) // 2) < MIN_TILES else None
+
     def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
         """``relu?(conv(x) + bias [+ residual])`` of a channels-last (N, C, H, W) tensor."""
         n, c, h, w = x.shape

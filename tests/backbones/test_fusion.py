@@ -146,3 +146,67 @@ def test_weights_key_with_a_kept_walk_follows_every_change_of_the_tree():
     assert module_weights_key(net, cache) != key
     key = module_weights_key(net, cache)
     assert module_weights_key(net.double(), cache) != key  # another dtype
+
+
+def _module_by_module(plan: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    x = x.contiguous(memory_format=torch.channels_last)
+    for module in plan:
+        x = module(x)
+    return x
+
+
+def test_fused_trunk_runs_bound_calls_with_the_modules_numbers():
+    from handzoo.backbones.fusion import FusedTrunk, fused_resnet_trunk, mkldnn_available
+
+    if not mkldnn_available():
+        return
+    for name in ("resnet18", "resnet50"):  # basic and bottleneck blocks
+        plan = fused_resnet_trunk(_timm_trunk(name))
+        assert isinstance(plan, FusedTrunk)
+        with torch.inference_mode():
+            for shape in ((1, 3, 64, 64), (2, 3, 48, 64), (1, 3, 64, 64)):
+                x = torch.rand(shape, generator=torch.Generator().manual_seed(sum(shape)))
+                ref = _module_by_module(plan, x)
+                first, again = plan(x), plan(x)  # binding, then the bound calls
+                assert torch.equal(first, ref) and torch.equal(again, ref)
+            assert len(plan._programs) == 2
+            head, tail = plan[:5], plan[5:]
+            assert isinstance(head, FusedTrunk) and isinstance(tail, FusedTrunk)
+            assert torch.equal(tail(head(x)), plan(x))
+
+
+def test_fused_trunk_calls_what_it_cannot_bind_as_a_module():
+    from handzoo.backbones.fusion import FusedConv2d, fused_resnet_trunk, mkldnn_available
+
+    if not mkldnn_available():
+        return
+    plan = fused_resnet_trunk(_timm_trunk("resnet18"))
+    calls = []
+
+    class Spy(nn.Module):
+        def forward(self, x):
+            calls.append("spy")
+            return x * 1.0
+
+    class OtherAlgorithm(nn.Module):  # a replacement convolution that binds only on small inputs
+        def __init__(self, direct: FusedConv2d) -> None:
+            super().__init__()
+            self.direct = direct
+
+        def direct_for(self, shape):
+            return self.direct if shape[-1] <= 8 else None
+
+        def forward(self, x, residual=None):
+            calls.append(("other", x.shape[-1]))
+            return self.direct(x, residual)
+
+    plan[1] = nn.Sequential(plan[1], Spy())  # after the max-pool
+    plan[2].convs[0] = OtherAlgorithm(plan[2].convs[0])  # layer1: 16x16 maps -> a module call
+    plan[-1].convs[1] = OtherAlgorithm(plan[-1].convs[1])  # layer4: 2x2 maps -> bound
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        ref = _module_by_module(plan, x)
+        calls.clear()
+        for _ in range(2):
+            assert torch.equal(plan(x), ref)
+    assert calls == ["spy", ("other", 16)] * 2
