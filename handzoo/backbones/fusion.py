@@ -206,16 +206,11 @@ class FusedConv2d(nn.Module):
     def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
         """``relu?(conv(x) [+ residual])`` on channels-last float32 CPU tensors."""
         x = x.contiguous(memory_format=torch.channels_last)
-        w = self._w(tuple(x.shape))
+        conv, conv_add = _conv_ops()
         if residual is None:
-            return torch.ops.mkldnn._convolution_pointwise(
-                x, w, self.bias, self.padding, self.stride, self.dilation, self.groups,
-                "relu" if self.relu else "none", [], "",
-            )  # fmt: skip
-        return torch.ops.mkldnn._convolution_pointwise.binary(
-            x, residual.contiguous(memory_format=torch.channels_last), w, self.bias, self.padding, self.stride,
-            self.dilation, self.groups, "add", 1.0, "relu" if self.relu else None, [], "",
-        )  # fmt: skip
+            return conv(x, *self.bound_args(x.shape, residual=False))
+        residual = residual.contiguous(memory_format=torch.channels_last)
+        return conv_add(x, residual, *self.bound_args(x.shape, residual=True))
 
 
 class _FusedBlock(nn.Module):

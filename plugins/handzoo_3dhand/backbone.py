@@ -190,7 +190,8 @@ class ThreeDHandResNet(Backbone):
                     n3, n4 = len(self.layer3), len(self.layer4)
                     _winograd_blocks(list(fused)[-n3 - n4 : -n4], trunk.layer3)
                     _winograd_blocks(list(fused)[-n4:], trunk.layer4)
-            self._fused_cache.update(key=key, module=fused, split=split)
+            # the high-resolution stages and the rest, for chunked batches (each half keeps its bound calls)
+            self._fused_cache.update(key=key, module=fused, halves=(fused[:split], fused[split:]))
         return self._fused_cache["module"]  # type: ignore[return-value]
 
     def _input_buffer(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
@@ -236,12 +237,7 @@ class ThreeDHandResNet(Backbone):
         chunk = max(1, CHUNK_BYTES // max(per_image, 1))
         if n <= chunk:
             return fused(images.contiguous(memory_format=torch.channels_last))
-        halves = self._fused_cache.get("halves")
-        if halves is None or halves[0] is not fused:  # kept: each half keeps its bound calls
-            split = int(self._fused_cache["split"])  # type: ignore[call-overload]
-            halves = (fused, fused[:split], fused[split:])
-            self._fused_cache["halves"] = halves
-        _, high, low = halves
+        high, low = self._fused_cache["halves"]  # type: ignore[misc]
         channels_last = images.is_contiguous(memory_format=torch.channels_last)
         parts = []
         for start in range(0, n, chunk):

@@ -39,6 +39,14 @@ def _nonzero_span(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return first, last, any_
 
 
+def _output_size(
+    h: int, w: int, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
+) -> tuple[int, int]:
+    """Output rows and columns of a convolution (dilation 1) on an ``h`` x ``w`` input."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
 def map_blocks(
     maps: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
 ) -> np.ndarray:
@@ -60,7 +68,7 @@ def map_blocks(
     r0, r1, has = _nonzero_span(rows)
     c0, c1, _ = _nonzero_span(cols)
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    ho, wo = _output_size(h, w, kernel, stride, padding)
     # output i reads input rows sh*i - ph .. sh*i - ph + kh - 1
     i0 = np.maximum(0, -((kh - 1 - ph - r0) // sh))
     i1 = np.minimum(ho - 1, (r1 + ph) // sh)
@@ -109,8 +117,7 @@ class SparseMapStem(nn.Module):
         span_h = int((blocks[:, 3] - blocks[:, 2]).max()) + 1 if len(blocks) else 0
         span_w = int((blocks[:, 5] - blocks[:, 4]).max()) + 1 if len(blocks) else 0
         n, c, h, w = maps.shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
-        out_h, out_w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+        out_h, out_w = _output_size(h, w, self.kernel, self.stride, self.padding)
         if len(blocks) * span_h * span_w > self.max_fraction * n * c * out_h * out_w:
             return self.dense(x)
         y = self.colour(x[:, : self.colour_channels])

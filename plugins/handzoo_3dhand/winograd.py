@@ -94,10 +94,11 @@ class WinogradConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
         """``relu?(conv(x) + bias [+ residual])`` of a channels-last (N, C, H, W) tensor."""
+        direct = self.direct_for(x.shape)
+        if direct is not None:
+            return direct(x, residual)
         n, c, h, w = x.shape
         th, tw = (h + 1) // 2, (w + 1) // 2
-        if n * th * tw < MIN_TILES:
-            return self.direct(x, residual)
         k = self.u.shape[-1]
         out = x.new_empty(n, th, 2, tw, 2, k)  # output rows 2i + a, columns 2j + b of tile (i, j)
         # a few images at a time: the 16 transformed maps stay cache-sized (and below 32 MiB)
